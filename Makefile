@@ -1,0 +1,29 @@
+# Two commands for a new user: `make demo` and `make test`. Everything else is a helper.
+SHELL := /bin/bash
+VENV  := .venv
+PY    := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: help demo test services install clean
+
+help:
+	@echo "make demo   install, prepare databases, run the main job end to end, print what happened"
+	@echo "make test   install, then run the whole test suite against real Postgres and MariaDB"
+
+$(STAMP): requirements.txt constraints.txt pyproject.toml scripts/bootstrap.sh
+	@scripts/bootstrap.sh
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+services:
+	@scripts/ensure_services.sh
+
+demo: install services
+	@$(PY) -m recon_operators.demo.run
+
+test: install services
+	@$(PY) -m pytest
+
+clean:
+	rm -rf .airflow .demo .pytest_cache

@@ -1,0 +1,1 @@
+"""DAG builders: DAG files stay a few lines and build from include/config through these."""

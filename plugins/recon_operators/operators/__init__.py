@@ -1,0 +1,1 @@
+"""Airflow operators: thin wrappers that resolve hooks, call the engine, write the store."""
