@@ -10,6 +10,8 @@ import sys
 from typing import Sequence
 
 from recon_operators.connections import ConnectionConfigError, store_dsn
+from recon_operators.engine.scope import Scope, ScopeError
+from recon_operators.engine.spec import SuiteError, load_suite
 from recon_operators.store import MigrationError, StoreError, apply_migrations, connect, migration_status
 from recon_operators.store.catalog import missing_tables
 
@@ -49,9 +51,59 @@ def _db_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _parse_scope(pairs: list[str]) -> Scope:
+    values: dict[str, str] = {"env": "local"}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ScopeError(f"--scope takes KEY=VALUE, not {pair!r}")
+        values[key.strip()] = value.strip()
+    return Scope.from_mapping(values)
+
+
+def _validate(args: argparse.Namespace) -> int:
+    suite = load_suite(args.suite)
+    kinds = ", ".join(sorted({c.kind for c in suite.checks}))
+    print(f"{args.suite}: suite {suite.name} is valid: {len(suite.checks)} check(s) ({kinds}); "
+          f"source {suite.source.kind}, target {suite.target.kind}")
+    return EXIT_OK
+
+
+def _check(args: argparse.Namespace) -> int:
+    from recon_operators.engine.opener import open_side
+    from recon_operators.engine.runner import run_suite
+    from recon_operators.report import render_json, render_table, summary
+
+    suite = load_suite(args.suite)
+    scope = _parse_scope(args.scope)
+    results = run_suite(suite, scope, open_side, only=args.only or None)
+    counts = summary(results)
+    if args.json:
+        print(render_json(suite.name, scope.as_dict(), results))
+    else:
+        print(f"suite {suite.name}  scope {scope.key}")
+        print(render_table(results))
+        print(f"{counts['matched']} matched, {counts['mismatched']} mismatched, {counts['errors']} errors")
+    if counts["errors"]:
+        return EXIT_ERROR
+    return EXIT_MISMATCH if counts["mismatched"] else EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="recon", description="Reconciliation gates for data migrations")
     commands = parser.add_subparsers(dest="command", required=True)
+
+    check = commands.add_parser("check", help="run a check suite; exit 0 all matched, 1 mismatch, 2 error")
+    check.add_argument("suite", help="suite YAML file")
+    check.add_argument("--scope", action="append", default=[], metavar="KEY=VALUE",
+                       help="scope values bound into filters (repeatable), e.g. cohort_id=C1; env defaults to local")
+    check.add_argument("--only", action="append", metavar="CHECK", help="run only this check (repeatable)")
+    check.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    check.set_defaults(handler=_check)
+
+    validate = commands.add_parser("validate", help="validate a suite without running it")
+    validate.add_argument("suite", help="suite YAML file")
+    validate.set_defaults(handler=_validate)
 
     db = commands.add_parser("db", help="manage the results store")
     db_commands = db.add_subparsers(dest="db_command", required=True)
@@ -70,7 +122,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (ConnectionConfigError, MigrationError, StoreError) as exc:
+    except SuiteError as exc:
+        for problem in exc.problems:
+            print(f"recon: error: {problem}", file=sys.stderr)
+        return EXIT_ERROR
+    except (ConnectionConfigError, MigrationError, StoreError, ScopeError) as exc:
         print(f"recon: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
 

@@ -10,6 +10,9 @@ import json
 import os
 import re
 import socket
+import subprocess
+import sys
+import time
 import uuid
 from contextlib import closing
 from dataclasses import dataclass
@@ -117,17 +120,31 @@ class MotoServer:
     def endpoint_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "MotoServer":
-        from moto.server import ThreadedMotoServer
-
+    def start(self, timeout: float = 30.0) -> "MotoServer":
+        """Start moto in its own process: an in-process server would compete for the GIL with the
+        code under test (DuckDB scanning an S3 dataset holds it) and stall."""
         self.port = self.port or free_port()
-        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
-        self._server.start()
-        return self
+        self._server = subprocess.Popen(
+            [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._server.poll() is not None:
+                raise ServiceUnavailable(f"moto server exited with code {self._server.returncode}")
+            with closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as sock:
+                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return self
+            time.sleep(0.1)
+        self.stop()
+        raise ServiceUnavailable(f"moto server did not start on 127.0.0.1:{self.port} within {timeout:.0f} s")
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.stop()
+            self._server.terminate()
+            try:
+                self._server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._server.kill()
             self._server = None
 
     def airflow_conn(self) -> str:

@@ -101,7 +101,7 @@ def normalise_value(value: Any, rule: ColumnRule) -> Any:
     if kind in (None, "text"):
         text = value if isinstance(value, str) else canonical_text(value, rule)
         if rule.trim:
-            text = text.strip()
+            text = text.strip(" ")  # spaces only, as SQL TRIM does
         if rule.case == "upper":
             text = text.upper()
         elif rule.case == "lower":

@@ -250,9 +250,11 @@ def _load_side(raw: Any, name: str, problems: _Problems) -> SideSpec | None:
         problems.add(line, name, "columns must map logical names to this side's column names")
         columns = {}
     for logical, physical in columns.items():
-        for ident in (logical, physical):
+        # Mongo fields may be dotted paths into sub-documents (profile.status).
+        parts = str(physical).split(".") if data.get("collection") else [str(physical)]
+        for ident in (str(logical), *parts):
             try:
-                validate_identifier(str(ident))
+                validate_identifier(ident)
             except IdentifierError as exc:
                 problems.add(line, name, f"columns: {exc}")
     params = _strip_lines(data.get("params") or {})

@@ -1,0 +1,112 @@
+"""Run a suite for a scope: batch the checks per side, push aggregates down, compare.
+
+Checks sharing a group-by run as one query per side (one scan for all ungrouped checks). When a
+batch fails, its checks are retried one by one so the error lands on the check that caused it
+(a missing column) and the others still get a verdict. A side that cannot be opened at all turns
+every check into an Error result: the suite always returns a verdict per check, never a traceback.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, Callable, Iterable
+
+from recon_operators.engine.normalise import ColumnRule
+from recon_operators.engine.results import CheckResult, Status, utcnow
+from recon_operators.engine.scope import Scope
+from recon_operators.engine.compare import build_results
+from recon_operators.engine.sources.base import AggregateRequest, Measure, Source, SourceError
+from recon_operators.engine.spec import CheckSpec, SideSpec, SuiteSpec
+
+SideOpener = Callable[[SideSpec, str], Source]  # (side spec, "source"|"target") -> live Source
+
+_FUNC = {"row_count": "count", "sum": "sum", "distinct_count": "count_distinct", "min": "min", "max": "max",
+         "hash": "hash", "rule": "expression"}
+
+
+def measure_for(check: CheckSpec, side: str) -> Measure | None:
+    if check.kind == "rule":
+        expression = check.source_expression if side == "source" else check.target_expression
+        return None if expression is None else Measure(check.name, "expression", expression=expression)
+    return Measure(check.name, _FUNC[check.kind], column=check.column, columns=check.columns)
+
+
+def _error_results(checks: Iterable[CheckSpec], message: str, base: dict[str, Any]) -> list[CheckResult]:
+    return [CheckResult(check_name=c.name, kind=c.kind, status=Status.ERROR, message=message,
+                        source=base["source"], target=base["target"], details=base.get("details", {}),
+                        started_at=base["started_at"], finished_at=utcnow()) for c in checks]
+
+
+def _rules_detail(suite: SuiteSpec, check: CheckSpec, rules: dict[str, dict[str, ColumnRule]]) -> dict[str, Any]:
+    used = [c for c in check.columns_used if c in rules["source"] or c in rules["target"]]
+    return {c: {side: rules[side].get(c, ColumnRule()).describe() for side in ("source", "target")} for c in used}
+
+
+class SuiteRun:
+    def __init__(self, suite: SuiteSpec, scope: Scope, open_side: SideOpener):
+        self.suite = suite
+        self.scope = scope
+        self.open_side = open_side
+        self.rules = {"source": suite.rules_for(suite.source), "target": suite.rules_for(suite.target)}
+        self.sides: dict[str, Source] = {}
+        self.descriptions: dict[str, dict[str, Any]] = {"source": {}, "target": {}}
+
+    def _aggregate(self, side: str, checks: list[CheckSpec], group_by: tuple[str, ...]) -> dict:
+        measures = tuple(m for m in (measure_for(c, side) for c in checks) if m is not None)
+        request = AggregateRequest(measures=measures, group_by=group_by, rules=self.rules[side],
+                                   params=self.scope.as_dict())
+        return self.sides[side].aggregate(request)
+
+    def _run_batch(self, checks: list[CheckSpec], group_by: tuple[str, ...]) -> list[CheckResult]:
+        started = utcnow()
+        base = {"source": self.descriptions["source"], "target": self.descriptions["target"], "started_at": started}
+        try:
+            needs_source = any(measure_for(c, "source") for c in checks)
+            source_rows = self._aggregate("source", checks, group_by) if needs_source else None
+            target_rows = self._aggregate("target", checks, group_by)
+        except SourceError as exc:
+            if len(checks) > 1:
+                return [r for c in checks for r in self._run_batch([c], group_by)]
+            return _error_results(checks, str(exc), {**base, "details": {}})
+        base["finished_at"] = utcnow()
+        results: list[CheckResult] = []
+        for check in checks:
+            details = {"normalisation": _rules_detail(self.suite, check, self.rules)} if check.columns_used else {}
+            own_source = source_rows if measure_for(check, "source") else None
+            results.extend(build_results(check, own_source, target_rows, base={**base, "details": details}))
+        return results
+
+    def run(self, only: Iterable[str] | None = None) -> list[CheckResult]:
+        wanted = set(only) if only else None
+        checks = [c for c in self.suite.checks if wanted is None or c.name in wanted]
+        started = utcnow()
+        for name, side in (("source", self.suite.source), ("target", self.suite.target)):
+            try:
+                self.sides[name] = self.open_side(side, name)
+                self.descriptions[name] = self.sides[name].describe()
+            except SourceError as exc:
+                self.close()
+                base = {"source": self.descriptions["source"], "target": self.descriptions["target"],
+                        "started_at": started}
+                return _error_results(checks, f"{name}: {exc}", base)
+        try:
+            batches: dict[tuple[str, ...], list[CheckSpec]] = defaultdict(list)
+            for check in checks:
+                batches[check.group_by].append(check)
+            results: list[CheckResult] = []
+            for group_by, batch in batches.items():
+                results.extend(self._run_batch(batch, group_by))
+            order = {c.name: i for i, c in enumerate(checks)}
+            return sorted(results, key=lambda r: (order[r.check_name], r.group or ""))
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        for source in self.sides.values():
+            source.close()
+        self.sides.clear()
+
+
+def run_suite(suite: SuiteSpec, scope: Scope, open_side: SideOpener, *, only: Iterable[str] | None = None) -> list[CheckResult]:
+    """Every check of the suite (or ``only`` those named) for the scope, as results."""
+    return SuiteRun(suite, scope, open_side).run(only)

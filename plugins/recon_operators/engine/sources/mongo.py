@@ -1,0 +1,410 @@
+"""MongoDB side: one aggregation pipeline per request, normalised like the SQL sides.
+
+The pipeline is ``$match`` (the side's filter, ``:name`` parameters bound from the scope) + the
+side's own ``pipeline`` + one ``$group`` on the raw group-key values. Mongo computes what it can
+compute exactly: counts, exact Decimal128 sums (``$toDecimal``), min/max where the rule keeps the
+order of values, and expression accumulators. The rest of the normalisation runs here, on the
+grouped results only, through ``normalise.normalise_value`` so the canonical forms are the very
+ones the SQL and file sides produce:
+
+* trim and case: MongoDB has ``$trim``, but mongomock (the test double) does not, and
+  ``$toUpper``/``$toLower`` fold ASCII only while SQL ``UPPER`` is Unicode. So raw values are
+  grouped and normalised here; raw groups that normalise to the same key are merged.
+* decimal scale: ``$round`` rounds half to even, the engine rounds half away from zero
+  (``ROUND_HALF_UP``, like SQL ``CAST(x AS DECIMAL(p,s))``), and mongomock has neither ``$round``
+  nor Decimal128 arithmetic. Sums are therefore exact Decimal128 totals of the stored values,
+  rounded once here. This equals the SQL sides' sum of per-row rounded values whenever stored
+  values carry at most ``scale`` decimals (the usual case; doubles go through ``$toDecimal``,
+  which keeps 15 significant digits, so ``10.1`` sums as ``10.10``).
+* ``count_distinct``, and ``min``/``max`` of decimal/integer columns or of trimmed/case-folded
+  text, ship each group's distinct raw values (``$addToSet``) and reduce them here: trimming
+  and case folding do not keep order, mongomock cannot compare Decimal128, and a field mixing
+  strings and numbers would compare by BSON type in Mongo. One group's distinct raw values must
+  fit in a 16 MB result document (some 500k short values).
+* ``hash``: MongoDB's aggregation language has no md5, so the matched documents' projected
+  fields are streamed in batches and hashed here. It is the one measure computed client-side
+  (its own streaming pipeline, next to the ``$group`` one when a request also has other measures).
+
+Mongo documents are schemaless: a missing field is null, never an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from decimal import ROUND_HALF_UP, Context, Decimal
+from typing import Any, Callable, Iterable, Iterator, Mapping
+
+from bson.decimal128 import Decimal128
+from bson.errors import BSONError
+from pymongo.errors import OperationFailure, PyMongoError
+
+from recon_operators.engine.dialects import NULL_MARK
+from recon_operators.engine.normalise import ColumnRule, NormaliseError, canonical_text, normalise_value
+from recon_operators.engine.sources.base import AggregateRequest, AggregateRows, GroupKey, Measure, SourceError
+from recon_operators.engine.spec import SideSpec
+
+HASH_BATCH_SIZE = 10_000
+_PARAM = re.compile(r"^:([a-z_][a-z0-9_]*)$")
+_EXACT = Context(prec=80)  # Python's default 28 digits would round Decimal128 totals (34 digits)
+_WRITING_STAGES = ("$out", "$merge")
+_MERGE: dict[str, Callable[[Any, Any], Any]] = {"$sum": lambda a, b: a + b, "$count": lambda a, b: a + b,
+                                               "$min": min, "$max": max}
+
+
+def row_hash(texts: Iterable[str | None]) -> int:
+    """The SQL sides' row hash: first 15 hex digits of md5 over the canonical texts joined by '|'."""
+    joined = "|".join(NULL_MARK if text is None else text for text in texts)
+    return int(hashlib.md5(joined.encode("utf-8"), usedforsecurity=False).hexdigest()[:15], 16)
+
+
+def bind_filter(node: Any, params: Mapping[str, Any]) -> Any:
+    """The filter document with every ``":name"`` string value replaced by ``params[name]``."""
+    if isinstance(node, dict):
+        return {key: bind_filter(value, params) for key, value in node.items()}
+    if isinstance(node, (list, tuple)):
+        return [bind_filter(value, params) for value in node]
+    if isinstance(node, str):
+        match = _PARAM.match(node)
+        if match:
+            name = match.group(1)
+            if params.get(name) in (None, ""):
+                raise SourceError(f"mongo filter needs :{name} but the scope has no {name}")
+            return params[name]
+    return node
+
+
+def _plain(value: Any) -> Any:
+    """BSON values as the normaliser expects them: Decimal, naive UTC datetimes."""
+    if isinstance(value, Decimal128):
+        return value.to_decimal()
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        # A tz-aware client gives the same instant; the rule's zone applies to the wall clock.
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value
+
+
+def _number(value: Any) -> Any:
+    """Numeric results as exact Decimals (as the SQL sides return them)."""
+    value = _plain(value)
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        return value
+    return value if isinstance(value, Decimal) else Decimal(repr(value) if isinstance(value, float) else value)
+
+
+def _one_line(exc: BaseException) -> str:
+    """A driver error as one short line (no 'full error' dump, no topology description)."""
+    text = str(exc)
+    if isinstance(exc, OperationFailure) and isinstance(exc.details, dict) and exc.details.get("errmsg"):
+        text = str(exc.details["errmsg"])
+    for cut in (", full error:", ", Timeout:", ", Topology Description:"):
+        text = text.split(cut, 1)[0]
+    text = text.strip() or exc.__class__.__name__
+    return text.splitlines()[0].strip()
+
+
+def _field_path(physical: str) -> str:
+    """``profile.status`` -> ``$profile.status``; refuses names that are not plain field paths."""
+    parts = physical.split(".")
+    if not physical or any(not p or p.startswith("$") or "\x00" in p for p in parts):
+        raise SourceError(f"field {physical!r} is not a field path (name or dotted.path)")
+    return "$" + physical
+
+
+@dataclass(frozen=True)
+class _Column:
+    """A logical column on this side: its field path, its rule, and how to normalise its values."""
+
+    name: str
+    path: str
+    rule: ColumnRule
+
+    @property
+    def value(self) -> dict[str, Any]:
+        """The field's value, a missing field counting as null."""
+        return {"$ifNull": [self.path, None]}
+
+    def unless_null(self, expression: Any) -> dict[str, Any]:
+        return {"$cond": [{"$eq": [self.value, None]}, None, expression]}
+
+    @property
+    def group_key(self) -> Any:
+        # Numbers group as text: identical on every server and on mongomock, which cannot order
+        # Decimal128. 1.1 and 1.10 land in two raw groups that the canonical key merges again.
+        if self.rule.effective_type in ("decimal", "integer"):
+            return self.unless_null({"$toString": self.value})
+        return self.value
+
+    @property
+    def native_extremes(self) -> bool:
+        return _native_extremes(self.rule)
+
+    @property
+    def ordered_value(self) -> Any:
+        """The value for $min/$max: '' is null when the rule says so (else '' would be the min)."""
+        if self.rule.empty_as_null or self.rule.effective_type not in (None, "text"):
+            return {"$cond": [{"$eq": [self.value, ""]}, None, self.value]}
+        return self.value
+
+    def normalise(self, value: Any) -> Any:
+        try:
+            return normalise_value(_plain(value), self.rule)
+        except (NormaliseError, ValueError, TypeError, AttributeError, OverflowError):
+            # The value itself stays out of the message: it may be an MSISDN or an email.
+            raise SourceError(f"column {self.name}: a {type(value).__name__} value does not fit "
+                              f"rule {self.rule.describe()}") from None
+
+    def canonical(self, value: Any) -> str | None:
+        normalised = self.normalise(value)
+        if normalised is None or isinstance(normalised, str):
+            return normalised
+        return canonical_text(normalised, self.rule)
+
+    def extreme(self, value: Any) -> Any:
+        """A min/max result in the engine's type: Decimal for numbers, canonical text otherwise."""
+        value = _plain(value)
+        if self.rule.effective_type is None and isinstance(value, (int, float, Decimal)) \
+                and not isinstance(value, bool):
+            return _number(value)
+        normalised = self.normalise(value)
+        return Decimal(normalised) if isinstance(normalised, int) else normalised
+
+
+def _native_extremes(rule: ColumnRule) -> bool:
+    """Whether Mongo's own $min/$max pick the value the rule would (the rule keeps the order)."""
+    kind = rule.effective_type
+    return kind in ("timestamp", "date") or (kind in (None, "text") and not rule.trim and not rule.case)
+
+
+def _pick(current: Any, new: Any, func: str) -> Any:
+    if new is None:
+        return current
+    if current is None:
+        return new
+    try:
+        return min(current, new) if func == "min" else max(current, new)
+    except TypeError:  # mixed types in an untyped field: compare as text
+        return min(current, new, key=str) if func == "min" else max(current, new, key=str)
+
+
+def _accumulator_op(measure: Measure) -> str:
+    expression = measure.expression
+    if not (isinstance(expression, dict) and len(expression) == 1 and str(next(iter(expression))).startswith("$")):
+        raise SourceError(f"measure {measure.name}: a Mongo rule is one accumulator document, "
+                          "e.g. {'$sum': {'$cond': [{'$eq': ['$status', 'ACTIVE']}, 1, 0]}}")
+    return str(next(iter(expression)))
+
+
+@dataclass
+class _Group:
+    """Partial results of one canonical group, folded from one or more raw Mongo groups."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    sets: dict[str, set[Any]] = field(default_factory=dict)
+
+
+class MongoSource:
+    """A collection (filter + pipeline) on a pymongo Database given by the caller."""
+
+    kind = "mongo"
+
+    def __init__(self, database: Any, side: SideSpec, *, conn_id: str | None = None):
+        if not side.collection:
+            raise SourceError("a mongo side needs a collection")
+        self.database = database
+        self.side = side
+        self.conn_id = conn_id
+
+    @property
+    def label(self) -> str:
+        return f"{self.conn_id or getattr(self.database, 'name', '')}.{self.side.collection}"
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"engine": "mongo", "connection": self.conn_id,
+                               "database": getattr(self.database, "name", None), "collection": self.side.collection}
+        if self.side.filter:
+            out["filter"] = self.side.filter  # placeholders, not the bound scope values
+        return out
+
+    def close(self) -> None:
+        client = getattr(self.database, "client", None)
+        try:
+            if client is not None:
+                client.close()
+        except Exception:  # noqa: BLE001 - best effort on a broken client
+            pass
+
+    # -- request -> pipeline ------------------------------------------------------------------
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Every failure as one SourceError line naming this side."""
+        try:
+            yield
+        except SourceError as exc:
+            message = str(exc)  # messages that already name the side ("mongo collection x ...") stay as they are
+            raise SourceError(message if message.startswith("mongo ") else f"mongo {self.label}: {message}") from None
+        except (PyMongoError, BSONError) as exc:
+            raise SourceError(f"mongo {self.label}: {_one_line(exc)}") from None
+
+    def _column(self, name: str, request: AggregateRequest) -> _Column:
+        return _Column(name, _field_path(self.side.physical(name)), request.rule(name))
+
+    def _prefix(self, request: AggregateRequest) -> list[dict[str, Any]]:
+        """$match (filter with bound parameters) + the side's own stages."""
+        stages: list[dict[str, Any]] = []
+        if self.side.filter:
+            if not isinstance(self.side.filter, dict):
+                raise SourceError("a mongo filter is a query document, e.g. {cohort_id: ':cohort_id'}")
+            stages.append({"$match": bind_filter(self.side.filter, {**request.params, **self.side.params})})
+        for stage in self.side.pipeline:
+            if not (isinstance(stage, dict) and len(stage) == 1 and str(next(iter(stage))).startswith("$")):
+                raise SourceError("each pipeline stage is a document with one $stage key")
+            if next(iter(stage)) in _WRITING_STAGES:
+                raise SourceError(f"pipeline stage {next(iter(stage))} writes data; a check only reads")
+            stages.append(stage)
+        return stages
+
+    def _validate(self, request: AggregateRequest) -> None:
+        """Mirror the SQL sides: a decimal read as text (key, distinct, hash) needs a scale."""
+        as_text = set(request.group_by)
+        for measure in request.measures:
+            if measure.func in ("sum", "count_distinct", "min", "max") and not measure.column:
+                raise SourceError(f"measure {measure.name}: {measure.func} needs a column")
+            if measure.func == "hash" and not measure.columns:
+                raise SourceError(f"measure {measure.name}: hash needs columns")
+            if measure.func == "expression":
+                _accumulator_op(measure)
+            as_text |= set(measure.columns) if measure.func == "hash" else set()
+            as_text |= {measure.column} if measure.func == "count_distinct" and measure.column else set()
+        for name in sorted(as_text):
+            rule = request.rule(name)
+            if rule.effective_type == "decimal" and rule.scale is None:
+                raise SourceError(f"column {name}: a decimal column used as text (group, distinct, hash) needs a scale")
+
+    def _collection(self) -> Any:
+        name = self.side.collection
+        if name not in self.database.list_collection_names(filter={"name": name}):
+            raise SourceError(f"mongo collection {name} does not exist")
+        return self.database[name]
+
+    # -- aggregate ----------------------------------------------------------------------------
+    def aggregate(self, request: AggregateRequest) -> AggregateRows:
+        with self._errors():
+            self._validate(request)
+            prefix = self._prefix(request)
+            keys = [self._column(name, request) for name in request.group_by]
+            collection = self._collection()
+            hashes = [m for m in request.measures if m.func == "hash"]
+            others = [m for m in request.measures if m.func != "hash"]
+            groups: dict[GroupKey, _Group] = {(): _Group()} if not keys else {}
+            if others or not hashes:
+                self._grouped(collection, prefix, keys, others, request, groups)
+            if hashes:
+                self._hashed(collection, prefix, keys, hashes, request, groups)
+            return {key: self._finish(group, request) for key, group in groups.items()}
+
+    def _grouped(self, collection: Any, prefix: list[dict[str, Any]], keys: list[_Column],
+                 measures: list[Measure], request: AggregateRequest, groups: dict[GroupKey, _Group]) -> None:
+        """Everything but hashes, in one $group; raw groups folded into canonical ones."""
+        columns = {m.column: self._column(m.column, request) for m in measures if m.column}
+        stage: dict[str, Any] = {"_id": {f"k{i}": c.group_key for i, c in enumerate(keys)} if keys else None}
+        for index, measure in enumerate(measures):
+            column = columns.get(measure.column or "")
+            if measure.func == "count":
+                stage[f"m{index}"] = {"$sum": 1}
+            elif measure.func == "sum" and column:
+                stage[f"m{index}"] = {"$sum": column.unless_null({"$toDecimal": column.value})}
+            elif measure.func in ("min", "max") and column and column.native_extremes:
+                stage[f"m{index}"] = {f"${measure.func}": column.ordered_value}
+            elif measure.func == "expression":
+                stage[f"m{index}"] = measure.expression
+        value_sets = {name: f"v{i}" for i, name in enumerate(sorted(
+            {m.column for m in measures if m.column and self._uses_set(m, columns[m.column])}))}
+        for name, alias in value_sets.items():
+            stage[alias] = {"$addToSet": columns[name].value}
+        for doc in collection.aggregate(prefix + [{"$group": stage}], allowDiskUse=True):
+            raw_key = doc.get("_id") or {}
+            key = tuple(c.canonical(raw_key.get(f"k{i}")) for i, c in enumerate(keys))
+            group = groups.setdefault(key, _Group())
+            for name, alias in value_sets.items():
+                normalised = (columns[name].normalise(v) for v in doc.get(alias) or ())
+                group.sets.setdefault(name, set()).update(v for v in normalised if v is not None)
+            for index, measure in enumerate(measures):
+                if not self._uses_set(measure, columns.get(measure.column or "")):
+                    self._fold(group, measure, columns.get(measure.column or ""), doc.get(f"m{index}"))
+
+    @staticmethod
+    def _uses_set(measure: Measure, column: _Column | None) -> bool:
+        return column is not None and (measure.func == "count_distinct"
+                                       or (measure.func in ("min", "max") and not column.native_extremes))
+
+    def _fold(self, group: _Group, measure: Measure, column: _Column | None, value: Any) -> None:
+        """Add one raw group's value for a measure to its canonical group."""
+        seen = measure.name in group.values
+        current = group.values.get(measure.name)
+        if measure.func == "count":
+            group.values[measure.name] = (current or 0) + int(value or 0)
+        elif measure.func == "sum":
+            group.values[measure.name] = _EXACT.add(current or Decimal(0), _number(value) or Decimal(0))
+        elif measure.func in ("min", "max") and column:
+            group.values[measure.name] = _pick(current, None if value is None else column.extreme(value), measure.func)
+        elif measure.func == "expression":
+            value = _number(value)
+            if seen and current is not None and value is not None:
+                op = _accumulator_op(measure)
+                if op not in _MERGE:
+                    raise SourceError(f"measure {measure.name}: {op} results cannot be combined across raw values "
+                                      "that normalise to the same group key; use $sum, $count, $min or $max")
+                value = _MERGE[op](current, value)
+            group.values[measure.name] = current if value is None else value
+
+    def _hashed(self, collection: Any, prefix: list[dict[str, Any]], keys: list[_Column],
+                measures: list[Measure], request: AggregateRequest, groups: dict[GroupKey, _Group]) -> None:
+        """Row hashes, computed here: stream only the needed fields of matched documents."""
+        names = list(dict.fromkeys([c.name for c in keys] + [n for m in measures for n in m.columns]))
+        columns = {name: self._column(name, request) for name in names}
+        alias = {name: f"f{i}" for i, name in enumerate(names)}
+        project = {"_id": 0, **{alias[name]: columns[name].path for name in names}}
+        totals: dict[GroupKey, dict[str, list[int]]] = {}
+        cursor = collection.aggregate(prefix + [{"$project": project}], allowDiskUse=True,
+                                      batchSize=HASH_BATCH_SIZE)
+        for doc in cursor:
+            texts = {name: columns[name].canonical(doc.get(alias[name])) for name in names}
+            key = tuple(texts[c.name] for c in keys)
+            sums = totals.setdefault(key, {m.name: [0, 0] for m in measures})
+            for measure in measures:
+                sums[measure.name][0] += 1
+                sums[measure.name][1] += row_hash(texts[n] for n in measure.columns)
+        for key, sums in totals.items():
+            group = groups.setdefault(key, _Group())
+            for name, (rows, total) in sums.items():
+                group.values[name] = f"{rows}:{total}"
+
+    def _finish(self, group: _Group, request: AggregateRequest) -> dict[str, Any]:
+        return {m.name: _final(m, group, request.rule(m.column or "")) for m in request.measures}
+
+
+def _final(measure: Measure, group: _Group, rule: ColumnRule) -> Any:
+    """A measure's value in the engine's types, defaults for groups without documents."""
+    value = group.values.get(measure.name)
+    if measure.func == "count":
+        return value or 0
+    if measure.func == "count_distinct":
+        return len(group.sets.get(measure.column or "", ()))
+    if measure.func == "sum":
+        total = value or Decimal(0)
+        if rule.scale is None:
+            return total
+        return total.quantize(Decimal(1).scaleb(-rule.scale), rounding=ROUND_HALF_UP, context=_EXACT)
+    if measure.func in ("min", "max") and not _native_extremes(rule):
+        values = group.sets.get(measure.column or "") or set()
+        value = (min(values) if measure.func == "min" else max(values)) if values else None
+        return Decimal(value) if isinstance(value, int) else value
+    if measure.func == "hash":
+        return value or "0:0"
+    if measure.func == "expression" and value is None and _accumulator_op(measure) in ("$sum", "$count"):
+        return Decimal(0)  # no documents: the total of nothing
+    return value

@@ -1,0 +1,94 @@
+"""ReconCheckOperator: run one suite for a templated scope and record the results in the ledger."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+from airflow.sdk import BaseOperator
+
+from recon_operators.engine.runner import run_suite
+from recon_operators.engine.scope import Scope
+from recon_operators.engine.spec import SuiteSpec, load_suite
+from recon_operators.hooks.results_store import ResultsStoreHook
+from recon_operators.operators.summary import compact_summary
+from recon_operators.paths import config_dir
+
+
+def resolve_suite_path(path: str) -> Path:
+    """Suite files are named relative to include/config/suites unless absolute."""
+    candidate = Path(path)
+    if candidate.is_absolute():
+        return candidate
+    return config_dir() / "suites" / candidate
+
+
+def airflow_run_id(context: Any) -> str:
+    """Stable per task instance (retries included), so a retry or clear replaces its own rows."""
+    ti = context["ti"]
+    suffix = f"/{ti.map_index}" if getattr(ti, "map_index", -1) not in (None, -1) else ""
+    return f"{ti.dag_id}/{ti.run_id}/{ti.task_id}{suffix}"
+
+
+class ReconCheckOperator(BaseOperator):
+    """Run a check suite for a scope; results go to the store, a compact summary to XCom.
+
+    The task succeeds when the suite was evaluated and recorded, whatever the verdict: judging
+    the verdict is the gate's job, so a mismatch is decided by the stage's policy, not by retries.
+    The run's log row says ``Failed`` when some checks could not be evaluated (Error results).
+    """
+
+    template_fields: Sequence[str] = ("suite_path", "scope", "stage", "store_conn_id")
+    template_fields_renderers = {"scope": "json"}
+    ui_color = "#e8f4ea"
+
+    def __init__(
+        self,
+        *,
+        suite_path: str,
+        scope: dict[str, Any],
+        stage: str | None = None,
+        process_name: str | None = None,
+        store_conn_id: str = ResultsStoreHook.default_conn_name,
+        only: list[str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.suite_path = suite_path
+        self.scope = scope
+        self.stage = stage
+        self.process_name = process_name
+        self.store_conn_id = store_conn_id
+        self.only = only
+
+    def _scope(self, suite: SuiteSpec) -> Scope:
+        values = dict(self.scope)
+        values["stage"] = self.stage or values.get("stage") or suite.stage
+        return Scope.from_mapping(values)
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        from recon_operators.hooks.sources import open_side
+
+        suite = load_suite(resolve_suite_path(self.suite_path))
+        scope = self._scope(suite)
+        store = ResultsStoreHook(self.store_conn_id).get_store()
+        try:
+            run = store.open_run(scope, suite.name, process_name=self.process_name or scope.stage or suite.name,
+                                 entity_name=suite.name, run_id=airflow_run_id(context))
+            try:
+                results = run_suite(suite, scope, open_side, only=self.only)
+                store.record_results(run, results)
+            except Exception as exc:
+                store.finish_run(run, "Failed", error=str(exc).splitlines()[0][:2000])
+                raise
+            errors = [r for r in results if r.status.value == "Error"]
+            store.finish_run(run, "Failed" if errors else "Passed",
+                             error="; ".join(f"{r.check_name}: {r.message}" for r in errors)[:2000] or None)
+            verdict = store.verdict(scope, suite.name)
+        finally:
+            store.close()
+        summary = compact_summary(verdict, scope, suite.name)
+        summary["run_id"] = run.run_id
+        self.log.info("suite %s for %s: %s (%d matched, %d mismatched, %d errors)", suite.name, scope.key,
+                      verdict.status, verdict.matched, verdict.mismatched, verdict.errored)
+        return summary

@@ -1,0 +1,31 @@
+"""Compact, XCom-sized summaries of a verdict (the full detail stays in the ledger)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from recon_operators.engine.scope import Scope
+from recon_operators.store.ledger import Verdict
+
+MAX_FAILED_IN_SUMMARY = 20
+
+
+def _plain(value: Any) -> Any:
+    return str(value) if isinstance(value, Decimal) else value
+
+
+def compact_summary(verdict: Verdict, scope: Scope, suite: str | None) -> dict[str, Any]:
+    failed = [{k: _plain(v) for k, v in check.items()} for check in verdict.failed_checks[:MAX_FAILED_IN_SUMMARY]]
+    return {
+        "suite": suite,
+        "scope": scope.as_dict(),
+        "scope_key": scope.key,
+        "status": verdict.status,
+        "total": verdict.total,
+        "matched": verdict.matched,
+        "mismatched": verdict.mismatched,
+        "errors": verdict.errored,
+        "failed_checks": failed,
+        "failed_checks_omitted": max(0, len(verdict.failed_checks) - MAX_FAILED_IN_SUMMARY),
+    }

@@ -1,0 +1,147 @@
+"""Wait until every batch of a scope passed in the ledger (e.g. all batches of a prefix).
+
+Deferrable by default: after one synchronous look (most gates are already decided when they
+run), the wait moves to the triggerer and frees the worker slot. The decision itself is
+``recon_operators.sensors.condition.evaluate``, shared with the trigger, so both modes and
+both processes agree.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from typing import Any, Mapping, NoReturn, Sequence
+
+from airflow.sdk import BaseSensorOperator, PokeReturnValue
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+from recon_operators.engine.scope import Scope, ScopeError
+from recon_operators.hooks.results_store import ResultsStoreHook
+from recon_operators.sensors.condition import FAILED, PASSED, evaluate, normalise_batches
+from recon_operators.triggers.ledger import TIMEOUT, LedgerTrigger
+
+# The trigger enforces the sensor's timeout itself (with a message naming the missing batches);
+# Airflow's own deferral timeout is a backstop set this much later, for a triggerer that died.
+_BACKSTOP = timedelta(minutes=5)
+
+
+class LedgerSensor(BaseSensorOperator):
+    """Succeed when all (expected) batches under ``scope`` have results for ``suite``, all Match.
+
+    :param scope: the parent scope, e.g. ``{"env": "{{ params.env }}", "cohort_id": ...,
+        "prefix": ..., "stage": "mini_recon_1"}``; batches are the result scopes inside it,
+        told apart by ``batch_id``.
+    :param suite: the check suite whose results count.
+    :param expected_batches: batch ids that must all be present: a list, a JSON/Python list
+        string or a comma separated string (templated). Empty: wait for at least one batch.
+    :param store_conn_id: Airflow connection of the results store.
+    :param deferrable: wait in the triggerer (default) instead of poking on a worker.
+
+    Fails without retry (``AirflowFailException``) as soon as any batch has a Mismatch or Error,
+    naming the batches and checks, and when ``timeout`` passes; returns a summary to XCom.
+    """
+
+    template_fields: Sequence[str] = ("scope", "suite", "expected_batches", "store_conn_id")
+    template_fields_renderers = {"scope": "json", "expected_batches": "json"}
+    ui_color = "#d9f0e3"
+
+    def __init__(
+        self,
+        *,
+        scope: Mapping[str, Any],
+        suite: str,
+        expected_batches: Sequence[str | int] | str | None = None,
+        store_conn_id: str = ResultsStoreHook.default_conn_name,
+        deferrable: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.scope = dict(scope)
+        self.suite = suite
+        self.expected_batches = expected_batches
+        self.store_conn_id = store_conn_id
+        self.deferrable = deferrable
+
+    # -- inputs after templating -----------------------------------------------------------
+    def _scope(self) -> Scope:
+        """The rendered scope, refusing blanks: ``Scope`` drops empty fields, so a param that
+        rendered empty (or ``None``) would silently widen the gate to, say, the whole cohort."""
+        blank = sorted(k for k, v in self.scope.items() if v is None or str(v).strip() in ("", "None"))
+        if blank:
+            raise AirflowFailException(f"ledger sensor scope field(s) {', '.join(blank)} rendered empty; "
+                                       "a missing param would widen the gate")
+        try:
+            return Scope.from_mapping(self.scope)
+        except ScopeError as exc:
+            raise AirflowFailException(f"ledger sensor scope {self.scope!r} is invalid: {exc}") from None
+
+    def _expected(self) -> list[str]:
+        try:
+            return normalise_batches(self.expected_batches)
+        except ValueError as exc:
+            raise AirflowFailException(str(exc)) from None
+
+    def _check(self) -> tuple[str, dict[str, Any]]:
+        """One synchronous look at the ledger."""
+        if not self.suite:
+            raise AirflowFailException("ledger sensor needs a suite")
+        scope, expected = self._scope(), self._expected()  # bad input fails before any I/O
+        with ResultsStoreHook(self.store_conn_id).get_store() as store:
+            rows = store.results(scope, self.suite, with_children=True)
+        return evaluate(rows, expected)
+
+    def _summary(self, detail: Mapping[str, Any]) -> dict[str, Any]:
+        """What downstream tasks and people see in XCom: compact, no per-check rows."""
+        keep = ("batches", "unexpected", "checks", "polls", "waited_seconds", "message")
+        return {"scope": self._scope().key, "suite": self.suite, **{k: detail[k] for k in keep if k in detail}}
+
+    def _fail(self, message: str) -> NoReturn:
+        """Fail without retry: a retry reads the same ledger and cannot change the verdict."""
+        if self.soft_fail or self.never_fail:
+            raise AirflowSkipException(f"{message} (skipped: soft_fail/never_fail)")
+        raise AirflowFailException(message)
+
+    # -- modes -----------------------------------------------------------------------------
+    def execute(self, context: Any) -> Any:
+        if not self.deferrable:
+            return super().execute(context)
+        state, detail = self._check()
+        if state == PASSED:
+            self.log.info("%s", detail["message"])
+            return self._summary(detail)
+        if state == FAILED:
+            self._fail(f"ledger {self.suite} for {self._scope().key}: {detail['message']}")
+        self.log.info("%s; deferring (poll every %ss, timeout %ss)",
+                      detail["message"], self.poke_interval, self.timeout)
+        self.defer(
+            trigger=LedgerTrigger(
+                scope=self._scope().as_dict(),
+                suite=self.suite,
+                expected_batches=self._expected(),
+                store_conn_id=self.store_conn_id,
+                poll_interval=self.poke_interval,
+                deadline=time.time() + self.timeout,
+            ),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=self.timeout) + _BACKSTOP,
+        )
+
+    def execute_complete(self, context: Any, event: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Resume after the trigger fired: pass on ``passed``, fail on ``failed``/``timeout``."""
+        if not event:
+            raise AirflowFailException("ledger trigger resumed the sensor without an event")
+        status, detail = event.get("status"), dict(event.get("detail") or {})
+        where = f"ledger {self.suite} for {self._scope().key}"
+        if status == PASSED:
+            self.log.info("%s: %s", where, detail.get("message"))
+            return self._summary(detail)
+        if status in (FAILED, TIMEOUT):
+            self._fail(f"{where}: {detail.get('message')}")
+        raise AirflowFailException(f"{where}: unknown trigger event status {status!r}")
+
+    def poke(self, context: Any) -> bool | PokeReturnValue:
+        state, detail = self._check()
+        if state == FAILED:
+            raise AirflowFailException(f"ledger {self.suite} for {self._scope().key}: {detail['message']}")
+        self.log.info("%s", detail["message"])
+        return PokeReturnValue(is_done=True, xcom_value=self._summary(detail)) if state == PASSED else False
