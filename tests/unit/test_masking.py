@@ -44,6 +44,8 @@ def test_email_keeps_first_letter_and_domain() -> None:
     ("phone_no", "6281234567890", "62812*******90"),
     ("imsi", "510101234567890", "51010*******90"),
     ("customer_email", "john.doe@example.com", "j***@example.com"),
+    ("a_number", "6281234567890", "62812*******90"),
+    ("msisdn_start", "6281200000000", "62812*******00"),
 ])
 def test_mask_value_picks_the_mask_by_column(column: str, value: str, expected: str) -> None:
     assert mask_value(column, value) == expected
@@ -51,6 +53,7 @@ def test_mask_value_picks_the_mask_by_column(column: str, value: str, expected: 
 
 def test_mask_value_leaves_other_columns_and_types_alone_but_still_catches_pii() -> None:
     assert mask_value("batch_id", 7) == 7
+    assert mask_value("data_number", 1234) == 1234
     assert mask_value("balance", "10.50") == "10.50"
     assert mask_value("msisdn", None) is None
     assert mask_value("subscriber_key", "6281234567890") == "62812*******90"

@@ -14,10 +14,14 @@ from typing import Any
 # Fixed width, so the mask does not tell how long the hidden part was.
 MASK = "*" * 7
 
-_MSISDN_COLUMNS = ("msisdn", "phone", "mobile", "contact_number", "operator_number", "cli_number",
-                   "a_number", "b_number", "subscriber_number", "mdn")
-_IMSI_COLUMNS = ("imsi",)
-_EMAIL_COLUMNS = ("email", "e_mail", "mail_address")
+# Column names: words found anywhere ("src_msisdn", "phonenumber"), compound names only as
+# whole "_"-separated parts (so "data_number" is not mistaken for "a_number").
+_COLUMN_KINDS = (
+    ("imsi", re.compile(r"imsi")),
+    ("email", re.compile(r"email|(?:^|_)(?:e_mail|mail_address)(?:$|_)")),
+    ("msisdn", re.compile(r"msisdn|phone|mobile|(?:^|_)(?:contact_number|operator_number|subscriber_number"
+                          r"|cli_number|a_number|b_number|mdn)(?:$|_)")),
+)
 
 # A digit run is a number on its own: not part of a longer run and not part of a decimal
 # (``1500000000000.25``), so amounts and counts stay readable. Hex digests and UUIDs are
@@ -77,13 +81,7 @@ def mask_email(value: Any) -> str:
 
 def _column_kind(column_name: str) -> str | None:
     name = column_name.lower()
-    if any(token in name for token in _IMSI_COLUMNS):
-        return "imsi"
-    if any(token in name for token in _EMAIL_COLUMNS):
-        return "email"
-    if any(token in name for token in _MSISDN_COLUMNS):
-        return "msisdn"
-    return None
+    return next((kind for kind, pattern in _COLUMN_KINDS if pattern.search(name)), None)
 
 
 def mask_value(column_name: str, value: Any) -> Any:

@@ -81,14 +81,16 @@ class ReconApprovalGateOperator(GateMixin, ApprovalOperator):
             if downstream:
                 self.skip(ti=context["ti"], tasks=downstream)
             return None
-        result = super().execute_complete(context, event)  # skips downstream itself on Reject
-        approved = result["chosen_options"][0] == self.APPROVE
-        who = _who(result.get("responded_by_user"))
+        # Record before handing over: on Reject the parent skips downstream by raising, so
+        # nothing after its call would run.
+        chosen = (event.get("chosen_options") or [None])[0]
+        who = _who(event.get("responded_by_user"))
+        approved = chosen == self.APPROVE
         # No responder means the timeout applied the default (Reject).
         outcome = "Approved" if approved else ("Rejected" if who else "TimedOut")
-        responded_at = result.get("responded_at")
+        responded_at = event.get("responded_at")
         self.record(context, scope, summary, outcome, decided_by=who,
                     extra={"responded_at": responded_at.isoformat() if hasattr(responded_at, "isoformat") else responded_at})
         if not approved:
             self.alert(context, summary, outcome)
-        return result
+        return super().execute_complete(context, event)
