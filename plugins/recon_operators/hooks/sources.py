@@ -75,7 +75,7 @@ def open_side(side: SideSpec, name: str) -> Source:
     conn_type = (conn.conn_type or "").lower()
     try:
         if side.kind == "mongo":
-            if conn_type != "mongo":
+            if conn_type not in ("mongo", "mongodb"):
                 raise SourceError(f"{name} names a collection but connection {reference!r} is {conn_type}")
             from recon_operators.engine.sources.mongo import MongoSource
 

@@ -12,6 +12,7 @@ from typing import Any, Sequence
 
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 
+from recon_operators.engine.masking import scrub
 from recon_operators.hooks.results_store import ResultsStoreHook
 from recon_operators.operators.gate import GateMixin, failure_line
 
@@ -57,11 +58,12 @@ class ReconApprovalGateOperator(GateMixin, ApprovalOperator):
     def execute(self, context: Any) -> Any:
         scope, summary = self.read_verdict()
         if summary["status"] == "Match":
-            self.log.info("gate passed without asking: %s matched %d/%d", scope.key, summary["matched"], summary["total"])
+            self.log.info("gate passed without asking: %s matched %d/%d", scrub(scope.key), summary["matched"],
+                          summary["total"])
             return self.record(context, scope, summary, "Passed")
         from recon_operators.notifiers.alerts import GateAlert, render_text
 
-        self.subject = f"{self.subject} ({scope.key})"
+        self.subject = scrub(f"{self.subject} ({scope.key})")
         ti = context["ti"]
         self.body = render_text(GateAlert(
             dag_id=ti.dag_id, run_id=ti.run_id, task_id=ti.task_id, cohort_id=scope.cohort_id, stage=scope.stage,

@@ -6,13 +6,18 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException
 
+from recon_operators.engine.masking import scrub
 from recon_operators.engine.runner import run_suite
 from recon_operators.engine.scope import Scope
-from recon_operators.engine.spec import SuiteSpec, load_suite
+from recon_operators.engine.spec import SuiteError, SuiteSpec, load_suite
 from recon_operators.hooks.results_store import ResultsStoreHook
 from recon_operators.operators.summary import compact_summary
+from recon_operators.notifiers.alerts import SUMMARY_XCOM_KEY
 from recon_operators.paths import config_dir
+
+MAX_LOGGED_FAILURES = 20
 
 
 def resolve_suite_path(path: str) -> Path:
@@ -61,18 +66,31 @@ class ReconCheckOperator(BaseOperator):
         self.store_conn_id = store_conn_id
         self.only = only
 
-    def _scope(self, suite: SuiteSpec) -> Scope:
+    def _scope(self, suite: SuiteSpec | None) -> Scope:
         values = dict(self.scope)
-        values["stage"] = self.stage or values.get("stage") or suite.stage
+        values["stage"] = self.stage or values.get("stage") or (suite.stage if suite else None)
         return Scope.from_mapping(values)
+
+    def _load(self, store: Any, context: Any) -> SuiteSpec:
+        """Load the suite; a broken one is logged as a Failed run and fails the task without retry."""
+        path = resolve_suite_path(self.suite_path)
+        try:
+            return load_suite(path)
+        except SuiteError as exc:
+            run = store.open_run(self._scope(None), path.stem, process_name=self.process_name or self.stage or path.stem,
+                                 run_id=airflow_run_id(context))
+            store.finish_run(run, "Failed", error=str(exc)[:2000])
+            for problem in exc.problems:
+                self.log.error("%s", problem)
+            raise AirflowFailException(f"suite {path.name} is invalid: {exc}") from None
 
     def execute(self, context: Any) -> dict[str, Any]:
         from recon_operators.hooks.sources import open_side
 
-        suite = load_suite(resolve_suite_path(self.suite_path))
-        scope = self._scope(suite)
         store = ResultsStoreHook(self.store_conn_id).get_store()
         try:
+            suite = self._load(store, context)
+            scope = self._scope(suite)
             run = store.open_run(scope, suite.name, process_name=self.process_name or scope.stage or suite.name,
                                  entity_name=suite.name, run_id=airflow_run_id(context))
             try:
@@ -89,6 +107,13 @@ class ReconCheckOperator(BaseOperator):
             store.close()
         summary = compact_summary(verdict, scope, suite.name)
         summary["run_id"] = run.run_id
-        self.log.info("suite %s for %s: %s (%d matched, %d mismatched, %d errors)", suite.name, scope.key,
-                      verdict.status, verdict.matched, verdict.mismatched, verdict.errored)
+        self.log.info("%s", scrub(f"suite {suite.name} for {scope.key}: {verdict.status} ({verdict.matched} matched, "
+                                  f"{verdict.mismatched} mismatched, {verdict.errored} errors)"))
+        for check in verdict.failed_checks[:MAX_LOGGED_FAILURES]:
+            self.log.warning("%s", scrub(f"{check['status']}: {check['check_name']}"
+                                         f"{'[' + check['group_key'] + ']' if check['group_key'] else ''} "
+                                         f"expected {check['expected']} actual {check['actual']} "
+                                         f"discrepancy {check['discrepancy']} {check['message'] or ''}"))
+        # The alert notifiers read this key when a later task fails (on_failure_callback).
+        context["ti"].xcom_push(key=SUMMARY_XCOM_KEY, value=summary)
         return summary

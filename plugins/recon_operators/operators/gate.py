@@ -16,6 +16,7 @@ from airflow.providers.common.compat.sdk import SkipMixin
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
+from recon_operators.engine.masking import scrub
 from recon_operators.engine.scope import Scope
 from recon_operators.hooks.results_store import ResultsStoreHook
 from recon_operators.operators.summary import compact_summary
@@ -38,7 +39,7 @@ def failure_line(summary: dict[str, Any], outcome: str) -> str:
     more = len(summary["failed_checks"]) + summary.get("failed_checks_omitted", 0) - len(parts)
     tail = f"; +{more} more" if more > 0 else ""
     detail = "; ".join(parts) or "no results recorded for this scope"
-    return f"gate {outcome}: {summary['scope_key']} is {summary['status']}: {detail}{tail}"
+    return scrub(f"gate {outcome}: {summary['scope_key']} is {summary['status']}: {detail}{tail}")
 
 
 class GateMixin:
@@ -156,7 +157,7 @@ class ReconGateOperator(GateMixin, BaseOperator, SkipMixin):
     def execute(self, context: Any) -> dict[str, Any]:
         scope, summary = self.read_verdict()
         if summary["status"] == "Match":
-            self.log.info("gate passed: %s matched %d/%d checks", scope.key, summary["matched"], summary["total"])
+            self.log.info("gate passed: %s matched %d/%d checks", scrub(scope.key), summary["matched"], summary["total"])
             return self.record(context, scope, summary, "Passed")
         outcome = {"stop": "Blocked", "fail": "Failed", "warn": "Warned"}[self.policy]
         message = failure_line(summary, outcome)
@@ -207,9 +208,9 @@ class ReconRunOutcomeOperator(BaseOperator):
         }
         if stopped:
             first = stopped[0]
-            raise AirflowFailException(
+            raise AirflowFailException(scrub(
                 f"run stopped by {len(stopped)} gate(s); first: {first.get('gate_task')} {first.get('outcome')} "
-                f"for {first.get('scope_key')} ({first.get('status')})")
+                f"for {first.get('scope_key')} ({first.get('status')})"))
         if failed_tasks:
             raise AirflowFailException(f"run has failed tasks: {', '.join(failed_tasks)}")
         self.log.info("all %d gate(s) passed or warned", len(decisions))
