@@ -11,10 +11,10 @@ import os
 import subprocess
 import sys
 import time
-from decimal import Decimal
 from pathlib import Path
 
 from recon_operators.demo import services
+from recon_operators.demo.receiver import WebhookReceiver
 from recon_operators.paths import project_root
 
 ROOT = project_root()
@@ -44,8 +44,9 @@ def airflow_environment(moto: services.MotoServer) -> dict[str, str]:
 
 
 def run_dag(dag_id: str, conf: dict | None = None) -> dict:
-    """Run a DAG with dag.test() in a subprocess; its task logs go to .demo/<dag_id>.log."""
-    log = DEMO_DIR / f"{dag_id}.log"
+    """Run a DAG with dag.test() in a subprocess; its task logs go to .demo/<dag_id>[-<variant>].log."""
+    suffix = "".join(f"-{v}" for v in (conf or {}).values())
+    log = DEMO_DIR / f"{dag_id}{suffix}.log"
     summary = DEMO_DIR / f"{dag_id}.json"
     with log.open("w") as out:
         subprocess.run([sys.executable, "-m", "recon_operators.demo.run_dag", dag_id,
@@ -64,38 +65,60 @@ def show_dag_run(result: dict) -> None:
         print(f"  {task:<28} {state}")
 
 
-def ledger_round_trip() -> None:
-    """Write two runs of one scope and one of another, then read the verdicts back."""
-    from recon_operators.engine.results import CheckResult, Status
+def example_suites() -> None:
+    """``recon check`` on the bundled example files: cosmetic differences normalised, real ones found."""
+    from recon_operators.engine.opener import open_side
+    from recon_operators.engine.runner import run_suite
     from recon_operators.engine.scope import Scope
-    from recon_operators.store import ResultsStore
+    from recon_operators.engine.spec import load_suite
+    from recon_operators.report import render_table, summary
 
-    def sample(balance_target: Decimal) -> list[CheckResult]:
-        return [
-            CheckResult("subscriber_count", "row_count", Status.MATCH, expected=1000, actual=1000, discrepancy=0),
-            CheckResult("pulsa_balance_sum", "sum",
-                        Status.MATCH if balance_target == Decimal("52310.75") else Status.MISMATCH,
-                        expected=Decimal("52310.75"), actual=balance_target,
-                        discrepancy=balance_target - Decimal("52310.75"), tolerance={"abs": "0.00"}),
-        ]
+    for name in ("example_files.yaml", "example_files_drift.yaml"):
+        suite = load_suite(ROOT / "include" / "config" / "suites" / name)
+        results = run_suite(suite, Scope(env="demo", cohort_id="C1"), open_side)
+        counts = summary(results)
+        print(f"\n  recon check include/config/suites/{name} --scope cohort_id=C1   "
+              f"-> {counts['matched']} matched, {counts['mismatched']} mismatched, {counts['errors']} errors")
+        shown = [r for r in results if not r.passed] or results[:4]
+        print("  " + render_table(shown).replace("\n", "\n  "))
 
-    batch1 = Scope(env="demo", cohort_id="COHORT_A", prefix="62811", batch_id="1", stage="mini_recon_1")
-    batch2 = Scope(env="demo", cohort_id="COHORT_A", prefix="62811", batch_id="2", stage="mini_recon_1")
-    with ResultsStore.from_dsn(services.pg_dsn(STORE_DB)) as store:
-        for scope, balance in ((batch1, Decimal("52310.74")), (batch2, Decimal("52310.75")),
-                               (batch1, Decimal("52310.75"))):
-            run = store.open_run(scope, "mini_recon_1", process_name="Transformation", entity_name="Mini Recon 1")
-            store.record_results(run, sample(balance))
-            store.finish_run(run, "Passed")
-            verdict = store.verdict(scope)
-            failed = ", ".join(f"{c['check_name']} expected {c['expected']} actual {c['actual']}"
-                               for c in verdict.failed_checks) or "-"
-            print(f"  {run.run_id[:20]:<20} batch {scope.batch_id}: {verdict.status:<8} "
-                  f"{verdict.matched}/{verdict.total} matched; failed: {failed}")
-        prefix = Scope(env="demo", cohort_id="COHORT_A", prefix="62811")
-        verdict = store.verdict(prefix, with_children=True)
-        print(f"  prefix 62811 (all batches): {verdict.status}, {verdict.total} current results;"
-              " batch 1's first run moved to recon.check_result_history by its rerun")
+
+def ledger_report(run_id: str) -> None:
+    """What the ledger holds for one DAG run: each check's expected, actual, discrepancy, status."""
+    import psycopg2
+
+    conn = psycopg2.connect(services.pg_dsn(STORE_DB))
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT stage, check_name, coalesce(group_key, ''), expected, actual, discrepancy, status"
+                        " FROM recon.check_result WHERE run_id LIKE %s ORDER BY check_name, group_key", (f"%/{run_id}/%",))
+            rows = cur.fetchall()
+            cur.execute("SELECT policy, verdict, outcome, decided_at FROM recon.gate_decision WHERE run_id LIKE %s",
+                        (f"%/{run_id}",))
+            decisions = cur.fetchall()
+    finally:
+        conn.close()
+    print(f"  {'stage':<13} {'check':<22} {'group':<11} {'expected':>19} {'actual':>19} {'discrepancy':>12}  status")
+    for stage, check, group, expected, actual, discrepancy, status in rows:
+        if len(str(expected)) > 19:  # hashes: show that they differ, not every digit
+            expected, actual = str(expected)[:16] + "...", str(actual)[:16] + "..."
+        print(f"  {stage:<13} {check:<22} {group:<11} {str(expected):>19} {str(actual):>19} "
+              f"{'-' if discrepancy is None else str(discrepancy):>12}  {status}")
+    for policy, verdict, outcome, decided_at in decisions:
+        print(f"  gate (policy {policy}): verdict {verdict} -> {outcome} at {decided_at:%H:%M:%S}")
+
+
+def gated_pipeline(receiver: WebhookReceiver) -> None:
+    for variant in ("clean", "drift"):
+        heading(f"DAG recon_example_files_gate, conf {{\"variant\": \"{variant}\"}}")
+        result = run_dag("recon_example_files_gate", {"variant": variant})
+        show_dag_run(result)
+        ledger_report(result["run_id"])
+        if result["tasks"].get("publish_verified_extract") == "skipped":
+            print("  -> the gate stopped the pipeline: publish_verified_extract was skipped and the run ended failed")
+    print(f"\n  alerts received by the local Slack webhook receiver: {len(receiver.bodies)}")
+    for body in receiver.bodies:
+        print("  | " + body.get("text", str(body)).replace("\n", "\n  | "))
 
 
 def main() -> int:
@@ -105,6 +128,7 @@ def main() -> int:
 
     heading("Services")
     moto = services.MotoServer().start()
+    receiver = WebhookReceiver()
     try:
         print(f"Postgres 127.0.0.1:{services.PG_PORT}, MariaDB 127.0.0.1:{services.MARIADB_PORT}: reachable")
         print(f"moto (S3, SNS, DynamoDB) started on {moto.endpoint_url}")
@@ -113,6 +137,10 @@ def main() -> int:
         services.create_mariadb_database(STAGE_DB, replace=True)
         print(f"databases (re)created: Postgres {STORE_DB} (results store), {TRANSFORM_DB}; MariaDB {STAGE_DB}")
         airflow_environment(moto)
+        os.environ["AIRFLOW_CONN_SLACK_ALERTS"] = receiver.airflow_conn()
+        for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+            os.environ.pop(proxy, None)
+        print(f"local Slack webhook receiver on 127.0.0.1:{receiver.port} (connection slack_alerts)")
 
         heading("Airflow (isolated home: .airflow/, SQLite metadata, examples off)")
         subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True,
@@ -122,20 +150,30 @@ def main() -> int:
         heading("DAG recon_store_maintenance: upgrade the results store, verify its tables")
         show_dag_run(run_dag("recon_store_maintenance"))
 
-        heading("Results ledger round trip (sample results: the check engine comes with issue #3)")
-        ledger_round_trip()
+        heading("Check engine on the bundled example files (include/config/examples)")
+        example_suites()
+
+        gated_pipeline(receiver)
 
         heading("Not built yet")
-        print("  The cohort migration DAG (Transform -> Mini Recon 1 -> gate -> Stage -> ... ) is issue #4;")
-        print("  until it lands this demo runs the foundation only: services, Airflow, the results store.")
+        print("  The cohort migration DAG (Transform -> Mini Recon 1 -> gate -> Stage -> MR2 -> Target -> MR3 ->")
+        print("  reports) is issue #4. Until it lands, this demo runs the store, the check engine and a gated")
+        print("  example pipeline over bundled files; it does not pretend to migrate a cohort.")
     except services.ServiceUnavailable as exc:
         print(f"demo: {exc}", file=sys.stderr)
         return 1
     finally:
         moto.stop()
+        receiver.close()
         print(f"\nmoto stopped. Demo finished in {time.monotonic() - started:.0f} s.")
     print(f"Inspect the ledger: psql -h 127.0.0.1 -U postgres {STORE_DB} "
-          "-c 'select scope_key, check_name, status from recon.check_result'")
+          "-c 'select scope_key, check_name, group_key, expected, actual, status from recon.check_result'")
+    print("Open the same runs in the Airflow UI:")
+    print(f"  export AIRFLOW_HOME={AIRFLOW_HOME} AIRFLOW__CORE__DAGS_FOLDER={ROOT / 'dags'} "
+          "AIRFLOW__CORE__LOAD_EXAMPLES=False")
+    print(f"  export AIRFLOW_CONN_RECON_STORE={services.pg_dsn(STORE_DB)}")
+    print("  .venv/bin/airflow standalone     # then http://localhost:8080, DAG recon_example_files_gate;")
+    print("  trigger it with conf {\"variant\": \"drift\"} to watch the gate stop it.")
     return 0
 
 

@@ -8,7 +8,7 @@ author fixes them in one pass instead of one per run.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -430,4 +430,12 @@ def load_suite(path: str | Path) -> SuiteSpec:
         raise SuiteError([f"{path}: suite file not found"]) from None
     except UnicodeDecodeError:
         raise SuiteError([f"{path}: suite file is not UTF-8 text"]) from None
-    return parse_suite(text, origin=str(path))
+    suite = parse_suite(text, origin=str(path))
+    return replace(suite, source=_anchor(suite.source, path.parent), target=_anchor(suite.target, path.parent))
+
+
+def _anchor(side: SideSpec, base: Path) -> SideSpec:
+    """Local file paths in a suite are relative to the suite file, not to the caller's cwd."""
+    if not side.path or "://" in side.path or Path(side.path).is_absolute():
+        return side
+    return replace(side, path=str((base / side.path).resolve()))

@@ -32,7 +32,7 @@ class Measure:
     ``count``: rows. ``sum``: exact Decimal total of ``column``. ``count_distinct``: distinct
     non-null normalised values. ``min``/``max``: of the normalised column (canonical text for
     timestamps/dates, Decimal for numbers). ``hash``: order-independent fingerprint of
-    ``columns`` as ``"<rows>:<sum of 60-bit row hashes>"``. ``expression``: a side-specific
+    ``columns`` as ``"<rows>:<sum of 60-bit row hashes, hex>"``. ``expression``: a side-specific
     aggregate (SQL text for SQL/file sides, an accumulator document for Mongo).
     """
 

@@ -381,7 +381,7 @@ class MongoSource:
         for key, sums in totals.items():
             group = groups.setdefault(key, _Group())
             for name, (rows, total) in sums.items():
-                group.values[name] = f"{rows}:{total}"
+                group.values[name] = f"{rows}:{total:x}"
 
     def _finish(self, group: _Group, request: AggregateRequest) -> dict[str, Any]:
         return {m.name: _final(m, group, request.rule(m.column or "")) for m in request.measures}

@@ -200,7 +200,8 @@ def _finish(measure: Measure, value: Any, rule: ColumnRule) -> Any:
         return Decimal(0) if value is None else Decimal(value)
     if measure.func == "hash":
         rows, total = value
-        return f"{int(rows or 0)}:{int(Decimal(total or 0))}"
+        # Hex, so the fingerprint never reads like a phone number to people or to the PII masker.
+        return f"{int(rows or 0)}:{int(Decimal(total or 0)):x}"
     if measure.func in ("min", "max") and rule.effective_type in ("decimal", "integer") and value is not None:
         return Decimal(value)
     if measure.func == "expression" and value is not None and not isinstance(value, str):

@@ -1,0 +1,66 @@
+"""Builds the example gated pipeline from include/config/example_gate.yaml.
+
+reconcile (ReconCheckOperator) -> gate (policy from config) -> publish the verified extract
+-> recon_outcome (fails the run when the gate stopped it).
+"""
+
+from __future__ import annotations
+
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+from airflow.sdk import DAG, Param, task
+
+from recon_operators.factories.config import ConfigError, load_yaml, require
+from recon_operators.factories.gates import build_gate
+from recon_operators.operators.check import ReconCheckOperator, resolve_suite_path
+from recon_operators.operators.gate import POLICIES, ReconRunOutcomeOperator
+
+CONFIG_FILE = "example_gate.yaml"
+
+
+def build_example_gate_dag() -> DAG:
+    config = load_yaml(CONFIG_FILE)
+    where = CONFIG_FILE
+    variants: dict[str, str] = require(config, "variants", dict, where)
+    policy = require(config, "policy", str, where)
+    if policy not in POLICIES:
+        raise ConfigError(f"{where}: field 'policy' must be one of {', '.join(POLICIES)}, got {policy!r}")
+    scope = {**require(config, "scope", dict, where)}
+    stage = require(config, "stage", str, where)
+    alerts = config.get("alerts") or {}
+    approved_dir = Path(require(config, "approved_dir", str, where))
+
+    with DAG(
+        dag_id=require(config, "dag_id", str, where),
+        description="Reconcile the example files, gate, then publish the verified extract",
+        schedule=None,
+        start_date=datetime(2026, 1, 1),
+        catchup=False,
+        tags=require(config, "tags", list, where),
+        default_args={"owner": require(config, "owner", str, where), "retries": 0},
+        params={"variant": Param("clean", enum=sorted(variants), description="which stage extract to reconcile")},
+        doc_md=__doc__,
+    ) as dag:
+        suite_choice = "{{ " + repr(variants) + "[params.variant] }}"
+        check = ReconCheckOperator(task_id="reconcile", suite_path=suite_choice, scope=scope, stage=stage,
+                                   store_conn_id=config.get("store_conn_id", "recon_store"))
+        gate = build_gate(f"gate_{stage}", policy, scope=scope, stage=stage,
+                          store_conn_id=config.get("store_conn_id", "recon_store"),
+                          slack_conn_id=alerts.get("slack_conn_id"), sns_topic_arn=alerts.get("sns_topic_arn"))
+
+        @task(task_id="publish_verified_extract")
+        def publish(suite_file: str) -> str:
+            """Copy the stage extract the gate just verified into the approved folder."""
+            from recon_operators.engine.spec import load_suite
+
+            target = load_suite(resolve_suite_path(suite_file)).target.path
+            approved_dir.mkdir(parents=True, exist_ok=True)
+            destination = approved_dir / Path(target).name
+            shutil.copyfile(target, destination)
+            return str(destination)
+
+        outcome = ReconRunOutcomeOperator(task_id="recon_outcome", gate_task_ids=[gate.task_id])
+        check >> gate >> publish(suite_choice) >> outcome
+    return dag
