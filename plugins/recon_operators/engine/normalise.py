@@ -99,7 +99,7 @@ def normalise_value(value: Any, rule: ColumnRule) -> Any:
     if isinstance(value, bytes):
         value = value.decode("utf-8", errors="replace")
     if kind in (None, "text"):
-        text = value if isinstance(value, str) else canonical_text(value, rule)
+        text = value if isinstance(value, str) else render(value, rule)
         if rule.trim:
             text = text.strip(" ")  # spaces only, as SQL TRIM does
         if rule.case == "upper":
@@ -144,25 +144,27 @@ def normalise_value(value: Any, rule: ColumnRule) -> Any:
     raise NormaliseError(f"unsupported type {kind!r}")
 
 
-def canonical_text(value: Any, rule: ColumnRule | None = None) -> str | None:
-    """Text form used for group keys and hashes; equal across engines for equal values."""
+def render(normalised: Any, rule: ColumnRule | None = None) -> str | None:
+    """Text form of an already-normalised value (no conversion is applied twice)."""
     rule = rule or ColumnRule()
-    if value is None:
+    if normalised is None:
         return None
-    if rule.effective_type not in (None, "text"):
-        value = normalise_value(value, rule)
-        if value is None:
-            return None
-    if isinstance(value, Decimal):
+    if isinstance(normalised, Decimal):
         if rule.scale is not None:
-            return f"{value:.{rule.scale}f}"
-        return format(value.normalize(), "f") if value == value.to_integral() else format(value, "f")
-    if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(timezone.utc)
-        return value.strftime(TIMESTAMP_FORMAT)
-    if isinstance(value, date):
-        return value.isoformat()
-    return value if isinstance(value, str) else str(value)
+            return f"{normalised:.{rule.scale}f}"
+        return format(normalised.normalize(), "f") if normalised == normalised.to_integral() else format(normalised, "f")
+    if isinstance(normalised, bool):
+        return "1" if normalised else "0"
+    if isinstance(normalised, datetime):
+        if normalised.tzinfo is not None:
+            normalised = normalised.astimezone(timezone.utc)
+        return normalised.strftime(TIMESTAMP_FORMAT)
+    if isinstance(normalised, date):
+        return normalised.isoformat()
+    return normalised if isinstance(normalised, str) else str(normalised)
+
+
+def canonical_text(value: Any, rule: ColumnRule | None = None) -> str | None:
+    """Canonical text of a raw value: for group keys and hashes, equal across engines."""
+    rule = rule or ColumnRule()
+    return render(normalise_value(value, rule), rule)

@@ -43,7 +43,7 @@ from bson.errors import BSONError
 from pymongo.errors import OperationFailure, PyMongoError
 
 from recon_operators.engine.dialects import NULL_MARK
-from recon_operators.engine.normalise import ColumnRule, NormaliseError, canonical_text, normalise_value
+from recon_operators.engine.normalise import ColumnRule, NormaliseError, normalise_value, render
 from recon_operators.engine.sources.base import AggregateRequest, AggregateRows, GroupKey, Measure, SourceError
 from recon_operators.engine.spec import SideSpec
 
@@ -161,7 +161,7 @@ class _Column:
         normalised = self.normalise(value)
         if normalised is None or isinstance(normalised, str):
             return normalised
-        return canonical_text(normalised, self.rule)
+        return render(normalised, self.rule)
 
     def extreme(self, value: Any) -> Any:
         """A min/max result in the engine's type: Decimal for numbers, canonical text otherwise."""
