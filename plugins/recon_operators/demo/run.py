@@ -169,11 +169,13 @@ def main() -> int:
     print(f"Inspect the ledger: psql -h 127.0.0.1 -U postgres {STORE_DB} "
           "-c 'select scope_key, check_name, group_key, expected, actual, status from recon.check_result'")
     print("Open the same runs in the Airflow UI:")
+    print(f"  source {ROOT / '.venv/bin/activate'}")
     print(f"  export AIRFLOW_HOME={AIRFLOW_HOME} AIRFLOW__CORE__DAGS_FOLDER={ROOT / 'dags'} "
           "AIRFLOW__CORE__LOAD_EXAMPLES=False")
     print(f"  export AIRFLOW_CONN_RECON_STORE={services.pg_dsn(STORE_DB)}")
-    print("  .venv/bin/airflow standalone     # then http://localhost:8080, DAG recon_example_files_gate;")
-    print("  trigger it with conf {\"variant\": \"drift\"} to watch the gate stop it.")
+    print("  airflow standalone    # http://localhost:8080; user admin, password in "
+          f"{AIRFLOW_HOME}/simple_auth_manager_passwords.json.generated")
+    print("  airflow dags trigger recon_example_files_gate --conf '{\"variant\": \"drift\"}'   # watch the gate stop it")
     return 0
 
 
