@@ -13,8 +13,8 @@ from typing import Any, Callable, Iterable
 
 from recon_operators.engine.normalise import ColumnRule
 from recon_operators.engine.results import CheckResult, Status, utcnow
-from recon_operators.engine.scope import Scope
 from recon_operators.engine.compare import build_results
+from recon_operators.engine.scope import Scope
 from recon_operators.engine.sources.base import AggregateRequest, Measure, Source, SourceError
 from recon_operators.engine.spec import CheckSpec, SideSpec, SuiteSpec
 
@@ -37,7 +37,7 @@ def _error_results(checks: Iterable[CheckSpec], message: str, base: dict[str, An
                         started_at=base["started_at"], finished_at=utcnow()) for c in checks]
 
 
-def _rules_detail(suite: SuiteSpec, check: CheckSpec, rules: dict[str, dict[str, ColumnRule]]) -> dict[str, Any]:
+def _rules_detail(check: CheckSpec, rules: dict[str, dict[str, ColumnRule]]) -> dict[str, Any]:
     used = [c for c in check.columns_used if c in rules["source"] or c in rules["target"]]
     return {c: {side: rules[side].get(c, ColumnRule()).describe() for side in ("source", "target")} for c in used}
 
@@ -71,7 +71,7 @@ class SuiteRun:
         base["finished_at"] = utcnow()
         results: list[CheckResult] = []
         for check in checks:
-            details = {"normalisation": _rules_detail(self.suite, check, self.rules)} if check.columns_used else {}
+            details = {"normalisation": _rules_detail(check, self.rules)} if check.columns_used else {}
             own_source = source_rows if measure_for(check, "source") else None
             results.extend(build_results(check, own_source, target_rows, base={**base, "details": details}))
         return results

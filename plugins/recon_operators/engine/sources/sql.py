@@ -30,8 +30,6 @@ def one_line(exc: BaseException) -> str:
 class SqlSource:
     """A table or query on a DB-API connection, aggregated in the database."""
 
-    paramstyle = "pyformat"
-
     def __init__(self, connection: Any, side: SideSpec, dialect: Dialect, *, conn_id: str | None = None,
                  relation: str | None = None, textual: bool = False):
         self.connection = connection

@@ -1,0 +1,34 @@
+"""The layering DESIGN.md fixes: the engine, the store and the CLI never import Airflow."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+AIRFLOW_FREE = [
+    "recon_operators.engine.spec",
+    "recon_operators.engine.runner",
+    "recon_operators.engine.opener",
+    "recon_operators.engine.sources.sql",
+    "recon_operators.engine.sources.files",
+    "recon_operators.engine.sources.mongo",
+    "recon_operators.engine.masking",
+    "recon_operators.store",
+    "recon_operators.cli",
+    "recon_operators.report",
+    "recon_operators.notifiers.alerts",
+]
+
+
+@pytest.mark.parametrize("module", AIRFLOW_FREE)
+def test_module_does_not_import_airflow(module):
+    code = (f"import sys; sys.path.insert(0, {str(ROOT / 'plugins')!r}); import {module}; "
+            "leaked = sorted(m for m in sys.modules if m == 'airflow' or m.startswith('airflow.')); "
+            "print(leaked[:3]); sys.exit(1 if leaked else 0)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, f"{module} imports Airflow: {result.stdout}{result.stderr}"
