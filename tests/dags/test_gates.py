@@ -215,3 +215,30 @@ def test_unanswered_approval_times_out_and_stops(scenario, store_dsn):
     assert s["states"]["load_target"] == "skipped"
     assert s["run"].state == "failed"
     assert [row[:2] for row in _approver_rows(store_dsn, s["cohort"])] == [("TimedOut", None)]
+
+
+def test_a_failing_check_task_alerts_through_the_failure_callback(env, receiver, moto_server, tmp_path):
+    from airflow.providers.standard.operators.empty import EmptyOperator
+    from airflow.sdk import DAG
+
+    from recon_operators.notifiers.slack import ReconSlackNotifier
+    from recon_operators.notifiers.sns import ReconSnsNotifier
+    from recon_operators.operators.check import ReconCheckOperator
+
+    cohort = f"C{uuid.uuid4().hex[:8]}"
+    topic, queue = sns_topic_with_queue(moto_server, f"fail-{cohort}")
+    with DAG(dag_id=f"failing_check_{cohort}", start_date=datetime(2026, 1, 1), schedule=None, tags=["test"],
+             params={"cohort_id": cohort, "msisdn_start": "6281234567890"},
+             default_args={"owner": "tests", "retries": 0,
+                           "on_failure_callback": [ReconSlackNotifier("slack_alerts"), ReconSnsNotifier(topic)]}) as dag:
+        ReconCheckOperator(task_id="mini_recon_1", suite_path=str(tmp_path / "missing.yaml"),
+                           scope={"env": "test", "cohort_id": "{{ params.cohort_id }}",
+                                  "msisdn_start": "{{ params.msisdn_start }}"}) >> EmptyOperator(task_id="load")
+    run = run_test(dag)
+    assert run.state == "failed" and task_states(run)["mini_recon_1"] == "failed"
+    assert len(receiver.bodies) == 1
+    text = receiver.bodies[0]["text"]
+    assert "Failed" in text and cohort in text and "missing.yaml" in text
+    assert "6281234567890" not in text  # the scope's MSISDN is masked
+    messages = sns_messages(moto_server, queue)
+    assert len(messages) == 1 and messages[0]["MessageAttributes"]["outcome"]["Value"] == "Failed"

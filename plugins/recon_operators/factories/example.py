@@ -12,6 +12,7 @@ from pathlib import Path
 
 from airflow.sdk import DAG, Param, task
 
+from recon_operators.factories.alerts import failure_callbacks
 from recon_operators.factories.config import ConfigError, load_yaml, require
 from recon_operators.factories.gates import build_gate
 from recon_operators.operators.check import ReconCheckOperator, resolve_suite_path
@@ -39,7 +40,8 @@ def build_example_gate_dag() -> DAG:
         start_date=datetime(2026, 1, 1),
         catchup=False,
         tags=require(config, "tags", list, where),
-        default_args={"owner": require(config, "owner", str, where), "retries": 0},
+        default_args={"owner": require(config, "owner", str, where), "retries": 0,
+                      "on_failure_callback": failure_callbacks(alerts)},
         params={"variant": Param("clean", enum=sorted(variants), description="which stage extract to reconcile")},
         doc_md=__doc__,
     ) as dag:

@@ -185,6 +185,8 @@ class ReconRunOutcomeOperator(BaseOperator):
     def __init__(self, *, gate_task_ids: list[str], **kwargs: Any) -> None:
         kwargs.setdefault("trigger_rule", "all_done")
         kwargs["retries"] = 0
+        # Its failure only repeats what the gate or the failed task already alerted on.
+        kwargs["on_failure_callback"] = None
         super().__init__(**kwargs)
         self.gate_task_ids = gate_task_ids
 

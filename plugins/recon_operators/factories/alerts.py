@@ -1,0 +1,19 @@
+"""Failure alerts for every task of a generated DAG, from a config's ``alerts`` block."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def failure_callbacks(alerts: dict[str, Any]) -> list[Any]:
+    """``on_failure_callback`` notifiers for the configured routes (none configured: none)."""
+    callbacks: list[Any] = []
+    if alerts.get("slack_conn_id"):
+        from recon_operators.notifiers.slack import ReconSlackNotifier
+
+        callbacks.append(ReconSlackNotifier(alerts["slack_conn_id"]))
+    if alerts.get("sns_topic_arn"):
+        from recon_operators.notifiers.sns import ReconSnsNotifier
+
+        callbacks.append(ReconSnsNotifier(alerts["sns_topic_arn"], aws_conn_id=alerts.get("aws_conn_id", "aws_default")))
+    return callbacks
