@@ -117,3 +117,14 @@ def test_empty_and_header_only_and_missing_files(tmp_path, pg_side):
 
     results = run(pg_side, {"path": str(tmp_path / "nope.csv")}, checks=[{"name": "rows", "kind": "row_count"}])
     assert results[("rows", None)].status.value == "Error" and "nope.csv" in results[("rows", None)].message
+
+
+def test_file_path_placeholders_come_from_the_scope(pg_side, tmp_path):
+    folder = tmp_path / "C1"
+    folder.mkdir()
+    write_csv(folder / "subscribers.csv", subscribers())
+    side = {"path": str(tmp_path / "{cohort_id}" / "subscribers.csv")}
+    results = run(pg_side, side, checks=[{"name": "rows", "kind": "row_count"}])
+    assert results[("rows", None)].passed and results[("rows", None)].actual == 40
+    missing = run(pg_side, {"path": str(tmp_path / "{batch_id}.csv")}, checks=[{"name": "rows", "kind": "row_count"}])
+    assert "needs {batch_id} but the scope has no batch_id" in missing[("rows", None)].message

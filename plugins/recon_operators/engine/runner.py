@@ -8,7 +8,9 @@ every check into an Error result: the suite always returns a verdict per check, 
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
+from dataclasses import replace
 from typing import Any, Callable, Iterable
 
 from recon_operators.engine.normalise import ColumnRule
@@ -40,6 +42,30 @@ def _error_results(checks: Iterable[CheckSpec], message: str, base: dict[str, An
 def _rules_detail(check: CheckSpec, rules: dict[str, dict[str, ColumnRule]]) -> dict[str, Any]:
     used = [c for c in check.columns_used if c in rules["source"] or c in rules["target"]]
     return {c: {side: rules[side].get(c, ColumnRule()).describe() for side in ("source", "target")} for c in used}
+
+
+_PATH_FIELD = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
+
+
+def bind_path(side: SideSpec, scope: Scope) -> SideSpec:
+    """Fill ``{cohort_id}``-style placeholders of a file side's path from the scope.
+
+    Landing files are usually laid out per cohort, prefix or batch; the suite names the layout
+    once and each run reads its own slice.
+    """
+    if not side.path or "{" not in side.path:
+        return side
+    values = scope.as_dict()
+
+    def value(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in values:
+            raise SourceError(f"file path {side.path} needs {{{name}}} but the scope has no {name}")
+        if values[name] in (".", ".."):
+            raise SourceError(f"scope value {name}={values[name]!r} cannot be part of a file path")
+        return values[name]
+
+    return replace(side, path=_PATH_FIELD.sub(value, side.path))
 
 
 class SuiteRun:
@@ -82,7 +108,7 @@ class SuiteRun:
         started = utcnow()
         for name, side in (("source", self.suite.source), ("target", self.suite.target)):
             try:
-                self.sides[name] = self.open_side(side, name)
+                self.sides[name] = self.open_side(bind_path(side, self.scope), name)
                 self.descriptions[name] = self.sides[name].describe()
             except SourceError as exc:
                 self.close()
