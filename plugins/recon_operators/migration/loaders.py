@@ -1,0 +1,515 @@
+"""The demo's built-in load steps: Source files -> Transformation (Postgres) -> Stage (MariaDB) -> Target (Postgres).
+
+Why it exists: the reconciliation gates need real hops to check. Each step moves one batch (an
+MSISDN block) of each dataset one layer down, optionally corrupting it with declared faults so a
+gate has something exact to catch. No Airflow imports: callers hand in live connections.
+
+Idempotency: a step replaces the batch's rows (``msisdn`` in the batch range, and the cohort when
+the table has ``cohort_id``) in ONE transaction per layer, so a rerun never duplicates and a
+failure anywhere in the step rolls back to the previous rows. Tables are created from the
+dataset's Arrow schema (``generator.DATASETS``) when missing; MariaDB DDL commits implicitly, so
+it runs before that transaction starts.
+
+Bulk paths are columnar where the driver allows: Postgres in and out via ``COPY`` of CSV written
+and parsed by pyarrow. MariaDB has no COPY and LOAD DATA LOCAL needs a client flag the caller's
+connection may lack, so it uses batched ``executemany`` (multi-row INSERTs) and ``fetchmany``.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import asdict, dataclass, fields
+from decimal import Decimal, InvalidOperation
+from typing import Any, Iterable, Mapping, MutableSequence, Sequence
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.dataset as ds
+import pyarrow.fs as pafs
+
+from recon_operators.engine.identifiers import quote_ident, validate_identifier
+from recon_operators.migration.generator import DATASETS, drift_amounts, drop_rows, flip_status
+
+__all__ = ["Fault", "BatchRange", "LoadError", "apply_faults", "load_transform", "load_stage", "load_target",
+           "pg_type", "mariadb_type"]
+
+FAULT_KINDS = ("drop", "drift", "flip")
+FAULT_STAGES = ("transform", "stage", "target")
+JSON_COLUMNS = frozenset({"sso_connections"})  # JSON text can exceed VARCHAR(255) in MariaDB
+_CHUNK = 2_000  # rows per MariaDB round trip
+
+
+class LoadError(RuntimeError):
+    """A load step failed; the message is one line naming the layer, dataset and cause."""
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+def _driver_errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = []
+    try:
+        import psycopg2
+
+        errors.append(psycopg2.Error)
+    except ImportError:  # pragma: no cover - both drivers are in the venv
+        pass
+    try:
+        import MySQLdb
+
+        errors.append(MySQLdb.Error)
+    except ImportError:  # pragma: no cover
+        pass
+    return tuple(errors)
+
+
+_DB_ERRORS = _driver_errors()
+
+
+# ------------------------------------------------------------------------------------- faults
+
+@dataclass(frozen=True)
+class Fault:
+    """One declared corruption of a load: which layer, what kind, which dataset, how many rows."""
+
+    stage: str
+    kind: str
+    dataset: str
+    n: int = 1
+    column: str | None = None
+    delta: str | None = None
+    to_value: str | None = None
+    prefix: str | None = None
+    seed: int = 0
+
+    @classmethod
+    def from_conf(cls, items: Iterable[Mapping[str, Any]] | None) -> list["Fault"]:
+        """Faults from DAG params/config, rejected early with one clear message per problem."""
+        known = {f.name for f in fields(cls)}
+        out: list[Fault] = []
+        for i, item in enumerate(items or []):
+            where = f"fault #{i + 1}"
+            if not isinstance(item, Mapping):
+                raise ValueError(f"{where}: must be a mapping, got {type(item).__name__}")
+            unknown = sorted(set(item) - known)
+            if unknown:
+                raise ValueError(f"{where}: unknown field(s) {', '.join(unknown)}")
+            for required in ("stage", "kind", "dataset"):
+                if not item.get(required):
+                    raise ValueError(f"{where}: {required} is required")
+            stage, kind, dataset = str(item["stage"]), str(item["kind"]), str(item["dataset"])
+            if stage not in FAULT_STAGES:
+                raise ValueError(f"{where}: stage {stage!r} must be one of {', '.join(FAULT_STAGES)}")
+            if kind not in FAULT_KINDS:
+                raise ValueError(f"{where}: kind {kind!r} must be one of {', '.join(FAULT_KINDS)}")
+            if dataset not in DATASETS:
+                raise ValueError(f"{where}: dataset {dataset!r} must be one of {', '.join(DATASETS)}")
+            try:
+                n, seed = int(item.get("n", 1)), int(item.get("seed", 0))
+            except (TypeError, ValueError):
+                raise ValueError(f"{where}: n and seed must be integers") from None
+            if n < 0:
+                raise ValueError(f"{where}: n must be >= 0, got {n}")
+            fault = cls(stage, kind, dataset, n, _opt(item, "column"), _opt(item, "delta"),
+                        _opt(item, "to_value"), _opt(item, "prefix"), seed)
+            fault._check(where)
+            out.append(fault)
+        return out
+
+    def _check(self, where: str) -> None:
+        schema = DATASETS[self.dataset].schema
+        if self.kind in ("drift", "flip"):
+            if not self.column:
+                raise ValueError(f"{where}: a {self.kind} fault needs a column")
+            if self.column not in schema.names:
+                raise ValueError(f"{where}: column {self.column!r} is not in {self.dataset} "
+                                 f"({', '.join(schema.names)})")
+        if self.kind == "drift":
+            kind = schema.field(self.column).type
+            if not (pa.types.is_decimal(kind) or pa.types.is_integer(kind)):
+                raise ValueError(f"{where}: column {self.column!r} ({kind}) is not numeric")
+            _decimal(self.delta, where)
+        if self.kind == "flip" and self.to_value is None:
+            raise ValueError(f"{where}: a flip fault needs to_value")
+        if self.prefix is not None and not self.prefix.isdigit():
+            raise ValueError(f"{where}: prefix {self.prefix!r} must be digits")
+
+
+def _opt(item: Mapping[str, Any], name: str) -> str | None:
+    value = item.get(name)
+    return None if value is None else str(value)
+
+
+def _decimal(value: str | None, where: str) -> Decimal:
+    try:
+        result = Decimal(str(value)) if value is not None else None
+    except InvalidOperation:
+        result = None
+    if result is None or not result.is_finite():
+        raise ValueError(f"{where}: delta {value!r} must be a decimal number")
+    return result
+
+
+def apply_faults(table: pa.Table, dataset: str, stage: str,
+                 faults: Sequence[Fault]) -> tuple[pa.Table, list[dict[str, Any]]]:
+    """Apply the faults declared for this dataset at this stage; report the keys each one touched."""
+    key = DATASETS[dataset].key if dataset in DATASETS else None
+    injected: list[dict[str, Any]] = []
+    for fault in faults:
+        if fault.stage != stage or fault.dataset != dataset:
+            continue
+        where = f"{stage} fault {fault.kind} on {dataset}"
+        if fault.column is not None and fault.column not in table.column_names:
+            raise ValueError(f"{where}: column {fault.column!r} is not in the table")
+        if fault.kind == "drop":
+            table, keys = drop_rows(table, fault.n, seed=fault.seed, where_prefix=fault.prefix, key=key)
+        elif fault.kind == "drift":
+            table, keys = drift_amounts(table, fault.column or "", _decimal(fault.delta, where), fault.n,
+                                        seed=fault.seed, where_prefix=fault.prefix, key=key)
+        elif fault.kind == "flip":
+            if fault.column is None or fault.to_value is None:
+                raise ValueError(f"{where}: needs column and to_value")
+            table, keys = flip_status(table, fault.column, fault.to_value, fault.prefix, fault.n,
+                                      seed=fault.seed, key=key)
+        else:
+            raise ValueError(f"{where}: unknown kind")
+        injected.append({**asdict(fault), "keys": keys})
+    return table, injected
+
+
+# -------------------------------------------------------------------------------------- batch
+
+@dataclass(frozen=True)
+class BatchRange:
+    """One MSISDN block (inclusive, equal-length numbers): the unit a load replaces."""
+
+    batch_id: str
+    msisdn_start: str
+    msisdn_end: str
+
+    def __post_init__(self) -> None:
+        ok = (self.msisdn_start.isdigit() and self.msisdn_end.isdigit()
+              and len(self.msisdn_start) == len(self.msisdn_end) and self.msisdn_start <= self.msisdn_end)
+        if not ok:
+            raise ValueError(f"batch {self.batch_id}: {self.msisdn_start}..{self.msisdn_end} is not a range "
+                             "of equal-length digit strings")
+
+    @property
+    def width(self) -> int:
+        return len(self.msisdn_start)
+
+    def expression(self) -> ds.Expression:
+        """Arrow filter: text compare is numeric only at equal length, hence the length term."""
+        msisdn = ds.field("msisdn")
+        return ((msisdn >= self.msisdn_start) & (msisdn <= self.msisdn_end)
+                & (pc.utf8_length(msisdn) == self.width))
+
+
+# ------------------------------------------------------------------------------------- types
+
+def pg_type(kind: pa.DataType) -> str:
+    """Postgres column type for an Arrow type."""
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return "text"
+    if pa.types.is_decimal(kind):
+        return f"numeric({kind.precision},{kind.scale})"
+    if pa.types.is_timestamp(kind):
+        return "timestamptz"
+    if pa.types.is_integer(kind):
+        return "bigint"
+    if pa.types.is_boolean(kind):
+        return "boolean"
+    raise ValueError(f"no Postgres type for Arrow {kind}")
+
+
+def mariadb_type(name: str, kind: pa.DataType) -> str:
+    """MariaDB column type for an Arrow type; timestamps are stored as UTC DATETIME."""
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return "TEXT" if name in JSON_COLUMNS else "VARCHAR(255)"
+    if pa.types.is_decimal(kind):
+        return f"DECIMAL({kind.precision},{kind.scale})"
+    if pa.types.is_timestamp(kind):
+        return "DATETIME(0)"
+    if pa.types.is_integer(kind):
+        return "BIGINT"
+    if pa.types.is_boolean(kind):
+        return "TINYINT(1)"
+    raise ValueError(f"no MariaDB type for Arrow {kind}")
+
+
+def _datasets(datasets: Sequence[str] | None) -> list[str]:
+    names = list(DATASETS) if datasets is None else list(datasets)
+    for name in names:
+        if name not in DATASETS:
+            raise ValueError(f"dataset {name!r} must be one of {', '.join(DATASETS)}")
+        validate_identifier(name)
+    return names
+
+
+def _batch_where(schema: pa.Schema, batch: BatchRange, cohort_id: str, dialect: str) -> tuple[str, list[Any]]:
+    length = "length" if dialect == "postgres" else "CHAR_LENGTH"
+    msisdn = quote_ident("msisdn", dialect)
+    sql = f"{msisdn} BETWEEN %s AND %s AND {length}({msisdn}) = %s"
+    params: list[Any] = [batch.msisdn_start, batch.msisdn_end, batch.width]
+    if "cohort_id" in schema.names:
+        sql += f" AND {quote_ident('cohort_id', dialect)} = %s"
+        params.append(cohort_id)
+    return sql, params
+
+
+# ---------------------------------------------------------------------------------- postgres
+
+def _pg_table(schema: str, dataset: str) -> str:
+    return f"{quote_ident(schema)}.{quote_ident(dataset)}"
+
+
+def _pg_ensure(cur: Any, schema: str, dataset: str) -> None:
+    arrow = DATASETS[dataset].schema
+    columns = ", ".join(f"{quote_ident(f.name)} {pg_type(f.type)}" for f in arrow)
+    cur.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}")
+    cur.execute(f"CREATE TABLE IF NOT EXISTS {_pg_table(schema, dataset)} ({columns})")
+    cur.execute(f"CREATE INDEX IF NOT EXISTS {quote_ident(dataset + '_msisdn_idx')} "
+                f"ON {_pg_table(schema, dataset)} ({quote_ident('msisdn')})")
+
+
+def _pg_replace(cur: Any, schema: str, dataset: str, table: pa.Table, batch: BatchRange, cohort_id: str) -> int:
+    """Inside the caller's transaction: delete the batch's rows, COPY the new ones in."""
+    _pg_ensure(cur, schema, dataset)
+    where, params = _batch_where(table.schema, batch, cohort_id, "postgres")
+    cur.execute(f"DELETE FROM {_pg_table(schema, dataset)} WHERE {where}", params)
+    buffer = io.BytesIO()
+    pacsv.write_csv(table, buffer, write_options=pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+    buffer.seek(0)
+    columns = ", ".join(quote_ident(name) for name in table.column_names)
+    cur.copy_expert(f"COPY {_pg_table(schema, dataset)} ({columns}) FROM STDIN WITH (FORMAT csv)", buffer)
+    return table.num_rows
+
+
+def _pg_write(pg_conn: Any, schema: str, tables: Iterable[tuple[str, pa.Table]], batch: BatchRange,
+              cohort_id: str, layer: str) -> dict[str, int]:
+    """Replace each dataset's batch in one Postgres transaction; any failure restores the old rows."""
+    validate_identifier(schema)
+    if getattr(pg_conn, "autocommit", False):
+        raise ValueError(f"{layer}: the Postgres connection must not be in autocommit mode")
+    written: dict[str, int] = {}
+    target = schema
+    try:
+        with pg_conn.cursor() as cur:
+            for dataset, table in tables:  # tables is lazy: reading/faults also fail inside the transaction
+                target = f"{schema}.{dataset}"
+                written[dataset] = _pg_replace(cur, schema, dataset, table, batch, cohort_id)
+        pg_conn.commit()
+    except BaseException as exc:
+        _quiet_rollback(pg_conn)
+        if isinstance(exc, _DB_ERRORS):
+            raise LoadError(f"{layer} {target}: {_first_line(exc)}") from None
+        raise
+    return written
+
+
+def _quiet_rollback(conn: Any) -> None:
+    try:
+        conn.rollback()
+    except Exception:  # the connection may be the thing that broke
+        pass
+
+
+def _pg_read(pg_conn: Any, schema: str, dataset: str, batch: BatchRange, cohort_id: str) -> pa.Table:
+    """The batch's rows as an Arrow table: COPY ... TO STDOUT CSV, parsed by pyarrow (UTC timestamps)."""
+    arrow = DATASETS[dataset].schema
+    where, params = _batch_where(arrow, batch, cohort_id, "postgres")
+    columns = ", ".join(quote_ident(name) for name in arrow.names)
+    buffer = io.BytesIO()
+    try:
+        with pg_conn.cursor() as cur:
+            cur.execute("SET LOCAL TIME ZONE 'UTC'")
+            select = cur.mogrify(f"SELECT {columns} FROM {_pg_table(schema, dataset)} WHERE {where}", params)
+            cur.copy_expert(f"COPY ({select.decode()}) TO STDOUT WITH (FORMAT csv)", buffer)
+        pg_conn.commit()  # ends the read-only transaction SET LOCAL lives in
+    except _DB_ERRORS as exc:
+        _quiet_rollback(pg_conn)
+        raise LoadError(f"read {schema}.{dataset}: {_first_line(exc)}") from None
+    if not buffer.getbuffer().nbytes:
+        return arrow.empty_table()
+    buffer.seek(0)
+    convert = pacsv.ConvertOptions(column_types=arrow, strings_can_be_null=True, quoted_strings_can_be_null=False,
+                                   true_values=["t"], false_values=["f"])
+    read = pacsv.ReadOptions(column_names=arrow.names)
+    table = pacsv.read_csv(buffer, read_options=read, convert_options=convert,
+                           parse_options=pacsv.ParseOptions(newlines_in_values=True))
+    return table.select(arrow.names).cast(arrow)
+
+
+# ----------------------------------------------------------------------------------- mariadb
+
+def _my_ensure(cur: Any, dataset: str) -> None:
+    arrow = DATASETS[dataset].schema
+    columns = ", ".join(f"{quote_ident(f.name, 'mariadb')} {mariadb_type(f.name, f.type)}" for f in arrow)
+    cur.execute(f"CREATE TABLE IF NOT EXISTS {quote_ident(dataset, 'mariadb')} ({columns}, "
+                f"KEY {quote_ident(dataset + '_msisdn_idx', 'mariadb')} ({quote_ident('msisdn', 'mariadb')})) "
+                "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin")
+
+
+def _python_columns(batch: pa.RecordBatch) -> list[list[Any]]:
+    """Driver-ready values: timestamps become naive UTC datetimes (DATETIME has no zone)."""
+    out: list[list[Any]] = []
+    for column in batch.columns:
+        if pa.types.is_timestamp(column.type):
+            column = column.cast(pa.timestamp(column.type.unit))
+        out.append(column.to_pylist())
+    return out
+
+
+def _my_insert(cur: Any, dataset: str, table: pa.Table) -> None:
+    names = ", ".join(quote_ident(n, "mariadb") for n in table.column_names)
+    marks = ", ".join(["%s"] * table.num_columns)
+    sql = f"INSERT INTO {quote_ident(dataset, 'mariadb')} ({names}) VALUES ({marks})"
+    for chunk in table.to_batches(max_chunksize=_CHUNK):
+        if chunk.num_rows:
+            cur.executemany(sql, list(zip(*_python_columns(chunk))))
+
+
+def _my_write(mysql_conn: Any, tables: Iterable[tuple[str, pa.Table]], names: Sequence[str], batch: BatchRange,
+              cohort_id: str) -> dict[str, int]:
+    """DDL first (it commits implicitly), then delete + insert of every dataset in one transaction."""
+    written: dict[str, int] = {}
+    dataset = ""
+    try:
+        cur = mysql_conn.cursor()
+        for dataset in names:
+            _my_ensure(cur, dataset)
+        mysql_conn.commit()
+        for dataset, table in tables:
+            where, params = _batch_where(table.schema, batch, cohort_id, "mariadb")
+            cur.execute(f"DELETE FROM {quote_ident(dataset, 'mariadb')} WHERE {where}", params)
+            _my_insert(cur, dataset, table)
+            written[dataset] = table.num_rows
+        mysql_conn.commit()
+    except BaseException as exc:
+        _quiet_rollback(mysql_conn)
+        if isinstance(exc, _DB_ERRORS):
+            raise LoadError(f"stage {dataset or 'MariaDB'}: {_first_line(exc)}") from None
+        raise
+    return written
+
+
+def _arrow_column(values: Sequence[Any], kind: pa.DataType) -> pa.Array:
+    if pa.types.is_timestamp(kind):
+        return pa.array(values, pa.timestamp(kind.unit)).cast(kind)  # naive UTC -> zoned UTC
+    if pa.types.is_boolean(kind):
+        return pa.array(values, pa.int8()).cast(kind)
+    if pa.types.is_string(kind):
+        values = [v.decode() if isinstance(v, bytes) else v for v in values]
+    return pa.array(values, kind)
+
+
+def _my_read(mysql_conn: Any, dataset: str, batch: BatchRange, cohort_id: str) -> pa.Table:
+    """The batch's stage rows as Arrow, fetched in chunks and converted column by column."""
+    arrow = DATASETS[dataset].schema
+    where, params = _batch_where(arrow, batch, cohort_id, "mariadb")
+    columns = ", ".join(quote_ident(n, "mariadb") for n in arrow.names)
+    batches: list[pa.RecordBatch] = []
+    try:
+        cur = mysql_conn.cursor()
+        cur.execute(f"SELECT {columns} FROM {quote_ident(dataset, 'mariadb')} WHERE {where}", params)
+        while rows := cur.fetchmany(_CHUNK):
+            cols = list(zip(*rows))
+            batches.append(pa.record_batch([_arrow_column(c, f.type) for c, f in zip(cols, arrow)], schema=arrow))
+        mysql_conn.commit()  # end the read transaction so the next read sees fresh rows
+    except _DB_ERRORS as exc:
+        _quiet_rollback(mysql_conn)
+        raise LoadError(f"read stage {dataset}: {_first_line(exc)}") from None
+    return pa.Table.from_batches(batches, schema=arrow)
+
+
+# ----------------------------------------------------------------------------------- landing
+
+def _landing_file(filesystem: pafs.FileSystem, base: str, cohort_id: str, dataset: str) -> tuple[str, str]:
+    root = base.removeprefix("s3://").rstrip("/")
+    tried: list[str] = []
+    for fmt in ("parquet", "csv"):
+        path = f"{root}/{cohort_id}/{dataset}/part-0000.{fmt}"
+        try:
+            info = filesystem.get_file_info(path)
+        except (OSError, pa.ArrowException) as exc:
+            raise LoadError(f"landing {path}: {_first_line(exc)}") from None
+        if info.type == pafs.FileType.File:
+            return path, fmt
+        tried.append(path)
+    raise LoadError(f"landing file for {dataset} is missing: {tried[1]} (or {tried[0]})")
+
+
+def _read_landing(filesystem: pafs.FileSystem, base: str, cohort_id: str, dataset: str,
+                  batch: BatchRange) -> pa.Table:
+    """One dataset's batch from the landing zone, typed as ``DATASETS`` declares it."""
+    arrow = DATASETS[dataset].schema
+    path, fmt = _landing_file(filesystem, base, cohort_id, dataset)
+    try:
+        if fmt == "csv":
+            convert = pacsv.ConvertOptions(column_types=arrow, strings_can_be_null=True,
+                                           quoted_strings_can_be_null=False)
+            fmt_obj: Any = ds.CsvFileFormat(parse_options=pacsv.ParseOptions(newlines_in_values=True),
+                                            convert_options=convert)
+            source = ds.dataset(path, format=fmt_obj, filesystem=filesystem, schema=arrow)
+        else:
+            source = ds.dataset(path, format="parquet", filesystem=filesystem)
+        table = source.to_table(filter=batch.expression())
+        return table.select(arrow.names).cast(arrow)  # Parquet holds seconds as milliseconds
+    except (OSError, pa.ArrowException, KeyError) as exc:
+        raise LoadError(f"landing {path}: {_first_line(exc)}") from None
+
+
+# -------------------------------------------------------------------------------------- steps
+
+def _faulted(table: pa.Table, dataset: str, stage: str, faults: Sequence[Fault],
+             injected: MutableSequence[dict[str, Any]] | None) -> pa.Table:
+    """Apply faults; their reports go to the caller's ``injected`` list so a gate can be told."""
+    table, report = apply_faults(table, dataset, stage, faults)
+    if injected is not None:
+        injected.extend(report)
+    return table
+
+
+def load_transform(*, landing_fs: pafs.FileSystem, landing_base: str, cohort_id: str, batch: BatchRange,
+                   pg_conn: Any, schema: str = "transform", datasets: Sequence[str] | None = None,
+                   faults: Sequence[Fault] = (),
+                   injected: MutableSequence[dict[str, Any]] | None = None) -> dict[str, int]:
+    """Landing files -> Postgres ``{schema}.{dataset}`` for one batch; returns rows written per dataset."""
+    names = _datasets(datasets)
+
+    def tables() -> Iterable[tuple[str, pa.Table]]:
+        for name in names:
+            table = _read_landing(landing_fs, landing_base, cohort_id, name, batch)
+            yield name, _faulted(table, name, "transform", faults, injected)
+
+    return _pg_write(pg_conn, schema, tables(), batch, cohort_id, "transform")
+
+
+def load_stage(*, pg_conn: Any, mysql_conn: Any, cohort_id: str, batch: BatchRange, schema: str = "transform",
+               datasets: Sequence[str] | None = None, faults: Sequence[Fault] = (),
+               injected: MutableSequence[dict[str, Any]] | None = None) -> dict[str, int]:
+    """Postgres ``{schema}.{dataset}`` -> MariaDB ``{dataset}`` for one batch; returns rows written."""
+    names = _datasets(datasets)
+    validate_identifier(schema)
+
+    def tables() -> Iterable[tuple[str, pa.Table]]:
+        for name in names:
+            yield name, _faulted(_pg_read(pg_conn, schema, name, batch, cohort_id), name, "stage", faults, injected)
+
+    return _my_write(mysql_conn, tables(), names, batch, cohort_id)
+
+
+def load_target(*, mysql_conn: Any, target_conn: Any, cohort_id: str, batch: BatchRange, schema: str = "target",
+                datasets: Sequence[str] | None = None, faults: Sequence[Fault] = (),
+               injected: MutableSequence[dict[str, Any]] | None = None) -> dict[str, int]:
+    """MariaDB stage ``{dataset}`` -> Postgres ``{schema}.{dataset}`` for one batch; returns rows written."""
+    names = _datasets(datasets)
+
+    def tables() -> Iterable[tuple[str, pa.Table]]:
+        for name in names:
+            yield name, _faulted(_my_read(mysql_conn, name, batch, cohort_id), name, "target", faults, injected)
+
+    return _pg_write(target_conn, schema, tables(), batch, cohort_id, "target")
