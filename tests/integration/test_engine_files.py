@@ -128,3 +128,17 @@ def test_file_path_placeholders_come_from_the_scope(pg_side, tmp_path):
     assert results[("rows", None)].passed and results[("rows", None)].actual == 40
     missing = run(pg_side, {"path": str(tmp_path / "{batch_id}.csv")}, checks=[{"name": "rows", "kind": "row_count"}])
     assert "needs {batch_id} but the scope has no batch_id" in missing[("rows", None)].message
+
+
+def test_csv_timestamps_with_offsets_are_converted_not_truncated(pg_side, tmp_path):
+    rows = subscribers()
+    path = tmp_path / "offsets.csv"
+    lines = ["msisdn,activated_at"]
+    for r in rows:  # the same instants written as +07:00 local time with the offset
+        local = r["activated_at"] + __import__("datetime").timedelta(hours=7)
+        lines.append(f"{r['msisdn']},{local.isoformat(sep=' ')}+07:00")
+    path.write_text("\n".join(lines) + "\n")
+    results = run(pg_side, {"path": str(path)}, checks=[
+        {"name": "latest", "kind": "max", "column": "activated_at"},
+        {"name": "fingerprint", "kind": "hash", "columns": ["msisdn", "activated_at"]}])
+    assert all(r.passed for r in results.values()), {k: (r.expected, r.actual) for k, r in results.items()}

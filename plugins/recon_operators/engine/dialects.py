@@ -193,9 +193,11 @@ class DuckDBDialect(Dialect):
     name = "duckdb"
 
     def utc_timestamp(self, expr: str, zone: str | None) -> str:
-        value = f"CAST({expr} AS TIMESTAMP)"
         if zone is None:
-            return value
+            # Through TIMESTAMPTZ so text like '...+07:00' keeps its offset (the session is UTC,
+            # so values without one read as UTC); a plain TIMESTAMP cast would drop the offset.
+            return f"(CAST({expr} AS TIMESTAMPTZ) AT TIME ZONE 'UTC')"
+        value = f"CAST({expr} AS TIMESTAMP)"
         minutes = _offset_minutes(zone)
         if minutes is None:
             raise NormaliseError(f"file sides take UTC or +HH:MM offsets, not the zone name {zone!r}")

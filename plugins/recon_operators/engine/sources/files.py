@@ -138,7 +138,7 @@ class FileSource(SqlSource):
         return _TOKEN_RE.sub(lambda m: f"${m.group(1)}", sql)
 
     def _prepare_session(self, cursor: Any) -> None:
-        return None
+        cursor.execute("SET TimeZone = 'UTC'")
 
     def close(self) -> None:
         self.connection.shutdown()
