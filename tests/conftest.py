@@ -44,13 +44,15 @@ def databases() -> Iterator[dict[str, str]]:
         store = services.create_pg_database(services.unique_name("recon_t_store"))
         transform = services.create_pg_database(services.unique_name("recon_t_transform"))
         stage = services.create_mariadb_database(services.unique_name("recon_t_stage"))
+        target = services.create_pg_database(services.unique_name("recon_t_target"))
     except services.ServiceUnavailable as exc:
         pytest.exit(str(exc), returncode=2)
     try:
-        yield {"store": store, "transform": transform, "stage": stage}
+        yield {"store": store, "transform": transform, "stage": stage, "target": target}
     finally:
         services.drop_pg_database(store)
         services.drop_pg_database(transform)
+        services.drop_pg_database(target)
         services.drop_mariadb_database(stage)
 
 
@@ -66,7 +68,8 @@ def moto_server() -> Iterator[services.MotoServer]:
 @pytest.fixture(scope="session")
 def airflow_env(databases: dict[str, str], moto_server: services.MotoServer) -> dict[str, str]:
     """``AIRFLOW_CONN_*`` for this session's databases and moto, exported for hooks and CLI."""
-    env = services.airflow_conn_env(databases["store"], databases["transform"], databases["stage"], moto_server)
+    env = services.airflow_conn_env(databases["store"], databases["transform"], databases["stage"], moto_server,
+                                    target_db=databases["target"])
     services.apply_env(env)
     return env
 

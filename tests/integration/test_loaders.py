@@ -300,3 +300,27 @@ def test_broken_connection_surfaces_driver_message(landing: str, databases: dict
     with pytest.raises(LoadError, match=r"^stage balances: \(2006"):
         load_stage(pg_conn=conn, mysql_conn=stage, cohort_id="C7", batch=B1, schema=schemas["transform"],
                    datasets=["balances"])
+
+
+def test_a_table_whose_first_chunk_is_empty_copies_cleanly(databases):
+    """Regression: pyarrow's CSV writer corrupts output when the first chunk is empty (as a
+    filtered landing read yields); the COPY failed with 'invalid byte sequence ... 0x00'."""
+    import pyarrow as pa
+    import psycopg2
+
+    from recon_operators.demo.services import pg_dsn
+    from recon_operators.migration import loaders
+    from recon_operators.migration.generator import DATASETS
+
+    schema = DATASETS["balances"].schema
+    full = pa.Table.from_pylist([{"msisdn": f"6281100000{i:02d}", "pulsa_balance": None, "ucoin_balance": i,
+                                  "currency": "IDR", "updated_at": None} for i in range(10)], schema=schema)
+    chunked = pa.concat_tables([full.slice(0, 0), full])
+    assert chunked.column(0).num_chunks == 2 and len(chunked.column(0).chunks[0]) == 0
+    conn = psycopg2.connect(pg_dsn(databases["transform"]))
+    schema_name = f"chunks_{uuid.uuid4().hex[:8]}"
+    try:
+        batch = loaders.BatchRange("B1", "628110000000", "628110000099")
+        assert loaders._pg_write(conn, schema_name, [("balances", chunked)], batch, "C1", "transform") == {"balances": 10}
+    finally:
+        conn.close()

@@ -20,7 +20,12 @@ from recon_operators.paths import project_root
 ROOT = project_root()
 AIRFLOW_HOME = ROOT / ".airflow"
 DEMO_DIR = ROOT / ".demo"
-STORE_DB, TRANSFORM_DB, STAGE_DB = "recon_demo_store", "recon_demo_transform", "recon_demo_stage"
+STORE_DB, TRANSFORM_DB, STAGE_DB, TARGET_DB = ("recon_demo_store", "recon_demo_transform", "recon_demo_stage",
+                                               "recon_demo_target")
+COHORT_FAULTS = [  # what the faulted cohort's run injects (the run's conf, as a user would pass it)
+    {"stage": "target", "kind": "drift", "dataset": "balances", "column": "pulsa_balance", "delta": "0.01", "n": 3},
+    {"stage": "target", "kind": "drop", "dataset": "subscribers", "n": 2},
+]
 
 
 def heading(text: str) -> None:
@@ -37,7 +42,7 @@ def airflow_environment(moto: services.MotoServer) -> dict[str, str]:
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": moto.region,
-        **services.airflow_conn_env(STORE_DB, TRANSFORM_DB, STAGE_DB, moto),
+        **services.airflow_conn_env(STORE_DB, TRANSFORM_DB, STAGE_DB, moto, target_db=TARGET_DB),
     }
     os.environ.update(env)
     return env
@@ -108,6 +113,61 @@ def ledger_report(run_id: str) -> None:
         print(f"  gate (policy {policy}): verdict {verdict} -> {outcome} at {decided_at:%H:%M:%S}")
 
 
+def cohort_summary(run_id: str) -> None:
+    """Per stage and suite: batches and checks matched, then every failed check in full."""
+    import psycopg2
+
+    conn = psycopg2.connect(services.pg_dsn(STORE_DB))
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT stage, suite, count(DISTINCT batch_id), count(*), count(*) FILTER (WHERE status = 'Match')"
+                        " FROM recon.check_result WHERE run_id LIKE %s GROUP BY stage, suite ORDER BY min(id)",
+                        (f"%/{run_id}/%",))
+            suites = cur.fetchall()
+            cur.execute("SELECT stage, prefix, batch_id, check_name, coalesce(group_key, ''), expected, actual,"
+                        " discrepancy, status FROM recon.check_result WHERE run_id LIKE %s AND status <> 'Match'"
+                        " ORDER BY id", (f"%/{run_id}/%",))
+            failed = cur.fetchall()
+            cur.execute("SELECT stage, policy, verdict, outcome FROM recon.gate_decision WHERE run_id LIKE %s ORDER BY id",
+                        (f"%/{run_id}",))
+            gates = cur.fetchall()
+    finally:
+        conn.close()
+    for stage, suite, batches, total, matched in suites:
+        print(f"  {stage:<16} {suite:<32} {batches} batches  {matched}/{total} checks matched")
+    for stage, prefix, batch, check, group, expected, actual, discrepancy, status in failed:
+        if len(str(expected)) > 19:
+            expected, actual = str(expected)[:16] + "...", str(actual)[:16] + "..."
+        print(f"  ! {stage} prefix {prefix} batch {batch}: {check}{'[' + group + ']' if group else ''} "
+              f"expected {expected} actual {actual} discrepancy {'-' if discrepancy is None else discrepancy} ({status})")
+    for stage, policy, verdict, outcome in gates:
+        print(f"  gate {stage:<16} policy {policy:<7} verdict {verdict:<8} -> {outcome}")
+
+
+def cohorts(receiver: WebhookReceiver) -> None:
+    before = len(receiver.bodies)
+    for dag_id, conf, label in (("recon_cohort_A", {"faults": []}, "clean cohort"),
+                                ("recon_cohort_B", {"faults": COHORT_FAULTS}, "faulted cohort")):
+        heading(f"DAG {dag_id} ({label}), conf {json.dumps(conf)}")
+        result = run_dag(dag_id, conf)
+        if "error" in result:
+            raise SystemExit(f"demo: {result['error']} (see {result['log']})")
+        states: dict[str, list[str]] = {}
+        for task, state in result["tasks"].items():
+            states.setdefault(task.split("[")[0], []).append(state)
+        print(f"run {result['run_id']}: {result['state']}   (task logs: {result['log']})")
+        for task, task_states in states.items():
+            shown = task_states[0] if len(set(task_states)) == 1 else ",".join(task_states)
+            mapped = f" x{len(task_states)}" if len(task_states) > 1 else ""
+            print(f"  {task + mapped:<48} {shown}")
+        cohort_summary(result["run_id"])
+        stopped = [t for t, s in states.items() if t.startswith("load_") and set(s) == {"skipped"}]
+        if stopped:
+            print(f"  -> stopped: {', '.join(stopped)} skipped; the run ended {result['state']}")
+    for body in receiver.bodies[before:]:
+        print("  | " + body.get("text", str(body)).replace("\n", "\n  | "))
+
+
 def gated_pipeline(receiver: WebhookReceiver) -> None:
     for variant in ("clean", "drift"):
         heading(f"DAG recon_example_files_gate, conf {{\"variant\": \"{variant}\"}}")
@@ -135,7 +195,9 @@ def main() -> int:
         services.create_pg_database(STORE_DB, replace=True)
         services.create_pg_database(TRANSFORM_DB, replace=True)
         services.create_mariadb_database(STAGE_DB, replace=True)
-        print(f"databases (re)created: Postgres {STORE_DB} (results store), {TRANSFORM_DB}; MariaDB {STAGE_DB}")
+        services.create_pg_database(TARGET_DB, replace=True)
+        print(f"databases (re)created: Postgres {STORE_DB} (results store), {TRANSFORM_DB} (transformation), "
+              f"{TARGET_DB} (target); MariaDB {STAGE_DB} (stage)")
         airflow_environment(moto)
         os.environ["AIRFLOW_CONN_SLACK_ALERTS"] = receiver.airflow_conn()
         for proxy in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
@@ -155,10 +217,12 @@ def main() -> int:
 
         gated_pipeline(receiver)
 
-        heading("Not built yet")
-        print("  The cohort migration DAG (Transform -> Mini Recon 1 -> gate -> Stage -> MR2 -> Target -> MR3 ->")
-        print("  reports) is issue #4. Until it lands, this demo runs the store, the check engine and a gated")
-        print("  example pipeline over bundled files; it does not pretend to migrate a cohort.")
+        cohorts(receiver)
+
+        heading("Not built yet (issue #4 continues)")
+        print("  The cohort DAGs above load and reconcile subscribers and balances hop by hop. Still to come:")
+        print("  the Mini Recon report tables (mini_recon_1/2/3.tbl_*), prefix summaries behind the ledger")
+        print("  sensor, the S3-triggered BRM data prep, the overall summary and ETL stage report tables.")
     except services.ServiceUnavailable as exc:
         print(f"demo: {exc}", file=sys.stderr)
         return 1

@@ -163,13 +163,16 @@ class MotoServer:
                             aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
-def airflow_conn_env(store_db: str, transform_db: str, stage_db: str, moto: MotoServer | None) -> dict[str, str]:
+def airflow_conn_env(store_db: str, transform_db: str, stage_db: str, moto: MotoServer | None,
+                     target_db: str | None = None) -> dict[str, str]:
     """The ``AIRFLOW_CONN_*`` variables the DAGs, the CLI and the tests read."""
     env = {
         "AIRFLOW_CONN_RECON_STORE": pg_dsn(store_db),
         "AIRFLOW_CONN_TRANSFORM_PG": pg_dsn(transform_db),
         "AIRFLOW_CONN_STAGE_MYSQL": f"mysql://{MARIADB_USER}@{MARIADB_HOST}:{MARIADB_PORT}/{stage_db}",
     }
+    if target_db is not None:
+        env["AIRFLOW_CONN_TARGET_PG"] = pg_dsn(target_db)
     if moto is not None:
         env["AIRFLOW_CONN_AWS_DEFAULT"] = moto.airflow_conn()
     return env

@@ -719,7 +719,8 @@ def flip_status(table: pa.Table, column: str, to_value: str, prefix: str | None,
 def _write_one(table: pa.Table, filesystem: pafs.FileSystem, path: str, fmt: str) -> None:
     with filesystem.open_output_stream(path) as out:
         if fmt == "csv":
-            pacsv.write_csv(table, out, write_options=pacsv.WriteOptions(include_header=True,
+            pacsv.write_csv(table.combine_chunks(), out,  # see loaders: empty first chunks corrupt output
+                            write_options=pacsv.WriteOptions(include_header=True,
                                                                          quoting_style="needed"))
         else:
             pq.write_table(table, out)

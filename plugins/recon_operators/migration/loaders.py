@@ -281,7 +281,10 @@ def _pg_replace(cur: Any, schema: str, dataset: str, table: pa.Table, batch: Bat
     where, params = _batch_where(table.schema, batch, cohort_id, "postgres")
     cur.execute(f"DELETE FROM {_pg_table(schema, dataset)} WHERE {where}", params)
     buffer = io.BytesIO()
-    pacsv.write_csv(table, buffer, write_options=pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+    # One chunk: pyarrow 26's CSV writer emits garbage bytes when a table's first chunk is empty,
+    # which a filtered dataset read produces whenever the first file block holds no batch rows.
+    pacsv.write_csv(table.combine_chunks(), buffer,
+                    write_options=pacsv.WriteOptions(include_header=False, quoting_style="needed"))
     buffer.seek(0)
     columns = ", ".join(quote_ident(name) for name in table.column_names)
     cur.copy_expert(f"COPY {_pg_table(schema, dataset)} ({columns}) FROM STDIN WITH (FORMAT csv)", buffer)

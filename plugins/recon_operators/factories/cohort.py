@@ -1,0 +1,125 @@
+"""One DAG per cohort from include/config/cohorts: load, reconcile and gate, hop by hop.
+
+    land sources -> load_transform[batch] -> mini_recon_1[suite x batch] -> gate_mini_recon_1
+    -> load_stage[batch] -> mini_recon_2[...] -> gate_mini_recon_2 -> load_target[batch]
+    -> mini_recon_3[...] (+ BRM extract sensor) -> gate_mini_recon_3
+    -> overall_summary[...] -> gate_overall_summary -> recon_outcome
+
+Batch work is mapped over the cohort's batches, so a 40-batch cohort is one task per batch in
+the UI. Gates judge the whole cohort's stage (every batch's results); a stop skips every later
+hop and ``recon_outcome`` fails the run. Parsing reads only the YAML: no database, no S3.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk import DAG, Param
+
+from recon_operators.factories.alerts import failure_callbacks
+from recon_operators.factories.cohort_config import CohortConfig, StageConfig
+from recon_operators.factories.gates import build_gate
+from recon_operators.operators.check import ReconCheckOperator
+from recon_operators.operators.gate import ReconRunOutcomeOperator
+from recon_operators.operators.loads import BuiltinLoadOperator, LandDemoSourcesOperator
+
+HOP_OF = {"transform": "transform", "stage": "stage", "target": "target"}
+
+
+def batch_scopes(cohort: CohortConfig) -> list[dict[str, str]]:
+    return [cohort.run_params(prefix.prefix_id, batch.batch_id) for prefix, batch in cohort.batches()]
+
+
+def _load_task(cohort: CohortConfig, stage: StageConfig, scopes: list[dict[str, str]]) -> Any:
+    if stage.load is None or stage.load.kind != "builtin":
+        # Glue / trigger_dag steps: the config validates them; running them lands with issue #4's
+        # production wiring. Refuse to build a DAG that would silently skip a hop.
+        raise NotImplementedError(f"cohort {cohort.cohort_id}: load kind {stage.load.kind if stage.load else None} "
+                                  f"for stage {stage.name} is not wired yet")
+    bucket = cohort.landing.bucket if cohort.landing else ""
+    return BuiltinLoadOperator.partial(
+        task_id=f"load_{stage.name}", hop=HOP_OF[stage.name], bucket=bucket, faults="{{ params.faults }}",
+        transform_conn_id=cohort.connections.transform_pg, stage_conn_id=cohort.connections.stage_mysql,
+        target_conn_id=cohort.connections.target, aws_conn_id=cohort.connections.aws,
+    ).expand(scope=scopes)
+
+
+def _checks(cohort: CohortConfig, stage: StageConfig, scopes: list[dict[str, str]]) -> list[Any]:
+    return [
+        ReconCheckOperator.partial(
+            task_id=f"{stage.name}__{Path(suite).stem}", suite_path=suite, stage=stage.name,
+            store_conn_id=cohort.connections.store,
+        ).expand(scope=scopes)
+        for suite in stage.suites
+    ]
+
+
+def _gate(cohort: CohortConfig, stage: StageConfig) -> Any:
+    return build_gate(
+        f"gate_{stage.name}", stage.policy, approval_timeout=stage.approval_timeout,
+        scope={"env": cohort.env, "cohort_id": cohort.cohort_id}, stage=stage.name, with_children=True,
+        store_conn_id=cohort.connections.store, slack_conn_id=cohort.alerts.slack_conn_id,
+        sns_topic_arn=cohort.alerts.sns_topic_arn, aws_conn_id=cohort.connections.aws,
+    )
+
+
+def build_cohort_dag(cohort: CohortConfig) -> DAG:
+    scopes = batch_scopes(cohort)
+    with DAG(
+        dag_id=cohort.dag_id,
+        description=cohort.description or f"Migration of cohort {cohort.cohort_id}, reconciled hop by hop",
+        schedule=cohort.schedule,
+        start_date=datetime(2026, 1, 1),
+        catchup=False,
+        max_active_runs=1,
+        tags=list(cohort.tags),
+        params={"faults": Param([], type="array",
+                                description='faults to inject, e.g. [{"stage": "stage", "kind": "drop", '
+                                            '"dataset": "subscribers", "n": 3}]')},
+        default_args={"owner": cohort.owner, "retries": 1, "retry_delay": timedelta(seconds=30),
+                      "on_failure_callback": failure_callbacks({"slack_conn_id": cohort.alerts.slack_conn_id,
+                                                                "sns_topic_arn": cohort.alerts.sns_topic_arn})},
+        doc_md=__doc__,
+    ) as dag:
+        previous: Any = None
+        transform = cohort.stage("transform")
+        if transform is not None and transform.load is not None and transform.load.kind == "builtin" and cohort.landing:
+            previous = LandDemoSourcesOperator(
+                task_id="land_demo_sources", bucket=cohort.landing.bucket, env=cohort.env,
+                aws_conn_id=cohort.connections.aws,
+                cohort={"cohort_id": cohort.cohort_id, "prefixes": [
+                    {"prefix_id": p.prefix_id, "prefix": p.prefix,
+                     "batches": [{"batch_id": b.batch_id, "msisdn_start": b.msisdn_start, "msisdn_end": b.msisdn_end}
+                                 for b in p.batches]} for p in cohort.prefixes]})
+        gates: list[str] = []
+        for stage in cohort.stages:
+            if stage.is_load:
+                task = _load_task(cohort, stage, scopes)
+                if previous is not None:
+                    previous >> task
+                previous = task
+                continue
+            if not stage.suites:
+                continue  # a report stage without suites has nothing to gate yet
+            checks = _checks(cohort, stage, scopes)
+            gate = _gate(cohort, stage)
+            for check in checks:
+                if previous is not None:
+                    previous >> check
+                check >> gate
+            gates.append(gate.task_id)
+            previous = gate
+        outcome = ReconRunOutcomeOperator(task_id="recon_outcome", gate_task_ids=gates)
+        if previous is not None:
+            previous >> outcome
+    return dag
+
+
+def build_cohort_dags() -> dict[str, DAG]:
+    """Every cohort's DAG, keyed by DAG id. A bad cohort file raises one error listing every
+    problem (file, line, cohort, field), so Airflow shows an import error, never a half-built DAG."""
+    from recon_operators.factories.cohort_config import load_cohorts
+
+    return {cohort.dag_id: build_cohort_dag(cohort) for cohort in load_cohorts()}

@@ -1,0 +1,130 @@
+"""A small cohort end to end through dag.test(): clean run green; a fault stops the next hop."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import psycopg2
+import pytest
+import yaml
+
+from tests.airflow_helpers import WebhookReceiver, run_test, task_states
+
+pytestmark = pytest.mark.dags
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def small_cohort(tmp_path: Path, policy_mr2: str = "stop") -> Path:
+    """Cohort A's config shrunk to 2 batches of 60 MSISDNs, with a cohort id of its own."""
+    config = yaml.safe_load((ROOT / "include/config/cohorts/cohort_a.yaml").read_text())
+    cohort_id = f"T{uuid.uuid4().hex[:6]}"
+    config["cohort_id"] = cohort_id
+    config["env"] = "test"
+    # An MSISDN belongs to one cohort: each test's cohort gets a range of its own.
+    base = 628110000000 + uuid.uuid4().int % 9000 * 1000
+    config["prefixes"] = [{"prefix_id": "P62811", "prefix": "62811", "batches": [
+        {"batch_id": "B001", "msisdn_start": str(base), "msisdn_end": str(base + 59)},
+        {"batch_id": "B002", "msisdn_start": str(base + 60), "msisdn_end": str(base + 119)}]}]
+    config["stages"]["mini_recon_2"]["policy"] = policy_mr2
+    path = tmp_path / f"{cohort_id}.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.fixture
+def env(airflow_db, airflow_env, store_dsn, monkeypatch):
+    receiver = WebhookReceiver()
+    monkeypatch.setenv("AIRFLOW_CONN_RECON_STORE", store_dsn)
+    monkeypatch.setenv("AIRFLOW_CONN_SLACK_ALERTS", receiver.airflow_conn())
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    yield receiver
+    receiver.close()
+
+
+def build(path: Path):
+    from recon_operators.factories.cohort import build_cohort_dag
+    from recon_operators.factories.cohort_config import load_cohort
+
+    return build_cohort_dag(load_cohort(path))
+
+
+def decisions(store_dsn: str, cohort_id: str) -> dict[str, str]:
+    conn = psycopg2.connect(store_dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT stage, outcome FROM recon.gate_decision WHERE scope->>'cohort_id' = %s ORDER BY id",
+                        (cohort_id,))
+            return dict(cur.fetchall())
+    finally:
+        conn.close()
+
+
+def test_dag_structure_follows_the_hops(tmp_path):
+    dag = build(small_cohort(tmp_path))
+    order = ["land_demo_sources", "load_transform", "gate_mini_recon_1", "load_stage", "gate_mini_recon_2",
+             "load_target", "gate_mini_recon_3", "gate_overall_summary", "recon_outcome"]
+    for before, after in zip(order, order[1:]):
+        assert after in dag.get_task(before).get_flat_relative_ids(upstream=False), (before, after)
+    assert dag.get_task("recon_outcome").trigger_rule == "all_done"
+    assert dag.get_task("load_stage").expand_input.value["scope"][1]["batch_id"] == "B002"
+
+
+def test_clean_cohort_passes_every_gate(env, tmp_path, store_dsn):
+    path = small_cohort(tmp_path)
+    dag = build(path)
+    run = run_test(dag, run_conf={"faults": []})
+    states = task_states(run)
+    assert run.state == "success", states
+    cohort_id = path.stem
+    assert decisions(store_dsn, cohort_id) == {"mini_recon_1": "Passed", "mini_recon_2": "Passed",
+                                               "mini_recon_3": "Passed", "overall_summary": "Passed"}
+    assert env.bodies == []
+
+
+def test_fault_at_stage_stops_before_target(env, tmp_path, store_dsn):
+    path = small_cohort(tmp_path)
+    run = run_test(build(path), run_conf={"faults": [
+        {"stage": "stage", "kind": "drop", "dataset": "subscribers", "n": 2}]})
+    states = task_states(run)
+    assert states["gate_mini_recon_2"] == "success" and states["load_target"] == "skipped", _debug_failed(store_dsn, path.stem)
+    assert states["recon_outcome"] == "failed" and run.state == "failed"
+    assert decisions(store_dsn, path.stem) == {"mini_recon_1": "Passed", "mini_recon_2": "Blocked"}
+    assert len(env.bodies) == 1 and "Blocked" in env.bodies[0]["text"]
+
+
+def _debug_failed(store_dsn, cohort_id):
+    conn = psycopg2.connect(store_dsn)
+    with conn.cursor() as cur:
+        cur.execute("SELECT stage, suite, check_name, group_key, expected, actual, message FROM recon.check_result"
+                    " WHERE cohort_id = %s AND status <> 'Match'", (cohort_id,))
+        rows = cur.fetchall()
+    conn.close()
+    return rows
+
+
+def test_every_shipped_cohort_becomes_a_dag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(ROOT / "dags"))
+    assert not bag.import_errors
+    assert {"recon_cohort_A", "recon_cohort_B"} <= set(bag.dag_ids)
+
+
+def test_a_bad_cohort_file_is_one_clear_import_error(tmp_path, monkeypatch):
+    import shutil
+
+    from airflow.dag_processing.dagbag import DagBag
+
+    config = tmp_path / "config"
+    shutil.copytree(ROOT / "include/config", config)
+    bad = yaml.safe_load((config / "cohorts/cohort_b.yaml").read_text())
+    bad["stages"]["mini_recon_1"]["policy"] = "maybe"
+    (config / "cohorts/cohort_b.yaml").write_text(yaml.safe_dump(bad))
+    monkeypatch.setenv("RECON_CONFIG_DIR", str(config))
+    bag = DagBag(dag_folder=str(ROOT / "dags" / "recon_cohorts.py"))
+    assert not bag.dags
+    (error,) = bag.import_errors.values()
+    assert "cohort 'B'" in error and "stages.mini_recon_1.policy" in error
