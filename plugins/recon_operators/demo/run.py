@@ -48,10 +48,9 @@ def airflow_environment(moto: services.MotoServer) -> dict[str, str]:
     return env
 
 
-def run_dag(dag_id: str, conf: dict | None = None) -> dict:
-    """Run a DAG with dag.test() in a subprocess; its task logs go to .demo/<dag_id>[-<variant>].log."""
-    suffix = "".join(f"-{v}" for v in (conf or {}).values())
-    log = DEMO_DIR / f"{dag_id}{suffix}.log"
+def run_dag(dag_id: str, conf: dict | None = None, label: str = "") -> dict:
+    """Run a DAG with dag.test() in a subprocess; its task logs go to .demo/<dag_id>[-<label>].log."""
+    log = DEMO_DIR / f"{dag_id}{'-' + label if label else ''}.log"
     summary = DEMO_DIR / f"{dag_id}.json"
     with log.open("w") as out:
         subprocess.run([sys.executable, "-m", "recon_operators.demo.run_dag", dag_id,
@@ -120,7 +119,8 @@ def cohort_summary(run_id: str) -> None:
     conn = psycopg2.connect(services.pg_dsn(STORE_DB))
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT stage, suite, count(DISTINCT batch_id), count(*), count(*) FILTER (WHERE status = 'Match')"
+            cur.execute("SELECT stage, suite, count(DISTINCT (prefix, batch_id)), count(*),"
+                        " count(*) FILTER (WHERE status = 'Match')"
                         " FROM recon.check_result WHERE run_id LIKE %s GROUP BY stage, suite ORDER BY min(id)",
                         (f"%/{run_id}/%",))
             suites = cur.fetchall()
@@ -135,21 +135,24 @@ def cohort_summary(run_id: str) -> None:
         conn.close()
     for stage, suite, batches, total, matched in suites:
         print(f"  {stage:<16} {suite:<32} {batches} batches  {matched}/{total} checks matched")
-    for stage, prefix, batch, check, group, expected, actual, discrepancy, status in failed:
+    shown_failed = 12
+    for stage, prefix, batch, check, group, expected, actual, discrepancy, status in failed[:shown_failed]:
         if len(str(expected)) > 19:
             expected, actual = str(expected)[:16] + "...", str(actual)[:16] + "..."
         print(f"  ! {stage} prefix {prefix} batch {batch}: {check}{'[' + group + ']' if group else ''} "
               f"expected {expected} actual {actual} discrepancy {'-' if discrepancy is None else discrepancy} ({status})")
+    if len(failed) > shown_failed:
+        print(f"  ! ... and {len(failed) - shown_failed} more failed checks (all in recon.check_result)")
     for stage, policy, verdict, outcome in gates:
         print(f"  gate {stage:<16} policy {policy:<7} verdict {verdict:<8} -> {outcome}")
 
 
 def cohorts(receiver: WebhookReceiver) -> None:
     before = len(receiver.bodies)
-    for dag_id, conf, label in (("recon_cohort_A", {"faults": []}, "clean cohort"),
-                                ("recon_cohort_B", {"faults": COHORT_FAULTS}, "faulted cohort")):
-        heading(f"DAG {dag_id} ({label}), conf {json.dumps(conf)}")
-        result = run_dag(dag_id, conf)
+    for dag_id, conf, label in (("recon_cohort_A", {"faults": []}, "clean"),
+                                ("recon_cohort_B", {"faults": COHORT_FAULTS}, "faulted")):
+        heading(f"DAG {dag_id} ({label} cohort), conf {json.dumps(conf)}")
+        result = run_dag(dag_id, conf, label=label)
         if "error" in result:
             raise SystemExit(f"demo: {result['error']} (see {result['log']})")
         states: dict[str, list[str]] = {}
@@ -171,7 +174,7 @@ def cohorts(receiver: WebhookReceiver) -> None:
 def gated_pipeline(receiver: WebhookReceiver) -> None:
     for variant in ("clean", "drift"):
         heading(f"DAG recon_example_files_gate, conf {{\"variant\": \"{variant}\"}}")
-        result = run_dag("recon_example_files_gate", {"variant": variant})
+        result = run_dag("recon_example_files_gate", {"variant": variant}, label=variant)
         show_dag_run(result)
         ledger_report(result["run_id"])
         if result["tasks"].get("publish_verified_extract") == "skipped":
