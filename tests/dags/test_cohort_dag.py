@@ -69,6 +69,10 @@ def test_dag_structure_follows_the_hops(tmp_path):
     for before, after in zip(order, order[1:]):
         assert after in dag.get_task(before).get_flat_relative_ids(upstream=False), (before, after)
     assert dag.get_task("recon_outcome").trigger_rule == "all_done"
+    sensor = dag.get_task("wait_brm_extract")
+    assert sensor.bucket_key == f"test/{dag.dag_id.removeprefix('recon_cohort_')}/brm_balances/part-*.csv"
+    assert "mini_recon_3__cohort_mini_recon_3_brm" in sensor.get_direct_relative_ids(upstream=False)
+    assert "wait_brm_extract" in dag.get_task("load_target").get_direct_relative_ids(upstream=False)
     assert dag.get_task("load_stage").expand_input.value["scope"][1]["batch_id"] == "B002"
 
 
@@ -128,3 +132,35 @@ def test_a_bad_cohort_file_is_one_clear_import_error(tmp_path, monkeypatch):
     assert not bag.dags
     (error,) = bag.import_errors.values()
     assert "cohort 'B'" in error and "stages.mini_recon_1.policy" in error
+
+
+def test_rerunning_a_cohort_replaces_its_own_rows(env, tmp_path, store_dsn, databases):
+    from recon_operators.demo.services import pg_dsn
+
+    path = small_cohort(tmp_path)
+    cohort_id = path.stem
+
+    def counts() -> tuple[int, int, int]:
+        store = psycopg2.connect(store_dsn)
+        target = psycopg2.connect(pg_dsn(databases["target"]))
+        try:
+            with store.cursor() as cur:
+                cur.execute("SELECT count(*) FROM recon.check_result WHERE cohort_id = %s", (cohort_id,))
+                results = cur.fetchone()[0]
+                cur.execute("SELECT count(*) FROM recon.check_result_history WHERE cohort_id = %s", (cohort_id,))
+                history = cur.fetchone()[0]
+            with target.cursor() as cur:
+                cur.execute("SELECT count(*) FROM target.subscribers WHERE cohort_id = %s", (cohort_id,))
+                subscribers = cur.fetchone()[0]
+        finally:
+            store.close()
+            target.close()
+        return results, history, subscribers
+
+    assert run_test(build(path), run_conf={"faults": []}).state == "success"
+    first = counts()
+    assert first[0] > 0 and first[1] == 0 and first[2] == 120
+    assert run_test(build(path), run_conf={"faults": []}).state == "success"
+    second = counts()
+    assert second[0] == first[0] and second[2] == 120  # replaced, not duplicated
+    assert second[1] == first[0]  # the first run's results moved to history

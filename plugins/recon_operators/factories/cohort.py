@@ -2,7 +2,7 @@
 
     land sources -> load_transform[batch] -> mini_recon_1[suite x batch] -> gate_mini_recon_1
     -> load_stage[batch] -> mini_recon_2[...] -> gate_mini_recon_2 -> load_target[batch]
-    -> mini_recon_3[...] (+ BRM extract sensor) -> gate_mini_recon_3
+    -> mini_recon_3[...] (BRM suite behind an S3 sensor on the BRM extract) -> gate_mini_recon_3
     -> overall_summary[...] -> gate_overall_summary -> recon_outcome
 
 Batch work is mapped over the cohort's batches, so a 40-batch cohort is one task per batch in
@@ -46,14 +46,35 @@ def _load_task(cohort: CohortConfig, stage: StageConfig, scopes: list[dict[str, 
     ).expand(scope=scopes)
 
 
-def _checks(cohort: CohortConfig, stage: StageConfig, scopes: list[dict[str, str]]) -> list[Any]:
-    return [
-        ReconCheckOperator.partial(
+def _brm_sensor(cohort: CohortConfig, scopes: list[dict[str, str]]) -> Any:
+    """Wait for the BRM billing extract in S3; its arrival starts the BRM reconciliation.
+
+    Reschedule mode frees the worker slot between pokes. (The deferrable variant needs
+    aiobotocore, whose botocore pin conflicts with the boto3 this project pins.)
+    """
+    from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+
+    landing = cohort.landing
+    assert landing is not None
+    return S3KeySensor(task_id="wait_brm_extract", bucket_name=landing.bucket, bucket_key=landing.brm_key(scopes[0]),
+                       wildcard_match=landing.wildcard, aws_conn_id=cohort.connections.aws, mode="reschedule",
+                       poke_interval=30, timeout=landing.timeout_minutes * 60)
+
+
+def _checks(cohort: CohortConfig, stage: StageConfig, scopes: list[dict[str, str]]) -> list[tuple[Any, Any]]:
+    """(first task, check task) per suite: BRM suites wait for their extract first."""
+    pairs = []
+    for suite in stage.suites:
+        check = ReconCheckOperator.partial(
             task_id=f"{stage.name}__{Path(suite).stem}", suite_path=suite, stage=stage.name,
             store_conn_id=cohort.connections.store,
         ).expand(scope=scopes)
-        for suite in stage.suites
-    ]
+        first = check
+        if "brm" in Path(suite).stem and cohort.landing is not None:
+            first = _brm_sensor(cohort, scopes)
+            first >> check
+        pairs.append((first, check))
+    return pairs
 
 
 def _gate(cohort: CohortConfig, stage: StageConfig) -> Any:
@@ -103,11 +124,10 @@ def build_cohort_dag(cohort: CohortConfig) -> DAG:
                 continue
             if not stage.suites:
                 continue  # a report stage without suites has nothing to gate yet
-            checks = _checks(cohort, stage, scopes)
             gate = _gate(cohort, stage)
-            for check in checks:
+            for first, check in _checks(cohort, stage, scopes):
                 if previous is not None:
-                    previous >> check
+                    previous >> first
                 check >> gate
             gates.append(gate.task_id)
             previous = gate
