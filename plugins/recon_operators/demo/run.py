@@ -223,9 +223,10 @@ def main() -> int:
         cohorts(receiver)
 
         heading("Not built yet (issue #4 continues)")
-        print("  The cohort DAGs above load and reconcile subscribers and balances hop by hop. Still to come:")
-        print("  the Mini Recon report tables (mini_recon_1/2/3.tbl_*), prefix summaries behind the ledger")
-        print("  sensor, the S3-triggered BRM data prep, the overall summary and ETL stage report tables.")
+        print("  The cohort DAGs above load and reconcile subscribers and balances hop by hop (the BRM suite")
+        print("  waits for its S3 extract). Still to come: the Mini Recon report tables (mini_recon_1/2/3.tbl_*),")
+        print("  prefix summaries behind the ledger sensor, the overall summary and ETL stage report tables,")
+        print("  the other datasets' suites, and Glue / trigger-DAG load steps for production cohorts.")
     except services.ServiceUnavailable as exc:
         print(f"demo: {exc}", file=sys.stderr)
         return 1
