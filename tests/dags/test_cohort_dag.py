@@ -164,3 +164,22 @@ def test_rerunning_a_cohort_replaces_its_own_rows(env, tmp_path, store_dsn, data
     second = counts()
     assert second[0] == first[0] and second[2] == 120  # replaced, not duplicated
     assert second[1] == first[0]  # the first run's results moved to history
+
+
+def test_production_load_steps_become_glue_runs_and_dag_triggers(tmp_path):
+    path = small_cohort(tmp_path)
+    config = yaml.safe_load(path.read_text())
+    config["stages"]["transform"]["load"] = {"kind": "glue", "job_name": "legacy_to_transform",
+                                             "arguments": {"--mode": "full"}}
+    config["stages"]["stage"]["load"] = {"kind": "trigger_dag", "dag_id": "stage_loader", "conf": {"dry_run": False}}
+    path.write_text(yaml.safe_dump(config))
+    dag = build(path)
+    glue = dag.get_task("load_transform")
+    args = glue.expand_input.value["script_args"]
+    assert glue.operator_class.__name__ == "GlueJobOperator" and len(args) == 2
+    assert args[1]["--batch_id"] == "B002" and args[1]["--mode"] == "full" and args[1]["--cohort_id"] == path.stem
+    trigger = dag.get_task("load_stage")
+    conf = trigger.expand_input.value["conf"]
+    assert trigger.operator_class.__name__ == "TriggerDagRunOperator"
+    assert conf[0]["msisdn_start"] < conf[1]["msisdn_start"] and conf[0]["dry_run"] is False
+    assert "gate_mini_recon_1" in dag.get_task("mini_recon_1__cohort_mini_recon_1").get_direct_relative_ids(upstream=False)

@@ -33,11 +33,25 @@ def batch_scopes(cohort: CohortConfig) -> list[dict[str, str]]:
 
 
 def _load_task(cohort: CohortConfig, stage: StageConfig, scopes: list[dict[str, str]]) -> Any:
-    if stage.load is None or stage.load.kind != "builtin":
-        # Glue / trigger_dag steps: the config validates them; running them lands with issue #4's
-        # production wiring. Refuse to build a DAG that would silently skip a hop.
-        raise NotImplementedError(f"cohort {cohort.cohort_id}: load kind {stage.load.kind if stage.load else None} "
-                                  f"for stage {stage.name} is not wired yet")
+    """The hop's load, mapped over batches: built-in loaders, a Glue job run, or another DAG."""
+    load = stage.load
+    assert load is not None
+    timeout = timedelta(minutes=load.timeout_minutes) if load.timeout_minutes else None
+    if load.kind == "glue":
+        from airflow.providers.amazon.aws.operators.glue import GlueJobOperator
+
+        # Waits for the job run to finish, so no gate judges a hop that is still loading.
+        return GlueJobOperator.partial(
+            task_id=f"load_{stage.name}", job_name=load.job_name, aws_conn_id=cohort.connections.aws,
+            wait_for_completion=True, execution_timeout=timeout,
+        ).expand(script_args=[load.arguments_for(scope) for scope in scopes])
+    if load.kind == "trigger_dag":
+        from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
+
+        return TriggerDagRunOperator.partial(
+            task_id=f"load_{stage.name}", trigger_dag_id=load.dag_id, wait_for_completion=True,
+            poke_interval=30, failed_states=["failed"], execution_timeout=timeout,
+        ).expand(conf=[load.arguments_for(scope) for scope in scopes])
     bucket = cohort.landing.bucket if cohort.landing else ""
     return BuiltinLoadOperator.partial(
         task_id=f"load_{stage.name}", hop=HOP_OF[stage.name], bucket=bucket, faults="{{ params.faults }}",
