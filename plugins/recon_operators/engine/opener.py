@@ -11,7 +11,8 @@ from typing import Any
 from recon_operators.connections import ConnectionConfigError, ConnectionInfo, airflow_connection, parse_uri
 from recon_operators.engine.dialects import DIALECTS
 from recon_operators.engine.sources.base import Source, SourceError
-from recon_operators.engine.sources.sql import SqlSource, one_line
+from recon_operators.engine.sources.sql import SqlSource
+from recon_operators.errors import one_line
 from recon_operators.engine.spec import SideSpec
 
 

@@ -13,7 +13,8 @@ from airflow.sdk import BaseHook
 from recon_operators.engine.dialects import DIALECTS
 from recon_operators.engine.opener import open_side as open_side_without_airflow
 from recon_operators.engine.sources.base import Source, SourceError
-from recon_operators.engine.sources.sql import SqlSource, one_line
+from recon_operators.engine.sources.sql import SqlSource
+from recon_operators.errors import one_line
 from recon_operators.engine.spec import SideSpec
 
 _POSTGRES = ("postgres", "postgresql")

@@ -29,6 +29,7 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 
 from recon_operators.engine.identifiers import quote_ident, validate_identifier
+from recon_operators.errors import one_line
 from recon_operators.migration.generator import DATASETS, drift_amounts, drop_rows, flip_status
 
 __all__ = ["Fault", "BatchRange", "LoadError", "apply_faults", "load_transform", "load_stage", "load_target",
@@ -42,11 +43,6 @@ _CHUNK = 2_000  # rows per MariaDB round trip
 
 class LoadError(RuntimeError):
     """A load step failed; the message is one line naming the layer, dataset and cause."""
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]
 
 
 def _driver_errors() -> tuple[type[BaseException], ...]:
@@ -308,7 +304,7 @@ def _pg_write(pg_conn: Any, schema: str, tables: Iterable[tuple[str, pa.Table]],
     except BaseException as exc:
         _quiet_rollback(pg_conn)
         if isinstance(exc, _DB_ERRORS):
-            raise LoadError(f"{layer} {target}: {_first_line(exc)}") from None
+            raise LoadError(f"{layer} {target}: {one_line(exc)}") from None
         raise
     return written
 
@@ -334,7 +330,7 @@ def _pg_read(pg_conn: Any, schema: str, dataset: str, batch: BatchRange, cohort_
         pg_conn.commit()  # ends the read-only transaction SET LOCAL lives in
     except _DB_ERRORS as exc:
         _quiet_rollback(pg_conn)
-        raise LoadError(f"read {schema}.{dataset}: {_first_line(exc)}") from None
+        raise LoadError(f"read {schema}.{dataset}: {one_line(exc)}") from None
     if not buffer.getbuffer().nbytes:
         return arrow.empty_table()
     buffer.seek(0)
@@ -394,7 +390,7 @@ def _my_write(mysql_conn: Any, tables: Iterable[tuple[str, pa.Table]], names: Se
     except BaseException as exc:
         _quiet_rollback(mysql_conn)
         if isinstance(exc, _DB_ERRORS):
-            raise LoadError(f"stage {dataset or 'MariaDB'}: {_first_line(exc)}") from None
+            raise LoadError(f"stage {dataset or 'MariaDB'}: {one_line(exc)}") from None
         raise
     return written
 
@@ -424,7 +420,7 @@ def _my_read(mysql_conn: Any, dataset: str, batch: BatchRange, cohort_id: str) -
         mysql_conn.commit()  # end the read transaction so the next read sees fresh rows
     except _DB_ERRORS as exc:
         _quiet_rollback(mysql_conn)
-        raise LoadError(f"read stage {dataset}: {_first_line(exc)}") from None
+        raise LoadError(f"read stage {dataset}: {one_line(exc)}") from None
     return pa.Table.from_batches(batches, schema=arrow)
 
 
@@ -438,7 +434,7 @@ def _landing_file(filesystem: pafs.FileSystem, base: str, cohort_id: str, datase
         try:
             info = filesystem.get_file_info(path)
         except (OSError, pa.ArrowException) as exc:
-            raise LoadError(f"landing {path}: {_first_line(exc)}") from None
+            raise LoadError(f"landing {path}: {one_line(exc)}") from None
         if info.type == pafs.FileType.File:
             return path, fmt
         tried.append(path)
@@ -462,7 +458,7 @@ def _read_landing(filesystem: pafs.FileSystem, base: str, cohort_id: str, datase
         table = source.to_table(filter=batch.expression())
         return table.select(arrow.names).cast(arrow)  # Parquet holds seconds as milliseconds
     except (OSError, pa.ArrowException, KeyError) as exc:
-        raise LoadError(f"landing {path}: {_first_line(exc)}") from None
+        raise LoadError(f"landing {path}: {one_line(exc)}") from None
 
 
 # -------------------------------------------------------------------------------------- steps

@@ -12,6 +12,7 @@ from recon_operators.engine.masking import scrub
 from recon_operators.engine.runner import run_suite
 from recon_operators.engine.scope import Scope
 from recon_operators.engine.spec import SuiteError, SuiteSpec, load_suite
+from recon_operators.errors import one_line
 from recon_operators.hooks.results_store import ResultsStoreHook
 from recon_operators.operators.summary import compact_summary
 from recon_operators.notifiers.alerts import SUMMARY_XCOM_KEY
@@ -97,7 +98,7 @@ class ReconCheckOperator(BaseOperator):
                 results = run_suite(suite, scope, open_side, only=self.only)
                 store.record_results(run, results)
             except Exception as exc:
-                store.finish_run(run, "Failed", error=str(exc).splitlines()[0][:2000])
+                store.finish_run(run, "Failed", error=one_line(exc)[:2000])
                 raise
             errors = [r for r in results if r.status.value == "Error"]
             store.finish_run(run, "Failed" if errors else "Passed",

@@ -18,6 +18,7 @@ from airflow.sdk.exceptions import AirflowFailException
 
 from recon_operators.engine.masking import scrub
 from recon_operators.engine.scope import Scope
+from recon_operators.errors import one_line
 from recon_operators.hooks.results_store import ResultsStoreHook
 from recon_operators.operators.summary import compact_summary
 
@@ -105,14 +106,14 @@ class GateMixin:
 
                 send_slack(alert, self.slack_conn_id)
             except Exception as exc:  # noqa: BLE001 - an alert route failing must not hide the verdict
-                errors.append(f"slack: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+                errors.append(f"slack: {one_line(exc)}")
         if self.sns_topic_arn:
             try:
                 from recon_operators.notifiers.sns import send_sns
 
                 send_sns(alert, self.sns_topic_arn, aws_conn_id=self.aws_conn_id)
             except Exception as exc:  # noqa: BLE001
-                errors.append(f"sns: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+                errors.append(f"sns: {one_line(exc)}")
         for error in errors:
             self.log.error("alert route failed: %s", error)
         return errors

@@ -8,6 +8,8 @@ from typing import Any, Callable, Iterator
 import psycopg2
 import psycopg2.extensions
 
+from recon_operators.errors import one_line
+
 ConnectionFactory = Callable[[], Any]
 
 
@@ -21,12 +23,6 @@ def connect(dsn: str, connect_timeout: int = 5) -> Any:
         return psycopg2.connect(dsn, connect_timeout=connect_timeout)
     except psycopg2.OperationalError as exc:
         raise StoreError(f"cannot reach the results store: {one_line(exc)}") from None
-
-
-def one_line(exc: BaseException) -> str:
-    """The first meaningful line of a driver error (libpq adds hints and context lines)."""
-    text = str(exc).strip() or exc.__class__.__name__
-    return text.splitlines()[0].strip()
 
 
 @contextmanager

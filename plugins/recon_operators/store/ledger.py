@@ -21,7 +21,8 @@ from psycopg2.extras import Json
 from recon_operators.engine.results import CheckResult, Status
 from recon_operators.engine.scope import Scope
 from recon_operators.paths import read_sql
-from recon_operators.store.db import ConnectionFactory, StoreError, connect, one_line, transaction
+from recon_operators.errors import one_line
+from recon_operators.store.db import ConnectionFactory, StoreError, connect, transaction
 
 RUN_STATUSES = ("Passed", "Failed")
 

@@ -19,7 +19,8 @@ import pyarrow.fs as pafs
 
 from recon_operators.engine.dialects import DIALECTS
 from recon_operators.engine.sources.base import SourceError
-from recon_operators.engine.sources.sql import SqlSource, one_line
+from recon_operators.engine.sources.sql import SqlSource
+from recon_operators.errors import one_line
 from recon_operators.engine.spec import SideSpec
 
 _TOKEN_RE = re.compile("\x00p:([a-z_][a-z0-9_]*)\x00")

@@ -46,6 +46,7 @@ from recon_operators.engine.dialects import NULL_MARK
 from recon_operators.engine.normalise import ColumnRule, NormaliseError, normalise_value, render
 from recon_operators.engine.sources.base import AggregateRequest, AggregateRows, GroupKey, Measure, SourceError
 from recon_operators.engine.spec import SideSpec
+from recon_operators.errors import first_line
 
 HASH_BATCH_SIZE = 10_000
 _PARAM = re.compile(r"^:([a-z_][a-z0-9_]*)$")
@@ -102,8 +103,7 @@ def _one_line(exc: BaseException) -> str:
         text = str(exc.details["errmsg"])
     for cut in (", full error:", ", Timeout:", ", Topology Description:"):
         text = text.split(cut, 1)[0]
-    text = text.strip() or exc.__class__.__name__
-    return text.splitlines()[0].strip()
+    return first_line(text) or exc.__class__.__name__
 
 
 def _field_path(physical: str) -> str:

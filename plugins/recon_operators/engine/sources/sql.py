@@ -13,6 +13,7 @@ from typing import Any
 
 from recon_operators.engine.dialects import Dialect
 from recon_operators.engine.identifiers import IdentifierError
+from recon_operators.errors import one_line
 from recon_operators.engine.normalise import ColumnRule, NormaliseError
 from recon_operators.engine.sources.base import AggregateRequest, AggregateRows, Measure, SourceError
 from recon_operators.engine.spec import SideSpec
@@ -20,11 +21,6 @@ from recon_operators.engine.spec import SideSpec
 _PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 _TOKEN = "\x00p:{}\x00"
 _TOKEN_RE = re.compile("\x00p:([a-z_][a-z0-9_]*)\x00")
-
-
-def one_line(exc: BaseException) -> str:
-    text = str(exc).strip() or exc.__class__.__name__
-    return text.splitlines()[0].strip()
 
 
 class SqlSource:
