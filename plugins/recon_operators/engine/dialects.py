@@ -9,25 +9,10 @@ otherwise merge ``Active`` and ``ACTIVE`` in a group-by or a distinct count).
 
 from __future__ import annotations
 
-import re
-from datetime import timedelta
-
 from recon_operators.engine.identifiers import quote_ident
-from recon_operators.engine.normalise import ColumnRule, NormaliseError, tzinfo_for
+from recon_operators.engine.normalise import ColumnRule, NormaliseError, offset_minutes, tzinfo_for
 
-_OFFSET = re.compile(r"^([+-])(\d{2}):(\d{2})$")
 NULL_MARK = "\\N"  # stands for NULL inside a row hash, so (NULL, 'a') and ('a', NULL) differ
-
-
-def _offset_minutes(zone: str) -> int | None:
-    """Minutes east of UTC for ``UTC``/``+HH:MM`` zones; None for named zones."""
-    if zone.upper() == "UTC":
-        return 0
-    match = _OFFSET.match(zone)
-    if not match:
-        return None
-    minutes = int(match.group(2)) * 60 + int(match.group(3))
-    return minutes if match.group(1) == "+" else -minutes
 
 
 class Dialect:
@@ -131,7 +116,7 @@ class PostgresDialect(Dialect):
         # The session runs in UTC, so naive values read as UTC and aware ones convert to it.
         if zone is None:
             return f"(CAST({expr} AS timestamptz) AT TIME ZONE 'UTC')"
-        minutes = _offset_minutes(zone)
+        minutes = offset_minutes(zone)
         if minutes is not None:
             return f"(CAST({expr} AS timestamp) - INTERVAL '{minutes} minutes')"
         tzinfo_for(zone)
@@ -170,7 +155,7 @@ class MySQLDialect(Dialect):
         value = f"CAST({expr} AS DATETIME)"
         if zone is None:
             return value
-        minutes = _offset_minutes(zone)
+        minutes = offset_minutes(zone)
         if minutes is not None:
             return f"({value} - INTERVAL {minutes} MINUTE)"
         tzinfo_for(zone)
@@ -198,7 +183,7 @@ class DuckDBDialect(Dialect):
             # so values without one read as UTC); a plain TIMESTAMP cast would drop the offset.
             return f"(CAST({expr} AS TIMESTAMPTZ) AT TIME ZONE 'UTC')"
         value = f"CAST({expr} AS TIMESTAMP)"
-        minutes = _offset_minutes(zone)
+        minutes = offset_minutes(zone)
         if minutes is None:
             raise NormaliseError(f"file sides take UTC or +HH:MM offsets, not the zone name {zone!r}")
         return f"({value} - to_minutes({minutes}))"
@@ -214,8 +199,3 @@ class DuckDBDialect(Dialect):
 
 
 DIALECTS = {"postgres": PostgresDialect(), "mysql": MySQLDialect(), "duckdb": DuckDBDialect()}
-
-
-def offset_of(zone: str) -> timedelta | None:
-    minutes = _offset_minutes(zone)
-    return None if minutes is None else timedelta(minutes=minutes)

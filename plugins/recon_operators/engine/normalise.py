@@ -77,14 +77,22 @@ class ColumnRule:
         return ",".join(parts) or "as-is"
 
 
+def offset_minutes(zone: str) -> int | None:
+    """Minutes east of UTC for ``UTC`` and ``+HH:MM`` zones; None for named (IANA) zones."""
+    if zone.upper() == "UTC":
+        return 0
+    match = _OFFSET.match(zone)
+    if not match:
+        return None
+    minutes = int(match.group(2)) * 60 + int(match.group(3))
+    return minutes if match.group(1) == "+" else -minutes
+
+
 def tzinfo_for(name: str) -> timezone | ZoneInfo:
     """``UTC``, a fixed offset ``+07:00``, or an IANA zone name."""
-    if name.upper() == "UTC":
-        return timezone.utc
-    match = _OFFSET.match(name)
-    if match:
-        sign = 1 if match.group(1) == "+" else -1
-        return timezone(sign * timedelta(hours=int(match.group(2)), minutes=int(match.group(3))))
+    minutes = offset_minutes(name)
+    if minutes is not None:
+        return timezone(timedelta(minutes=minutes))  # +00:00 and UTC both give timezone.utc
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):

@@ -22,7 +22,8 @@ CHECK_KINDS = ("row_count", "sum", "distinct_count", "min", "max", "hash", "rule
 NEEDS_COLUMN = ("sum", "distinct_count", "min", "max")
 FILE_FORMATS = ("csv", "parquet")
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
-_PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
+# A bound parameter in SQL text (":cohort_id"), not a Postgres cast ("x::text").
+SQL_PARAMETER = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 
 
 class SuiteError(ValueError):
@@ -88,7 +89,7 @@ class SideSpec:
     def filter_params(self) -> list[str]:
         """The ``:name`` parameters the filter needs."""
         if isinstance(self.filter, str):
-            return sorted(set(_PARAM.findall(self.filter)))
+            return sorted(set(SQL_PARAMETER.findall(self.filter)))
         found: set[str] = set()
 
         def walk(node: Any) -> None:

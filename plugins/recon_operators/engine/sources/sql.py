@@ -16,9 +16,8 @@ from recon_operators.engine.identifiers import IdentifierError
 from recon_operators.errors import one_line
 from recon_operators.engine.normalise import ColumnRule, NormaliseError
 from recon_operators.engine.sources.base import AggregateRequest, AggregateRows, Measure, SourceError
-from recon_operators.engine.spec import SideSpec
+from recon_operators.engine.spec import SQL_PARAMETER, SideSpec
 
-_PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 _TOKEN = "\x00p:{}\x00"
 _TOKEN_RE = re.compile("\x00p:([a-z_][a-z0-9_]*)\x00")
 
@@ -103,13 +102,13 @@ class SqlSource:
             sql += f" WHERE ({self.side.filter})"
         if groups:
             sql += " GROUP BY " + ", ".join(groups)
-        needed = sorted(set(_PARAM.findall(sql)))
+        needed = sorted(set(SQL_PARAMETER.findall(sql)))
         values = {**request.params, **self.side.params}
         for name in needed:
             if name not in values or values[name] in (None, ""):
                 raise SourceError(f"{self.label}: filter needs :{name} but the scope has no {name}")
             params[name] = values[name]
-        sql = _PARAM.sub(lambda m: _TOKEN.format(m.group(1)), sql)
+        sql = SQL_PARAMETER.sub(lambda m: _TOKEN.format(m.group(1)), sql)
         return self._placeholders(sql), params
 
     def _placeholders(self, sql: str) -> str:
