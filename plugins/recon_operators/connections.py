@@ -39,6 +39,12 @@ class ConnectionInfo:
     schema: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def postgres_from(cls, conn: Any) -> "ConnectionInfo":
+        """From an Airflow ``Connection`` (duck-typed, so this module needs no Airflow import)."""
+        return cls(conn_type="postgres", host=conn.host, port=conn.port, login=conn.login,
+                   password=conn.password, schema=conn.schema, extra=conn.extra_dejson)
+
     def libpq_dsn(self) -> str:
         """A ``postgresql://`` DSN that psycopg2/libpq accepts (Airflow extras dropped)."""
         if self.conn_type != "postgres":

@@ -16,10 +16,8 @@ from recon_operators.connections import ConnectionInfo
 def postgres_connection(conn_id: str) -> Any:
     import psycopg2
 
-    conn = BaseHook.get_connection(conn_id)
-    info = ConnectionInfo(conn_type="postgres", host=conn.host, port=conn.port, login=conn.login,
-                          password=conn.password, schema=conn.schema, extra=conn.extra_dejson)
-    return psycopg2.connect(info.libpq_dsn(), connect_timeout=10)
+    dsn = ConnectionInfo.postgres_from(BaseHook.get_connection(conn_id)).libpq_dsn()
+    return psycopg2.connect(dsn, connect_timeout=10)
 
 
 def mysql_connection(conn_id: str) -> Any:

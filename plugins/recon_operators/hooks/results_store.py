@@ -29,17 +29,7 @@ class ResultsStoreHook(BaseHook):
         self.store_conn_id = store_conn_id
 
     def dsn(self) -> str:
-        conn = self.get_connection(self.store_conn_id)
-        info = ConnectionInfo(
-            conn_type="postgres",
-            host=conn.host,
-            port=conn.port,
-            login=conn.login,
-            password=conn.password,
-            schema=conn.schema,
-            extra=conn.extra_dejson,
-        )
-        return info.libpq_dsn()
+        return ConnectionInfo.postgres_from(self.get_connection(self.store_conn_id)).libpq_dsn()
 
     def get_conn(self) -> Any:
         return connect(self.dsn())
