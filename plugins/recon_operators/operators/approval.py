@@ -79,9 +79,7 @@ class ReconApprovalGateOperator(GateMixin, ApprovalOperator):
             outcome = "TimedOut" if event.get("error_type") == "timeout" else "Rejected"
             self.alert(context, summary, outcome)
             self.record(context, scope, summary, outcome, extra={"error": str(event.get("error"))[:500]})
-            downstream = [t for t in context["task"].get_direct_relatives(upstream=False) if not t.is_teardown]
-            if downstream:
-                self.skip(ti=context["ti"], tasks=downstream)
+            self.skip_downstream(context)
             return None
         # Record before handing over: on Reject the parent skips downstream by raising, so
         # nothing after its call would run.

@@ -87,6 +87,13 @@ class GateMixin:
         ti.xcom_push(key=OUTCOME_XCOM_KEY, value=decision)
         return decision
 
+    def skip_downstream(self, context: Any) -> None:
+        """Skip the direct downstream tasks (the scope's next load); later tasks follow by their
+        trigger rules, so the run-outcome task (all_done) still runs and fails the run."""
+        downstream = [t for t in context["task"].get_direct_relatives(upstream=False) if not t.is_teardown]
+        if downstream:
+            self.skip(ti=context["ti"], tasks=downstream)  # type: ignore[attr-defined]  (SkipMixin)
+
     def alert(self, context: Any, summary: dict[str, Any], outcome: str) -> list[str]:
         """Send the alert on every configured route; a failed route is logged, never fatal."""
         from recon_operators.notifiers.alerts import GateAlert
@@ -168,9 +175,7 @@ class ReconGateOperator(GateMixin, BaseOperator, SkipMixin):
         if self.policy == "fail":
             raise AirflowFailException(message)
         if self.policy == "stop":
-            downstream = [t for t in context["task"].get_direct_relatives(upstream=False) if not t.is_teardown]
-            if downstream:
-                self.skip(ti=context["ti"], tasks=downstream)
+            self.skip_downstream(context)
         return decision
 
 
