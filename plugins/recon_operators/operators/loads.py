@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import zlib
+from contextlib import ExitStack, closing
 from typing import Any, Sequence
 
 from airflow.sdk import BaseOperator
@@ -86,33 +87,23 @@ class BuiltinLoadOperator(BaseOperator):
         batch = loaders.BatchRange(scope["batch_id"], scope["msisdn_start"], scope["msisdn_end"])
         faults = _faults(self.faults)
         injected: list[dict[str, Any]] = []
-        if self.hop == "transform":
-            from recon_operators.hooks.sources import _s3_filesystem
+        common = {"cohort_id": scope["cohort_id"], "batch": batch, "faults": faults, "injected": injected}
+        with ExitStack() as connections:  # every connection opened here is closed, even if a later one fails
+            def open_(factory: Any, conn_id: str) -> Any:
+                return connections.enter_context(closing(factory(conn_id)))
 
-            conn = postgres_connection(self.transform_conn_id)
-            try:
+            if self.hop == "transform":
+                from recon_operators.hooks.sources import _s3_filesystem
+
                 written = loaders.load_transform(landing_fs=_s3_filesystem(self.aws_conn_id),
                                                  landing_base=f"s3://{self.bucket}/{scope['env']}",
-                                                 cohort_id=scope["cohort_id"], batch=batch, pg_conn=conn,
-                                                 faults=faults, injected=injected)
-            finally:
-                conn.close()
-        elif self.hop == "stage":
-            pg, my = postgres_connection(self.transform_conn_id), mysql_connection(self.stage_conn_id)
-            try:
-                written = loaders.load_stage(pg_conn=pg, mysql_conn=my, cohort_id=scope["cohort_id"], batch=batch,
-                                             faults=faults, injected=injected)
-            finally:
-                pg.close()
-                my.close()
-        else:
-            my, pg = mysql_connection(self.stage_conn_id), postgres_connection(self.target_conn_id)
-            try:
-                written = loaders.load_target(mysql_conn=my, target_conn=pg, cohort_id=scope["cohort_id"], batch=batch,
-                                              faults=faults, injected=injected)
-            finally:
-                my.close()
-                pg.close()
+                                                 pg_conn=open_(postgres_connection, self.transform_conn_id), **common)
+            elif self.hop == "stage":
+                written = loaders.load_stage(pg_conn=open_(postgres_connection, self.transform_conn_id),
+                                             mysql_conn=open_(mysql_connection, self.stage_conn_id), **common)
+            else:
+                written = loaders.load_target(mysql_conn=open_(mysql_connection, self.stage_conn_id),
+                                              target_conn=open_(postgres_connection, self.target_conn_id), **common)
         for fault in injected:
             self.log.warning("%s", scrub(f"fault injected at {self.hop}: {fault.get('kind')} {fault.get('dataset')} "
                                          f"x{len(fault.get('keys', []))}"))
