@@ -11,7 +11,6 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from recon_operators.demo import services
 from recon_operators.demo.receiver import WebhookReceiver
@@ -87,26 +86,40 @@ def example_suites() -> None:
         print("  " + render_table(shown).replace("\n", "\n  "))
 
 
-def ledger_report(run_id: str) -> None:
-    """What the ledger holds for one DAG run: each check's expected, actual, discrepancy, status."""
+def ledger_rows(*queries: tuple[str, tuple]) -> list[list[tuple]]:
+    """Run read-only queries against the demo's results store, one connection for all."""
     import psycopg2
 
     conn = psycopg2.connect(services.pg_dsn(STORE_DB))
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT stage, check_name, coalesce(group_key, ''), expected, actual, discrepancy, status"
-                        " FROM recon.check_result WHERE run_id LIKE %s ORDER BY check_name, group_key", (f"%/{run_id}/%",))
-            rows = cur.fetchall()
-            cur.execute("SELECT policy, verdict, outcome, decided_at FROM recon.gate_decision WHERE run_id LIKE %s",
-                        (f"%/{run_id}",))
-            decisions = cur.fetchall()
+            out = []
+            for sql, params in queries:
+                cur.execute(sql, params)
+                out.append(cur.fetchall())
+            return out
     finally:
         conn.close()
+
+
+def shortened(expected: object, actual: object) -> tuple[str, str]:
+    """Hashes are long: show that they differ, not every digit."""
+    if len(str(expected)) > 19:
+        return str(expected)[:16] + "...", str(actual)[:16] + "..."
+    return str(expected), str(actual)
+
+
+def ledger_report(run_id: str) -> None:
+    """What the ledger holds for one DAG run: each check's expected, actual, discrepancy, status."""
+    rows, decisions = ledger_rows(
+        ("SELECT stage, check_name, coalesce(group_key, ''), expected, actual, discrepancy, status"
+         " FROM recon.check_result WHERE run_id LIKE %s ORDER BY check_name, group_key", (f"%/{run_id}/%",)),
+        ("SELECT policy, verdict, outcome, decided_at FROM recon.gate_decision WHERE run_id LIKE %s",
+         (f"%/{run_id}",)))
     print(f"  {'stage':<13} {'check':<22} {'group':<11} {'expected':>19} {'actual':>19} {'discrepancy':>12}  status")
     for stage, check, group, expected, actual, discrepancy, status in rows:
-        if len(str(expected)) > 19:  # hashes: show that they differ, not every digit
-            expected, actual = str(expected)[:16] + "...", str(actual)[:16] + "..."
-        print(f"  {stage:<13} {check:<22} {group:<11} {str(expected):>19} {str(actual):>19} "
+        expected, actual = shortened(expected, actual)
+        print(f"  {stage:<13} {check:<22} {group:<11} {expected:>19} {actual:>19} "
               f"{'-' if discrepancy is None else str(discrepancy):>12}  {status}")
     for policy, verdict, outcome, decided_at in decisions:
         print(f"  gate (policy {policy}): verdict {verdict} -> {outcome} at {decided_at:%H:%M:%S}")
@@ -114,31 +127,18 @@ def ledger_report(run_id: str) -> None:
 
 def cohort_summary(run_id: str) -> None:
     """Per stage and suite: batches and checks matched, then every failed check in full."""
-    import psycopg2
-
-    conn = psycopg2.connect(services.pg_dsn(STORE_DB))
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT stage, suite, count(DISTINCT (prefix, batch_id)), count(*),"
-                        " count(*) FILTER (WHERE status = 'Match')"
-                        " FROM recon.check_result WHERE run_id LIKE %s GROUP BY stage, suite ORDER BY min(id)",
-                        (f"%/{run_id}/%",))
-            suites = cur.fetchall()
-            cur.execute("SELECT stage, prefix, batch_id, check_name, coalesce(group_key, ''), expected, actual,"
-                        " discrepancy, status FROM recon.check_result WHERE run_id LIKE %s AND status <> 'Match'"
-                        " ORDER BY id", (f"%/{run_id}/%",))
-            failed = cur.fetchall()
-            cur.execute("SELECT stage, policy, verdict, outcome FROM recon.gate_decision WHERE run_id LIKE %s ORDER BY id",
-                        (f"%/{run_id}",))
-            gates = cur.fetchall()
-    finally:
-        conn.close()
+    suites, failed, gates = ledger_rows(
+        ("SELECT stage, suite, count(DISTINCT (prefix, batch_id)), count(*), count(*) FILTER (WHERE status = 'Match')"
+         " FROM recon.check_result WHERE run_id LIKE %s GROUP BY stage, suite ORDER BY min(id)", (f"%/{run_id}/%",)),
+        ("SELECT stage, prefix, batch_id, check_name, coalesce(group_key, ''), expected, actual, discrepancy, status"
+         " FROM recon.check_result WHERE run_id LIKE %s AND status <> 'Match' ORDER BY id", (f"%/{run_id}/%",)),
+        ("SELECT stage, policy, verdict, outcome FROM recon.gate_decision WHERE run_id LIKE %s ORDER BY id",
+         (f"%/{run_id}",)))
     for stage, suite, batches, total, matched in suites:
         print(f"  {stage:<16} {suite:<32} {batches} batches  {matched}/{total} checks matched")
     shown_failed = 12
     for stage, prefix, batch, check, group, expected, actual, discrepancy, status in failed[:shown_failed]:
-        if len(str(expected)) > 19:
-            expected, actual = str(expected)[:16] + "...", str(actual)[:16] + "..."
+        expected, actual = shortened(expected, actual)
         print(f"  ! {stage} prefix {prefix} batch {batch}: {check}{'[' + group + ']' if group else ''} "
               f"expected {expected} actual {actual} discrepancy {'-' if discrepancy is None else discrepancy} ({status})")
     if len(failed) > shown_failed:
