@@ -88,6 +88,28 @@ def store_dsn(databases: dict[str, str]) -> str:
     return dsn
 
 
+def _pg_connection(dsn: str) -> Iterator[object]:
+    import psycopg2
+
+    conn = psycopg2.connect(dsn)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def store_conn(store_dsn: str) -> Iterator[object]:
+    """A psycopg2 connection to the session's migrated results store, closed after the test."""
+    yield from _pg_connection(store_dsn)
+
+
+@pytest.fixture
+def transform_conn(databases: dict[str, str]) -> Iterator[object]:
+    """A psycopg2 connection to the session's transformation database, closed after the test."""
+    yield from _pg_connection(services.pg_dsn(databases["transform"]))
+
+
 @pytest.fixture
 def fresh_pg_database() -> Iterator[str]:
     """An empty Postgres database for one test (migration tests need a blank slate)."""

@@ -45,12 +45,8 @@ def landing(tmp_path_factory: pytest.TempPathFactory, tables: dict[str, pa.Table
 
 
 @pytest.fixture
-def pg(databases: dict[str, str]) -> Iterator[Any]:
-    conn = psycopg2.connect(services.pg_dsn(databases["transform"]))
-    try:
-        yield conn
-    finally:
-        conn.close()
+def pg(transform_conn: Any) -> Any:
+    return transform_conn
 
 
 @pytest.fixture

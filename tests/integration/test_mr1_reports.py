@@ -11,14 +11,12 @@ import json
 import uuid
 from collections import Counter
 from decimal import Decimal
-from typing import Any, Iterator
+from typing import Any
 
-import psycopg2
 import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from recon_operators.demo import services
 from recon_operators.migration import loaders
 from recon_operators.migration.formulas import write_prefix_summary
 from recon_operators.migration.generator import BatchSpec, CohortSpec, PrefixSpec, generate
@@ -44,21 +42,13 @@ def tables(cohort_id: str) -> dict[str, pa.Table]:
 
 
 @pytest.fixture
-def store(store_dsn: str) -> Iterator[Any]:
-    conn = psycopg2.connect(store_dsn)
-    try:
-        yield conn
-    finally:
-        conn.close()
+def store(store_conn: Any) -> Any:
+    return store_conn
 
 
 @pytest.fixture
-def transform(databases: dict[str, str]) -> Iterator[Any]:
-    conn = psycopg2.connect(services.pg_dsn(databases["transform"]))
-    try:
-        yield conn
-    finally:
-        conn.close()
+def transform(transform_conn: Any) -> Any:
+    return transform_conn
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import json
 import uuid
 from contextlib import closing
 from decimal import Decimal
-from typing import Any, Iterator
+from typing import Any
 
 import mongomock
 import psycopg2
@@ -34,12 +34,8 @@ SUMMARY_TABLE = "mini_recon_1.tbl_recon_report_prefix_summary"
 
 
 @pytest.fixture
-def conn(store_dsn: str) -> Iterator[Any]:
-    connection = psycopg2.connect(store_dsn)
-    try:
-        yield connection
-    finally:
-        connection.close()
+def conn(store_conn: Any) -> Any:
+    return store_conn
 
 
 @pytest.fixture
