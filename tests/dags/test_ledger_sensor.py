@@ -124,6 +124,24 @@ def test_one_mismatch_fails_the_sensor_and_blocks_downstream(store_env, cohort):
     assert states(run) == {"wait_for_batches": "failed", "load_next_stage": "upstream_failed"}
 
 
+def test_present_mode_waits_for_every_batch_then_passes_with_the_mismatch_counted(store_env, cohort):
+    # A prefix summary must see every batch, matched or not, and record the mismatch itself.
+    write_batch(store_env, cohort, "1")
+    write_batch(store_env, cohort, "2", mismatch=True)
+    writer = threading.Timer(2.0, write_batch, args=(store_env, cohort, "3"))
+    writer.start()
+    try:
+        run = run_test(build_dag(cohort, ["1", "2", "3"], require="present", timeout=60))
+    finally:
+        writer.join()
+    assert run.state == "success"
+    assert states(run) == {"wait_for_batches": "success", "load_next_stage": "success"}
+    result = summary(run)
+    assert result["batches"] == ["1", "2", "3"] and result["failed_count"] == 1
+    assert result["polls"] >= 2  # batch 3 arrived while the trigger waited
+    assert result["message"].startswith("all 3 batch(es) reported; 1 batch(es) failed: batch 2: balance_sum")
+
+
 def test_batch_missing_at_start_is_waited_for_in_the_trigger(store_env, cohort):
     write_batch(store_env, cohort, "1")
     writer = threading.Timer(2.0, write_batch, args=(store_env, cohort, "2"))
@@ -192,7 +210,8 @@ def test_trigger_round_trips_through_its_serialization():
     again = import_string(classpath)(**deserialize(serialize(kwargs)))
     assert again.serialize() == (classpath, kwargs)
     assert kwargs == {"scope": parent("C1"), "suite": SUITE, "expected_batches": ["1", "2"],
-                      "store_conn_id": "other_store", "poll_interval": 5.0, "deadline": 1_700_000_000.5}
+                      "store_conn_id": "other_store", "require": "match", "poll_interval": 5.0,
+                      "deadline": 1_700_000_000.5}
 
 
 def test_trigger_times_out_naming_what_is_missing(store_env, cohort):

@@ -141,3 +141,26 @@ def test_expected_batches_are_normalised_to_unique_strings(value, expected):
 def test_unparseable_list_is_a_clear_error():
     with pytest.raises(ValueError, match="neither a JSON nor a Python list"):
         normalise_batches("[1, 2")
+
+
+def test_present_mode_passes_once_every_batch_reported_even_with_mismatches():
+    rows = batches("1") + batches("2", status="Mismatch")
+    state, detail = evaluate(rows, ["1", "2"], "present")
+    assert state == PASSED
+    assert detail["failed_count"] == 1
+    assert detail["message"] == ("all 2 batch(es) reported; 1 batch(es) failed: batch 2: balance_sum Mismatch "
+                                 "(expected 100, actual 100)")
+
+
+def test_present_mode_still_waits_for_a_missing_batch_after_a_mismatch():
+    state, detail = evaluate(batches("2", status="Mismatch"), ["1", "2"], "present")
+    assert state == WAITING and detail["missing"] == ["1"]
+
+
+def test_present_mode_with_all_matching_reads_like_match_mode():
+    assert evaluate(batches("1", "2"), ["1", "2"], "present") == evaluate(batches("1", "2"), ["1", "2"])
+
+
+def test_unknown_requirement_is_refused():
+    with pytest.raises(ValueError, match="require 'all' must be one of match, present"):
+        evaluate([], [], "all")

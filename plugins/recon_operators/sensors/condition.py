@@ -17,6 +17,9 @@ FAILED = "failed"
 WAITING = "waiting"
 
 MATCH = "Match"
+REQUIRE_MATCH = "match"
+REQUIRE_PRESENT = "present"
+REQUIREMENTS = (REQUIRE_MATCH, REQUIRE_PRESENT)
 _NAMED_IN_MESSAGE = 5  # a gate message names at most this many batches / checks, then "+N more"
 _DETAIL_LIMIT = 20  # failing batches, and checks per batch, kept in the event / XCom detail
 
@@ -106,9 +109,11 @@ def _check_label(check: Mapping[str, Any]) -> str:
     return f"{name} {check['status']} (expected {check['expected']}, actual {check['actual']})"
 
 
-def evaluate(rows: Iterable[Mapping[str, Any]], expected_batches: Sequence[str] | None) -> tuple[str, dict[str, Any]]:
+def evaluate(rows: Iterable[Mapping[str, Any]], expected_batches: Sequence[str] | None,
+             require: str = REQUIRE_MATCH) -> tuple[str, dict[str, Any]]:
     """Decide a parent scope from its children's current result rows (one suite).
 
+    With ``require="match"`` (a gate waiting for its batches):
     - ``failed`` as soon as any row is not Match (Mismatch or Error), in any batch, expected or
       not, or in the parent scope itself: a mismatch never passes silently, and failing fast
       beats waiting for the remaining batches of a prefix that can no longer pass.
@@ -116,9 +121,15 @@ def evaluate(rows: Iterable[Mapping[str, Any]], expected_batches: Sequence[str] 
       when at least one batch has results (and all are Match).
     - ``waiting`` otherwise, naming the batches still missing.
 
+    With ``require="present"`` (a prefix summary that must see every batch, matched or not, so
+    it can record the mismatches itself): ``passed`` once every expected batch has results,
+    whatever their status; ``detail["failed_count"]`` and the message still name the failures.
+
     Returns ``(state, detail)``; ``detail["message"]`` is one line for logs and task failures,
     the rest is JSON-safe (strings, ints, lists) so it can ride a TriggerEvent and XCom.
     """
+    if require not in REQUIREMENTS:
+        raise ValueError(f"require {require!r} must be one of {', '.join(REQUIREMENTS)}")
     expected = normalise_batches(expected_batches)
     by_batch: dict[str, list[Mapping[str, Any]]] = {}
     failing: dict[tuple[str, str], list[dict[str, Any]]] = {}  # ("batch", id) | ("scope", key)
@@ -153,7 +164,8 @@ def evaluate(rows: Iterable[Mapping[str, Any]], expected_batches: Sequence[str] 
                             for k, v in where[:_DETAIL_LIMIT]]
         parts = [f"{k} {v}: " + _named([_check_label(c) for c in failing[(k, v)]]) for k, v in where]
         detail["message"] = f"{len(where)} batch(es) failed: {_named(parts, '; ')}"
-        return FAILED, detail
+        if require == REQUIRE_MATCH:
+            return FAILED, detail
 
     if missing or not present:
         if expected:
@@ -163,5 +175,8 @@ def evaluate(rows: Iterable[Mapping[str, Any]], expected_batches: Sequence[str] 
         return WAITING, detail
 
     extra = f" (+{len(unexpected)} unexpected: {_named(unexpected)})" if unexpected else ""
-    detail["message"] = f"all {len(present)} batch(es) passed, {total} check result(s) Match{extra}"
+    if failing:  # only reachable with require="present"
+        detail["message"] = f"all {len(present)} batch(es) reported; {detail['message']}{extra}"
+    else:
+        detail["message"] = f"all {len(present)} batch(es) passed, {total} check result(s) Match{extra}"
     return PASSED, detail

@@ -17,7 +17,7 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from recon_operators.engine.scope import Scope, ScopeError
 from recon_operators.hooks.results_store import ResultsStoreHook
-from recon_operators.sensors.condition import FAILED, PASSED, evaluate, normalise_batches
+from recon_operators.sensors.condition import FAILED, PASSED, REQUIRE_MATCH, REQUIREMENTS, evaluate, normalise_batches
 from recon_operators.triggers.ledger import TIMEOUT, LedgerTrigger
 
 # The trigger enforces the sensor's timeout itself (with a message naming the missing batches);
@@ -36,6 +36,8 @@ class LedgerSensor(BaseSensorOperator):
         string or a comma separated string (templated). Empty: wait for at least one batch.
     :param store_conn_id: Airflow connection of the results store.
     :param deferrable: wait in the triggerer (default) instead of poking on a worker.
+    :param require: ``"match"`` (default): every batch must have passed; ``"present"``: every
+        batch must have reported, matched or not (for a summary that records the mismatches).
 
     Fails without retry (``AirflowFailException``) as soon as any batch has a Mismatch or Error,
     naming the batches and checks, and when ``timeout`` passes; returns a summary to XCom.
@@ -53,9 +55,13 @@ class LedgerSensor(BaseSensorOperator):
         expected_batches: Sequence[str | int] | str | None = None,
         store_conn_id: str = ResultsStoreHook.default_conn_name,
         deferrable: bool = True,
+        require: str = REQUIRE_MATCH,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        if require not in REQUIREMENTS:
+            raise ValueError(f"{kwargs.get('task_id')}: require {require!r} must be one of {', '.join(REQUIREMENTS)}")
+        self.require = require
         self.scope = dict(scope)
         self.suite = suite
         self.expected_batches = expected_batches
@@ -88,11 +94,11 @@ class LedgerSensor(BaseSensorOperator):
         scope, expected = self._scope(), self._expected()  # bad input fails before any I/O
         with ResultsStoreHook(self.store_conn_id).get_store() as store:
             rows = store.results(scope, self.suite, with_children=True)
-        return evaluate(rows, expected)
+        return evaluate(rows, expected, self.require)
 
     def _summary(self, detail: Mapping[str, Any]) -> dict[str, Any]:
         """What downstream tasks and people see in XCom: compact, no per-check rows."""
-        keep = ("batches", "unexpected", "checks", "polls", "waited_seconds", "message")
+        keep = ("batches", "unexpected", "checks", "failed_count", "polls", "waited_seconds", "message")
         return {"scope": self._scope().key, "suite": self.suite, **{k: detail[k] for k in keep if k in detail}}
 
     def _fail(self, message: str) -> NoReturn:
@@ -119,6 +125,7 @@ class LedgerSensor(BaseSensorOperator):
                 suite=self.suite,
                 expected_batches=self._expected(),
                 store_conn_id=self.store_conn_id,
+                require=self.require,
                 poll_interval=self.poke_interval,
                 deadline=time.time() + self.timeout,
             ),

@@ -17,7 +17,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from recon_operators.engine.scope import Scope
 from recon_operators.hooks.results_store import ResultsStoreHook
-from recon_operators.sensors.condition import WAITING, evaluate
+from recon_operators.sensors.condition import REQUIRE_MATCH, WAITING, evaluate
 from recon_operators.store import ResultsStore, StoreError
 
 TIMEOUT = "timeout"
@@ -68,10 +68,12 @@ class LedgerTrigger(BaseTrigger):
         suite: str,
         expected_batches: list[str] | None = None,
         store_conn_id: str = ResultsStoreHook.default_conn_name,
+        require: str = REQUIRE_MATCH,
         poll_interval: float = 60.0,
         deadline: float | None = None,
     ) -> None:
         super().__init__()
+        self.require = require
         self.scope = dict(scope)
         self.suite = suite
         self.expected_batches = list(expected_batches or [])
@@ -87,6 +89,7 @@ class LedgerTrigger(BaseTrigger):
                 "suite": self.suite,
                 "expected_batches": self.expected_batches,
                 "store_conn_id": self.store_conn_id,
+                "require": self.require,
                 "poll_interval": self.poll_interval,
                 "deadline": self.deadline,
             },
@@ -116,7 +119,7 @@ class LedgerTrigger(BaseTrigger):
                 self.log.warning("ledger %s: poll %d could not read the store: %s", where, polls, exc)
             else:
                 last_error = None
-                state, detail = evaluate(rows, self.expected_batches)
+                state, detail = evaluate(rows, self.expected_batches, self.require)
                 if state != WAITING:
                     yield TriggerEvent({"status": state, "detail": self._stamp(detail, polls, started)})
                     return
