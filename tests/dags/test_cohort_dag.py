@@ -70,7 +70,7 @@ def test_dag_structure_follows_the_hops(tmp_path):
         assert after in dag.get_task(before).get_flat_relative_ids(upstream=False), (before, after)
     assert dag.get_task("recon_outcome").trigger_rule == "all_done"
     sensor = dag.get_task("wait_brm_extract")
-    assert sensor.bucket_key == f"test/{dag.dag_id.removeprefix('recon_cohort_')}/brm_balances/part-*.csv"
+    assert sensor.deferrable and sensor.key == f"test/{dag.dag_id.removeprefix('recon_cohort_')}/brm_balances/part-*.csv"
     assert "mini_recon_3__cohort_mini_recon_3_brm" in sensor.get_direct_relative_ids(upstream=False)
     assert "wait_brm_extract" in dag.get_task("load_target").get_direct_relative_ids(upstream=False)
     assert dag.get_task("load_stage").expand_input.value["scope"][1]["batch_id"] == "B002"

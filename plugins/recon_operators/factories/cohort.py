@@ -63,16 +63,17 @@ def _load_task(cohort: CohortConfig, stage: StageConfig, scopes: list[dict[str, 
 def _brm_sensor(cohort: CohortConfig, scopes: list[dict[str, str]]) -> Any:
     """Wait for the BRM billing extract in S3; its arrival starts the BRM reconciliation.
 
-    Reschedule mode frees the worker slot between pokes. (The deferrable variant needs
-    aiobotocore, whose botocore pin conflicts with the boto3 this project pins.)
+    Deferrable: the wait runs in the triggerer, so a late extract holds no worker slot. A file
+    that does not land within the landing timeout fails the sensor, so the run cannot succeed
+    with the BRM reconciliation never run.
     """
-    from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
+    from recon_operators.sensors.landing import S3LandingSensor
 
     landing = cohort.landing
     assert landing is not None
-    return S3KeySensor(task_id="wait_brm_extract", bucket_name=landing.bucket, bucket_key=landing.brm_key(scopes[0]),
-                       wildcard_match=landing.wildcard, aws_conn_id=cohort.connections.aws, mode="reschedule",
-                       poke_interval=30, timeout=landing.timeout_minutes * 60)
+    return S3LandingSensor(task_id="wait_brm_extract", bucket=landing.bucket, key=landing.brm_key(scopes[0]),
+                           wildcard=landing.wildcard, aws_conn_id=cohort.connections.aws, retries=0,
+                           poke_interval=30, timeout=landing.timeout_minutes * 60)
 
 
 def _checks(cohort: CohortConfig, stage: StageConfig, scopes: list[dict[str, str]]) -> list[tuple[Any, Any]]:

@@ -1,14 +1,14 @@
-"""Airflow sensors that wait on the results ledger.
+"""Airflow sensors: the results ledger (``LedgerSensor``) and S3 landings (``S3LandingSensor``).
 
-``LedgerSensor`` is loaded lazily so ``recon_operators.sensors.condition`` (the pure decision
-the sensor and its trigger share) imports without Airflow, for unit tests and the CLI.
+Both are loaded lazily so ``recon_operators.sensors.condition`` (the pure decision the ledger
+sensor and its trigger share) imports without Airflow, for unit tests and the CLI.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["LedgerSensor"]
+__all__ = ["LedgerSensor", "S3LandingSensor"]
 
 
 def __getattr__(name: str) -> Any:
@@ -16,4 +16,8 @@ def __getattr__(name: str) -> Any:
         from recon_operators.sensors.ledger import LedgerSensor
 
         return LedgerSensor
+    if name == "S3LandingSensor":
+        from recon_operators.sensors.landing import S3LandingSensor
+
+        return S3LandingSensor
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
