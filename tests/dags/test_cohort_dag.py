@@ -73,7 +73,8 @@ def test_dag_structure_follows_the_hops(tmp_path):
     assert sensor.deferrable and sensor.key == f"test/{dag.dag_id.removeprefix('recon_cohort_')}/brm_balances/part-*.csv"
     assert "mini_recon_3__cohort_mini_recon_3_brm" in sensor.get_direct_relative_ids(upstream=False)
     assert "wait_brm_extract" in dag.get_task("load_target").get_direct_relative_ids(upstream=False)
-    assert dag.get_task("load_stage").expand_input.value["scope"][1]["batch_id"] == "B002"
+    assert dag.get_task("select_batches").scopes[1]["batch_id"] == "B002"
+    assert "load_transform" in dag.get_task("select_batches").get_direct_relative_ids(upstream=False)
 
 
 def test_clean_cohort_passes_every_gate(env, tmp_path, store_dsn):
@@ -166,6 +167,36 @@ def test_rerunning_a_cohort_replaces_its_own_rows(env, tmp_path, store_dsn, data
     assert second[1] == first[0]  # the first run's results moved to history
 
 
+def mapped_values(dag, task_id: str, name: str) -> list:
+    """What a mapped task's ``name`` argument becomes per batch: select_batches' scopes, mapped."""
+    arg = dag.get_task(task_id).expand_input.value[name]
+    assert arg.arg.operator.task_id == "select_batches"
+    values = dag.get_task("select_batches").scopes
+    for transform in arg.callables:
+        values = [transform(value) for value in values]
+    return values
+
+
+def test_one_batch_is_rerun_through_the_run_conf(env, tmp_path, store_dsn):
+    path = small_cohort(tmp_path)
+    run = run_test(build(path), run_conf={"faults": [], "batch_ids": ["P62811/B002"]})
+    assert run.state == "success", task_states(run)
+    store = psycopg2.connect(store_dsn)
+    try:
+        with store.cursor() as cur:
+            cur.execute("SELECT DISTINCT batch_id FROM recon.check_result WHERE cohort_id = %s", (path.stem,))
+            assert [r[0] for r in cur.fetchall()] == ["B002"]
+    finally:
+        store.close()
+
+
+def test_a_run_naming_an_unknown_batch_fails_before_loading(env, tmp_path):
+    run = run_test(build(small_cohort(tmp_path)), run_conf={"faults": [], "batch_ids": ["B999"]})
+    states = task_states(run)
+    assert states["select_batches"] == "failed" and states["load_transform"] == "upstream_failed"
+    assert run.state == "failed"
+
+
 def test_production_load_steps_become_glue_runs_and_dag_triggers(tmp_path):
     path = small_cohort(tmp_path)
     config = yaml.safe_load(path.read_text())
@@ -175,11 +206,11 @@ def test_production_load_steps_become_glue_runs_and_dag_triggers(tmp_path):
     path.write_text(yaml.safe_dump(config))
     dag = build(path)
     glue = dag.get_task("load_transform")
-    args = glue.expand_input.value["script_args"]
+    args = mapped_values(dag, "load_transform", "script_args")
     assert glue.operator_class.__name__ == "GlueJobOperator" and len(args) == 2
     assert args[1]["--batch_id"] == "B002" and args[1]["--mode"] == "full" and args[1]["--cohort_id"] == path.stem
     trigger = dag.get_task("load_stage")
-    conf = trigger.expand_input.value["conf"]
+    conf = mapped_values(dag, "load_stage", "conf")
     assert trigger.operator_class.__name__ == "TriggerDagRunOperator"
     assert conf[0]["msisdn_start"] < conf[1]["msisdn_start"] and conf[0]["dry_run"] is False
     assert "gate_mini_recon_1" in dag.get_task("mini_recon_1__cohort_mini_recon_1").get_direct_relative_ids(upstream=False)

@@ -58,7 +58,7 @@ stages:
     load: {kind: trigger_dag, dag_id: target_load, conf: {mode: full}}
   mini_recon_3: {suites: [mr3.yaml], policy: fail}
 alerts: {slack_conn_id: slack_alerts}
-landing: {bucket: landing-bkt, prefix: brm/, brm_key_pattern: "{cohort_id}/{batch_id}/BRM_*.csv"}
+landing: {bucket: landing-bkt, prefix: brm/, brm_key_pattern: "{env}/{cohort_id}/BRM_*.csv"}
 """
 
 
@@ -145,8 +145,8 @@ def test_base_cohort_api(tmp_path):
     assert glue["--batch_id"] == "B2" and glue["--mode"] == "full"
     conf = cohort.stage("target").load.arguments_for(params)
     assert conf["msisdn_end"] == "628110001999" and conf["mode"] == "full"
-    assert cohort.landing.brm_key(params) == "brm/T1/B2/BRM_*.csv" and cohort.landing.wildcard
-    assert cohort.landing.brm_key_template() == "brm/{{ params.cohort_id }}/{{ params.batch_id }}/BRM_*.csv"
+    assert cohort.landing.brm_key(params) == "brm/dev/T1/BRM_*.csv" and cohort.landing.wildcard
+    assert cohort.landing.brm_key(cohort.cohort_params()) == "brm/dev/T1/BRM_*.csv"
     hash(cohort)  # frozen all the way down
 
 
@@ -243,8 +243,12 @@ CASES = [
                  "needs slack_conn_id or sns_topic_arn", None, id="no-alert-route"),
     pytest.param("alerts: {slack_conn_id: slack_alerts}", "alerts: {sns_topic_arn: 'arn:aws:sns:nowhere'}",
                  "alerts.sns_topic_arn", "SNS topic ARN", None, id="bad-sns-arn"),
-    pytest.param("{cohort_id}/{batch_id}", "{cohort}/{batch_id}", "landing.brm_key_pattern",
-                 "placeholder {cohort} is not a run param", None, id="landing-placeholder"),
+    pytest.param("{env}/{cohort_id}", "{env}/{cohort}", "landing.brm_key_pattern",
+                 "placeholder {cohort} is not allowed here", None, id="landing-placeholder"),
+    # One sensor waits for the cohort's extract: a batch placeholder would render empty in it.
+    pytest.param("{env}/{cohort_id}", "{cohort_id}/{batch_id}", "landing.brm_key_pattern",
+                 "placeholder {batch_id} is not allowed here; use one of {env}, {cohort_id}", None,
+                 id="landing-batch-placeholder"),
     pytest.param("bucket: landing-bkt", "bucket: Landing_Bkt", "landing.bucket", "S3 bucket name", None,
                  id="landing-bucket"),
     pytest.param("prefix: brm/", "prefix: brm", "landing.prefix", "ending with /", None, id="landing-prefix"),
@@ -344,3 +348,32 @@ def test_one_bad_file_fails_the_whole_load_and_names_only_itself(tmp_path):
         load_cohorts(tmp_path)
     assert [(p.file, p.cohort, p.field) for p in info.value.problems] == [
         (str(bad), "T2", "stages.mini_recon_1.policy")]
+
+
+SCOPES = [{"prefix_id": p, "batch_id": b} for p in ("P1", "P2") for b in ("B001", "B002")]
+
+
+@pytest.mark.parametrize("prefix_ids, batch_ids, chosen", [
+    ([], [], ["P1/B001", "P1/B002", "P2/B001", "P2/B002"]),
+    (["P2"], [], ["P2/B001", "P2/B002"]),
+    ([], ["B002"], ["P1/B002", "P2/B002"]),
+    ([], ["P2/B001"], ["P2/B001"]),
+    (["P1"], ["B001", "P1/B002"], ["P1/B001", "P1/B002"]),
+])
+def test_a_run_selects_prefixes_and_batches(prefix_ids, batch_ids, chosen):
+    from recon_operators.factories.cohort_config import select_scopes
+
+    got = select_scopes(SCOPES, prefix_ids, batch_ids)
+    assert [f"{s['prefix_id']}/{s['batch_id']}" for s in got] == chosen
+
+
+@pytest.mark.parametrize("prefix_ids, batch_ids, message", [
+    (["P9"], [], "prefix_ids ['P9'] are not in the cohort (known: P1, P2)"),
+    (["P1"], ["P2/B001"], "batch_ids ['P2/B001'] are not in the selected prefixes"),
+    ([], ["B9"], "batch_ids ['B9'] are not in the selected prefixes"),
+])
+def test_a_selection_naming_unknown_ids_is_refused(prefix_ids, batch_ids, message):
+    from recon_operators.factories.cohort_config import SelectionError, select_scopes
+
+    with pytest.raises(SelectionError, match=re.escape(message)):
+        select_scopes(SCOPES, prefix_ids, batch_ids)

@@ -21,6 +21,7 @@ from airflow.sdk import DAG, Param
 from recon_operators.factories.alerts import failure_callbacks
 from recon_operators.factories.cohort_config import CohortConfig, StageConfig
 from recon_operators.factories.gates import build_gate
+from recon_operators.operators.batches import SelectBatchesOperator
 from recon_operators.operators.check import ReconCheckOperator
 from recon_operators.operators.gate import ReconRunOutcomeOperator
 from recon_operators.operators.loads import BuiltinLoadOperator, LandDemoSourcesOperator
@@ -32,7 +33,7 @@ def batch_scopes(cohort: CohortConfig) -> list[dict[str, str]]:
     return [cohort.run_params(prefix.prefix_id, batch.batch_id) for prefix, batch in cohort.batches()]
 
 
-def _load_task(cohort: CohortConfig, stage: StageConfig, scopes: list[dict[str, str]]) -> Any:
+def _load_task(cohort: CohortConfig, stage: StageConfig, scopes: Any) -> Any:
     """The hop's load, mapped over batches: built-in loaders, a Glue job run, or another DAG."""
     load = stage.load
     assert load is not None
@@ -44,14 +45,14 @@ def _load_task(cohort: CohortConfig, stage: StageConfig, scopes: list[dict[str, 
         return GlueJobOperator.partial(
             task_id=f"load_{stage.name}", job_name=load.job_name, aws_conn_id=cohort.connections.aws,
             wait_for_completion=True, execution_timeout=timeout,
-        ).expand(script_args=[load.arguments_for(scope) for scope in scopes])
+        ).expand(script_args=scopes.map(load.arguments_for))
     if load.kind == "trigger_dag":
         from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 
         return TriggerDagRunOperator.partial(
             task_id=f"load_{stage.name}", trigger_dag_id=load.dag_id, wait_for_completion=True,
             poke_interval=30, failed_states=["failed"], execution_timeout=timeout,
-        ).expand(conf=[load.arguments_for(scope) for scope in scopes])
+        ).expand(conf=scopes.map(load.arguments_for))
     bucket = cohort.landing.bucket if cohort.landing else ""
     return BuiltinLoadOperator.partial(
         task_id=f"load_{stage.name}", hop=HOP_OF[stage.name], bucket=bucket, faults="{{ params.faults }}",
@@ -60,7 +61,7 @@ def _load_task(cohort: CohortConfig, stage: StageConfig, scopes: list[dict[str, 
     ).expand(scope=scopes)
 
 
-def _brm_sensor(cohort: CohortConfig, scopes: list[dict[str, str]]) -> Any:
+def _brm_sensor(cohort: CohortConfig) -> Any:
     """Wait for the BRM billing extract in S3; its arrival starts the BRM reconciliation.
 
     Deferrable: the wait runs in the triggerer, so a late extract holds no worker slot. A file
@@ -71,12 +72,12 @@ def _brm_sensor(cohort: CohortConfig, scopes: list[dict[str, str]]) -> Any:
 
     landing = cohort.landing
     assert landing is not None
-    return S3LandingSensor(task_id="wait_brm_extract", bucket=landing.bucket, key=landing.brm_key(scopes[0]),
+    return S3LandingSensor(task_id="wait_brm_extract", bucket=landing.bucket, key=landing.brm_key(cohort.cohort_params()),
                            wildcard=landing.wildcard, aws_conn_id=cohort.connections.aws, retries=0,
                            poke_interval=30, timeout=landing.timeout_minutes * 60)
 
 
-def _checks(cohort: CohortConfig, stage: StageConfig, scopes: list[dict[str, str]]) -> list[tuple[Any, Any]]:
+def _checks(cohort: CohortConfig, stage: StageConfig, scopes: Any) -> list[tuple[Any, Any]]:
     """(first task, check task) per suite: BRM suites wait for their extract first."""
     pairs = []
     for suite in stage.suites:
@@ -86,7 +87,7 @@ def _checks(cohort: CohortConfig, stage: StageConfig, scopes: list[dict[str, str
         ).expand(scope=scopes)
         first = check
         if "brm" in Path(suite).stem and cohort.landing is not None:
-            first = _brm_sensor(cohort, scopes)
+            first = _brm_sensor(cohort)
             first >> check
         pairs.append((first, check))
     return pairs
@@ -102,7 +103,6 @@ def _gate(cohort: CohortConfig, stage: StageConfig) -> Any:
 
 
 def build_cohort_dag(cohort: CohortConfig) -> DAG:
-    scopes = batch_scopes(cohort)
     with DAG(
         dag_id=cohort.dag_id,
         description=cohort.description or f"Migration of cohort {cohort.cohort_id}, reconciled hop by hop",
@@ -111,7 +111,10 @@ def build_cohort_dag(cohort: CohortConfig) -> DAG:
         catchup=False,
         max_active_runs=1,
         tags=list(cohort.tags),
-        params={"faults": Param([], type="array",
+        params={"prefix_ids": Param([], type="array", description="rerun only these prefixes (empty: all)"),
+                "batch_ids": Param([], type="array", description="rerun only these batches, BATCH or PREFIX/BATCH "
+                                                                 "(empty: all)"),
+                "faults": Param([], type="array",
                                 description='faults to inject, e.g. [{"stage": "stage", "kind": "drop", '
                                             '"dataset": "subscribers", "n": 3}]')},
         default_args={"owner": cohort.owner, "retries": 1, "retry_delay": timedelta(seconds=30),
@@ -119,10 +122,12 @@ def build_cohort_dag(cohort: CohortConfig) -> DAG:
                                                                 "sns_topic_arn": cohort.alerts.sns_topic_arn})},
         doc_md=__doc__,
     ) as dag:
-        previous: Any = None
+        previous: Any = SelectBatchesOperator(task_id="select_batches", scopes=batch_scopes(cohort),
+                                              prefix_ids="{{ params.prefix_ids }}", batch_ids="{{ params.batch_ids }}")
+        scopes = previous.output
         transform = cohort.stage("transform")
         if transform is not None and transform.load is not None and transform.load.kind == "builtin" and cohort.landing:
-            previous = LandDemoSourcesOperator(
+            previous = previous >> LandDemoSourcesOperator(
                 task_id="land_demo_sources", bucket=cohort.landing.bucket, env=cohort.env,
                 aws_conn_id=cohort.connections.aws,
                 cohort={"cohort_id": cohort.cohort_id, "prefixes": [

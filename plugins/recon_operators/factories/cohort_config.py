@@ -35,6 +35,9 @@ REPORT_STAGES = ("overall_summary", "etl_stage_report")  # optional; policy defa
 POLICIES = ("stop", "approve", "fail", "warn")
 LOAD_KINDS = ("builtin", "glue", "trigger_dag")
 RUN_PARAMS = ("env", "cohort_id", "prefix_id", "prefix", "batch_id", "msisdn_start", "msisdn_end")
+# A landing (the BRM extract) belongs to the whole cohort: one sensor waits for it, so its key can
+# only name cohort-level params; a batch placeholder would render empty in that sensor.
+COHORT_PARAMS = ("env", "cohort_id")
 DEFAULT_STORE_CONN_ID = "recon_store"
 DEFAULT_AWS_CONN_ID = "aws_default"
 DEFAULT_LANDING_TIMEOUT_MINUTES = 720
@@ -140,7 +143,7 @@ class LandingConfig:
     """Where the BRM file lands in S3; its arrival starts Mini Recon 3 data prep."""
 
     bucket: str
-    brm_key_pattern: str  # relative to prefix; {run param} placeholders, * and ? wildcards
+    brm_key_pattern: str  # relative to prefix; {env}/{cohort_id} placeholders, * and ? wildcards
     prefix: str = ""
     timeout_minutes: int = DEFAULT_LANDING_TIMEOUT_MINUTES
 
@@ -151,9 +154,6 @@ class LandingConfig:
     def brm_key(self, params: Mapping[str, str]) -> str:
         return (self.prefix + self.brm_key_pattern).format_map(params)
 
-    def brm_key_template(self) -> str:
-        """The key as a Jinja template over the DAG's params, for a templated sensor field."""
-        return self.brm_key({p: "{{ params.%s }}" % p for p in RUN_PARAMS})
 
 
 @dataclass(frozen=True)
@@ -198,6 +198,10 @@ class CohortConfig:
         for prefix in self.prefixes:
             for batch in prefix.batches:
                 yield prefix, batch
+
+    def cohort_params(self) -> dict[str, str]:
+        """The params every run of the cohort shares (``COHORT_PARAMS``)."""
+        return {"env": self.env, "cohort_id": self.cohort_id}
 
     def run_params(self, prefix_id: str, batch_id: str) -> dict[str, str]:
         """The params one batch run carries (also its scope, without the stage)."""
@@ -704,7 +708,7 @@ class _Reader:
                                                                   "(ending with /, not starting with /)")
         pattern = self.text(raw, "brm_key_pattern", where)
         for key, value in (("prefix", prefix), ("brm_key_pattern", pattern or "")):
-            problem = _key_problem(value)
+            problem = _key_problem(value, COHORT_PARAMS)
             if problem:
                 self.add(self.line(raw, key), f"{where}.{key}", problem)
         timeout = self.minutes(raw, "timeout_minutes", where)
@@ -714,17 +718,17 @@ class _Reader:
                              timeout_minutes=timeout or DEFAULT_LANDING_TIMEOUT_MINUTES)
 
 
-def _key_problem(value: str) -> str | None:
-    """S3 key text: safe characters, no .. segments, placeholders only for run params."""
+def _key_problem(value: str, allowed: tuple[str, ...] = RUN_PARAMS) -> str | None:
+    """S3 key text: safe characters, no .. segments, placeholders only for the ``allowed`` params."""
     if not _KEY_CHARS.match(value) or ".." in value.split("/"):
-        return f"{value!r} may hold letters, digits, _ . = - / ! wildcards * ? and {{run param}} placeholders"
+        return f"{value!r} may hold letters, digits, _ . = - / ! wildcards * ? and {{param}} placeholders"
     try:
         parsed = list(string.Formatter().parse(value))
     except ValueError:
         return f"{value!r} has an unbalanced {{ or }}"
     for _, name, spec, conversion in parsed:
-        if name is not None and (name not in RUN_PARAMS or spec or conversion):
-            return f"placeholder {{{name}}} is not a run param; use one of {', '.join('{' + p + '}' for p in RUN_PARAMS)}"
+        if name is not None and (name not in allowed or spec or conversion):
+            return f"placeholder {{{name}}} is not allowed here; use one of {', '.join('{' + p + '}' for p in allowed)}"
     return None
 
 
@@ -836,3 +840,31 @@ def missing_suites(cohort: CohortConfig, suites_dir: str | Path | None = None) -
     """Suite files the cohort names that do not exist: for ``recon validate`` and tests, never at parse."""
     folder = Path(suites_dir) if suites_dir is not None else config_dir() / "suites"
     return sorted({s for stage in cohort.stages for s in stage.suites if not (folder / s).is_file()})
+
+
+# -- run selection ---------------------------------------------------------------------------
+
+class SelectionError(ValueError):
+    """A run asked for prefixes or batches the cohort does not have, or for nothing at all."""
+
+
+def select_scopes(scopes: list[dict[str, str]], prefix_ids: list[str], batch_ids: list[str]) -> list[dict[str, str]]:
+    """The batch scopes one run works on: all of them, or those of the named prefixes / batches.
+
+    Unknown ids are refused (a typo must not silently turn into an empty or partial rerun).
+    Batch ids repeat across prefixes (B001 in each), so ``batch_ids`` may also be qualified as
+    ``PREFIX_ID/BATCH_ID``; an unqualified id selects that batch in every selected prefix.
+    """
+    known_prefixes = list(dict.fromkeys(s["prefix_id"] for s in scopes))
+    unknown = [p for p in prefix_ids if p not in known_prefixes]
+    if unknown:
+        raise SelectionError(f"prefix_ids {unknown} are not in the cohort (known: {', '.join(known_prefixes)})")
+    chosen = [s for s in scopes if not prefix_ids or s["prefix_id"] in prefix_ids]
+    if batch_ids:
+        names = {s["batch_id"] for s in chosen} | {f"{s['prefix_id']}/{s['batch_id']}" for s in chosen}
+        unknown = [b for b in batch_ids if b not in names]
+        if unknown:
+            raise SelectionError(f"batch_ids {unknown} are not in the selected prefixes "
+                                 f"(known: {', '.join(sorted(names))})")
+        chosen = [s for s in chosen if s["batch_id"] in batch_ids or f"{s['prefix_id']}/{s['batch_id']}" in batch_ids]
+    return chosen

@@ -1,0 +1,43 @@
+"""Which batches a cohort run works on, decided at run time from the run's params/conf.
+
+The cohort DAG maps every batch-level task over this operator's output, so an operator can
+rerun one prefix or one batch from the Airflow UI ("Trigger DAG w/ config") without editing
+config, and every mapped task receives its scope (env, cohort_id, prefix_id, prefix, batch_id,
+msisdn_start, msisdn_end) from here.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException
+
+from recon_operators.factories.cohort_config import SelectionError, select_scopes
+from recon_operators.sensors.condition import normalise_batches
+
+
+class SelectBatchesOperator(BaseOperator):
+    """Return the scopes of the selected batches (all when no ``prefix_ids``/``batch_ids`` given).
+
+    ``prefix_ids`` and ``batch_ids`` are templated (typically ``{{ params.prefix_ids }}``) and
+    accept a list or its text form. A bad selection fails at once, without retry.
+    """
+
+    template_fields: Sequence[str] = ("prefix_ids", "batch_ids")
+
+    def __init__(self, *, scopes: list[dict[str, str]], prefix_ids: Any = None, batch_ids: Any = None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.scopes = [dict(s) for s in scopes]
+        self.prefix_ids = prefix_ids
+        self.batch_ids = batch_ids
+
+    def execute(self, context: Any) -> list[dict[str, str]]:
+        try:
+            chosen = select_scopes(self.scopes, normalise_batches(self.prefix_ids), normalise_batches(self.batch_ids))
+        except (SelectionError, ValueError) as exc:
+            raise AirflowFailException(str(exc)) from None
+        self.log.info("this run covers %d of %d batch(es): %s", len(chosen), len(self.scopes),
+                      ", ".join(f"{s['prefix_id']}/{s['batch_id']}" for s in chosen))
+        return chosen
