@@ -39,7 +39,7 @@ from recon_operators.errors import one_line
 from recon_operators.migration.generator import DATASETS, drift_amounts, drop_rows, flip_status
 
 __all__ = ["Fault", "BatchRange", "LoadError", "apply_faults", "load_transform", "load_stage", "load_target",
-           "pg_type", "mariadb_type", "NON_MIGRATABLE", "NON_MIGRATABLE_SCHEMA", "migratable_mask"]
+           "pg_type", "mariadb_type", "read_landing_file", "NON_MIGRATABLE", "NON_MIGRATABLE_SCHEMA", "migratable_mask"]
 
 FAULT_KINDS = ("drop", "drift", "flip")
 FAULT_STAGES = ("transform", "stage", "target")
@@ -461,8 +461,17 @@ def _landing_file(filesystem: pafs.FileSystem, base: str, cohort_id: str, datase
 def _read_landing(filesystem: pafs.FileSystem, base: str, cohort_id: str, dataset: str,
                   batch: BatchRange) -> pa.Table:
     """One dataset's batch from the landing zone, typed as ``DATASETS`` declares it."""
-    arrow = DATASETS[dataset].schema
     path, fmt = _landing_file(filesystem, base, cohort_id, dataset)
+    return read_landing_file(filesystem, path, dataset, batch, fmt=fmt)
+
+
+def read_landing_file(filesystem: pafs.FileSystem, path: str, dataset: str, batch: BatchRange,
+                      fmt: str | None = None) -> pa.Table:
+    """The batch's rows of one landed file (CSV or Parquet, by suffix unless ``fmt``), typed as
+    ``DATASETS`` declares the dataset; any read problem is one ``LoadError`` line naming the file."""
+    arrow = DATASETS[dataset].schema
+    path = path.removeprefix("s3://")
+    fmt = fmt or path.rsplit(".", 1)[-1].lower()
     try:
         if fmt == "csv":
             convert = pacsv.ConvertOptions(column_types=arrow, strings_can_be_null=True,
@@ -470,8 +479,10 @@ def _read_landing(filesystem: pafs.FileSystem, base: str, cohort_id: str, datase
             fmt_obj: Any = ds.CsvFileFormat(parse_options=pacsv.ParseOptions(newlines_in_values=True),
                                             convert_options=convert)
             source = ds.dataset(path, format=fmt_obj, filesystem=filesystem, schema=arrow)
-        else:
+        elif fmt == "parquet":
             source = ds.dataset(path, format="parquet", filesystem=filesystem)
+        else:
+            raise LoadError(f"landing {path}: format must be csv or parquet")
         table = source.to_table(filter=batch.expression())
         return table.select(arrow.names).cast(arrow)  # Parquet holds seconds as milliseconds
     except (OSError, pa.ArrowException, KeyError) as exc:

@@ -354,6 +354,7 @@ def write_mr1_batch(store_conn: Any, transform_conn: Any, *, run_id: str, env: s
     rows = _report_rows(counts)
     written: dict[str, int] = {}
     failed: dict[str, list[str]] = {}
+    results: list[dict[str, Any]] = []
     with _transaction(store_conn) as cur:
         for table, (insert, takes_table) in _INSERTS.items():
             target = _table("mini_recon_1", table)
@@ -361,18 +362,29 @@ def write_mr1_batch(store_conn: Any, transform_conn: Any, *, run_id: str, env: s
             sql = _sql(insert, table=target) if takes_table else _sql(insert)
             for row in rows[table]:
                 cur.execute(sql, {**scope, **row})
-                if cur.fetchone()[0] != "Passed":
-                    failed.setdefault(table, []).append(_row_label(row))
+                results.append(_result(table, row, cur.fetchone()[0]))
+                if results[-1]["status"] != "Passed":
+                    failed.setdefault(table, []).append(results[-1]["group"])
             written[table] = len(rows[table])
         active = "Failed" if failed else "Passed"
         cur.execute(_sql("upsert_recon_status.sql"), {**scope, "active_status": active})
         written["recon_status"] = cur.rowcount
-    return {"rows": written, "failed": failed, "active_status": active}
+    return {"rows": written, "failed": failed, "active_status": active, "results": results}
 
 
-def _row_label(row: Mapping[str, Any]) -> str:
-    """The group a failed row speaks about, for summaries (never an MSISDN: at most a prefix)."""
-    for key in ("subscriber_status", "non_migratable_reason", "msisdn_prefix"):
-        if key in row:
-            return str(row[key])
-    return str(row["subset"])
+def _result(table: str, row: Mapping[str, Any], status: str) -> dict[str, Any]:
+    """One written row as a check outcome: the value the transformation should hold vs what it holds.
+
+    ``group`` names what the row speaks about (a status, reason, prefix, code; never an MSISDN);
+    ``also`` carries the second measure of the two-measure tables (UCoin balance, voucher points).
+    """
+    group = next((str(row[k]) for k in ("subscriber_status", "non_migratable_reason", "msisdn_prefix") if k in row),
+                 str(row["subset"]))
+    if table == "tbl_migratable_subscriber_status":
+        expected, actual = row["src_count"] - row["non_migratable_count"], row["trgt_count"]
+    elif table == "tbl_pulsa_balance_sum":
+        expected, actual = row["src_sum"], row["trgt_sum"]
+    else:
+        expected, actual = row["src_count"], row["trgt_count"]
+    also = {k: row[k] for k in ("src_balance", "trgt_balance", "src_points", "trgt_points") if k in row}
+    return {"table": table, "group": group, "expected": expected, "actual": actual, "status": status, "also": also}
