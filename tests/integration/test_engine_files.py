@@ -142,3 +142,24 @@ def test_csv_timestamps_with_offsets_are_converted_not_truncated(pg_side, tmp_pa
         {"name": "latest", "kind": "max", "column": "activated_at"},
         {"name": "fingerprint", "kind": "hash", "columns": ["msisdn", "activated_at"]}])
     assert all(r.passed for r in results.values()), {k: (r.expected, r.actual) for k, r in results.items()}
+
+
+def test_views_let_a_file_filter_semi_join_another_file(pg_side, tmp_path):
+    """A child extract filtered to the parents another file marks: the rows Mini Recon 1 compares."""
+    folder = tmp_path / "C1"
+    folder.mkdir()
+    rows = subscribers()
+    write_csv(folder / "subscribers.csv", rows)
+    keep = [r for r in rows if r["status"] == "ACTIVE"]
+    side = {"path": str(folder / "subscribers.csv"), "views": {"parents": str(tmp_path / "{cohort_id}" / "subscribers.csv")},
+            "filter": "msisdn IN (SELECT msisdn FROM parents WHERE status = 'ACTIVE')"}
+    target = {**pg_side, "filter": "status = 'ACTIVE'"}
+    checks = [{"name": "rows", "kind": "row_count"}, {"name": "balance_total", "kind": "sum", "column": "balance"}]
+    results = run(side, target, checks=checks)
+    assert results[("rows", None)].passed and results[("rows", None)].actual == len(keep) < len(rows)
+    assert results[("balance_total", None)].passed
+    missing = run({**side, "views": {"parents": str(tmp_path / "nope.csv")}}, target, checks=checks)
+    assert "nope.csv" in missing[("rows", None)].message
+    with pytest.raises(ValueError, match="views must map names to file paths, on a file side only"):
+        parse_suite(yaml.safe_dump({"suite": "s", "source": {**pg_side, "views": {"p": "x.csv"}}, "target": side,
+                                    "checks": checks}))

@@ -18,7 +18,7 @@ from recon_operators.demo import services
 from recon_operators.engine.sources.files import s3_filesystem
 from recon_operators.migration.generator import DATASETS, BatchSpec, CohortSpec, PrefixSpec, generate, write_landing
 from recon_operators.migration.loaders import (
-    BatchRange, Fault, LoadError, apply_faults, load_stage, load_target, load_transform,
+    NON_MIGRATABLE, BatchRange, Fault, LoadError, apply_faults, load_stage, load_target, load_transform,
 )
 
 pytestmark = pytest.mark.integration
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.integration
 COHORT = CohortSpec("C7", [PrefixSpec("P811", "62811", [
     BatchSpec("1", "628110000000", "628110000199"),
     BatchSpec("2", "628110000200", "628110000399"),
-])], seed=7)
+])], seed=7, non_migratable_rate=0.1)
 B1 = BatchRange("1", "628110000000", "628110000199")
 B2 = BatchRange("2", "628110000200", "628110000399")
 MONEY_COLUMNS = {name: [f.name for f in info.schema if pa.types.is_decimal(f.type)] for name, info in DATASETS.items()}
@@ -66,11 +66,39 @@ def schemas() -> dict[str, str]:
     return {"transform": f"transform_{tag}", "target": f"target_{tag}"}
 
 
-def expected(tables: dict[str, pa.Table], name: str, batch: BatchRange) -> pa.Table:
+def landed(tables: dict[str, pa.Table], name: str, batch: BatchRange) -> pa.Table:
     table = tables[name]
     keep = pc.and_(pc.greater_equal(table["msisdn"], batch.msisdn_start),
                    pc.less_equal(table["msisdn"], batch.msisdn_end))
     return table.filter(keep)
+
+
+def migrating(tables: dict[str, pa.Table]) -> set[str]:
+    """MSISDNs that migrate, recomputed row by row (only an explicit true migrates)."""
+    return {row["msisdn"] for row in tables["subscribers"].to_pylist() if row["migratable"] is True}
+
+
+def expected(tables: dict[str, pa.Table], name: str, batch: BatchRange) -> pa.Table:
+    """What Transformation (and so Stage and Target) must hold: migratable subscribers' rows only."""
+    table = landed(tables, name, batch)
+    keep = pa.array([m in migrating(tables) for m in table["msisdn"].to_pylist()], pa.bool_())
+    return table.filter(keep)
+
+
+def excluded_rows(conn: Any, schema: str, batch: BatchRange) -> list[tuple]:
+    with conn.cursor() as cur:
+        cur.execute(f'SELECT msisdn, cohort_id, batch_id, source_system, subscriber_status, non_migratable_reason '
+                    f'FROM "{schema}".{NON_MIGRATABLE} WHERE msisdn BETWEEN %s AND %s ORDER BY msisdn',
+                    (batch.msisdn_start, batch.msisdn_end))
+        rows = cur.fetchall()
+    conn.commit()
+    return rows
+
+
+def landed_exclusions(tables: dict[str, pa.Table], batch: BatchRange) -> list[tuple]:
+    return [(r["msisdn"], r["cohort_id"], r["batch_id"], r["source_system"], r["subscriber_status"],
+             r["non_migratable_reason"])
+            for r in landed(tables, "subscribers", batch).sort_by("msisdn").to_pylist() if r["migratable"] is not True]
 
 
 def arrow_sum(table: pa.Table, column: str) -> Decimal:
@@ -113,7 +141,8 @@ def assert_layers_match(tables: dict[str, pa.Table], pg: Any, my: Any, schemas: 
     for name in DATASETS:
         want = expected(tables, name, batch)
         want_sums = {c: arrow_sum(want, c) for c in MONEY_COLUMNS[name]}
-        assert want.num_rows > 0, name
+        assert 0 < want.num_rows, name
+        assert want.num_rows < landed(tables, name, batch).num_rows or name in ("wallets", "wallet_ledger"), name
         for layer, got in (("transform", pg_stats(pg, schemas["transform"], name, batch)),
                            ("stage", my_stats(my, name, batch)),
                            ("target", pg_stats(pg, schemas["target"], name, batch))):
@@ -126,6 +155,14 @@ def test_three_hops_keep_counts_sums_and_values(tables: dict[str, pa.Table], lan
         load_all(landing, pg, my, schemas, batch)
     for batch in (B1, B2):
         assert_layers_match(tables, pg, my, schemas, batch)
+        # Every landed subscriber is accounted for: migrated, or recorded as excluded with its reason.
+        exclusions = excluded_rows(pg, schemas["transform"], batch)
+        assert exclusions == landed_exclusions(tables, batch) and exclusions
+        assert all(r[5] is not None for r in exclusions)
+    cur = my.cursor()  # the exclusion record stays in Transformation: Stage never gets it
+    cur.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = %s",
+                (NON_MIGRATABLE,))
+    assert cur.fetchone()[0] == 0
     # Values survive exactly: nulls vs empty strings, JSON text, booleans, UTC timestamps.
     with pg.cursor() as cur:
         cur.execute("SELECT msisdn, non_migratable_reason, migratable, activated_at "
@@ -133,12 +170,13 @@ def test_three_hops_keep_counts_sums_and_values(tables: dict[str, pa.Table], lan
         subs = cur.fetchall()
         cur.execute(f'SELECT user_id, sso_connections FROM "{schemas["target"]}".app_users ORDER BY user_id')
         users = cur.fetchall()
-    source = tables["subscribers"].sort_by("msisdn")
+    source = tables["subscribers"].filter(tables["subscribers"]["migratable"]).sort_by("msisdn")
     assert [r[0] for r in subs] == source["msisdn"].to_pylist()
     assert [r[1] for r in subs] == source["non_migratable_reason"].to_pylist()
     assert [r[2] for r in subs] == source["migratable"].to_pylist()
     assert [r[3] for r in subs] == source["activated_at"].to_pylist()
     source_users = tables["app_users"].sort_by("user_id")
+    source_users = source_users.filter(pc.is_in(source_users["msisdn"], value_set=source["msisdn"]))
     assert [r[1] for r in users] == source_users["sso_connections"].to_pylist()
 
 
@@ -148,10 +186,12 @@ def test_rerun_replaces_own_batch_only(tables: dict[str, pa.Table], landing: str
         load_all(landing, pg, my, schemas, batch)
     written = load_transform(landing_fs=pafs.LocalFileSystem(), landing_base=landing, cohort_id="C7", batch=B1,
                              pg_conn=pg, schema=schemas["transform"])
-    assert written == {name: expected(tables, name, B1).num_rows for name in DATASETS}
+    assert written == {**{name: expected(tables, name, B1).num_rows for name in DATASETS},
+                       NON_MIGRATABLE: len(landed_exclusions(tables, B1))}
     load_all(landing, pg, my, schemas, B1)
     for batch in (B1, B2):
         assert_layers_match(tables, pg, my, schemas, batch)
+        assert excluded_rows(pg, schemas["transform"], batch) == landed_exclusions(tables, batch)
 
 
 def test_each_fault_changes_exactly_what_it_reports(tables: dict[str, pa.Table], landing: str, pg: Any, my: Any,
@@ -235,7 +275,8 @@ def test_failure_mid_load_keeps_previous_rows(tables: dict[str, pa.Table], landi
                     datasets=names, faults=bad)
     # A landing folder without payments: the error names the missing file, balances stay as they were.
     partial = str(tmp_path / "partial")
-    write_landing({"balances": tables["balances"]}, filesystem=fs, base_path=partial, cohort_id="C7")
+    write_landing({"subscribers": tables["subscribers"], "balances": tables["balances"]}, filesystem=fs,
+                  base_path=partial, cohort_id="C7")
     with pytest.raises(LoadError, match=r"payments/part-0000\.csv"):
         load_transform(landing_fs=fs, landing_base=partial, cohort_id="C7", batch=B1, pg_conn=pg,
                        schema=schemas["transform"], datasets=names)
@@ -251,6 +292,7 @@ def test_s3_parquet_landing(tables: dict[str, pa.Table], moto_server: services.M
     write_landing(tables, filesystem=fs, base_path=f"s3://{bucket}/in", cohort_id="C7", fmt="parquet")
     written = load_transform(landing_fs=fs, landing_base=f"s3://{bucket}/in", cohort_id="C7", batch=B2, pg_conn=pg,
                              schema=schemas["transform"])
+    assert written[NON_MIGRATABLE] == len(landed_exclusions(tables, B2))
     for name in DATASETS:
         want = expected(tables, name, B2)
         assert written[name] == want.num_rows
@@ -320,3 +362,26 @@ def test_a_table_whose_first_chunk_is_empty_copies_cleanly(databases):
         assert loaders._pg_write(conn, schema_name, [("balances", chunked)], batch, "C1", "transform") == {"balances": 10}
     finally:
         conn.close()
+
+
+def test_null_migratable_counts_as_not_migratable(tables: dict[str, pa.Table], tmp_path: Path, pg: Any,
+                                                  schemas: dict[str, str]) -> None:
+    subs = tables["subscribers"]
+    unknown = landed(tables, "subscribers", B1).filter(landed(tables, "subscribers", B1)["migratable"])["msisdn"][:3]
+    flag = pc.if_else(pc.is_in(subs["msisdn"], value_set=unknown), pa.scalar(None, pa.bool_()), subs["migratable"])
+    nulled = {**tables, "subscribers": subs.set_column(subs.column_names.index("migratable"), "migratable", flag)}
+    base = str(tmp_path / "nulls")
+    fs = pafs.LocalFileSystem()
+    write_landing({n: nulled[n] for n in ("subscribers", "balances")}, filesystem=fs, base_path=base, cohort_id="C7")
+    written = load_transform(landing_fs=fs, landing_base=base, cohort_id="C7", batch=B1, pg_conn=pg,
+                             schema=schemas["transform"], datasets=["subscribers", "balances"])
+    assert written == {"subscribers": expected(tables, "subscribers", B1).num_rows - 3,
+                       "balances": expected(tables, "balances", B1).num_rows - 3,
+                       NON_MIGRATABLE: len(landed_exclusions(tables, B1)) + 3}
+    rows = {r[0]: r for r in excluded_rows(pg, schemas["transform"], B1)}
+    assert all(rows[m][5] is None for m in unknown.to_pylist())
+    with pg.cursor() as cur:
+        cur.execute(f'SELECT count(*) FROM "{schemas["transform"]}".balances WHERE msisdn = ANY(%s)',
+                    (unknown.to_pylist(),))
+        assert cur.fetchone()[0] == 0
+    pg.commit()

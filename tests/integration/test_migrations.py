@@ -95,7 +95,7 @@ def test_a_failing_migration_is_rolled_back_and_later_ones_not_applied(fresh_pg_
             cur.execute("SELECT to_regclass('recon.half_written'), to_regclass('recon.after_broken')")
             assert cur.fetchone() == (None, None)
             cur.execute("SELECT max(version) FROM recon.schema_migrations")
-            assert cur.fetchone()[0] == len(discover())
+            assert cur.fetchone()[0] == max(m.version for m in discover())  # numbers may skip (reserved ones)
         conn.rollback()
     finally:
         conn.close()

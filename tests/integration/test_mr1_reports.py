@@ -1,8 +1,10 @@
-"""Mini Recon 1 batch reports on real Postgres: landing tables vs a transformation schema.
+"""Mini Recon 1 batch reports on real Postgres: landing tables vs a transformation the real loader wrote.
 
 Every test uses its own cohort id and its own transformation schema, so tests sharing the
-session databases never collide. Expected numbers are recomputed here with plain Python over the
-generated rows, independently of the pyarrow/SQL code under test.
+session databases never collide. The transformation is written by ``loaders.load_transform``
+(migratable subscribers only, exclusion record, faults) from landing files on local disk.
+Expected numbers are recomputed here with plain Python over the generated rows, independently of
+the pyarrow/SQL code under test.
 """
 
 from __future__ import annotations
@@ -11,23 +13,24 @@ import json
 import uuid
 from collections import Counter
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.fs as pafs
 import pytest
 
 from recon_operators.migration import loaders
 from recon_operators.migration.formulas import write_prefix_summary
-from recon_operators.migration.generator import BatchSpec, CohortSpec, PrefixSpec, generate
-from recon_operators.migration.mr1_reports import RESULT_TABLES, app_login_eligible_json, write_mr1_batch
+from recon_operators.migration.generator import BatchSpec, CohortSpec, PrefixSpec, generate, write_landing
+from recon_operators.migration.mr1_reports import LANDING, RESULT_TABLES, app_login_eligible_json, write_mr1_batch
 
 pytestmark = pytest.mark.integration
 
 ENV = "dev"
 PREFIX_ID, PREFIX = "P812", "62812"
 BATCHES = [BatchSpec("1", "628120000000", "628120000149"), BatchSpec("2", "628120000150", "628120000299")]
-DATASETS = ("subscribers", "balances", "app_users")
 
 
 @pytest.fixture
@@ -38,7 +41,14 @@ def cohort_id() -> str:
 @pytest.fixture
 def tables(cohort_id: str) -> dict[str, pa.Table]:
     spec = CohortSpec(cohort_id, [PrefixSpec(PREFIX_ID, PREFIX, BATCHES)], seed=11, non_migratable_rate=0.1)
-    return {name: table for name, table in generate(spec).items() if name in DATASETS}
+    return generate(spec)
+
+
+@pytest.fixture
+def landing_base(tmp_path: Path, cohort_id: str, tables: dict[str, pa.Table]) -> str:
+    base = str(tmp_path / "landing")
+    write_landing(tables, filesystem=pafs.LocalFileSystem(), base_path=base, cohort_id=cohort_id)
+    return base
 
 
 @pytest.fixture
@@ -64,30 +74,21 @@ def in_batch(table: pa.Table, batch: BatchSpec) -> pa.Table:
 
 
 def landing(tables: dict[str, pa.Table], batch: BatchSpec) -> dict[str, pa.Table]:
-    return {name: in_batch(t, batch) for name, t in tables.items()}
+    return {name: in_batch(tables[name], batch) for name in LANDING}
 
 
-def load_transformation(conn: Any, schema: str, cohort_id: str, tables: dict[str, pa.Table], batch: BatchSpec,
-                        *, all_subscribers: bool = False, drop: int = 0) -> list[str]:
-    """Write the batch's 'transformation': migratable subscribers (all with all_subscribers), their
-    balances and app users; ``drop`` migratable subscribers are left out of ``subscribers`` only."""
-    subs = in_batch(tables["subscribers"], batch)
-    migrating = subs.filter(subs["migratable"])
-    keep = subs if all_subscribers else migrating
-    dropped = migrating["msisdn"].to_pylist()[:drop]
-    kept_subs = keep.filter(pc.invert(pc.is_in(keep["msisdn"], value_set=pa.array(dropped, pa.string()))))
-    members = keep["msisdn"]
-    out = [("subscribers", kept_subs)]
-    for name in ("balances", "app_users"):
-        t = in_batch(tables[name], batch)
-        out.append((name, t.filter(pc.is_in(t["msisdn"], value_set=members))))
-    loaders._pg_write(conn, schema, out, loaders.BatchRange(batch.batch_id, batch.msisdn_start, batch.msisdn_end),
-                      cohort_id, "transform")
-    return dropped
+def load(conn: Any, schema: str, cohort_id: str, base: str, batch: BatchSpec,
+         faults: list[dict[str, Any]] = ()) -> list[dict[str, Any]]:
+    """The batch's transformation, written by the real loader; returns the faults it injected."""
+    injected: list[dict[str, Any]] = []
+    loaders.load_transform(landing_fs=pafs.LocalFileSystem(), landing_base=base, cohort_id=cohort_id,
+                           batch=loaders.BatchRange(batch.batch_id, batch.msisdn_start, batch.msisdn_end),
+                           pg_conn=conn, schema=schema, faults=loaders.Fault.from_conf(faults), injected=injected)
+    return injected
 
 
 def write(store: Any, transform: Any, schema: str, cohort_id: str, tables: dict[str, pa.Table],
-          batch: BatchSpec, run_id: str | None = None) -> dict[str, int]:
+          batch: BatchSpec, run_id: str | None = None) -> dict[str, Any]:
     return write_mr1_batch(store, transform, run_id=run_id or f"run-{uuid.uuid4().hex[:8]}", env=ENV,
                            cohort_id=cohort_id, prefix_id=PREFIX_ID, prefix=PREFIX, batch_id=batch.batch_id,
                            msisdn_start=batch.msisdn_start, msisdn_end=batch.msisdn_end,
@@ -105,21 +106,46 @@ def fetch(store: Any, table: str, cohort_id: str, columns: str, batch_id: str | 
         return cur.fetchall()
 
 
+def statuses(store: Any, cohort_id: str) -> dict[str, set[str]]:
+    """Per result table, the statuses its rows of this cohort hold."""
+    return {t: {r[1] for r in fetch(store, t, cohort_id, "subset, status")} for t in RESULT_TABLES}
+
+
+def failed_tables(store: Any, cohort_id: str) -> set[str]:
+    return {t for t, found in statuses(store, cohort_id).items() if "Failed" in found}
+
+
 def expected(tables: dict[str, pa.Table], batch: BatchSpec) -> dict[str, Any]:
     """Plain-Python recount of the batch (rows as dicts, no pyarrow compute)."""
     subs = in_batch(tables["subscribers"], batch).to_pylist()
-    migr = {s["msisdn"] for s in subs if s["migratable"]}
-    bal = [b for b in in_batch(tables["balances"], batch).to_pylist() if b["msisdn"] in migr]
-    users = [u for u in in_batch(tables["app_users"], batch).to_pylist() if u["msisdn"] in migr]
+    migr = {s["msisdn"] for s in subs if s["migratable"] is True}
+
+    def owned(name: str) -> list[dict[str, Any]]:
+        return [r for r in in_batch(tables[name], batch).to_pylist() if r["msisdn"] in migr]
+
+    bal = owned("balances")
+    addons: dict[str, set[str]] = {}
+    for a in owned("addons"):
+        addons.setdefault(a["addon_code"], set()).add(a["msisdn"])
+    open_vouchers = [v for v in owned("vouchers") if v["voucher_status"] == "OPEN"]
+    points: Counter = Counter()
+    for v in open_vouchers:
+        points[v["voucher_type"]] += v["points"]
     return {
         "status": Counter(s["subscriber_status"] for s in subs),
-        "status_nm": Counter(s["subscriber_status"] for s in subs if not s["migratable"]),
-        "system": Counter(s["source_system"] for s in subs if s["migratable"]),
-        "reason": Counter(s["non_migratable_reason"] for s in subs if not s["migratable"]),
+        "status_nm": Counter(s["subscriber_status"] for s in subs if s["msisdn"] not in migr),
+        "system": Counter(s["source_system"] for s in subs if s["msisdn"] in migr),
+        "prefix": Counter(s["msisdn"][:len(PREFIX)] for s in subs if s["msisdn"] in migr),
+        "reason": Counter(s["non_migratable_reason"] for s in subs if s["msisdn"] not in migr),
+        "addons": {code: len(members) for code, members in addons.items()},
+        "payments": Counter(p["channel"] for p in owned("payments")),
+        "promotions": Counter(p["promo_code"] for p in owned("promotions")),
+        "open_vouchers": Counter(v["voucher_type"] for v in open_vouchers),
+        "open_points": points,
         "pulsa": sum((b["pulsa_balance"] for b in bal), Decimal(0)),
         "ucoin_holders": sum(1 for b in bal if b["ucoin_balance"] > 0),
         "ucoin": sum(b["ucoin_balance"] for b in bal if b["ucoin_balance"] > 0),
-        "app_login": sum(1 for u in users if app_login_eligible_json(u["sso_connections"])),
+        "app_login": sum(1 for u in owned("app_users") if app_login_eligible_json(u["sso_connections"])),
         "migratable": len(migr),
         "subscribers": len(subs),
     }
@@ -132,6 +158,11 @@ def recon_status(store: Any, cohort_id: str) -> list[tuple]:
         return cur.fetchall()
 
 
+def same(counts: Counter | dict) -> list[tuple]:
+    """Rows (subset, src, trgt, difference, status) of a table whose sides agree."""
+    return [(k, n, n, 0, "Passed") for k, n in sorted(counts.items())]
+
+
 # ---------------------------------------------------------------------------------- tests
 
 def test_generated_batch_has_what_the_checks_need(tables: dict[str, pa.Table]) -> None:
@@ -139,21 +170,25 @@ def test_generated_batch_has_what_the_checks_need(tables: dict[str, pa.Table]) -
     assert want["subscribers"] == 150
     assert 0 < want["migratable"] < 150  # some non-migratable subscribers
     assert len(want["system"]) == 2 and want["ucoin_holders"] > 0 and want["app_login"] > 0
+    assert len(want["addons"]) > 1 and len(want["payments"]) > 1 and len(want["open_vouchers"]) > 1
 
 
-def test_matching_transformation_passes_every_row(store: Any, transform: Any, schema: str, cohort_id: str,
-                                                  tables: dict[str, pa.Table]) -> None:
+def test_clean_batch_passes_all_eleven_tables(store: Any, transform: Any, schema: str, cohort_id: str,
+                                              landing_base: str, tables: dict[str, pa.Table]) -> None:
     batch = BATCHES[0]
-    load_transformation(transform, schema, cohort_id, tables, batch)
+    load(transform, schema, cohort_id, landing_base, batch)
     want = expected(tables, batch)
     written = write(store, transform, schema, cohort_id, tables, batch)
-    assert written == {
-        "tbl_migratable_subscriber_status": len(want["status"]),
-        "tbl_migratable_msisdn_count": len(want["system"]),
-        "tbl_non_migratable_count": len(want["reason"]),
-        "tbl_pulsa_balance_sum": 1, "tbl_ucoin_balance_count": 1, "tbl_user_app_login_count": 1,
+    assert written["failed"] == {} and written["active_status"] == "Passed"
+    assert written["rows"] == {
+        "tbl_migratable_subscriber_status": len(want["status"]), "tbl_migratable_msisdn_count": len(want["system"]),
+        "tbl_msisdn_prefix_count": 1, "tbl_non_migratable_count": len(want["reason"]),
+        "tbl_addon_count": len(want["addons"]), "tbl_payment_count": len(want["payments"]),
+        "tbl_promotion_count": len(want["promotions"]), "tbl_pulsa_balance_sum": 1, "tbl_ucoin_balance_count": 1,
+        "tbl_user_app_login_count": 1, "tbl_report_voucher_open_loyalty": len(want["open_vouchers"]),
         "recon_status": 1,
     }
+    assert set(RESULT_TABLES) == set(written["rows"]) - {"recon_status"} and len(RESULT_TABLES) == 11
     rows = fetch(store, "tbl_migratable_subscriber_status", cohort_id,
                  "subscriber_status, src_count, non_migratable_count, trgt_count, difference, status, subset,"
                  " prefix_id, prefix, batch_id, msisdn_start, msisdn_end, env")
@@ -161,11 +196,16 @@ def test_matching_transformation_passes_every_row(store: Any, transform: Any, sc
                      "Passed", "subscriber_status", PREFIX_ID, PREFIX, "1", batch.msisdn_start, batch.msisdn_end,
                      ENV) for s in sorted(want["status"])]
     assert fetch(store, "tbl_migratable_msisdn_count", cohort_id,
-                 "subset, source_system, source_system_count, target_transform_count, difference, status") == [
-        (s, s, n, n, 0, "Passed") for s, n in sorted(want["system"].items())]
+                 "subset, source_system_count, target_transform_count, difference, status") == same(want["system"])
+    assert fetch(store, "tbl_msisdn_prefix_count", cohort_id,
+                 "msisdn_prefix, src_count, trgt_count, difference, status") == same(want["prefix"])
     assert fetch(store, "tbl_non_migratable_count", cohort_id,
-                 "non_migratable_reason, non_migratable_count, src_count, trgt_count, difference, status") == [
-        (r, n, n, 0, 0, "Passed") for r, n in sorted(want["reason"].items())]
+                 "non_migratable_reason, non_migratable_count, trgt_count, difference, status") == same(want["reason"])
+    for table, key in (("tbl_addon_count", "addons"), ("tbl_payment_count", "payments"),
+                       ("tbl_promotion_count", "promotions"), ("tbl_report_voucher_open_loyalty", "open_vouchers")):
+        assert fetch(store, table, cohort_id, "subset, src_count, trgt_count, difference, status") == same(want[key])
+    assert fetch(store, "tbl_report_voucher_open_loyalty", cohort_id, "subset, src_points, trgt_points") == [
+        (k, n, n) for k, n in sorted(want["open_points"].items())]
     assert fetch(store, "tbl_pulsa_balance_sum", cohort_id, "subset, src_sum, trgt_sum, difference, status") == [
         ("pulsa_balance", want["pulsa"], want["pulsa"], Decimal("0.0000"), "Passed")]
     assert want["pulsa"] != want["pulsa"].to_integral_value()  # real cents, compared exactly
@@ -178,59 +218,77 @@ def test_matching_transformation_passes_every_row(store: Any, transform: Any, sc
     assert recon_status(store, cohort_id) == [("1", "recon_01", "Passed", batch.msisdn_start, batch.msisdn_end, None)]
 
 
-def test_all_subscribers_in_transformation_fail_by_the_non_migratable_share(
-        store: Any, transform: Any, schema: str, cohort_id: str, tables: dict[str, pa.Table]) -> None:
+@pytest.mark.parametrize("fault, tables_failed", [
+    ({"kind": "drop", "dataset": "subscribers", "n": 2},
+     {"tbl_migratable_subscriber_status", "tbl_migratable_msisdn_count", "tbl_msisdn_prefix_count"}),
+    ({"kind": "flip", "dataset": "subscribers", "column": "subscriber_status", "to_value": "BARRED", "n": 2},
+     {"tbl_migratable_subscriber_status"}),
+    ({"kind": "drift", "dataset": "balances", "column": "pulsa_balance", "delta": "0.01", "n": 1},
+     {"tbl_pulsa_balance_sum"}),
+    ({"kind": "drift", "dataset": "balances", "column": "ucoin_balance", "delta": "5", "n": 1},
+     {"tbl_ucoin_balance_count"}),
+    ({"kind": "drop", "dataset": "payments", "n": 1}, {"tbl_payment_count"}),
+    ({"kind": "flip", "dataset": "promotions", "column": "promo_code", "to_value": "WELCOME10", "n": 1},
+     {"tbl_promotion_count"}),
+    ({"kind": "flip", "dataset": "vouchers", "column": "voucher_status", "to_value": "OPEN", "n": 1},
+     {"tbl_report_voucher_open_loyalty"}),
+])
+def test_each_fault_fails_its_own_table(store: Any, transform: Any, schema: str, cohort_id: str, landing_base: str,
+                                        tables: dict[str, pa.Table], fault: dict[str, Any],
+                                        tables_failed: set[str]) -> None:
     batch = BATCHES[0]
-    load_transformation(transform, schema, cohort_id, tables, batch, all_subscribers=True)
-    want = expected(tables, batch)
-    write(store, transform, schema, cohort_id, tables, batch)
-    rows = fetch(store, "tbl_migratable_subscriber_status", cohort_id,
-                 "subscriber_status, src_count, non_migratable_count, trgt_count, difference, status")
-    assert rows == [(s, n, want["status_nm"][s], n, -want["status_nm"][s],
-                     "Failed" if want["status_nm"][s] else "Passed") for s, n in sorted(want["status"].items())]
-    assert any(r[-1] == "Failed" for r in rows)
-    all_by_system = Counter(s["source_system"] for s in in_batch(tables["subscribers"], batch).to_pylist())
-    assert fetch(store, "tbl_migratable_msisdn_count", cohort_id,
-                 "source_system, source_system_count, target_transform_count, difference") == [
-        (s, n, all_by_system[s], n - all_by_system[s]) for s, n in sorted(want["system"].items())]
-    assert fetch(store, "tbl_non_migratable_count", cohort_id, "non_migratable_reason, trgt_count, difference, status") == [
-        (r, n, n, "Failed") for r, n in sorted(want["reason"].items())]
+    injected = load(transform, schema, cohort_id, landing_base, batch, [{"stage": "transform", **fault}])
+    assert len(injected) == 1 and len(injected[0]["keys"]) == fault["n"]
+    written = write(store, transform, schema, cohort_id, tables, batch)
+    assert failed_tables(store, cohort_id) == tables_failed == set(written["failed"])
     assert recon_status(store, cohort_id)[0][2] == "Failed"
 
 
-def test_two_missing_subscribers_fail_with_the_exact_difference(
-        store: Any, transform: Any, schema: str, cohort_id: str, tables: dict[str, pa.Table]) -> None:
-    batch = BATCHES[1]
-    dropped = load_transformation(transform, schema, cohort_id, tables, batch, drop=2)
-    assert len(dropped) == 2
-    subs = {s["msisdn"]: s for s in in_batch(tables["subscribers"], batch).to_pylist()}
-    lost_status = Counter(subs[m]["subscriber_status"] for m in dropped)
-    lost_system = Counter(subs[m]["source_system"] for m in dropped)
-    want = expected(tables, batch)
+def test_dropped_addons_are_counted_per_subscriber_and_code(store: Any, transform: Any, schema: str, cohort_id: str,
+                                                            landing_base: str, tables: dict[str, pa.Table]) -> None:
+    batch = BATCHES[0]
+    injected = load(transform, schema, cohort_id, landing_base, batch,
+                    [{"stage": "transform", "kind": "drop", "dataset": "addons", "n": 6}])
+    lost = set(injected[0]["keys"])
+    kept: dict[str, set[str]] = {}
+    migr = {s["msisdn"] for s in in_batch(tables["subscribers"], batch).to_pylist() if s["migratable"]}
+    for a in in_batch(tables["addons"], batch).to_pylist():
+        if a["msisdn"] in migr and a["addon_id"] not in lost:
+            kept.setdefault(a["addon_code"], set()).add(a["msisdn"])
+    want = expected(tables, batch)["addons"]
     write(store, transform, schema, cohort_id, tables, batch)
-    rows = fetch(store, "tbl_migratable_subscriber_status", cohort_id, "subscriber_status, trgt_count, difference, status")
-    assert rows == [(s, n - want["status_nm"][s] - lost_status[s], lost_status[s],
-                     "Failed" if lost_status[s] else "Passed") for s, n in sorted(want["status"].items())]
-    assert sum(r[2] for r in rows) == 2
-    assert fetch(store, "tbl_migratable_msisdn_count", cohort_id, "source_system, target_transform_count, difference, status") == [
-        (s, n - lost_system[s], lost_system[s], "Failed" if lost_system[s] else "Passed")
-        for s, n in sorted(want["system"].items())]
-    # Balances and app users were left whole: those checks still pass.
-    for table in ("tbl_pulsa_balance_sum", "tbl_ucoin_balance_count", "tbl_user_app_login_count"):
-        assert [r[1] for r in fetch(store, table, cohort_id, "subset, status")] == ["Passed"], table
-    assert recon_status(store, cohort_id) == [("2", "recon_01", "Failed", batch.msisdn_start, batch.msisdn_end, None)]
+    rows = fetch(store, "tbl_addon_count", cohort_id, "subset, src_count, trgt_count, status")
+    assert rows == [(c, n, len(kept.get(c, ())), "Passed" if n == len(kept.get(c, ())) else "Failed")
+                    for c, n in sorted(want.items())]
+    assert sum(r[1] - r[2] for r in rows) > 0  # six lost add-ons cost at least one subscriber-code pair here
 
 
-def test_rerun_replaces_only_its_batch(store: Any, transform: Any, schema: str, cohort_id: str,
+def test_lost_exclusion_record_fails_the_non_migratable_table(store: Any, transform: Any, schema: str, cohort_id: str,
+                                                              landing_base: str, tables: dict[str, pa.Table]) -> None:
+    batch = BATCHES[0]
+    load(transform, schema, cohort_id, landing_base, batch)
+    with transform, transform.cursor() as cur:
+        cur.execute(f'DELETE FROM "{schema}".non_migratable_subscribers WHERE msisdn = '
+                    f'(SELECT min(msisdn) FROM "{schema}".non_migratable_subscribers) RETURNING non_migratable_reason')
+        (reason,) = cur.fetchone()
+    want = expected(tables, batch)["reason"]
+    write(store, transform, schema, cohort_id, tables, batch)
+    assert fetch(store, "tbl_non_migratable_count", cohort_id, "non_migratable_reason, src_count, trgt_count, status") == [
+        (r, n, n - (r == reason), "Failed" if r == reason else "Passed") for r, n in sorted(want.items())]
+    assert failed_tables(store, cohort_id) == {"tbl_non_migratable_count"}
+
+
+def test_rerun_replaces_only_its_batch(store: Any, transform: Any, schema: str, cohort_id: str, landing_base: str,
                                        tables: dict[str, pa.Table]) -> None:
     for batch in BATCHES:
-        load_transformation(transform, schema, cohort_id, tables, batch)
+        load(transform, schema, cohort_id, landing_base, batch)
         write(store, transform, schema, cohort_id, tables, batch, run_id="run-first")
     before = {t: fetch(store, t, cohort_id, "batch_id, id, run_id", "2") for t in RESULT_TABLES}
     with store, store.cursor() as cur:  # the prefix trigger marked the summary started
         cur.execute("UPDATE mini_recon_1.recon_status SET prefix_summary_status = 'Started' WHERE cohort_id = %s",
                     (cohort_id,))
-    load_transformation(transform, schema, cohort_id, tables, BATCHES[0], drop=2)
+    load(transform, schema, cohort_id, landing_base, BATCHES[0],
+         [{"stage": "transform", "kind": "drop", "dataset": "subscribers", "n": 2}])
     write(store, transform, schema, cohort_id, tables, BATCHES[0], run_id="run-second")
     for table in RESULT_TABLES:
         assert fetch(store, table, cohort_id, "batch_id, id, run_id", "2") == before[table], table
@@ -242,16 +300,17 @@ def test_rerun_replaces_only_its_batch(store: Any, transform: Any, schema: str, 
         counts = cur.fetchall()
     assert counts == [("1", len(expected(tables, BATCHES[0])["status"])),
                       ("2", len(expected(tables, BATCHES[1])["status"]))]
-    statuses = recon_status(store, cohort_id)
-    assert [(r[0], r[2], r[5]) for r in statuses] == [("1", "Failed", None), ("2", "Passed", "Started")]
+    assert [(r[0], r[2], r[5]) for r in recon_status(store, cohort_id)] == [("1", "Failed", None),
+                                                                             ("2", "Passed", "Started")]
 
 
 def test_prefix_summary_over_two_written_batches(store: Any, transform: Any, schema: str, cohort_id: str,
-                                                 tables: dict[str, pa.Table]) -> None:
-    load_transformation(transform, schema, cohort_id, tables, BATCHES[0])
-    load_transformation(transform, schema, cohort_id, tables, BATCHES[1], drop=2)
-    dropped_sub = in_batch(tables["subscribers"], BATCHES[1])
-    dropped = dropped_sub.filter(dropped_sub["migratable"]).slice(0, 2).to_pylist()
+                                                 landing_base: str, tables: dict[str, pa.Table]) -> None:
+    load(transform, schema, cohort_id, landing_base, BATCHES[0])
+    injected = load(transform, schema, cohort_id, landing_base, BATCHES[1],
+                    [{"stage": "transform", "kind": "drop", "dataset": "subscribers", "n": 2}])
+    subs = {s["msisdn"]: s for s in tables["subscribers"].to_pylist()}
+    dropped = [subs[m] for m in injected[0]["keys"]]
     for batch in BATCHES:
         write(store, transform, schema, cohort_id, tables, batch)
     w1, w2 = expected(tables, BATCHES[0]), expected(tables, BATCHES[1])
@@ -306,6 +365,8 @@ def test_bad_scope_is_refused_before_anything_is_written(store: Any, transform: 
         write_mr1_batch(store, transform, **kwargs, transform_schema='x"; drop table y; --')
     with pytest.raises(ValueError, match="equal-length"):
         write_mr1_batch(store, transform, **{**kwargs, "msisdn_end": "62812"})
+    with pytest.raises(ValueError, match="prefix 'P1' must be digits"):
+        write_mr1_batch(store, transform, **{**kwargs, "prefix": "P1"})
     with pytest.raises(ValueError, match="landing tables missing"):
         write_mr1_batch(store, transform, **{**kwargs, "landing": {"subscribers": tables["subscribers"]}})
     assert recon_status(store, cohort_id) == []

@@ -48,24 +48,27 @@ _PATH_FIELD = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 
 
 def bind_path(side: SideSpec, scope: Scope) -> SideSpec:
-    """Fill ``{cohort_id}``-style placeholders of a file side's path from the scope.
+    """Fill ``{cohort_id}``-style placeholders of a file side's path (and its views) from the scope.
 
     Landing files are usually laid out per cohort, prefix or batch; the suite names the layout
     once and each run reads its own slice.
     """
-    if not side.path or "{" not in side.path:
+    if not side.path:
         return side
     values = scope.as_dict()
 
-    def value(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name not in values:
-            raise SourceError(f"file path {side.path} needs {{{name}}} but the scope has no {name}")
-        if values[name] in (".", ".."):
-            raise SourceError(f"scope value {name}={values[name]!r} cannot be part of a file path")
-        return values[name]
+    def bound(path: str) -> str:
+        def value(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in values:
+                raise SourceError(f"file path {path} needs {{{name}}} but the scope has no {name}")
+            if values[name] in (".", ".."):
+                raise SourceError(f"scope value {name}={values[name]!r} cannot be part of a file path")
+            return values[name]
 
-    return replace(side, path=_PATH_FIELD.sub(value, side.path))
+        return _PATH_FIELD.sub(value, path)
+
+    return replace(side, path=bound(side.path), views={name: bound(path) for name, path in side.views.items()})
 
 
 class SuiteRun:

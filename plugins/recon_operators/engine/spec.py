@@ -59,7 +59,9 @@ class SideSpec:
     with ``:name`` parameters bound from the scope and ``params``). Mongo: ``collection`` plus
     ``filter`` (a query document whose string values may be ``:name`` parameters) and an
     optional ``pipeline`` run before the aggregation. Files: ``path`` (local or ``s3://``; a
-    folder or glob reads every file) and ``format``.
+    folder or glob reads every file) and ``format``, plus optional ``views``: more files (same
+    connection and format) the filter may query by name, e.g. a semi-join of a child extract
+    to the migratable rows of the subscribers extract.
     """
 
     connection: str | None = None
@@ -74,6 +76,7 @@ class SideSpec:
     columns: dict[str, str] = field(default_factory=dict)  # logical name -> this side's name
     normalise: dict[str, ColumnRule] = field(default_factory=dict)  # this side's overrides
     csv: dict[str, Any] = field(default_factory=dict)  # delimiter, header, encoding
+    views: dict[str, str] = field(default_factory=dict)  # file sides: name -> path the filter may query
 
     @property
     def kind(self) -> str:
@@ -208,7 +211,7 @@ def _load_rules(raw: Any, where: str, problems: _Problems) -> dict[str, ColumnRu
 
 
 _SIDE_KEYS = {"connection", "table", "query", "collection", "pipeline", "path", "format", "filter",
-              "params", "columns", "normalise", "csv"}
+              "params", "columns", "normalise", "csv", "views"}
 
 
 def _load_side(raw: Any, name: str, problems: _Problems) -> SideSpec | None:
@@ -258,6 +261,17 @@ def _load_side(raw: Any, name: str, problems: _Problems) -> SideSpec | None:
                 validate_identifier(ident)
             except IdentifierError as exc:
                 problems.add(line, name, f"columns: {exc}")
+    views = _strip_lines(data.get("views") or {})
+    if not isinstance(views, dict) or (views and not data.get("path")):
+        problems.add(line, name, "views must map names to file paths, on a file side only")
+        views = {}
+    for view, view_path in views.items():
+        try:
+            validate_identifier(str(view))
+        except IdentifierError as exc:
+            problems.add(line, name, f"views: {exc}")
+        if not isinstance(view_path, str) or not view_path:
+            problems.add(line, name, f"views.{view} must be a file path")
     params = _strip_lines(data.get("params") or {})
     if not isinstance(params, dict):
         problems.add(line, name, "params must be a mapping")
@@ -275,6 +289,7 @@ def _load_side(raw: Any, name: str, problems: _Problems) -> SideSpec | None:
         columns={str(k): str(v) for k, v in columns.items()},
         normalise=_load_rules(data.get("normalise"), f"{name}.normalise", problems),
         csv=_strip_lines(data.get("csv") or {}),
+        views={str(k): str(v) for k, v in views.items()},
     )
 
 

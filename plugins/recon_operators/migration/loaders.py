@@ -4,6 +4,12 @@ Why it exists: the reconciliation gates need real hops to check. Each step moves
 MSISDN block) of each dataset one layer down, optionally corrupting it with declared faults so a
 gate has something exact to catch. No Airflow imports: callers hand in live connections.
 
+Only migratable subscribers migrate: the Transformation load writes subscribers whose
+``migratable`` is true (NULL counts as not migratable) and only those subscribers' rows of every
+other dataset. The excluded subscribers go to ``{schema}.non_migratable_subscribers`` (who, and
+why) in the same transaction, so Mini Recon 1 can account for every landed subscriber. Stage and
+Target copy from Transformation, so they carry migratable rows only and no exclusion table.
+
 Idempotency: a step replaces the batch's rows (``msisdn`` in the batch range, and the cohort when
 the table has ``cohort_id``) in ONE transaction per layer, so a rerun never duplicates and a
 failure anywhere in the step rolls back to the previous rows. Tables are created from the
@@ -33,12 +39,19 @@ from recon_operators.errors import one_line
 from recon_operators.migration.generator import DATASETS, drift_amounts, drop_rows, flip_status
 
 __all__ = ["Fault", "BatchRange", "LoadError", "apply_faults", "load_transform", "load_stage", "load_target",
-           "pg_type", "mariadb_type"]
+           "pg_type", "mariadb_type", "read_landing_file", "NON_MIGRATABLE", "NON_MIGRATABLE_SCHEMA", "migratable_mask"]
 
 FAULT_KINDS = ("drop", "drift", "flip")
 FAULT_STAGES = ("transform", "stage", "target")
 JSON_COLUMNS = frozenset({"sso_connections"})  # JSON text can exceed VARCHAR(255) in MariaDB
 _CHUNK = 2_000  # rows per MariaDB round trip
+
+# The Transformation layer's record of subscribers left behind: one row per landed subscriber
+# that is not migratable, with the landed reason (NULL when the flag itself was missing).
+NON_MIGRATABLE = "non_migratable_subscribers"
+NON_MIGRATABLE_SCHEMA = pa.schema([(name, pa.string()) for name in (
+    "msisdn", "cohort_id", "prefix_id", "prefix", "batch_id", "source_system", "subscriber_status",
+    "non_migratable_reason")])
 
 
 class LoadError(RuntimeError):
@@ -262,8 +275,12 @@ def _pg_table(schema: str, dataset: str) -> str:
     return f"{quote_ident(schema)}.{quote_ident(dataset)}"
 
 
+def _arrow_schema(dataset: str) -> pa.Schema:
+    return NON_MIGRATABLE_SCHEMA if dataset == NON_MIGRATABLE else DATASETS[dataset].schema
+
+
 def _pg_ensure(cur: Any, schema: str, dataset: str) -> None:
-    arrow = DATASETS[dataset].schema
+    arrow = _arrow_schema(dataset)
     columns = ", ".join(f"{quote_ident(f.name)} {pg_type(f.type)}" for f in arrow)
     cur.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}")
     cur.execute(f"CREATE TABLE IF NOT EXISTS {_pg_table(schema, dataset)} ({columns})")
@@ -444,8 +461,17 @@ def _landing_file(filesystem: pafs.FileSystem, base: str, cohort_id: str, datase
 def _read_landing(filesystem: pafs.FileSystem, base: str, cohort_id: str, dataset: str,
                   batch: BatchRange) -> pa.Table:
     """One dataset's batch from the landing zone, typed as ``DATASETS`` declares it."""
-    arrow = DATASETS[dataset].schema
     path, fmt = _landing_file(filesystem, base, cohort_id, dataset)
+    return read_landing_file(filesystem, path, dataset, batch, fmt=fmt)
+
+
+def read_landing_file(filesystem: pafs.FileSystem, path: str, dataset: str, batch: BatchRange,
+                      fmt: str | None = None) -> pa.Table:
+    """The batch's rows of one landed file (CSV or Parquet, by suffix unless ``fmt``), typed as
+    ``DATASETS`` declares the dataset; any read problem is one ``LoadError`` line naming the file."""
+    arrow = DATASETS[dataset].schema
+    path = path.removeprefix("s3://")
+    fmt = fmt or path.rsplit(".", 1)[-1].lower()
     try:
         if fmt == "csv":
             convert = pacsv.ConvertOptions(column_types=arrow, strings_can_be_null=True,
@@ -453,8 +479,10 @@ def _read_landing(filesystem: pafs.FileSystem, base: str, cohort_id: str, datase
             fmt_obj: Any = ds.CsvFileFormat(parse_options=pacsv.ParseOptions(newlines_in_values=True),
                                             convert_options=convert)
             source = ds.dataset(path, format=fmt_obj, filesystem=filesystem, schema=arrow)
-        else:
+        elif fmt == "parquet":
             source = ds.dataset(path, format="parquet", filesystem=filesystem)
+        else:
+            raise LoadError(f"landing {path}: format must be csv or parquet")
         table = source.to_table(filter=batch.expression())
         return table.select(arrow.names).cast(arrow)  # Parquet holds seconds as milliseconds
     except (OSError, pa.ArrowException, KeyError) as exc:
@@ -472,16 +500,36 @@ def _faulted(table: pa.Table, dataset: str, stage: str, faults: Sequence[Fault],
     return table
 
 
+def migratable_mask(subscribers: pa.Table) -> pa.Array:
+    """True for subscribers that migrate: only an explicit true does (NULL is not migratable)."""
+    return pc.fill_null(subscribers["migratable"], False)
+
+
 def load_transform(*, landing_fs: pafs.FileSystem, landing_base: str, cohort_id: str, batch: BatchRange,
                    pg_conn: Any, schema: str = "transform", datasets: Sequence[str] | None = None,
                    faults: Sequence[Fault] = (),
                    injected: MutableSequence[dict[str, Any]] | None = None) -> dict[str, int]:
-    """Landing files -> Postgres ``{schema}.{dataset}`` for one batch; returns rows written per dataset."""
+    """Landing files -> Postgres ``{schema}.{dataset}`` for one batch, migratable subscribers only.
+
+    The batch's landed subscribers decide who migrates (they are read even when ``datasets``
+    leaves them out); every other dataset keeps only those subscribers' rows. With
+    ``subscribers`` in ``datasets`` the excluded ones are written to ``{schema}.non_migratable_subscribers``
+    in the same transaction. Faults apply to the migratable rows. Returns rows written per table.
+    """
     names = _datasets(datasets)
 
     def tables() -> Iterable[tuple[str, pa.Table]]:
+        subscribers = _read_landing(landing_fs, landing_base, cohort_id, "subscribers", batch)
+        migratable = migratable_mask(subscribers)
+        members = pc.filter(subscribers["msisdn"], migratable)
         for name in names:
-            table = _read_landing(landing_fs, landing_base, cohort_id, name, batch)
+            if name == "subscribers":
+                table = subscribers.filter(migratable)
+                excluded = subscribers.filter(pc.invert(migratable))
+                yield NON_MIGRATABLE, excluded.select(NON_MIGRATABLE_SCHEMA.names).cast(NON_MIGRATABLE_SCHEMA)
+            else:
+                table = _read_landing(landing_fs, landing_base, cohort_id, name, batch)
+                table = table.filter(pc.is_in(table["msisdn"], value_set=members))
             yield name, _faulted(table, name, "transform", faults, injected)
 
     return _pg_write(pg_conn, schema, tables(), batch, cohort_id, "transform")

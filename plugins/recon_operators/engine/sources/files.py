@@ -92,14 +92,17 @@ class FileSource(SqlSource):
         self.side = side
         self.kind = "file"
         self.conn_id = conn_id
-        try:
-            dataset = self._dataset(side, filesystem)
-        except SourceError:
-            raise
-        except (pa.ArrowInvalid, FileNotFoundError, OSError, pa.ArrowException) as exc:
-            raise SourceError(f"file {side.path}: {one_line(exc)}") from None
         connection = duckdb.connect()
-        connection.register(VIEW, dataset)
+        # The side's own files are the relation; views are further files its filter may query.
+        for name, path in ((VIEW, side.path or ""), *side.views.items()):
+            try:
+                connection.register(name, self._dataset(path, side, filesystem))
+            except SourceError:
+                connection.close()
+                raise
+            except (pa.ArrowInvalid, FileNotFoundError, OSError, pa.ArrowException) as exc:
+                connection.close()
+                raise SourceError(f"file {path}: {one_line(exc)}") from None
         super().__init__(_DuckDBSession(connection), side, DIALECTS["duckdb"], conn_id=conn_id, relation=VIEW,
                          textual=side.format == "csv")
         self.kind = "file"
@@ -114,13 +117,15 @@ class FileSource(SqlSource):
             out["connection"] = self.conn_id
         if self.side.filter:
             out["filter"] = self.side.filter
+        if self.side.views:
+            out["views"] = dict(self.side.views)
         return out
 
     @staticmethod
-    def _dataset(side: SideSpec, filesystem: pafs.FileSystem | None) -> ds.Dataset:
-        source, fs = _resolve(side.path or "", filesystem)
+    def _dataset(path: str, side: SideSpec, filesystem: pafs.FileSystem | None) -> ds.Dataset:
+        source, fs = _resolve(path, filesystem)
         if isinstance(source, list) and not source:
-            raise SourceError(f"file {side.path}: no files match")
+            raise SourceError(f"file {path}: no files match")
         if side.format == "parquet":
             return ds.dataset(source, format="parquet", filesystem=fs)
         options = side.csv or {}

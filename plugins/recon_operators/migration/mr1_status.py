@@ -1,0 +1,40 @@
+"""Mini Recon 1 batch ledger (``mini_recon_1.recon_status``) reads and updates for the prefix summary.
+
+No Airflow imports; each call runs in its own transaction on the caller's psycopg2 connection to
+the results store. The SQL lives in include/sql/mini_recon_1/.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from recon_operators.migration.formulas import _required, _transaction
+from recon_operators.paths import read_sql
+
+__all__ = ["PREFIX_SUMMARY_STATES", "missing_batches", "mark_prefix"]
+
+PREFIX_SUMMARY_STATES = ("Started", "Passed", "Failed")
+
+
+def missing_batches(conn: Any, *, env: str, cohort_id: str, prefix_id: str, prefix: str,
+                    batch_ids: Sequence[str], run_prefix: str) -> list[str]:
+    """The batches of the prefix whose recon_01 row was not written by a run id starting ``run_prefix``."""
+    _required(env=env, cohort_id=cohort_id, prefix_id=prefix_id, prefix=prefix, run_prefix=run_prefix)
+    with _transaction(conn) as cur:
+        cur.execute(read_sql("mini_recon_1/missing_batches.sql"),
+                    {"env": env, "cohort_id": cohort_id, "prefix_id": prefix_id, "prefix": prefix,
+                     "batch_ids": list(batch_ids), "run_prefix": run_prefix})
+        return [row[0] for row in cur.fetchall()]
+
+
+def mark_prefix(conn: Any, status: str, *, env: str, cohort_id: str, prefix_id: str, prefix: str,
+                batch_ids: Sequence[str]) -> int:
+    """Set prefix_summary_status on the prefix's batch rows; returns how many rows it set."""
+    if status not in PREFIX_SUMMARY_STATES:
+        raise ValueError(f"prefix summary status must be one of {PREFIX_SUMMARY_STATES}, not {status!r}")
+    _required(env=env, cohort_id=cohort_id, prefix_id=prefix_id, prefix=prefix)
+    with _transaction(conn) as cur:
+        cur.execute(read_sql("mini_recon_1/mark_prefix_summary.sql"),
+                    {"status": status, "env": env, "cohort_id": cohort_id, "prefix_id": prefix_id,
+                     "prefix": prefix, "batch_ids": list(batch_ids)})
+        return cur.rowcount
