@@ -41,10 +41,10 @@ def parent(cohort: str) -> dict[str, str]:
     return {"env": "dev", "cohort_id": cohort, "prefix": "62811", "stage": "mr1"}
 
 
-def write_batch(dsn: str, cohort: str, batch: str, *, mismatch: bool = False) -> None:
+def write_batch(dsn: str, cohort: str, batch: str, *, mismatch: bool = False, run_id: str | None = None) -> None:
     scope = Scope.from_mapping({**parent(cohort), "batch_id": batch})
     with ResultsStore.from_dsn(dsn) as store:
-        run = store.open_run(scope, SUITE, process_name="Transformation")
+        run = store.open_run(scope, SUITE, process_name="Transformation", run_id=run_id)
         store.record_results(run, [
             CheckResult("row_count", "row_count", Status.MATCH, expected=100, actual=100, discrepancy=0),
             CheckResult("balance_sum", "sum", Status.MISMATCH if mismatch else Status.MATCH,
@@ -210,7 +210,8 @@ def test_trigger_round_trips_through_its_serialization():
     again = import_string(classpath)(**deserialize(serialize(kwargs)))
     assert again.serialize() == (classpath, kwargs)
     assert kwargs == {"scope": parent("C1"), "suite": SUITE, "expected_batches": ["1", "2"],
-                      "store_conn_id": "other_store", "require": "match", "poll_interval": 5.0,
+                      "store_conn_id": "other_store", "require": "match", "fresh_batches": [], "run_prefix": "",
+                      "poll_interval": 5.0,
                       "deadline": 1_700_000_000.5}
 
 
@@ -228,6 +229,24 @@ def test_trigger_reports_a_failed_batch(store_env, cohort):
     assert event.payload["status"] == "failed"
     assert event.payload["detail"]["message"] == (
         "1 batch(es) failed: batch 4: balance_sum Mismatch (expected 1000.10, actual 1000.11)")
+
+
+def test_trigger_judges_rerun_batches_only_on_this_runs_rows(store_env, cohort):
+    # Batches 1 and 2 passed in an earlier run; this run recomputes batch 2 (with a mismatch now).
+    write_batch(store_env, cohort, "1", run_id=f"dag/earlier-{cohort}/report/0")
+    write_batch(store_env, cohort, "2", run_id=f"dag/earlier-{cohort}/report/1")
+    this_run = f"dag/rerun-{cohort}/"
+    rerun = threading.Timer(1.0, write_batch, args=(store_env, cohort, "2"),
+                            kwargs={"mismatch": True, "run_id": this_run + "report/0"})
+    rerun.start()
+    try:
+        event = first_event(trigger(cohort, ["1", "2"], fresh_batches=["2"], run_prefix=this_run, require="present",
+                                    poll_interval=0.2, deadline=time.time() + 20))
+    finally:
+        rerun.join()
+    assert event.payload["status"] == "passed"
+    assert event.payload["detail"]["polls"] >= 2  # the earlier run's batch 2 did not count
+    assert event.payload["detail"]["failed_count"] == 1
 
 
 def test_trigger_rides_out_store_errors_until_its_deadline(monkeypatch):

@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from recon_operators.sensors.condition import FAILED, PASSED, WAITING, batch_of, evaluate, normalise_batches
+from recon_operators.sensors.condition import (
+    FAILED,
+    PASSED,
+    WAITING,
+    batch_of,
+    evaluate,
+    normalise_batches,
+    this_run_only,
+)
 
 PLUGINS = Path(__file__).resolve().parents[2] / "plugins"
 PARENT = "cohort_id=C1;env=dev;prefix=62811;stage=mr1"
@@ -164,3 +172,12 @@ def test_present_mode_with_all_matching_reads_like_match_mode():
 def test_unknown_requirement_is_refused():
     with pytest.raises(ValueError, match="require 'all' must be one of match, present"):
         evaluate([], [], "all")
+
+
+def test_rerun_batches_count_only_rows_of_this_run():
+    old = [dict(r, run_id="d/old/t/0") for r in batches("1", "2")]
+    new = [dict(r, run_id="d/new/t/1") for r in batches("2")]
+    kept = this_run_only(old, ["2"], "d/new/")
+    assert {batch_of(r) for r in kept} == {"1"}  # batch 2's earlier rows no longer count
+    assert evaluate(kept, ["1", "2"])[0] == WAITING
+    assert evaluate(this_run_only(old[:2] + new, "2", "d/new/"), ["1", "2"])[0] == PASSED

@@ -17,13 +17,16 @@ PREFIX_SUMMARY_STATES = ("Started", "Passed", "Failed")
 
 
 def missing_batches(conn: Any, *, env: str, cohort_id: str, prefix_id: str, prefix: str,
-                    batch_ids: Sequence[str], run_prefix: str) -> list[str]:
-    """The batches of the prefix whose recon_01 row was not written by a run id starting ``run_prefix``."""
+                    batch_ids: Sequence[str], run_prefix: str,
+                    fresh_batch_ids: Sequence[str] | None = None) -> list[str]:
+    """The batches of the prefix without a recon_01 row; for ``fresh_batch_ids`` (default: all
+    of them) only a row written by a run id starting ``run_prefix`` counts."""
     _required(env=env, cohort_id=cohort_id, prefix_id=prefix_id, prefix=prefix, run_prefix=run_prefix)
     with _transaction(conn) as cur:
         cur.execute(read_sql("mini_recon_1/missing_batches.sql"),
                     {"env": env, "cohort_id": cohort_id, "prefix_id": prefix_id, "prefix": prefix,
-                     "batch_ids": list(batch_ids), "run_prefix": run_prefix})
+                     "batch_ids": list(batch_ids), "run_prefix": run_prefix,
+                     "fresh_batch_ids": list(batch_ids if fresh_batch_ids is None else fresh_batch_ids)})
         return [row[0] for row in cur.fetchall()]
 
 

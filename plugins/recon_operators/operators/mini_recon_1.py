@@ -159,21 +159,23 @@ class MiniRecon1BatchReportOperator(BaseOperator):
 class MiniRecon1PrefixSummaryOperator(BaseOperator):
     """One prefix's Mini Recon 1 summary, once every batch of the prefix has its report.
 
-    Refuses (naming them) when batches of the prefix have no ``recon_status`` row from this DAG
-    run; otherwise marks the prefix's rows Started, writes the summary (formulas in
+    Refuses (naming them) when batches of the prefix have no ``recon_status`` row, or, for the
+    batches this run recomputes (``fresh_batch_ids``, default all), none from this DAG run; otherwise marks the prefix's rows Started, writes the summary (formulas in
     include/sql/mini_recon_1/prefix_summary.sql) and marks them Passed (all Match) or Failed.
     Returns Match/Mismatch and the failed subsets.
     """
 
-    template_fields: Sequence[str] = ("scope", "batch_ids", "store_conn_id")
+    template_fields: Sequence[str] = ("scope", "batch_ids", "fresh_batch_ids", "store_conn_id")
     template_fields_renderers = {"scope": "json"}
     ui_color = "#e8f4ea"
 
     def __init__(self, *, scope: dict[str, Any], batch_ids: Sequence[str],
+                 fresh_batch_ids: Sequence[str] | None = None,
                  store_conn_id: str = ResultsStoreHook.default_conn_name, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.scope = scope
         self.batch_ids = batch_ids
+        self.fresh_batch_ids = fresh_batch_ids
         self.store_conn_id = store_conn_id
 
     def execute(self, context: Any) -> dict[str, Any]:
@@ -192,7 +194,9 @@ class MiniRecon1PrefixSummaryOperator(BaseOperator):
 
         def work(run: Any) -> dict[str, Any]:
             with closing(ResultsStoreHook(self.store_conn_id).get_conn()) as conn:
-                missing = missing_batches(conn, batch_ids=batch_ids, run_prefix=run_prefix, **values)
+                fresh = None if self.fresh_batch_ids is None else [str(b) for b in self.fresh_batch_ids]
+                missing = missing_batches(conn, batch_ids=batch_ids, run_prefix=run_prefix, fresh_batch_ids=fresh,
+                                          **values)
                 if missing:
                     raise AirflowFailException(f"prefix {values['prefix_id']}: no Mini Recon 1 report in this run "
                                                f"for batch(es) {', '.join(missing)}")

@@ -109,6 +109,18 @@ def _check_label(check: Mapping[str, Any]) -> str:
     return f"{name} {check['status']} (expected {check['expected']}, actual {check['actual']})"
 
 
+def this_run_only(rows: Iterable[Mapping[str, Any]], fresh_batches: Sequence[str],
+                  run_prefix: str) -> list[Mapping[str, Any]]:
+    """Drop the rows of ``fresh_batches`` that an earlier DAG run wrote.
+
+    A rerun of some batches must not be judged on their previous results, still in the ledger
+    until the rerun replaces them; rows of other batches count whoever wrote them. Ledger run ids
+    of task instances start ``<dag_id>/<run_id>/`` (``operators.check.airflow_run_id``).
+    """
+    fresh = set(normalise_batches(fresh_batches))
+    return [r for r in rows if batch_of(r) not in fresh or str(r.get("run_id") or "").startswith(run_prefix)]
+
+
 def evaluate(rows: Iterable[Mapping[str, Any]], expected_batches: Sequence[str] | None,
              require: str = REQUIRE_MATCH) -> tuple[str, dict[str, Any]]:
     """Decide a parent scope from its children's current result rows (one suite).

@@ -17,7 +17,15 @@ from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from recon_operators.engine.scope import Scope, ScopeError
 from recon_operators.hooks.results_store import ResultsStoreHook
-from recon_operators.sensors.condition import FAILED, PASSED, REQUIRE_MATCH, REQUIREMENTS, evaluate, normalise_batches
+from recon_operators.sensors.condition import (
+    FAILED,
+    PASSED,
+    REQUIRE_MATCH,
+    REQUIREMENTS,
+    evaluate,
+    normalise_batches,
+    this_run_only,
+)
 from recon_operators.triggers.ledger import TIMEOUT, LedgerTrigger
 
 # The trigger enforces the sensor's timeout itself (with a message naming the missing batches);
@@ -38,13 +46,15 @@ class LedgerSensor(BaseSensorOperator):
     :param deferrable: wait in the triggerer (default) instead of poking on a worker.
     :param require: ``"match"`` (default): every batch must have passed; ``"present"``: every
         batch must have reported, matched or not (for a summary that records the mismatches).
+    :param fresh_batches: batches this DAG run (re)computes: only their results written by this
+        run count, so a rerun is never judged on the previous run's rows (templated).
 
     Fails without retry (``AirflowFailException``) as soon as any batch has a Mismatch or Error,
     naming the batches and checks, and when ``timeout`` passes; returns a summary to XCom.
     """
 
-    template_fields: Sequence[str] = ("scope", "suite", "expected_batches", "store_conn_id")
-    template_fields_renderers = {"scope": "json", "expected_batches": "json"}
+    template_fields: Sequence[str] = ("scope", "suite", "expected_batches", "fresh_batches", "store_conn_id")
+    template_fields_renderers = {"scope": "json", "expected_batches": "json", "fresh_batches": "json"}
     ui_color = "#d9f0e3"
 
     def __init__(
@@ -56,9 +66,11 @@ class LedgerSensor(BaseSensorOperator):
         store_conn_id: str = ResultsStoreHook.default_conn_name,
         deferrable: bool = True,
         require: str = REQUIRE_MATCH,
+        fresh_batches: Sequence[str | int] | str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.fresh_batches = fresh_batches
         if require not in REQUIREMENTS:
             raise ValueError(f"{kwargs.get('task_id')}: require {require!r} must be one of {', '.join(REQUIREMENTS)}")
         self.require = require
@@ -81,19 +93,32 @@ class LedgerSensor(BaseSensorOperator):
         except ScopeError as exc:
             raise AirflowFailException(f"ledger sensor scope {self.scope!r} is invalid: {exc}") from None
 
-    def _expected(self) -> list[str]:
+    def _batches(self, value: Any) -> list[str]:
         try:
-            return normalise_batches(self.expected_batches)
+            return normalise_batches(value)
         except ValueError as exc:
             raise AirflowFailException(str(exc)) from None
 
-    def _check(self) -> tuple[str, dict[str, Any]]:
+    def _expected(self) -> list[str]:
+        return self._batches(self.expected_batches)
+
+    def _fresh(self) -> list[str]:
+        return self._batches(self.fresh_batches)
+
+    @staticmethod
+    def _run_prefix(context: Any) -> str:
+        ti = context["ti"]
+        return f"{ti.dag_id}/{ti.run_id}/"
+
+    def _check(self, context: Any) -> tuple[str, dict[str, Any]]:
         """One synchronous look at the ledger."""
         if not self.suite:
             raise AirflowFailException("ledger sensor needs a suite")
-        scope, expected = self._scope(), self._expected()  # bad input fails before any I/O
+        scope, expected, fresh = self._scope(), self._expected(), self._fresh()  # bad input fails before any I/O
         with ResultsStoreHook(self.store_conn_id).get_store() as store:
             rows = store.results(scope, self.suite, with_children=True)
+        if fresh:
+            rows = this_run_only(rows, fresh, self._run_prefix(context))
         return evaluate(rows, expected, self.require)
 
     def _summary(self, detail: Mapping[str, Any]) -> dict[str, Any]:
@@ -111,7 +136,7 @@ class LedgerSensor(BaseSensorOperator):
     def execute(self, context: Any) -> Any:
         if not self.deferrable:
             return super().execute(context)
-        state, detail = self._check()
+        state, detail = self._check(context)
         if state == PASSED:
             self.log.info("%s", detail["message"])
             return self._summary(detail)
@@ -126,6 +151,8 @@ class LedgerSensor(BaseSensorOperator):
                 expected_batches=self._expected(),
                 store_conn_id=self.store_conn_id,
                 require=self.require,
+                fresh_batches=self._fresh(),
+                run_prefix=self._run_prefix(context),
                 poll_interval=self.poke_interval,
                 deadline=time.time() + self.timeout,
             ),
@@ -147,7 +174,7 @@ class LedgerSensor(BaseSensorOperator):
         raise AirflowFailException(f"{where}: unknown trigger event status {status!r}")
 
     def poke(self, context: Any) -> bool | PokeReturnValue:
-        state, detail = self._check()
+        state, detail = self._check(context)
         if state == FAILED:
             raise AirflowFailException(f"ledger {self.suite} for {self._scope().key}: {detail['message']}")
         self.log.info("%s", detail["message"])

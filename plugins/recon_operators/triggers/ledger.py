@@ -17,7 +17,7 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from recon_operators.engine.scope import Scope
 from recon_operators.hooks.results_store import ResultsStoreHook
-from recon_operators.sensors.condition import REQUIRE_MATCH, WAITING, evaluate
+from recon_operators.sensors.condition import REQUIRE_MATCH, WAITING, evaluate, this_run_only
 from recon_operators.store import ResultsStore, StoreError
 
 TIMEOUT = "timeout"
@@ -69,11 +69,15 @@ class LedgerTrigger(BaseTrigger):
         expected_batches: list[str] | None = None,
         store_conn_id: str = ResultsStoreHook.default_conn_name,
         require: str = REQUIRE_MATCH,
+        fresh_batches: list[str] | None = None,
+        run_prefix: str = "",
         poll_interval: float = 60.0,
         deadline: float | None = None,
     ) -> None:
         super().__init__()
         self.require = require
+        self.fresh_batches = list(fresh_batches or [])
+        self.run_prefix = run_prefix
         self.scope = dict(scope)
         self.suite = suite
         self.expected_batches = list(expected_batches or [])
@@ -90,6 +94,8 @@ class LedgerTrigger(BaseTrigger):
                 "expected_batches": self.expected_batches,
                 "store_conn_id": self.store_conn_id,
                 "require": self.require,
+                "fresh_batches": self.fresh_batches,
+                "run_prefix": self.run_prefix,
                 "poll_interval": self.poll_interval,
                 "deadline": self.deadline,
             },
@@ -119,6 +125,8 @@ class LedgerTrigger(BaseTrigger):
                 self.log.warning("ledger %s: poll %d could not read the store: %s", where, polls, exc)
             else:
                 last_error = None
+                if self.fresh_batches:
+                    rows = this_run_only(rows, self.fresh_batches, self.run_prefix)
                 state, detail = evaluate(rows, self.expected_batches, self.require)
                 if state != WAITING:
                     yield TriggerEvent({"status": state, "detail": self._stamp(detail, polls, started)})
