@@ -48,7 +48,7 @@ class Layers:
     target: Any = None
     landing_fs: Any = None
     landing_base: str | None = None
-    _landing_cache: dict[tuple[str, str, str], pa.Table] = field(default_factory=dict, repr=False)
+    _landing_cache: dict[tuple[str, str, str, str], pa.Table] = field(default_factory=dict, repr=False)
 
     def handle(self, layer: str, side: Side) -> Any:
         handle = self.stage_mongo if side.store == "mongodb" else getattr(self, layer, None)
@@ -60,7 +60,7 @@ class Layers:
 
     def landing(self, dataset: str, cohort_id: str, batch: BatchRange) -> pa.Table:
         """The batch's landed rows of one dataset, read once per report."""
-        key = (dataset, cohort_id, batch.batch_id)
+        key = (dataset, cohort_id, batch.msisdn_start, batch.msisdn_end)
         if key not in self._landing_cache:
             if self.landing_base is None:
                 raise MeasureError(f"source {dataset}: no landing base path was given")

@@ -24,12 +24,14 @@ MR2_REPORTS = ("transformed_msisdn", "status_comparison", "plan_validation", "ap
 RULES = ("app_login",)
 MR2_CONFIG = "reports/mini_recon_2.yaml"
 MATRIX_CONFIG = "reports/etl_stage_matrix.yaml"
+MR3_CONFIG = "reports/mini_recon_3.yaml"
 
 _SIDE_KEYS = {"table", "collection", "dataset", "store", "distinct", "sum", "filter", "cohort_column",
               "json_column", "msisdn_column"}
 _MEASURE_KEYS = {"report", "service", "subset", "group_by", "rule", *LAYERS,
                  "distinct", "sum", "filter", "cohort_column", "json_column", "msisdn_column"}
 _SHARED = ("distinct", "sum", "filter", "cohort_column", "json_column", "msisdn_column")
+_BRM_KEYS = {"file", "source", "target"}
 _MATRIX_KEYS = {"service", "table", "deployed", "transform", "stage", "target", "cohort_column", "msisdn_column"}
 
 
@@ -233,6 +235,41 @@ def load_matrix(path: Path | None = None) -> list[MatrixEntry]:
             raise ReportConfigError(f"{_where(path, at)}: ({service}, {table}) is listed twice")
         seen.add((service, table))
         out.append(MatrixEntry(service, table, sides))
+    return out
+
+
+@dataclass(frozen=True)
+class BrmSpec:
+    """One landed BRM billing extract and the target table holding its accounts (both with a total)."""
+
+    file: str
+    source: Side
+    target: Side
+
+
+def load_brm(path: Path | None = None) -> list[BrmSpec]:
+    """The Mini Recon 3 BRM extracts, validated (first problem raises)."""
+    path = path or config_dir() / MR3_CONFIG
+    data = _load(path)
+    _keys(data, {"brm"}, path, "top level")
+    raw = data.get("brm")
+    if not isinstance(raw, list) or not raw:
+        raise ReportConfigError(f"{_where(path, 'brm')}: must be a non-empty list")
+    out: list[BrmSpec] = []
+    for i, item in enumerate(raw):
+        at = f"brm[{i}]"
+        item = _keys(item, _BRM_KEYS, path, at)
+        name = _ident(_text(item.get("file"), path, f"{at}.file"), path, f"{at}.file")
+        sides = {}
+        for layer in ("source", "target"):
+            if item.get(layer) is None:
+                raise ReportConfigError(f"{_where(path, at)}.{layer}: is required")
+            sides[layer] = _side(layer, item[layer], {}, "mariadb", path, f"{at}.{layer}")
+            if sides[layer].sum is None:
+                raise ReportConfigError(f"{_where(path, at)}.{layer}.sum: is required (the balance to total)")
+        out.append(BrmSpec(name, sides["source"], sides["target"]))
+    if len({b.file for b in out}) != len(out):
+        raise ReportConfigError(f"{_where(path, 'brm')}: a file is listed twice")
     return out
 
 
