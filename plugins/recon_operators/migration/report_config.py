@@ -162,17 +162,23 @@ def _side(layer: str, raw: Any, shared: Mapping[str, Any], default_store: str, p
                 **optional)
 
 
+def _top_level(data: Mapping[str, Any], key: str, path: Path) -> tuple[str, list[Any]]:
+    """The file's default stage store and its non-empty list under ``key``."""
+    _keys(data, {"stage_store", key}, path, "top level")
+    default_store = data.get("stage_store", "mariadb")
+    if default_store not in STAGE_STORES:
+        raise ReportConfigError(f"{_where(path, 'stage_store')}: must be one of {', '.join(STAGE_STORES)}")
+    raw = data.get(key)
+    if not isinstance(raw, list) or not raw:
+        raise ReportConfigError(f"{_where(path, key)}: must be a non-empty list")
+    return default_store, raw
+
+
 def load_measures(path: Path | None = None) -> list[MeasureSpec]:
     """The Mini Recon 2 / overall-summary measures, validated (first problem raises)."""
     path = path or config_dir() / MR2_CONFIG
     data = _load(path)
-    _keys(data, {"stage_store", "measures"}, path, "top level")
-    default_store = data.get("stage_store", "mariadb")
-    if default_store not in STAGE_STORES:
-        raise ReportConfigError(f"{_where(path, 'stage_store')}: must be one of {', '.join(STAGE_STORES)}")
-    raw = data.get("measures")
-    if not isinstance(raw, list) or not raw:
-        raise ReportConfigError(f"{_where(path, 'measures')}: must be a non-empty list")
+    default_store, raw = _top_level(data, "measures", path)
     out: list[MeasureSpec] = []
     seen: set[tuple[str, str, str]] = set()
     for i, item in enumerate(raw):
@@ -206,13 +212,7 @@ def load_matrix(path: Path | None = None) -> list[MatrixEntry]:
     """The ETL stage report's service-table matrix, validated (first problem raises)."""
     path = path or config_dir() / MATRIX_CONFIG
     data = _load(path)
-    _keys(data, {"stage_store", "tables"}, path, "top level")
-    default_store = data.get("stage_store", "mariadb")
-    if default_store not in STAGE_STORES:
-        raise ReportConfigError(f"{_where(path, 'stage_store')}: must be one of {', '.join(STAGE_STORES)}")
-    raw = data.get("tables")
-    if not isinstance(raw, list) or not raw:
-        raise ReportConfigError(f"{_where(path, 'tables')}: must be a non-empty list")
+    default_store, raw = _top_level(data, "tables", path)
     out: list[MatrixEntry] = []
     seen: set[tuple[str, str]] = set()
     for i, item in enumerate(raw):
@@ -251,10 +251,7 @@ def load_brm(path: Path | None = None) -> list[BrmSpec]:
     """The Mini Recon 3 BRM extracts, validated (first problem raises)."""
     path = path or config_dir() / MR3_CONFIG
     data = _load(path)
-    _keys(data, {"brm"}, path, "top level")
-    raw = data.get("brm")
-    if not isinstance(raw, list) or not raw:
-        raise ReportConfigError(f"{_where(path, 'brm')}: must be a non-empty list")
+    _, raw = _top_level(data, "brm", path)
     out: list[BrmSpec] = []
     for i, item in enumerate(raw):
         at = f"brm[{i}]"
