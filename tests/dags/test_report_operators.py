@@ -143,3 +143,46 @@ def test_bad_config_fails_the_task_with_one_line_and_a_failed_log(env, moto_serv
     logs = rows(store_dsn, "SELECT status, error FROM \"Migration\".log_table WHERE cohort_id = %s", cohort)
     assert len(logs) == 3 and {s for s, _ in logs} == {"Failed"}
     assert all(e.startswith("mr2.yaml: measures[0].transform.table:") and "\n" not in e for _, e in logs)
+
+
+def test_mongo_stage_is_opened_through_the_mongo_hook(env, moto_server, store_dsn, monkeypatch, tmp_path):
+    """A Mongo stage reaches the report through MongoHook (mongomock behind it)."""
+    from contextlib import ExitStack
+
+    import mongomock
+    import yaml
+    from airflow.providers.mongo.hooks.mongo import MongoHook
+
+    from recon_operators.migration.mr2_reports import write_mr2_batch
+    from recon_operators.migration.report_config import load_measures
+    from recon_operators.migration.report_sql import ReportScope
+    from recon_operators.operators.reports import MiniRecon2ReportOperator
+
+    cohort = f"C{uuid.uuid4().hex[:8]}"
+    migrate(env, moto_server, cohort)
+    client = mongomock.MongoClient()
+    scope = batch_scopes(cohort)[0]
+    with closing(psycopg2.connect(pg_dsn(env["transform"]))) as transform, transform.cursor() as cur:
+        cur.execute("SELECT msisdn, subscriber_status FROM transform.subscribers WHERE cohort_id = %s "
+                    "AND msisdn BETWEEN %s AND %s", (cohort, scope["msisdn_start"], scope["msisdn_end"]))
+        subscribers = cur.fetchall()
+    docs = [{"msisdn": m, "subscriber_status": s, "cohort": cohort} for m, s in subscribers]
+    client["stage"]["subscribers"].insert_many(docs[1:])  # one subscriber never reached the stage
+    monkeypatch.setattr(MongoHook, "get_conn", lambda self: client)
+    monkeypatch.setenv("AIRFLOW_CONN_STAGE_MONGO", "mongo://127.0.0.1:27017/stage")
+    config = tmp_path / "mr2.yaml"
+    config.write_text(yaml.safe_dump({"measures": [{
+        "report": "status_comparison", "service": "Telco", "subset": "status", "distinct": "msisdn",
+        "group_by": "subscriber_status",
+        "transform": {"table": "transform.subscribers", "cohort_column": "cohort_id"},
+        "stage": {"store": "mongodb", "collection": "subscribers", "cohort_column": "cohort"}}]}))
+    operator = MiniRecon2ReportOperator(task_id="mr2_mongo", scope=scope, stage_mongo_conn_id="stage_mongo")
+    with ExitStack() as stack:
+        layers = operator._layers(stack)
+        assert layers.stage_mongo.name == "stage"
+        with closing(psycopg2.connect(store_dsn)) as store:
+            written = write_mr2_batch(store, layers, load_measures(config), ReportScope.from_mapping("r", scope))
+    differences = {r.subset: r.upstream_count - r.downstream_count for r in written["rows"]}
+    assert differences == {f"status={s}": int(s == docs[0]["subscriber_status"])
+                           for s in {d["subscriber_status"] for d in docs}}
+    assert written["summary"] == {"Telco": "Failed"}

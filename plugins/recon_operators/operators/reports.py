@@ -117,7 +117,7 @@ class _ReportOperator(BaseOperator):
             except Exception as exc:  # noqa: BLE001 - every cause ends as a Failed run and one line
                 message = scrub(one_line(exc))
                 store.finish_run(run, "Failed", error=message[:2000])
-                raise AirflowFailException(f"{self.suite} for {scope.key}: {message}") from None
+                raise AirflowFailException(scrub(f"{self.suite} for {scope.key}: {message}")) from None
             store.finish_run(run, "Passed")
             verdict = store.verdict(scope, self.suite)
         finally:
