@@ -11,7 +11,6 @@ from datetime import datetime
 
 import MySQLdb
 import psycopg2
-import pyarrow.fs as pafs  # noqa: F401  (pyarrow's S3 support must import before Airflow forks)
 import pytest
 
 from recon_operators.demo.services import MARIADB_HOST, MARIADB_PORT, pg_dsn

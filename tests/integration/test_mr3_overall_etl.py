@@ -12,8 +12,8 @@ import mongomock
 import pytest
 import yaml
 
-from recon_operators.migration.generator import BatchSpec, PrefixSpec
-from recon_operators.migration.layer_measure import Layers, measure
+from recon_operators.migration.generator import PrefixSpec
+from recon_operators.migration.layer_measure import measure
 from recon_operators.migration.loaders import BatchRange, Fault
 from recon_operators.migration.etl_stage_report import NOT_DEPLOYED, etl_results, write_etl_stage_report
 from recon_operators.migration.mr3_reports import (
@@ -62,6 +62,9 @@ def test_clean_data_prep_and_prefix_summaries_match(world: World, store_conn: An
                  (world.cohort_id, P811.prefix_id))
     deployed = [e for e in load_matrix() if e.deployed]
     assert len(rows) == len(deployed) and all(r[4] == "Passed" for r in rows)
+    results = data_prep_results(write_data_prep(store_conn, world.layers(), load_matrix(),
+                                                world.scope(P811, P811.batches[0])))
+    assert len(results) == len(deployed) and all(r.passed for r in results)
     payments = {(r[0], r[1]): r[2] for r in rows}[("Payment", "transactions")]
     assert payments == world.migratable("payments", P811.batches[0]).num_rows > 0
     for brm in (False, True):
