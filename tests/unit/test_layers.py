@@ -22,6 +22,12 @@ AIRFLOW_FREE = [
     "recon_operators.cli",
     "recon_operators.report",
     "recon_operators.notifiers.alerts",
+    "recon_operators.migration.report_config",
+    "recon_operators.migration.layer_measure",
+    "recon_operators.migration.mr2_reports",
+    "recon_operators.migration.mr3_reports",
+    "recon_operators.migration.overall_report",
+    "recon_operators.migration.etl_stage_report",
 ]
 
 
