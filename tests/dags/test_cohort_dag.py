@@ -85,7 +85,8 @@ def test_clean_cohort_passes_every_gate(env, tmp_path, store_dsn):
     assert run.state == "success", states
     cohort_id = path.stem
     assert decisions(store_dsn, cohort_id) == {"mini_recon_1": "Passed", "mini_recon_2": "Passed",
-                                               "mini_recon_3": "Passed", "overall_summary": "Passed"}
+                                               "mini_recon_3": "Passed", "overall_summary": "Passed",
+                                               "etl_stage_report": "Passed"}
     assert env.bodies == []
 
 

@@ -1,13 +1,19 @@
 """One DAG per cohort from include/config/cohorts: load, reconcile and gate, hop by hop.
 
-    land sources -> load_transform[batch] -> mini_recon_1[suite x batch] -> gate_mini_recon_1
-    -> load_stage[batch] -> mini_recon_2[...] -> gate_mini_recon_2 -> load_target[batch]
-    -> mini_recon_3[...] (BRM suite behind an S3 sensor on the BRM extract) -> gate_mini_recon_3
-    -> overall_summary[...] -> gate_overall_summary -> recon_outcome
+    select_batches -> land sources -> load_transform[batch]
+    -> Mini Recon 1: suites[suite x batch] + batch report[batch] -> ledger wait[prefix]
+       -> prefix summary[prefix] -> gate_mini_recon_1
+    -> load_stage[batch] -> Mini Recon 2: suites + report[batch] -> gate_mini_recon_2
+    -> load_target[batch] -> Mini Recon 3: suites + data prep[batch] -> ledger wait[prefix]
+       -> prefix summary[prefix]; BRM leg behind a deferrable S3 sensor on the BRM extract
+       -> gate_mini_recon_3
+    -> overall summary (suites + report per prefix) -> gate_overall_summary
+    -> ETL stage report (table matrix per layer) -> gate_etl_stage_report -> recon_outcome
 
-Batch work is mapped over the cohort's batches, so a 40-batch cohort is one task per batch in
-the UI. Gates judge the whole cohort's stage (every batch's results); a stop skips every later
-hop and ``recon_outcome`` fails the run. Parsing reads only the YAML: no database, no S3.
+Batch work is mapped over the batches ``select_batches`` picks from the run's params (all by
+default), prefix work over their prefixes. Gates judge the whole cohort's stage (every batch's
+results, suites and reports alike); a stop skips every later hop and ``recon_outcome`` fails the
+run. Parsing reads only the YAML: no database, no S3.
 """
 
 from __future__ import annotations
@@ -25,8 +31,26 @@ from recon_operators.operators.batches import SelectBatchesOperator
 from recon_operators.operators.check import ReconCheckOperator
 from recon_operators.operators.gate import ReconRunOutcomeOperator
 from recon_operators.operators.loads import BuiltinLoadOperator, LandDemoSourcesOperator
+from recon_operators.operators.mini_recon_1 import (
+    BATCH_REPORT as MR1_BATCH_REPORT,
+    MiniRecon1BatchReportOperator,
+    MiniRecon1PrefixSummaryOperator,
+)
+from recon_operators.operators.reports import (
+    EtlStageReportOperator,
+    MiniRecon2ReportOperator,
+    MiniRecon3DataPrepOperator,
+    MiniRecon3PrefixSummaryOperator,
+    OverallSummaryOperator,
+)
+from recon_operators.sensors.ledger import LedgerSensor
+
+MR3_DATA_PREP = MiniRecon3DataPrepOperator.suite_name
 
 HOP_OF = {"transform": "transform", "stage": "stage", "target": "target"}
+PREFIX_FIELDS = ("env", "cohort_id", "prefix_id", "prefix")
+PREFIX_WAIT_POKE_SECONDS = 10
+PREFIX_WAIT_TIMEOUT = timedelta(hours=6)
 
 
 def batch_scopes(cohort: CohortConfig) -> list[dict[str, str]]:
@@ -72,12 +96,13 @@ def _brm_sensor(cohort: CohortConfig) -> Any:
 
     landing = cohort.landing
     assert landing is not None
-    return S3LandingSensor(task_id="wait_brm_extract", bucket=landing.bucket, key=landing.brm_key(cohort.cohort_params()),
-                           wildcard=landing.wildcard, aws_conn_id=cohort.connections.aws, retries=0,
-                           poke_interval=30, timeout=landing.timeout_minutes * 60)
+    return S3LandingSensor(task_id="wait_brm_extract", bucket=landing.bucket,
+                           key=landing.brm_key(cohort.cohort_params()), wildcard=landing.wildcard,
+                           aws_conn_id=cohort.connections.aws, retries=0, poke_interval=30,
+                           timeout=landing.timeout_minutes * 60)
 
 
-def _checks(cohort: CohortConfig, stage: StageConfig, scopes: Any) -> list[tuple[Any, Any]]:
+def _checks(cohort: CohortConfig, stage: StageConfig, scopes: Any, brm_sensor: Any) -> list[tuple[Any, Any]]:
     """(first task, check task) per suite: BRM suites wait for their extract first."""
     pairs = []
     for suite in stage.suites:
@@ -86,8 +111,8 @@ def _checks(cohort: CohortConfig, stage: StageConfig, scopes: Any) -> list[tuple
             store_conn_id=cohort.connections.store,
         ).expand(scope=scopes)
         first = check
-        if "brm" in Path(suite).stem and cohort.landing is not None:
-            first = _brm_sensor(cohort)
+        if "brm" in Path(suite).stem and brm_sensor is not None:
+            first = brm_sensor
             first >> check
         pairs.append((first, check))
     return pairs
@@ -100,6 +125,124 @@ def _gate(cohort: CohortConfig, stage: StageConfig) -> Any:
         store_conn_id=cohort.connections.store, slack_conn_id=cohort.alerts.slack_conn_id,
         sns_topic_arn=cohort.alerts.sns_topic_arn, aws_conn_id=cohort.connections.aws,
     )
+
+
+# -- per-prefix kwargs, computed at run time from select_prefixes' output -----------------------
+
+def prefix_scope(prefix: dict[str, Any]) -> dict[str, str]:
+    return {key: prefix[key] for key in PREFIX_FIELDS}
+
+
+def _wait_kwargs(stage: str, prefix: dict[str, Any]) -> dict[str, Any]:
+    return {"scope": {**prefix_scope(prefix), "stage": stage}, "expected_batches": prefix["batch_ids"],
+            "fresh_batches": prefix["fresh_batch_ids"]}
+
+
+def mini_recon_1_wait_kwargs(prefix: dict[str, Any]) -> dict[str, Any]:
+    return _wait_kwargs("mini_recon_1", prefix)
+
+
+def mini_recon_3_wait_kwargs(prefix: dict[str, Any]) -> dict[str, Any]:
+    return _wait_kwargs("mini_recon_3", prefix)
+
+
+def mini_recon_1_summary_kwargs(prefix: dict[str, Any]) -> dict[str, Any]:
+    return {"scope": prefix_scope(prefix), "batch_ids": prefix["batch_ids"],
+            "fresh_batch_ids": prefix["fresh_batch_ids"]}
+
+
+_WAIT_KWARGS = {"mini_recon_1": mini_recon_1_wait_kwargs, "mini_recon_3": mini_recon_3_wait_kwargs}
+
+
+class _Builder:
+    """Adds one cohort's tasks to the DAG being built; keeps the shared XCom args in one place."""
+
+    def __init__(self, cohort: CohortConfig) -> None:
+        self.cohort = cohort
+        connections = cohort.connections
+        self.bucket = cohort.landing.bucket if cohort.landing else None
+        self.report_kwargs = {
+            "store_conn_id": connections.store, "transform_conn_id": connections.transform_pg,
+            "stage_conn_id": connections.stage_mysql, "target_conn_id": connections.target,
+            "aws_conn_id": connections.aws, "landing_bucket": self.bucket,
+        }
+        selection = {"scopes": batch_scopes(cohort), "prefix_ids": "{{ params.prefix_ids }}",
+                     "batch_ids": "{{ params.batch_ids }}"}
+        self.select = SelectBatchesOperator(task_id="select_batches", **selection)
+        select_prefixes = SelectBatchesOperator(task_id="select_prefixes", per="prefix", **selection)
+        self.select >> select_prefixes  # a bad selection fails once, in select_batches
+        self.scopes = self.select.output
+        self.prefixes = select_prefixes.output
+        self.brm_sensor: Any = None
+
+    def prefix_wait(self, stage: str, suite: str, task_id: str) -> Any:
+        """Wait on the ledger until every batch of each prefix reported (matched or not), this
+        run's batches with this run's results: the prefix summary must not read a partial prefix."""
+        return LedgerSensor.partial(
+            task_id=task_id, suite=suite, require="present", store_conn_id=self.cohort.connections.store,
+            poke_interval=PREFIX_WAIT_POKE_SECONDS, timeout=PREFIX_WAIT_TIMEOUT.total_seconds(), retries=0,
+        ).expand_kwargs(self.prefixes.map(_WAIT_KWARGS[stage]))
+
+    def mini_recon_1(self) -> tuple[list[Any], list[Any]]:
+        if not self.bucket:
+            return [], []  # the batch report reads the landed extracts
+        report = MiniRecon1BatchReportOperator.partial(
+            task_id="mini_recon_1__batch_report", bucket=self.bucket, store_conn_id=self.cohort.connections.store,
+            transform_conn_id=self.cohort.connections.transform_pg, aws_conn_id=self.cohort.connections.aws,
+        ).expand(scope=self.scopes)
+        wait = self.prefix_wait("mini_recon_1", MR1_BATCH_REPORT, "mini_recon_1__wait_prefix_batches")
+        summary = MiniRecon1PrefixSummaryOperator.partial(
+            task_id="mini_recon_1__prefix_summary", store_conn_id=self.cohort.connections.store,
+        ).expand_kwargs(self.prefixes.map(mini_recon_1_summary_kwargs))
+        report >> wait >> summary
+        return [report], [summary]
+
+    def mini_recon_2(self) -> tuple[list[Any], list[Any]]:
+        report = MiniRecon2ReportOperator.partial(task_id="mini_recon_2__report", **self.report_kwargs) \
+            .expand(scope=self.scopes)
+        return [report], [report]
+
+    def mini_recon_3(self) -> tuple[list[Any], list[Any]]:
+        prep = MiniRecon3DataPrepOperator.partial(task_id="mini_recon_3__data_prep", **self.report_kwargs) \
+            .expand(scope=self.scopes)
+        wait = self.prefix_wait("mini_recon_3", MR3_DATA_PREP, "mini_recon_3__wait_prefix_batches")
+        summary = MiniRecon3PrefixSummaryOperator.partial(task_id="mini_recon_3__prefix_summary",
+                                                          **self.report_kwargs) \
+            .expand(scope=self.prefixes.map(prefix_scope))
+        prep >> wait >> summary
+        roots, leaves = [prep], [summary]
+        if self.brm_sensor is not None:
+            brm_prep = MiniRecon3DataPrepOperator.partial(task_id="mini_recon_3__data_prep_brm", brm=True,
+                                                          **self.report_kwargs).expand(scope=self.scopes)
+            brm_summary = MiniRecon3PrefixSummaryOperator.partial(
+                task_id="mini_recon_3__prefix_summary_brm", brm=True, **self.report_kwargs,
+            ).expand(scope=self.prefixes.map(prefix_scope))
+            self.brm_sensor >> brm_prep >> brm_summary
+            roots.append(self.brm_sensor)
+            leaves.append(brm_summary)
+        return roots, leaves
+
+    def cohort_report(self, operator: type, task_id: str) -> tuple[list[Any], list[Any]]:
+        if not self.bucket and operator is OverallSummaryOperator:
+            return [], []  # the overall summary counts the landed extracts
+        report = operator(task_id=task_id, scope=self.cohort.cohort_params(), batches=batch_scopes(self.cohort),
+                          **self.report_kwargs)
+        return [report], [report]
+
+    def reports(self, stage: StageConfig) -> tuple[list[Any], list[Any]]:
+        """The stage's built-in reports (the reference's Mini Recon and reporting tables): the
+        tasks that start after the previous hop, and those the stage's gate waits for."""
+        if stage.name == "mini_recon_1":
+            return self.mini_recon_1()
+        if stage.name == "mini_recon_2":
+            return self.mini_recon_2()
+        if stage.name == "mini_recon_3":
+            return self.mini_recon_3()
+        if stage.name == "overall_summary":
+            return self.cohort_report(OverallSummaryOperator, "overall_summary__report")
+        if stage.name == "etl_stage_report":
+            return self.cohort_report(EtlStageReportOperator, "etl_stage_report__report")
+        return [], []
 
 
 def build_cohort_dag(cohort: CohortConfig) -> DAG:
@@ -122,9 +265,9 @@ def build_cohort_dag(cohort: CohortConfig) -> DAG:
                                                                 "sns_topic_arn": cohort.alerts.sns_topic_arn})},
         doc_md=__doc__,
     ) as dag:
-        previous: Any = SelectBatchesOperator(task_id="select_batches", scopes=batch_scopes(cohort),
-                                              prefix_ids="{{ params.prefix_ids }}", batch_ids="{{ params.batch_ids }}")
-        scopes = previous.output
+        build = _Builder(cohort)
+        previous: Any = build.select
+        scopes = build.scopes
         transform = cohort.stage("transform")
         if transform is not None and transform.load is not None and transform.load.kind == "builtin" and cohort.landing:
             previous = previous >> LandDemoSourcesOperator(
@@ -138,22 +281,23 @@ def build_cohort_dag(cohort: CohortConfig) -> DAG:
         for stage in cohort.stages:
             if stage.is_load:
                 task = _load_task(cohort, stage, scopes)
-                if previous is not None:
-                    previous >> task
+                previous >> task
                 previous = task
                 continue
-            if not stage.suites:
-                continue  # a report stage without suites has nothing to gate yet
+            if stage.name == "mini_recon_3" and cohort.landing is not None:
+                build.brm_sensor = _brm_sensor(cohort)  # the landing config names the BRM extract
+            checks = _checks(cohort, stage, scopes, build.brm_sensor)
+            roots, leaves = build.reports(stage)
+            roots = list(dict.fromkeys([first for first, _ in checks] + roots))  # the BRM sensor once
+            if not roots:
+                continue  # nothing measures this stage
             gate = _gate(cohort, stage)
-            for first, check in _checks(cohort, stage, scopes):
-                if previous is not None:
-                    previous >> first
-                check >> gate
+            previous >> roots
+            [check for _, check in checks] + leaves >> gate
             gates.append(gate.task_id)
             previous = gate
         outcome = ReconRunOutcomeOperator(task_id="recon_outcome", gate_task_ids=gates)
-        if previous is not None:
-            previous >> outcome
+        previous >> outcome
     return dag
 
 

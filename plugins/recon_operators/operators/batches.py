@@ -16,9 +16,23 @@ from airflow.sdk.exceptions import AirflowFailException
 from recon_operators.factories.cohort_config import SelectionError, select_scopes
 from recon_operators.sensors.condition import normalise_batches
 
+def prefixes_of(scopes: list[dict[str, str]], chosen: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """One entry per prefix the run touches: its scope fields, every batch of the prefix (a prefix
+    summary covers them all) and the batches this run recomputes (``fresh_batch_ids``)."""
+    out: dict[str, dict[str, Any]] = {}
+    for scope in chosen:
+        entry = out.setdefault(scope["prefix_id"], {
+            "env": scope["env"], "cohort_id": scope["cohort_id"], "prefix_id": scope["prefix_id"],
+            "prefix": scope["prefix"], "fresh_batch_ids": [],
+            "batch_ids": [s["batch_id"] for s in scopes if s["prefix_id"] == scope["prefix_id"]]})
+        entry["fresh_batch_ids"].append(scope["batch_id"])
+    return list(out.values())
+
 
 class SelectBatchesOperator(BaseOperator):
-    """Return the scopes of the selected batches (all when no ``prefix_ids``/``batch_ids`` given).
+    """Return the scopes of the selected batches (all when no ``prefix_ids``/``batch_ids`` given),
+    or with ``per="prefix"`` one entry per prefix they belong to (see ``prefixes_of``): Airflow
+    maps only over return values, so prefix-level work gets a selecting task of its own.
 
     ``prefix_ids`` and ``batch_ids`` are templated (typically ``{{ params.prefix_ids }}``) and
     accept a list or its text form. A bad selection fails at once, without retry.
@@ -27,17 +41,20 @@ class SelectBatchesOperator(BaseOperator):
     template_fields: Sequence[str] = ("prefix_ids", "batch_ids")
 
     def __init__(self, *, scopes: list[dict[str, str]], prefix_ids: Any = None, batch_ids: Any = None,
-                 **kwargs: Any) -> None:
+                 per: str = "batch", **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        if per not in ("batch", "prefix"):
+            raise ValueError(f"{kwargs.get('task_id')}: per must be batch or prefix, not {per!r}")
+        self.per = per
         self.scopes = [dict(s) for s in scopes]
         self.prefix_ids = prefix_ids
         self.batch_ids = batch_ids
 
-    def execute(self, context: Any) -> list[dict[str, str]]:
+    def execute(self, context: Any) -> list[dict[str, Any]]:
         try:
             chosen = select_scopes(self.scopes, normalise_batches(self.prefix_ids), normalise_batches(self.batch_ids))
         except (SelectionError, ValueError) as exc:
             raise AirflowFailException(str(exc)) from None
         self.log.info("this run covers %d of %d batch(es): %s", len(chosen), len(self.scopes),
                       ", ".join(f"{s['prefix_id']}/{s['batch_id']}" for s in chosen))
-        return chosen
+        return chosen if self.per == "batch" else prefixes_of(self.scopes, chosen)
