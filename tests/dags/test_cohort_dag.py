@@ -186,15 +186,43 @@ def mapped_values(dag, task_id: str, name: str) -> list:
 
 def test_one_batch_is_rerun_through_the_run_conf(env, tmp_path, store_dsn):
     path = small_cohort(tmp_path)
+
+    def runs_per_batch() -> dict[str, str]:
+        store = psycopg2.connect(store_dsn)
+        try:
+            with store.cursor() as cur:
+                cur.execute("SELECT batch_id, min(run_id) FROM recon.check_result WHERE cohort_id = %s"
+                            " AND suite = 'cohort_mini_recon_1' GROUP BY batch_id", (path.stem,))
+                return dict(cur.fetchall())
+        finally:
+            store.close()
+
+    assert run_test(build(path), run_conf={"faults": []}).state == "success"
+    first = runs_per_batch()
     run = run_test(build(path), run_conf={"faults": [], "batch_ids": ["P62811/B002"]})
     assert run.state == "success", task_states(run)
+    assert task_states(run)["mini_recon_1__prefix_summary"] == "success"
+    second = runs_per_batch()
+    assert second["B001"] == first["B001"]  # untouched: the rerun covered B002 only
+    assert second["B002"] != first["B002"] and run.run_id in second["B002"]
+
+
+def test_a_partial_run_of_a_prefix_never_run_names_the_missing_batch(env, tmp_path, store_dsn):
+    path = small_cohort(tmp_path)
+    run = run_test(build(path), run_conf={"faults": [], "batch_ids": ["B002"]})
+    states = task_states(run)
+    assert states["mini_recon_1__batch_report"] == "success"
+    assert states["mini_recon_1__prefix_summary"] == "failed" and states["load_stage"] == "upstream_failed"
+    assert run.state == "failed"
     store = psycopg2.connect(store_dsn)
     try:
         with store.cursor() as cur:
-            cur.execute("SELECT DISTINCT batch_id FROM recon.check_result WHERE cohort_id = %s", (path.stem,))
-            assert [r[0] for r in cur.fetchall()] == ["B002"]
+            cur.execute("""SELECT error FROM "Migration".log_table WHERE cohort_id = %s AND status = 'Failed'""",
+                        (path.stem,))
+            errors = [r[0] for r in cur.fetchall()]
     finally:
         store.close()
+    assert any("no Mini Recon 1 report" in e and "B001" in e for e in errors), errors
 
 
 def test_a_run_naming_an_unknown_batch_fails_before_loading(env, tmp_path):

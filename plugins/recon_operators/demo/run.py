@@ -14,7 +14,7 @@ import time
 
 from recon_operators.demo import services
 from recon_operators.demo.receiver import WebhookReceiver
-from recon_operators.paths import project_root
+from recon_operators.paths import project_root, read_sql
 
 ROOT = project_root()
 AIRFLOW_HOME = ROOT / ".airflow"
@@ -147,6 +147,40 @@ def cohort_summary(run_id: str) -> None:
         print(f"  gate {stage:<16} policy {policy:<7} verdict {verdict:<8} -> {outcome}")
 
 
+def _table(title: str, header: tuple[str, ...], rows: list[tuple], limit: int = 14) -> None:
+    """One report table, columns sized to their content; long tables show their first rows."""
+    if not rows:
+        print(f"  {title}: no rows (the stage did not run)")
+        return
+    text = [tuple("-" if v is None else str(v) for v in row) for row in rows[:limit]]
+    widths = [max(len(h), *(len(r[i]) for r in text)) for i, h in enumerate(header)]
+    print(f"  {title}")
+    for row in (header, *text):
+        print("    " + "  ".join(v.ljust(w) for v, w in zip(row, widths)).rstrip())
+    if len(rows) > limit:
+        print(f"    ... {len(rows) - limit} more rows")
+
+
+def report_tables(env: str, cohort_id: str) -> None:
+    """The reference's report tables for the cohort, as its readers would query them."""
+    params = {"env": env, "cohort_id": cohort_id}
+    names = ("mini_recon_1_prefix_summary", "mini_recon_2_summary", "mini_recon_3_prefix_summary",
+             "overall_summary", "etl_stage_report", "etl_stage_not_deployed")
+    mr1, mr2, mr3, overall, etl, not_deployed = ledger_rows(*((read_sql(f"demo_report/{n}.sql"), params) for n in names))
+    _table("Mini Recon 1 prefix summary (mini_recon_1.tbl_recon_report_prefix_summary)",
+           ("prefix", "status", "src", "non_migr", "trgt", "match%", "match", "migratable", "failed subsets"), mr1)
+    _table("Mini Recon 2 per service (mini_recon_2.tbl_recon_2_summary, all batches)",
+           ("service", "subsets", "failed", "status"), mr2)
+    _table("Mini Recon 3 prefix summaries (mini_recon_3.tbl_prefix_summary[_brm])",
+           ("leg", "prefix", "checks", "failed", "match%", "match", "failed subsets"), mr3)
+    _table("Overall summary, Source -> Target (recon_report.tbl_recon_report_overall_summary)",
+           ("prefix", "service", "subset", "source", "transform", "stage", "target", "src-trgt", "match"), overall)
+    _table("ETL stage report (recon_report.tbl_recon_etl_stage_report)",
+           ("service", "table", "transform", "stage", "target", "trf-stg", "stg-trg", "status"), etl)
+    if not_deployed and not_deployed[0][0]:
+        print(f"    + {not_deployed[0][0]} matrix tables not deployed in this environment (no counts)")
+
+
 def cohorts(receiver: WebhookReceiver) -> None:
     before = len(receiver.bodies)
     for dag_id, conf, label in (("recon_cohort_A", {"faults": []}, "clean"),
@@ -164,6 +198,7 @@ def cohorts(receiver: WebhookReceiver) -> None:
             mapped = f" x{len(task_states)}" if len(task_states) > 1 else ""
             print(f"  {task + mapped:<48} {shown}")
         cohort_summary(result["run_id"])
+        report_tables("demo", dag_id.removeprefix("recon_cohort_"))
         stopped = [t for t, s in states.items() if t.startswith("load_") and set(s) == {"skipped"}]
         if stopped:
             print(f"  -> stopped: {', '.join(stopped)} skipped; the run ended {result['state']}")
@@ -222,11 +257,6 @@ def main() -> int:
 
         cohorts(receiver)
 
-        heading("Not built yet (issue #4 continues)")
-        print("  The cohort DAGs above load and reconcile subscribers and balances hop by hop (the BRM suite")
-        print("  waits for its S3 extract). Still to come: the Mini Recon report tables (mini_recon_1/2/3.tbl_*),")
-        print("  prefix summaries behind the ledger sensor, the overall summary and ETL stage report tables,")
-        print("  the other datasets' suites, and Glue / trigger-DAG load steps for production cohorts.")
     except services.ServiceUnavailable as exc:
         print(f"demo: {exc}", file=sys.stderr)
         return 1

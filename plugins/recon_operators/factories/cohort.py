@@ -134,7 +134,10 @@ def prefix_scope(prefix: dict[str, Any]) -> dict[str, str]:
 
 
 def _wait_kwargs(stage: str, prefix: dict[str, Any]) -> dict[str, Any]:
-    return {"scope": {**prefix_scope(prefix), "stage": stage}, "expected_batches": prefix["batch_ids"],
+    """Wait for the batches this run recomputes, with this run's results. The prefix's other
+    batches are not waited for: with one active run per cohort nobody else could write them; the
+    prefix summary names them if they never reported."""
+    return {"scope": {**prefix_scope(prefix), "stage": stage}, "expected_batches": prefix["fresh_batch_ids"],
             "fresh_batches": prefix["fresh_batch_ids"]}
 
 
@@ -176,8 +179,8 @@ class _Builder:
         self.brm_sensor: Any = None
 
     def prefix_wait(self, stage: str, suite: str, task_id: str) -> Any:
-        """Wait on the ledger until every batch of each prefix reported (matched or not), this
-        run's batches with this run's results: the prefix summary must not read a partial prefix."""
+        """Wait on the ledger until each prefix's batches of this run reported (matched or not)
+        with this run's results: the prefix summary must not read a prefix half rewritten."""
         return LedgerSensor.partial(
             task_id=task_id, suite=suite, require="present", store_conn_id=self.cohort.connections.store,
             poke_interval=PREFIX_WAIT_POKE_SECONDS, timeout=PREFIX_WAIT_TIMEOUT.total_seconds(), retries=0,

@@ -198,8 +198,9 @@ class MiniRecon1PrefixSummaryOperator(BaseOperator):
                 missing = missing_batches(conn, batch_ids=batch_ids, run_prefix=run_prefix, fresh_batch_ids=fresh,
                                           **values)
                 if missing:
-                    raise AirflowFailException(f"prefix {values['prefix_id']}: no Mini Recon 1 report in this run "
-                                               f"for batch(es) {', '.join(missing)}")
+                    raise AirflowFailException(f"prefix {values['prefix_id']}: no Mini Recon 1 report for batch(es) "
+                                               f"{', '.join(missing)} (a batch this run recomputes needs this "
+                                               "run's report; run the whole prefix once)")
                 mark_prefix(conn, "Started", batch_ids=batch_ids, **values)
                 try:
                     rows = write_prefix_summary(conn, run_id=run.run_id, **values)
