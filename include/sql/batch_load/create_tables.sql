@@ -1,5 +1,5 @@
 -- Staging, reject and final tables of one batch job, in the job's target database (created when
--- absent). {placeholders} are identifiers from the validated job config, quoted by psycopg2.sql.
+-- absent). The braced names are identifiers from the validated job config, quoted by psycopg2.sql.
 -- Staging rows carry the run and the worker that wrote them; a rerun of the same run and worker
 -- replaces exactly those rows. The final table is keyed by the job's key fields and stamped
 -- with the run that last upserted each row.
