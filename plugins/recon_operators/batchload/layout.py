@@ -19,6 +19,7 @@ from recon_operators.engine.normalise import ColumnRule, canonical_text
 FIELD_TYPES = ("text", "integer", "decimal", "date")
 FORMATS = ("fixed_width", "csv")
 PG_TYPES = {"text": "text", "integer": "bigint", "date": "date"}
+BOM = "\ufeff"
 _INTEGER = re.compile(r"^[+-]?[0-9]+$")
 
 
@@ -113,7 +114,7 @@ class Layout:
         return tuple(names.index(f.column or f.name) for f in self.fields)
 
     def split_header(self, line: bytes) -> list[str]:
-        return next(csv.reader([line.decode(self.encoding)], delimiter=self.delimiter))
+        return next(csv.reader([line.decode(self.encoding).lstrip(BOM)], delimiter=self.delimiter), [])
 
     def parse(self, line: bytes, positions: Sequence[int] = ()) -> dict[str, Any]:
         """One line (without its line break) as a record; ``RecordError`` when invalid."""
@@ -121,6 +122,7 @@ class Layout:
             text = line.decode(self.encoding)
         except UnicodeDecodeError:
             raise RecordError(f"not valid {self.encoding} text") from None
+        text = text.lstrip(BOM)  # a byte order mark can open the file's first line
         if self.format == "fixed_width":
             if self.record_length is not None and len(text) != self.record_length:
                 raise RecordError(f"record length {len(text)}, expected {self.record_length}")

@@ -62,13 +62,12 @@ def ensure_tables(conn: Any, tables: Tables, layout: Layout) -> None:
         cur.execute(statement)
 
 
-def drop_stale_workers(conn: Any, tables: Tables, run_id: str, worker_ids: Sequence[str]) -> int:
-    """Remove this run's rows of workers the current plan does not have (a re-split rerun)."""
+def clear_run(conn: Any, tables: Tables, run_id: str) -> int:
+    """Remove the run's staging and reject rows before its workers run again (a fresh plan)."""
     removed = 0
     with transaction(conn) as cur:
         for table in (tables.staging, tables.rejects):
-            cur.execute(_template("delete_stale_workers.sql", table=tables.ident(table)),
-                        {"run_id": run_id, "worker_ids": list(worker_ids)})
+            cur.execute(_template("delete_run_rows.sql", table=tables.ident(table)), {"run_id": run_id})
             removed += cur.rowcount
     return removed
 

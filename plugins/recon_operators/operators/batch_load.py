@@ -63,13 +63,16 @@ class _BatchJobOperator(BaseOperator):
 class BatchPlanOperator(_BatchJobOperator):
     """Count the source, take its control totals, split it into worker chunks, prepare the tables.
 
+    Planning a run again (the whole DAG run cleared, or the ``run_id`` param of a failed run)
+    clears that run's staging rows first; a single worker retried alone replaces only its own.
+
     Returns the chunks (the workers are mapped over them); the source profile goes to XCom
     ``source`` for the reconciliation.
     """
 
     def execute(self, context: Any) -> list[dict[str, Any]]:
         from recon_operators.batchload.source import BatchSourceError, profile
-        from recon_operators.batchload.staging import drop_stale_workers, ensure_tables
+        from recon_operators.batchload.staging import clear_run, ensure_tables
 
         job = self.job()
         try:
@@ -79,9 +82,9 @@ class BatchPlanOperator(_BatchJobOperator):
             raise _fail(f"batch job {job.job}", exc) from None
         with self.target(job) as conn:
             ensure_tables(conn, job.tables, job.layout)
-            stale = drop_stale_workers(conn, job.tables, self.batch_run_id, [c.worker_id for c in chunks])
-        self.log.info("batch %s run %s: %d records (%d valid, %d rejected) in %d chunks; %d stale rows removed",
-                      job.job, self.batch_run_id, source.records, source.valid, source.rejected, len(chunks), stale)
+            cleared = clear_run(conn, job.tables, self.batch_run_id)
+        self.log.info("batch %s run %s: %d records (%d valid, %d rejected) in %d chunks; %d rows of an earlier attempt cleared",
+                      job.job, self.batch_run_id, source.records, source.valid, source.rejected, len(chunks), cleared)
         context["ti"].xcom_push(key=SOURCE_XCOM_KEY, value=source.as_dict())
         return [c.as_dict() for c in chunks]
 
