@@ -108,6 +108,7 @@ class _JobReader(_Reader):
         return value
 
     def names(self, m: _Map, key: str, known: dict[str, FieldSpec], required: bool) -> tuple[str, ...] | None:
+        """Field names a setting refers to; a field that is itself invalid is reported once, there."""
         value = m.get(key)
         if value is None:
             if required:
@@ -117,11 +118,11 @@ class _JobReader(_Reader):
         if not isinstance(items, list) or not items or not all(isinstance(i, str) for i in items):
             self.add(self.line(m, key), key, "must be a field name or a non-empty list of field names")
             return None
-        unknown = [i for i in items if i not in known]
+        unknown = [i for i in items if i not in self.declared]
         if unknown:
-            self.add(self.line(m, key), key, f"{', '.join(unknown)} is not in fields ({', '.join(known)})")
+            self.add(self.line(m, key), key, f"{', '.join(unknown)} is not in fields ({', '.join(self.declared)})")
             return None
-        return tuple(items)
+        return tuple(items) if all(i in known for i in items) else None
 
     # -- sections --
 
@@ -146,7 +147,7 @@ class _JobReader(_Reader):
         known = {f.name: f for f in fields}
         key = self.names(raw, "key", known, True)
         for name in key or ():
-            if not known[name].required:
+            if name in known and not known[name].required:
                 self.add(self.line(raw, "key"), "key", f"key field {name} must be required (it is the final table's key)")
         amount = self.amount_field(raw, known)
         hash_fields = self.names(raw, "hash_fields", known, False) or (*(key or ()), *((amount,) if amount else ()))
@@ -168,6 +169,7 @@ class _JobReader(_Reader):
 
     def fields(self, raw: _Map, fmt: str | None) -> list[FieldSpec]:
         items = self.get(raw, "fields", "", (_Seq,), True)
+        self.declared = [i["name"] for i in items or () if isinstance(i, _Map) and isinstance(i.get("name"), str)]
         result: list[FieldSpec] = []
         seen: set[str] = set()
         for index, item in enumerate(items or ()):
@@ -223,6 +225,8 @@ class _JobReader(_Reader):
         name = self.text(raw, "amount_field", "", required=False)
         if name is None:
             return None
+        if name in self.declared and name not in known:
+            return None  # the field itself is invalid and already reported
         if name not in known or known[name].type not in ("decimal", "integer"):
             self.add(self.line(raw, "amount_field"), "amount_field",
                      f"{name} must be a decimal or integer field of this job")
