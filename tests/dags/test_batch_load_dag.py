@@ -135,6 +135,8 @@ def test_worker_that_silently_drops_rows_is_named(env, tmp_path, store_dsn):
     assert "workers_vs_staging_by_worker[worker_id=w03] expected 30 actual 28 discrepancy -2" in row[4]
     (alert,) = env.bodies
     assert "workers_vs_staging" in alert["text"] and "reconcile" in alert["text"]
+    summary = audit(store_dsn, job)[("run_summary", None)]
+    assert summary[:3] == ("N", Decimal(120), Decimal(118)) and "success rate 98.33%" in summary[4]
 
 
 def test_rejected_records_are_accounted_for(env, tmp_path, store_dsn, target_dsn):
@@ -207,3 +209,21 @@ def test_a_bad_job_file_is_one_clear_import_error(tmp_path, monkeypatch):
     assert not bag.dags
     (error,) = bag.import_errors.values()
     assert "job 'accounts_csv', field fields[amount].scale: a decimal field needs a scale" in error
+
+
+def test_s3_source_through_the_aws_connection(env, tmp_path, store_dsn, moto_server):
+    bucket = f"batch-{uuid.uuid4().hex[:8]}"
+    s3 = moto_server.client("s3")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="extracts/accounts.csv",
+                  Body=(ROOT / "include/config/examples/batch_accounts.csv").read_bytes())
+    path = make_job(tmp_path, "accounts_csv.yaml")
+    config = yaml.safe_load(path.read_text())
+    config["source"]["path"] = f"s3://{bucket}/extracts/accounts.csv"
+    config["connections"]["aws"] = "aws_default"
+    path.write_text(yaml.safe_dump(config))
+    run = run_test(build(path), run_conf={"faults": []})
+    assert run.state == "success", task_states(run)
+    report = xcom(run, "reconcile")
+    assert report["source_records"] == 120 and report["totals"]["records_rejected"] == 2
+    assert failed_checks(store_dsn, path.stem) == set()

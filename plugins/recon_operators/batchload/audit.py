@@ -12,6 +12,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Sequence
 
+from recon_operators.batchload.reconcile import STAGING_VS_FINAL
 from recon_operators.batchload.worker import WorkerMetrics
 from recon_operators.engine.results import CheckResult, Status, utcnow
 from recon_operators.engine.scope import Scope
@@ -55,12 +56,15 @@ def run_report(job: str, run_id: str, source: dict[str, Any], workers: Sequence[
     totals = {key: sum(getattr(w, key) for w in workers)
               for key in ("records_read", "records_processed", "records_written", "records_rejected")}
     records = int(source["records"])
-    loaded = totals["records_processed"]
+    # Loaded means in the final table under this run; what workers say they processed is the fallback
+    # when the final side could not be read.
+    final = next((r.actual for r in results if r.check_name == STAGING_VS_FINAL and isinstance(r.actual, int)), None)
+    loaded = totals["records_processed"] if final is None else final
     rate = Decimal(100) if records == 0 else (Decimal(loaded) * 100 / records).quantize(Decimal("0.01"))
     passed = sum(1 for r in results if r.passed)
     return {
         "job": job, "run_id": run_id, "status": "Passed" if passed == len(results) else "Failed",
-        "source_records": records, "totals": totals, "success_rate_pct": str(rate),
+        "source_records": records, "records_loaded": loaded, "totals": totals, "success_rate_pct": str(rate),
         "checks_passed": passed, "checks_total": len(results),
         "workers": [{k: v for k, v in w.as_dict().items() if k != "reject_reasons"} for w in workers],
         "failed_checks": [{"check_name": r.check_name, "group_key": r.group, "expected": str(r.expected),
@@ -72,14 +76,14 @@ def run_report(job: str, run_id: str, source: dict[str, Any], workers: Sequence[
 def report_line(report: dict[str, Any]) -> str:
     totals = report["totals"]
     return (f"batch load {report['job']} run {report['run_id']} {report['status']}: success rate "
-            f"{report['success_rate_pct']}% ({totals['records_processed']} of {report['source_records']} records "
+            f"{report['success_rate_pct']}% ({report['records_loaded']} of {report['source_records']} records "
             f"loaded, {totals['records_rejected']} rejected, {len(report['workers'])} workers); "
             f"{report['checks_passed']}/{report['checks_total']} checks passed")
 
 
 def summary_result(report: dict[str, Any]) -> CheckResult:
-    """The run's own audit row: source records vs records loaded, with the success rate."""
-    records, loaded = report["source_records"], report["totals"]["records_processed"]
+    """The run's own audit row: source records vs records in the final table, with the success rate."""
+    records, loaded = report["source_records"], report["records_loaded"]
     return CheckResult(check_name=SUMMARY_CHECK, kind="report",
                        status=Status.MATCH if report["status"] == "Passed" else Status.MISMATCH,
                        expected=records, actual=loaded, discrepancy=loaded - records, message=report_line(report),
