@@ -14,7 +14,7 @@ import psycopg2
 import pytest
 import yaml
 
-from tests.airflow_helpers import WebhookReceiver, run_test, task_states, xcom
+from tests.airflow_helpers import run_test, task_states, xcom
 
 pytestmark = pytest.mark.dags
 
@@ -45,14 +45,8 @@ def build(path: Path):
 
 
 @pytest.fixture
-def env(airflow_db, airflow_env, store_dsn, monkeypatch):
-    receiver = WebhookReceiver()
-    monkeypatch.setenv("AIRFLOW_CONN_RECON_STORE", store_dsn)
-    monkeypatch.setenv("AIRFLOW_CONN_SLACK_ALERTS", receiver.airflow_conn())
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    yield receiver
-    receiver.close()
+def env(slack_receiver):
+    return slack_receiver
 
 
 def query(dsn: str, sql: str, *params) -> list[tuple]:
