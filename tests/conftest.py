@@ -120,6 +120,23 @@ def fresh_pg_database() -> Iterator[str]:
         services.drop_pg_database(name)
 
 
+@pytest.fixture
+def slack_receiver(airflow_db, airflow_env, store_dsn, monkeypatch) -> Iterator[object]:
+    """For dag.test runs: Airflow connections to this session's store and to a local Slack webhook
+    receiver (yielded; its ``bodies`` are the alerts sent), proxies off so alerts reach it."""
+    from recon_operators.demo.receiver import WebhookReceiver
+
+    receiver = WebhookReceiver()
+    monkeypatch.setenv("AIRFLOW_CONN_RECON_STORE", store_dsn)
+    monkeypatch.setenv("AIRFLOW_CONN_SLACK_ALERTS", receiver.airflow_conn())
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    try:
+        yield receiver
+    finally:
+        receiver.close()
+
+
 @pytest.fixture(scope="session")
 def airflow_db() -> Path:
     """Airflow's SQLite metadata DB, migrated once per test session."""

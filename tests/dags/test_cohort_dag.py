@@ -9,7 +9,7 @@ import psycopg2
 import pytest
 import yaml
 
-from tests.airflow_helpers import WebhookReceiver, run_test, task_states
+from tests.airflow_helpers import run_test, task_states
 
 pytestmark = pytest.mark.dags
 
@@ -34,14 +34,8 @@ def small_cohort(tmp_path: Path, policy_mr2: str = "stop") -> Path:
 
 
 @pytest.fixture
-def env(airflow_db, airflow_env, store_dsn, monkeypatch):
-    receiver = WebhookReceiver()
-    monkeypatch.setenv("AIRFLOW_CONN_RECON_STORE", store_dsn)
-    monkeypatch.setenv("AIRFLOW_CONN_SLACK_ALERTS", receiver.airflow_conn())
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
-        monkeypatch.delenv(name, raising=False)
-    yield receiver
-    receiver.close()
+def env(slack_receiver):
+    return slack_receiver
 
 
 def build(path: Path):

@@ -5,26 +5,19 @@ from __future__ import annotations
 import psycopg2
 import pytest
 
-from tests.airflow_helpers import WebhookReceiver, task_states
+from tests.airflow_helpers import task_states
 
 pytestmark = pytest.mark.dags
 
 
 @pytest.fixture
-def example_dag(airflow_db, airflow_env, store_dsn, monkeypatch, tmp_path):
+def example_dag(slack_receiver, tmp_path):
     from airflow.dag_processing.dagbag import DagBag
 
     from tests.conftest import ROOT
 
-    receiver = WebhookReceiver()
-    monkeypatch.setenv("AIRFLOW_CONN_RECON_STORE", store_dsn)
-    monkeypatch.setenv("AIRFLOW_CONN_SLACK_ALERTS", receiver.airflow_conn())
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
-        monkeypatch.delenv(name, raising=False)
     bag = DagBag(dag_folder=str(ROOT / "dags"))
-    dag = bag.dags["recon_example_files_gate"]
-    yield dag, receiver
-    receiver.close()
+    return bag.dags["recon_example_files_gate"], slack_receiver
 
 
 def _decisions(store_dsn: str, run_id: str) -> list[tuple]:

@@ -28,6 +28,15 @@ AIRFLOW_FREE = [
     "recon_operators.migration.mr3_reports",
     "recon_operators.migration.overall_report",
     "recon_operators.migration.etl_stage_report",
+    "recon_operators.engine.fingerprint",
+    "recon_operators.batchload.layout",
+    "recon_operators.batchload.source",
+    "recon_operators.batchload.faults",
+    "recon_operators.batchload.staging",
+    "recon_operators.batchload.worker",
+    "recon_operators.batchload.reconcile",
+    "recon_operators.batchload.audit",
+    "recon_operators.factories.batch_load_config",
 ]
 
 

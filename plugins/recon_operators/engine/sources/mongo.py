@@ -30,19 +30,18 @@ Mongo documents are schemaless: a missing field is null, never an error.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Context, Decimal
-from typing import Any, Callable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from bson.decimal128 import Decimal128
 from bson.errors import BSONError
 from pymongo.errors import OperationFailure, PyMongoError
 
-from recon_operators.engine.dialects import NULL_MARK
+from recon_operators.engine.fingerprint import fingerprint, row_hash
 from recon_operators.engine.normalise import ColumnRule, NormaliseError, normalise_value, render
 from recon_operators.engine.sources.base import AggregateRequest, AggregateRows, GroupKey, Measure, SourceError
 from recon_operators.engine.spec import SideSpec
@@ -54,12 +53,6 @@ _EXACT = Context(prec=80)  # Python's default 28 digits would round Decimal128 t
 _WRITING_STAGES = ("$out", "$merge")
 _MERGE: dict[str, Callable[[Any, Any], Any]] = {"$sum": lambda a, b: a + b, "$count": lambda a, b: a + b,
                                                "$min": min, "$max": max}
-
-
-def row_hash(texts: Iterable[str | None]) -> int:
-    """The SQL sides' row hash: first 15 hex digits of md5 over the canonical texts joined by '|'."""
-    joined = "|".join(NULL_MARK if text is None else text for text in texts)
-    return int(hashlib.md5(joined.encode("utf-8"), usedforsecurity=False).hexdigest()[:15], 16)
 
 
 def bind_filter(node: Any, params: Mapping[str, Any]) -> Any:
@@ -381,7 +374,7 @@ class MongoSource:
         for key, sums in totals.items():
             group = groups.setdefault(key, _Group())
             for name, (rows, total) in sums.items():
-                group.values[name] = f"{rows}:{total:x}"
+                group.values[name] = fingerprint(rows, total)
 
     def _finish(self, group: _Group, request: AggregateRequest) -> dict[str, Any]:
         return {m.name: _final(m, group, request.rule(m.column or "")) for m in request.measures}

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from recon_operators.engine.dialects import Dialect
+from recon_operators.engine.fingerprint import fingerprint
 from recon_operators.engine.identifiers import IdentifierError
 from recon_operators.errors import one_line
 from recon_operators.engine.normalise import ColumnRule, NormaliseError
@@ -193,8 +194,7 @@ def _finish(measure: Measure, value: Any, rule: ColumnRule) -> Any:
         return Decimal(0) if value is None else Decimal(value)
     if measure.func == "hash":
         rows, total = value
-        # Hex, so the fingerprint never reads like a phone number to people or to the PII masker.
-        return f"{int(rows or 0)}:{int(Decimal(total or 0)):x}"
+        return fingerprint(rows or 0, Decimal(total or 0))
     if measure.func in ("min", "max") and rule.effective_type in ("decimal", "integer") and value is not None:
         return Decimal(value)
     if measure.func == "expression" and value is not None and not isinstance(value, str):

@@ -1,0 +1,169 @@
+"""Reconcile every level of a batch load with the engine's check kinds and comparison.
+
+    source file --count--> workers' read --(read - rejected)--> staging (total, per worker)
+    staging --count--> final (rows stamped with this run)
+    source amount total --sum, Decimal tolerance--> staging amount total
+    source fingerprint of the hash fields --hash--> staging fingerprint
+
+The staging and final sides are aggregated inside Postgres by the engine's ``SqlSource`` (the
+same SQL, normalisation and row hash as any suite); the source side comes from the planner's
+single pass over the file and the workers' counts. Verdicts are the engine's ``CheckResult``s,
+so the ledger, gates, CLI and alerts read them like any other check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Callable, Sequence
+
+from recon_operators.batchload.layout import Layout
+from recon_operators.batchload.staging import Tables
+from recon_operators.batchload.worker import WorkerMetrics
+from recon_operators.engine.compare import build_results
+from recon_operators.engine.dialects import DIALECTS
+from recon_operators.engine.results import CheckResult, Status, utcnow
+from recon_operators.engine.sources.base import AggregateRequest, AggregateRows, Measure, SourceError
+from recon_operators.engine.sources.sql import SqlSource
+from recon_operators.engine.spec import CheckSpec, SideSpec, Tolerance
+from recon_operators.paths import read_sql
+
+SOURCE_VS_READ = "source_vs_workers_read"
+WORKERS_VS_STAGING = "workers_vs_staging_count"
+BY_WORKER = "workers_vs_staging_by_worker"
+STAGING_VS_FINAL = "staging_vs_final_count"
+AMOUNT = "source_vs_staging_amount"
+HASH = "source_vs_staging_hash"
+WORKER_GROUP = "worker_id"
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """What to reconcile: one run of one job, its source profile and its workers' counts."""
+
+    run_id: str
+    layout: Layout
+    tables: Tables
+    source: dict[str, Any]  # SourceProfile.as_dict()
+    workers: Sequence[WorkerMetrics]
+    amount_tolerance: Decimal = Decimal("0.01")
+    target_label: str = "target"
+
+    def checks(self) -> list[CheckSpec]:
+        checks = [CheckSpec(SOURCE_VS_READ, "row_count"), CheckSpec(WORKERS_VS_STAGING, "row_count"),
+                  CheckSpec(BY_WORKER, "row_count", group_by=(WORKER_GROUP,)),
+                  CheckSpec(STAGING_VS_FINAL, "row_count")]
+        if self.layout.amount_field:
+            checks.append(CheckSpec(AMOUNT, "sum", column=self.layout.amount_field,
+                                    tolerance=Tolerance(abs=self.amount_tolerance)))
+        if self.layout.hash_fields:
+            checks.append(CheckSpec(HASH, "hash", columns=self.layout.hash_fields))
+        return checks
+
+
+def scope_filter(name: str) -> str:
+    """A filter predicate from include/sql/batch_load, without its comment lines."""
+    return " ".join(line for line in read_sql(f"batch_load/{name}").splitlines()
+                    if line.strip() and not line.lstrip().startswith("--"))
+
+
+def _aggregate(connect: Callable[[], Any], side: SideSpec, request: AggregateRequest, label: str) -> AggregateRows:
+    source = SqlSource(connect(), side, DIALECTS["postgres"], conn_id=label)
+    try:
+        return source.aggregate(request)
+    finally:
+        source.close()
+
+
+def _target_sides(recon: Reconciliation, connect: Callable[[], Any]) -> dict[str, AggregateRows]:
+    """Staging totals, staging per worker and the final count, each one query inside Postgres."""
+    layout, params = recon.layout, {"run_id": recon.run_id}
+    rules = layout.rules
+    staging = SideSpec(connection=recon.target_label, table=recon.tables.staging_name,
+                       filter=scope_filter("staging_scope.sql"))
+    final = SideSpec(connection=recon.target_label, table=recon.tables.final_name,
+                     filter=scope_filter("final_scope.sql"))
+    measures = [Measure(WORKERS_VS_STAGING, "count")]
+    if layout.amount_field:
+        measures.append(Measure(AMOUNT, "sum", column=layout.amount_field))
+    if layout.hash_fields:
+        measures.append(Measure(HASH, "hash", columns=layout.hash_fields))
+    totals = _aggregate(connect, staging, AggregateRequest(tuple(measures), rules=rules, params=params),
+                        recon.target_label)
+    by_worker = _aggregate(connect, staging, AggregateRequest((Measure(BY_WORKER, "count"),),
+                                                              group_by=(WORKER_GROUP,), params=params),
+                           recon.target_label)
+    final_rows = _aggregate(connect, final, AggregateRequest((Measure(STAGING_VS_FINAL, "count"),), params=params),
+                            recon.target_label)
+    return {"staging": totals, "by_worker": by_worker, "final": final_rows}
+
+
+def _pairs(recon: Reconciliation, sides: dict[str, AggregateRows]) -> dict[str, tuple[AggregateRows, AggregateRows]]:
+    """(expected side, actual side) per check, in the engine's ``{group key: {check: value}}`` shape."""
+    workers = recon.workers
+    staged = sides["staging"][()]
+    return {
+        SOURCE_VS_READ: ({(): {SOURCE_VS_READ: int(recon.source["records"])}},
+                         {(): {SOURCE_VS_READ: sum(w.records_read for w in workers)}}),
+        WORKERS_VS_STAGING: ({(): {WORKERS_VS_STAGING: sum(w.records_read - w.records_rejected for w in workers)}},
+                             {(): {WORKERS_VS_STAGING: staged[WORKERS_VS_STAGING]}}),
+        BY_WORKER: ({(w.worker_id,): {BY_WORKER: w.records_read - w.records_rejected} for w in workers},
+                    sides["by_worker"]),
+        STAGING_VS_FINAL: ({(): {STAGING_VS_FINAL: staged[WORKERS_VS_STAGING]}}, sides["final"]),
+        AMOUNT: ({(): {AMOUNT: Decimal(recon.source["amount"])}}, {(): {AMOUNT: staged.get(AMOUNT)}}),
+        HASH: ({(): {HASH: recon.source["hash"]}}, {(): {HASH: staged.get(HASH)}}),
+    }
+
+
+_SIDES = {SOURCE_VS_READ: ("source file", "workers"), WORKERS_VS_STAGING: ("workers", "staging"),
+          BY_WORKER: ("workers", "staging"), STAGING_VS_FINAL: ("staging", "final"),
+          AMOUNT: ("source file", "staging"), HASH: ("source file", "staging")}
+
+
+def _describe(recon: Reconciliation, level: str) -> dict[str, Any]:
+    where = {"source file": recon.source.get("path"), "workers": f"{len(recon.workers)} workers",
+             "staging": recon.tables.staging_name, "final": recon.tables.final_name}[level]
+    return {"level": level, "relation": where, "run_id": recon.run_id}
+
+
+def reconcile(recon: Reconciliation, connect: Callable[[], Any]) -> list[CheckResult]:
+    """Every check's verdict (one per worker for the per-worker check). ``connect`` opens a new
+    DB-API connection to the target database; a side that cannot be read makes every check Error."""
+    started = utcnow()
+    checks = recon.checks()
+    try:
+        sides = _target_sides(recon, connect)
+    except SourceError as exc:
+        return [CheckResult(check_name=c.name, kind=c.kind, status=Status.ERROR, message=str(exc),
+                            started_at=started) for c in checks]
+    pairs = _pairs(recon, sides)
+    results: list[CheckResult] = []
+    finished = utcnow()
+    for check in checks:
+        expected, actual = pairs[check.name]
+        source_level, target_level = _SIDES[check.name]
+        base = {"source": _describe(recon, source_level), "target": _describe(recon, target_level),
+                "started_at": started, "finished_at": finished}
+        for result in build_results(check, expected, actual, base=base):
+            if not result.passed:
+                result.message = mismatch_line(result)
+            results.append(result)
+    return results
+
+
+def mismatch_line(result: CheckResult) -> str:
+    """One line naming the check (and worker), expected, actual and discrepancy."""
+    group = f"[{WORKER_GROUP}={result.group}]" if result.group else ""
+    if result.status is Status.ERROR:
+        return f"{result.check_name}{group} error: {result.message}"
+    discrepancy = result.discrepancy if result.discrepancy is not None else "differs"
+    return (f"{result.check_name}{group} expected {result.expected} actual {result.actual} "
+            f"discrepancy {discrepancy}")
+
+
+def failure_message(job: str, run_id: str, results: Sequence[CheckResult]) -> str:
+    """The task's one-line failure: the first failed checks with their numbers."""
+    failed = [r for r in results if not r.passed]
+    shown = "; ".join(mismatch_line(r) for r in failed[:3])
+    more = f"; +{len(failed) - 3} more" if len(failed) > 3 else ""
+    return f"batch load {job} run {run_id} failed reconciliation: {shown}{more}"
