@@ -326,6 +326,15 @@ def test_apply_faults_only_touches_its_stage(tables: dict[str, pa.Table]) -> Non
     assert fewer.num_rows == tables["balances"].num_rows - 2 and len(report[0]["keys"]) == 2
 
 
+def test_a_prefix_fault_leaves_other_prefixes_batches_alone(tables: dict[str, pa.Table]) -> None:
+    # Loads run per batch: a fault for prefix 62899 reaches batches of other prefixes too, and
+    # must pass them by (it used to fail their load: "cannot pick 5 rows: 0 ... eligible").
+    faults = Fault.from_conf([{"stage": "transform", "kind": "flip", "dataset": "subscribers",
+                               "column": "subscriber_status", "to_value": "BARRED", "prefix": "62899", "n": 5}])
+    same, report = apply_faults(tables["subscribers"], "subscribers", "transform", faults)
+    assert same is tables["subscribers"] and report == []
+
+
 def test_broken_connection_surfaces_driver_message(landing: str, databases: dict[str, str],
                                                    schemas: dict[str, str]) -> None:
     conn = psycopg2.connect(services.pg_dsn(databases["transform"]))

@@ -22,8 +22,9 @@ DEMO_DIR = ROOT / ".demo"
 STORE_DB, TRANSFORM_DB, STAGE_DB, TARGET_DB = ("recon_demo_store", "recon_demo_transform", "recon_demo_stage",
                                                "recon_demo_target")
 COHORT_FAULTS = [  # what the faulted cohort's run injects (the run's conf, as a user would pass it)
-    {"stage": "target", "kind": "drift", "dataset": "balances", "column": "pulsa_balance", "delta": "0.01", "n": 3},
-    {"stage": "target", "kind": "drop", "dataset": "subscribers", "n": 2},
+    {"stage": "transform", "kind": "flip", "dataset": "subscribers", "column": "subscriber_status",
+     "to_value": "BARRED", "prefix": "62813", "n": 5},
+    {"stage": "transform", "kind": "drift", "dataset": "balances", "column": "pulsa_balance", "delta": "0.01", "n": 3},
 ]
 
 
@@ -135,7 +136,7 @@ def cohort_summary(run_id: str) -> None:
         ("SELECT stage, policy, verdict, outcome FROM recon.gate_decision WHERE run_id LIKE %s ORDER BY id",
          (f"%/{run_id}",)))
     for stage, suite, batches, total, matched in suites:
-        print(f"  {stage:<16} {suite:<32} {batches} batches  {matched}/{total} checks matched")
+        print(f"  {stage:<16} {suite:<34} {batches} scope(s)  {matched}/{total} checks matched")
     shown_failed = 12
     for stage, prefix, batch, check, group, expected, actual, discrepancy, status in failed[:shown_failed]:
         expected, actual = shortened(expected, actual)

@@ -162,6 +162,12 @@ def _decimal(value: str | None, where: str) -> Decimal:
     return result
 
 
+def _holds_prefix(table: pa.Table, prefix: str) -> bool:
+    if "msisdn" not in table.column_names:
+        raise ValueError(f"a fault for prefix {prefix} needs an msisdn column")
+    return bool(pc.any(pc.fill_null(pc.starts_with(table["msisdn"], prefix), False)).as_py())
+
+
 def apply_faults(table: pa.Table, dataset: str, stage: str,
                  faults: Sequence[Fault]) -> tuple[pa.Table, list[dict[str, Any]]]:
     """Apply the faults declared for this dataset at this stage; report the keys each one touched."""
@@ -171,6 +177,8 @@ def apply_faults(table: pa.Table, dataset: str, stage: str,
         if fault.stage != stage or fault.dataset != dataset:
             continue
         where = f"{stage} fault {fault.kind} on {dataset}"
+        if fault.prefix is not None and not _holds_prefix(table, fault.prefix):
+            continue  # loads run per batch: a batch of another prefix is not this fault's target
         if fault.column is not None and fault.column not in table.column_names:
             raise ValueError(f"{where}: column {fault.column!r} is not in the table")
         if fault.kind == "drop":
