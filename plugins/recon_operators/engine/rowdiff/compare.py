@@ -53,10 +53,11 @@ def _duckdb(work_dir: str | None, memory_limit: str) -> Iterator[tuple[Any, Path
 
 
 def _key_expr(plan: ColumnPlan) -> str:
-    """Numeric keys match by value (``7`` = ``7.0``); text keys (MSISDN...) byte for byte."""
+    """Numeric keys match by value (``7`` = ``7.0``, shown as ``7``); text keys (MSISDN...) byte
+    for byte. A fixed-scale decimal always has a '.', so trimming zeros then '.' is safe."""
     column = _q(plan.name)
     if plan.numeric:
-        return f"coalesce(CAST(TRY_CAST({column} AS {NUMERIC}) AS VARCHAR), {column})"
+        return f"coalesce(rtrim(rtrim(CAST(TRY_CAST({column} AS {NUMERIC}) AS VARCHAR), '0'), '.'), {column})"
     return column
 
 
