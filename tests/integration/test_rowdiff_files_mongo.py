@@ -37,6 +37,8 @@ def write_parquet(path, data) -> str:
     pq.write_table(pa.Table.from_pylist([{c: r[c] for c in COLUMNS} for r in data], schema=schema), path)
     return str(path)
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture
 def postgres(databases):

@@ -16,6 +16,8 @@ from recon_operators.engine.spec import Tolerance
 from tests.integration.rowdiff_data import (changed, mariadb_connect, rows, table, write_mariadb,
                                             write_postgres)
 
+pytestmark = pytest.mark.integration
+
 
 @pytest.fixture
 def sides(databases):
@@ -140,6 +142,22 @@ def test_query_and_filter_with_bound_parameters(databases):
     finally:
         conn.close()
     assert result.equal and result.source_rows == 15
+
+
+def test_mariadb_filter_with_parameters_and_percent_signs(databases):
+    """DATE_FORMAT's '%Y' and a LIKE '%' must survive the driver's parameter formatting."""
+    my_table = table()
+    write_mariadb(databases["stage"], my_table, rows())
+    conn = mariadb_connect(databases["stage"])
+    try:
+        for where, params in (("batch = :batch AND email LIKE '%@example.com'", {"batch": "2"}),
+                              ("batch = 2 AND email LIKE '%@example.com'", {})):
+            filtered = SqlDataset(conn, "mysql", table=my_table, filter=where, params=params)
+            whole = SqlDataset(conn, "mysql", query=f"SELECT * FROM {my_table} WHERE batch = '2'")
+            result = run_diff(DiffSpec(key=("msisdn",)), filtered, whole)
+            assert result.equal and result.source_rows == 15, where
+    finally:
+        conn.close()
 
 
 def test_unreadable_side_and_bad_spec_are_clear_errors(databases):

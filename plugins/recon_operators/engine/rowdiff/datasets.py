@@ -207,11 +207,12 @@ class SqlDataset(Dataset):
 
         quoted = [f"IFNULL({e}, '')" if self._plain_text(p) else f"IFNULL(CONCAT('\"', REPLACE({e}, '\"', '\"\"'), '\"'), '')"
                   for e, p in zip(exprs, plans)]
-        sql = f"SELECT CONCAT_WS(',', {', '.join(quoted)}){tail}"
+        # The driver %-formats the whole statement (the tail's own '%' are doubled already).
+        sql = f"SELECT CONCAT_WS(',', {', '.join(quoted)})".replace("%", "%%") + tail
         try:
             cursor = self.connection.cursor(MySQLdb.cursors.SSCursor)
             try:
-                cursor.execute(sql, params or None)
+                cursor.execute(sql, params)
                 with open(spill, "w", encoding="utf-8", buffering=1 << 20, newline="") as out:
                     while rows := cursor.fetchmany(FETCH_ROWS):
                         out.write("\n".join([row[0] for row in rows]))
