@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from recon_operators.connections import ConnectionInfo
 from recon_operators.engine.rowdiff.datasets import Dataset, FileDataset, MongoDataset, SqlDataset
 from recon_operators.engine.rowdiff.urls import open_dataset, parse_dataset_url
 from recon_operators.engine.sources.base import SourceError
@@ -47,8 +48,9 @@ def open_row_diff_dataset(spec: str | Mapping[str, Any], params: Mapping[str, An
         from recon_operators.hooks.databases import mysql_connection, postgres_connection
 
         connection = postgres_connection(conn_id) if engine == "postgres" else mysql_connection(conn_id)
+        native = ConnectionInfo.postgres_from(conn) if engine == "postgres" else None
         return SqlDataset(connection, engine, table=spec.get("table"), query=spec.get("query"),
-                          filter=spec.get("filter"), params=params,
+                          filter=spec.get("filter"), params=params, native=native,
                           label=f"{engine} {conn_id} {spec.get('table') or 'query'}")
     except SourceError:
         raise

@@ -118,9 +118,10 @@ class SqlDataset(Dataset):
             out["filter"] = self.filter
         return out
 
-    def _run(self, work: Callable[[Any], Any]) -> Any:
+    def _run(self, work: Callable[[Any], Any], cursor_class: Any = None) -> Any:
+        """``work(cursor)`` in a UTC session, driver errors as one line, the transaction ended."""
         try:
-            cursor = self.connection.cursor()
+            cursor = self.connection.cursor(cursor_class) if cursor_class else self.connection.cursor()
             try:
                 cursor.execute("SET TIME ZONE 'UTC'" if self.engine == "postgres" else "SET time_zone = '+00:00'")
                 return work(cursor)
@@ -177,8 +178,10 @@ class SqlDataset(Dataset):
         if self.engine == "postgres":
             self._run(lambda cursor: self._copy_postgres(cursor, exprs, tail, params, spill, self.native))
         else:
-            self._run(lambda cursor: None)  # pin the session time zone on this connection
-            self._stream_mysql(exprs, plans, tail, params, spill)
+            import MySQLdb.cursors  # unbuffered: rows stream from the server, client memory stays flat
+
+            self._run(lambda cursor: self._stream_mysql(cursor, exprs, plans, tail, params, spill),
+                      MySQLdb.cursors.SSCursor)
         duck.execute(f"CREATE TABLE {table} AS SELECT * FROM {csv_reader_sql(spill, [p.name for p in plans])}")
         spill.unlink()
 
@@ -199,33 +202,18 @@ class SqlDataset(Dataset):
         """Numbers, dates and timestamps never hold a quote, comma or newline, nor render as ''."""
         return (self._kinds or {}).get(plan.name) in (NUMBER, DATE, TIMESTAMP)
 
-    def _stream_mysql(self, exprs: list[str], plans: list[ColumnPlan], tail: str, params: dict[str, Any],
-                      spill: Path) -> None:
+    def _stream_mysql(self, cursor: Any, exprs: list[str], plans: list[ColumnPlan], tail: str,
+                      params: dict[str, Any], spill: Path) -> None:
         """One CSV line per row, built by the server (CONCAT_WS of quoted values; NULL stays an
-        unquoted empty field), read through an unbuffered cursor so client memory stays flat."""
-        import MySQLdb.cursors
-
+        unquoted empty field): one Python string per row, none per value."""
         quoted = [f"IFNULL({e}, '')" if self._plain_text(p) else f"IFNULL(CONCAT('\"', REPLACE({e}, '\"', '\"\"'), '\"'), '')"
                   for e, p in zip(exprs, plans)]
         # The driver %-formats the whole statement (the tail's own '%' are doubled already).
-        sql = f"SELECT CONCAT_WS(',', {', '.join(quoted)})".replace("%", "%%") + tail
-        try:
-            cursor = self.connection.cursor(MySQLdb.cursors.SSCursor)
-            try:
-                cursor.execute(sql, params)
-                with open(spill, "w", encoding="utf-8", buffering=1 << 20, newline="") as out:
-                    while rows := cursor.fetchmany(FETCH_ROWS):
-                        out.write("\n".join([row[0] for row in rows]))
-                        out.write("\n")
-            finally:
-                cursor.close()
-        except Exception as exc:  # noqa: BLE001
-            raise self.fail(exc) from None
-        finally:
-            try:
-                self.connection.rollback()
-            except Exception:  # noqa: BLE001
-                pass
+        cursor.execute(f"SELECT CONCAT_WS(',', {', '.join(quoted)})".replace("%", "%%") + tail, params)
+        with open(spill, "w", encoding="utf-8", buffering=1 << 20, newline="") as out:
+            while rows := cursor.fetchmany(FETCH_ROWS):
+                out.write("\n".join([row[0] for row in rows]))
+                out.write("\n")
 
     def close(self) -> None:
         try:
