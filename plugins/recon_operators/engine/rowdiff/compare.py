@@ -1,9 +1,11 @@
-"""The diff itself: both sides staged concurrently into one on-disk DuckDB database, then one
-columnar FULL OUTER JOIN on the key that keeps only the differing rows.
+"""The diff itself: both sides staged concurrently into one DuckDB database (spill files or
+tables), one pass per side for the row count and duplicate keys, then one columnar FULL OUTER
+JOIN on the key that keeps only the differing rows.
 
-Memory stays bounded whatever the row count: staged tables live in a DuckDB file in a work
-directory, DuckDB runs under ``memory_limit`` and spills its join to ``temp_directory``, and
-only the differing rows (a small table) are read back, in key order, for counts and samples.
+Memory stays bounded whatever the row count: database sides stream to spill files on disk,
+local CSV files are read in place, DuckDB runs under ``memory_limit`` and spills its tables, aggregates and join to
+``temp_directory``, and only the differing rows (a small table) are read back, in key order,
+for counts and samples.
 """
 
 from __future__ import annotations
@@ -132,10 +134,13 @@ def _compare(duck: Any, spec: DiffSpec, keys: list[ColumnPlan], values: list[Col
                         *(f"{_q(p.name)} AS v{j}" for j, p in enumerate(values)), "true AS p"])
     for table in ("src", "tgt"):
         duck.execute(f"CREATE TEMP VIEW {table}_keyed AS SELECT {select} FROM {table}")
-        duck.execute(f"CREATE TEMP TABLE {table}_dup AS SELECT {', '.join(key_cols)}, count(*) AS n "
-                     f"FROM {table}_keyed GROUP BY ALL HAVING count(*) > 1")
-    result.source_rows = duck.execute("SELECT count(*) FROM src").fetchone()[0]
-    result.target_rows = duck.execute("SELECT count(*) FROM tgt").fetchone()[0]
+        # One pass per side: the total (the () grouping set) and every key seen more than once.
+        duck.execute(f"CREATE TEMP TABLE {table}_counts AS SELECT {', '.join(key_cols)}, GROUPING({key_cols[0]}) AS total, "
+                     f"count(*) AS n FROM {table}_keyed GROUP BY GROUPING SETS (({', '.join(key_cols)}), ()) "
+                     f"HAVING count(*) > 1 OR GROUPING({key_cols[0]}) = 1")
+        duck.execute(f"CREATE TEMP VIEW {table}_dup AS SELECT * EXCLUDE (total) FROM {table}_counts WHERE total = 0")
+    result.source_rows = duck.execute("SELECT coalesce(sum(n), 0) FROM src_counts WHERE total = 1").fetchone()[0]
+    result.target_rows = duck.execute("SELECT coalesce(sum(n), 0) FROM tgt_counts WHERE total = 1").fetchone()[0]
     result.duplicate_keys_source = duck.execute("SELECT count(*) FROM src_dup").fetchone()[0]
     result.duplicate_keys_target = duck.execute("SELECT count(*) FROM tgt_dup").fetchone()[0]
     compared_source = result.source_rows

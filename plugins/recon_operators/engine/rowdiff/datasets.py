@@ -63,8 +63,8 @@ def arrow_kind(data_type: pa.DataType) -> str | None:
 
 
 class Dataset:
-    """One side. ``kinds()`` names its columns (and their kinds); ``stage()`` loads a DuckDB table
-    whose VARCHAR columns are the plan's columns, in plan order, as canonical text."""
+    """One side. ``kinds()`` names its columns (and their kinds); ``stage()`` makes a DuckDB
+    table or view whose VARCHAR columns are the plan's columns, in plan order, canonical text."""
 
     label = "dataset"
 
@@ -182,6 +182,7 @@ class SqlDataset(Dataset):
 
             self._run(lambda cursor: self._stream_mysql(cursor, exprs, plans, tail, params, spill),
                       MySQLdb.cursors.SSCursor)
+        # Loaded at once (not a view): the parse overlaps the other side's still-running stream.
         duck.execute(f"CREATE TABLE {table} AS SELECT * FROM {csv_reader_sql(spill, [p.name for p in plans])}")
         spill.unlink()
 
@@ -270,13 +271,14 @@ class FileDataset(Dataset):
         try:
             exprs = [f"{side_expression(dialect, quote_ident(p.name), p.rule(side), p.numeric, textual)} "
                      f"AS {quote_ident(p.name)}" for p in plans]
-            native = self._native_csv()
-            if native:
-                duck.execute(f"CREATE TEMP VIEW {view} AS SELECT * FROM {native}")
-            else:
-                duck.register(view, self.dataset)
-            duck.execute("SET TimeZone = 'UTC'")
             where = f" WHERE ({self.filter})" if self.filter else ""
+            duck.execute("SET TimeZone = 'UTC'")
+            native = self._native_csv()
+            if native:  # a view: DuckDB reads the local file in each pass, as fast as a table scan
+                duck.execute(f"CREATE VIEW {table} AS SELECT {', '.join(exprs)} FROM {native}{where}")
+                duck.execute(f"SELECT 1 FROM {table} LIMIT 0")  # a bad filter fails here, naming this side
+                return
+            duck.register(view, self.dataset)  # S3 and Parquet: read once, into a table
             duck.execute(f"CREATE TABLE {table} AS SELECT {', '.join(exprs)} FROM {view}{where}")
         except (IdentifierError, NormaliseError) as exc:
             raise SourceError(f"{self.label}: {exc}") from None
@@ -284,7 +286,7 @@ class FileDataset(Dataset):
             raise self.fail(exc) from None
         finally:
             try:
-                duck.execute(f"DROP VIEW IF EXISTS {view}") if self._native_csv() else duck.unregister(view)
+                duck.unregister(view)
             except Exception:  # noqa: BLE001
                 pass
 
