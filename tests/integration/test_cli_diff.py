@@ -104,3 +104,17 @@ def test_readme_row_diff_examples_run_as_written():
                               capture_output=True, text=True)
         assert done.returncode == int(re.search(r"exit (\d)", comment).group(1)), done.stderr
         assert done.stderr == ""
+
+
+def test_filters_bound_from_params_through_the_database_clients(tables):
+    """psql and the mariadb client get the statement with values bound client-side: a quote in a
+    value and a '%' in a LIKE survive, and both sides select the same 15 rows."""
+    data = rows()
+    source, target = tables(data, changed(data, 1, status="it's"))
+    where = "&filter=batch%20%3D%20:batch%20AND%20email%20LIKE%20'%25@example.com'%20AND%20status%20<>%20:odd"
+    done = recon(source + where, target + where, "--key", "msisdn", "--param", "batch=2", "--param", "odd=it's",
+                 "--json")
+    assert done.returncode == 1, done.stderr
+    report = json.loads(done.stdout)
+    assert (report["source_rows"], report["target_rows"], report["missing_in_target"]) == (15, 14, 1)
+    assert report["changed_rows"] == 0

@@ -8,6 +8,7 @@ A dataset is a mapping: ``{"conn_id": "stage_mysql", "table": "subscribers", "fi
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Mapping
 
 from recon_operators.connections import ConnectionInfo
@@ -48,7 +49,7 @@ def open_row_diff_dataset(spec: str | Mapping[str, Any], params: Mapping[str, An
         from recon_operators.hooks.databases import mysql_connection, postgres_connection
 
         connection = postgres_connection(conn_id) if engine == "postgres" else mysql_connection(conn_id)
-        native = ConnectionInfo.postgres_from(conn) if engine == "postgres" else None
+        native = replace(ConnectionInfo.postgres_from(conn), conn_type=engine)
         return SqlDataset(connection, engine, table=spec.get("table"), query=spec.get("query"),
                           filter=spec.get("filter"), params=params, native=native,
                           label=f"{engine} {conn_id} {spec.get('table') or 'query'}")

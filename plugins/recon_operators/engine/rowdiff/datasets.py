@@ -88,7 +88,7 @@ class SqlDataset(Dataset):
     """A Postgres or MySQL/MariaDB table, or a query, with an optional SQL filter whose ``:name``
     parameters are bound from ``params``. ``connection`` is a DB-API connection (psycopg2 or
     MySQLdb); two datasets may share one, they are then read one after the other. ``native``:
-    the same connection's settings, for the ``psql`` fast path of the Postgres COPY."""
+    the same connection's settings, for the ``psql``/``mariadb`` client fast path."""
 
     def __init__(self, connection: Any, engine: str, *, table: str | None = None, query: str | None = None,
                  filter: str | None = None, params: Mapping[str, Any] | None = None, label: str | None = None,
@@ -100,7 +100,7 @@ class SqlDataset(Dataset):
         if query and ";" in query.strip().rstrip(";"):
             raise SourceError(f"{engine}: a query must be one SELECT statement")
         self.connection = connection
-        self.native = native  # lets Postgres COPY run through psql (libpq, no Python per row) when installed
+        self.native = native  # lets psql / the mariadb client write the spill file (no Python per row)
         self.dialect: Dialect = DIALECTS[engine]
         self.engine = engine
         self.table, self.query, self.filter = table, (query or "").strip().rstrip(";") or None, filter
@@ -180,7 +180,7 @@ class SqlDataset(Dataset):
         else:
             import MySQLdb.cursors  # unbuffered: rows stream from the server, client memory stays flat
 
-            self._run(lambda cursor: self._stream_mysql(cursor, exprs, plans, tail, params, spill),
+            self._run(lambda cursor: self._stream_mysql(cursor, exprs, plans, tail, params, spill, self.native),
                       MySQLdb.cursors.SSCursor)
         # Loaded at once (not a view): the parse overlaps the other side's still-running stream.
         duck.execute(f"CREATE TABLE {table} AS SELECT * FROM {csv_reader_sql(spill, [p.name for p in plans])}")
@@ -204,14 +204,21 @@ class SqlDataset(Dataset):
         return (self._kinds or {}).get(plan.name) in (NUMBER, DATE, TIMESTAMP)
 
     def _stream_mysql(self, cursor: Any, exprs: list[str], plans: list[ColumnPlan], tail: str,
-                      params: dict[str, Any], spill: Path) -> None:
+                      params: dict[str, Any], spill: Path, native: ConnectionInfo | None) -> None:
         """One CSV line per row, built by the server (CONCAT_WS of quoted values; NULL stays an
-        unquoted empty field): one Python string per row, none per value."""
+        unquoted empty field): through the ``mariadb`` client when installed (C writes the file),
+        else one Python string per row (none per value) through the unbuffered cursor."""
         quoted = [f"IFNULL({e}, '')" if self._plain_text(p) else f"IFNULL(CONCAT('\"', REPLACE({e}, '\"', '\"\"'), '\"'), '')"
                   for e, p in zip(exprs, plans)]
         # The driver %-formats the whole statement (the tail's own '%' are doubled already).
-        cursor.execute(f"SELECT CONCAT_WS(',', {', '.join(quoted)})".replace("%", "%%") + tail, params)
-        with open(spill, "w", encoding="utf-8", buffering=1 << 20, newline="") as out:
+        sql = f"SELECT CONCAT_WS(',', {', '.join(quoted)})".replace("%", "%%") + tail
+        client = shutil.which("mariadb") or shutil.which("mysql")
+        with open(spill, "wb" if native and client else "w", buffering=1 << 20) as out:
+            if native is not None and client:
+                bound = sql % {k: self.connection.literal(v).decode() for k, v in params.items()}
+                _mariadb_stream(client, native, bound, out)
+                return
+            cursor.execute(sql, params)
             while rows := cursor.fetchmany(FETCH_ROWS):
                 out.write("\n".join([row[0] for row in rows]))
                 out.write("\n")
@@ -371,18 +378,31 @@ class MongoDataset(Dataset):
             duck.unregister("mongo_batch")
 
 
-def _psql_copy(info: ConnectionInfo, copy: str, out: Any) -> None:
-    """Run one COPY through psql; the password travels in the environment, never in argv."""
-    without_password = replace(info, password=None).libpq_dsn()
-    env = {**os.environ, "PGTZ": "UTC", "PGCONNECT_TIMEOUT": "10"}
-    if info.password:
-        env["PGPASSWORD"] = info.password
-    process = subprocess.run(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", without_password, "-c", copy],
-                             stdout=out, stderr=subprocess.PIPE, env=env, check=False)
+def _client(argv: list[str], env: dict[str, str], out: Any) -> None:
+    """Run a database client writing to ``out``; its first error line becomes a SourceError.
+    Passwords travel in the environment, never in argv (visible to every user of the host)."""
+    process = subprocess.run(argv, stdout=out, stderr=subprocess.PIPE, env={**os.environ, **env}, check=False)
     if process.returncode:
         message = process.stderr.decode(errors="replace").strip().splitlines()
-        raise SourceError(first_line(message[0] if message else f"psql exited with {process.returncode}")
-                          .removeprefix("psql:").removeprefix("ERROR:").strip())
+        text = first_line(message[0] if message else f"{argv[0]} exited with {process.returncode}")
+        raise SourceError(re.sub(r"^(psql:|ERROR:|ERROR \d+ \(\w+\)( at line \d+)?:)\s*", "", text).strip())
+
+
+def _psql_copy(info: ConnectionInfo, copy: str, out: Any) -> None:
+    """One COPY through psql, in UTC."""
+    env = {"PGTZ": "UTC", "PGCONNECT_TIMEOUT": "10", **({"PGPASSWORD": info.password} if info.password else {})}
+    _client(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", replace(info, password=None).libpq_dsn(), "-c", copy],
+            env, out)
+
+
+def _mariadb_stream(client: str, info: ConnectionInfo, select: str, out: Any) -> None:
+    """One SELECT through the mariadb client: --quick streams row by row, --raw --batch prints
+    the single CSV-line column as is (CONCAT_WS never yields NULL)."""
+    env = {"MYSQL_PWD": info.password} if info.password else {}
+    _client([client, "--no-defaults", "--quick", "--batch", "--raw", "--skip-column-names", "--connect-timeout=10",
+             f"--host={info.host or '127.0.0.1'}", f"--port={info.port or 3306}", f"--user={info.login or 'root'}",
+             "--default-character-set=utf8mb4", info.schema or "", "-e", f"SET time_zone = '+00:00'; {select}"],
+            env, out)
 
 
 def _dig(document: Any, dotted: str) -> Any:

@@ -119,4 +119,4 @@ def open_dataset(ref: DatasetRef, params: dict[str, Any] | None = None) -> Datas
     connect = connect_postgres if ref.kind == "postgres" else connect_mysql
     return SqlDataset(connect(info, ref.label), ref.kind, table=options.get("table"), query=options.get("query"),
                       filter=options.get("filter"), params=params, label=ref.label,
-                      native=info if ref.kind == "postgres" else None)
+                      native=info)
