@@ -180,3 +180,32 @@ def test_unreadable_side_and_bad_spec_are_clear_errors(databases):
         DiffSpec(key=())
     with pytest.raises(DiffError, match="not a valid identifier"):
         DiffSpec(key=("msisdn; drop table x",))
+
+
+@pytest.mark.parametrize("through_client", [False, True])
+def test_awkward_text_travels_intact_through_either_mariadb_path(databases, through_client):
+    """Quotes, backslashes, tabs, newlines, the word NULL, '' and NULL: equal on both engines,
+    whether MariaDB streams through its client or through the driver."""
+    from recon_operators.connections import ConnectionInfo
+    from recon_operators.demo.services import MARIADB_HOST, MARIADB_PORT, MARIADB_USER
+
+    awkward = ["it's", "back\\slash", "tab\there", "new\nline", "NULL", "", None, "é,\"q\"", "\\N"]
+    data = [dict(r, note=awkward[i % len(awkward)]) for i, r in enumerate(rows(18))]
+    pg_table, my_table = table(), table()
+    write_postgres(databases["transform"], pg_table, data)
+    write_mariadb(databases["stage"], my_table, data)
+    native = ConnectionInfo("mysql", MARIADB_HOST, MARIADB_PORT, MARIADB_USER, None, databases["stage"])
+    source = SqlDataset(psycopg2.connect(pg_dsn(databases["transform"])), "postgres", table=pg_table)
+    target = SqlDataset(mariadb_connect(databases["stage"]), "mysql", table=my_table,
+                        native=native if through_client else None)
+    try:
+        result = run_diff(DiffSpec(key=("msisdn",)), source, target)
+        assert result.equal, result.as_dict()
+        drifted = SqlDataset(target.connection, "mysql", query=f"SELECT msisdn, REPLACE(note, 'it', 'IT') AS note "
+                             f"FROM {my_table}", native=native if through_client else None)
+        changed_notes = run_diff(DiffSpec(key=("msisdn",), columns=("note",), mask=False), source, drifted)
+        assert changed_notes.changed_rows == 2
+        assert {s["columns"]["note"] for s in changed_notes.samples} == {"it's~IT's"}
+    finally:
+        source.close()
+        target.close()

@@ -1,8 +1,9 @@
 """Dataset sides of a row diff: each streams its rows, as canonical text, into a DuckDB table.
 
 Only bulk paths, no Python object per cell: Postgres sends ``COPY (SELECT ...) TO STDOUT`` CSV
-and MariaDB one quoted CSV line per row through an unbuffered (server-side) cursor, both into a
-spill file DuckDB then loads in parallel; files are scanned by DuckDB itself (CSV/Parquet,
+(through ``psql`` when installed), MariaDB tab-separated rows with QUOTE()d text (through the
+``mariadb`` client when installed, else one line per row from an unbuffered cursor), both into
+a spill file DuckDB then loads in parallel; files are scanned by DuckDB itself (CSV/Parquet,
 local or S3 through Arrow datasets). Mongo documents are decoded by the driver anyway, so they
 are normalised in Python batch by batch (``normalise.canonical_text``, as ``recon check`` does).
 Every side applies the normalisation of ``dialects``/``normalise``, so values reach the join
@@ -41,10 +42,18 @@ _MYSQL_KINDS = {**dict.fromkeys((0, 1, 2, 3, 4, 5, 8, 9, 246), NUMBER), 7: TIMES
                 10: DATE, 14: DATE}
 
 
-def csv_reader_sql(path: Path, names: list[str]) -> str:
-    """DuckDB scan of a spill file: every column text, unquoted empty = NULL, ``""`` = ''."""
+# How each spill file is written: Postgres COPY CSV (NULL = unquoted empty, "" = ''), and
+# MariaDB tab-separated with text through QUOTE() ('it\'s'; NULL is the bare word NULL).
+SPILL_FORMATS = {
+    "csv": "delim=',', quote='\"', escape='\"'",
+    "mysql": "delim='\t', quote='''', escape='\\', nullstr='NULL'",
+}
+
+
+def csv_reader_sql(path: Path, names: list[str], spill_format: str = "csv") -> str:
+    """DuckDB scan of a spill file: every column text, a quoted value never NULL."""
     columns = ", ".join(f"{_literal(n)}: 'VARCHAR'" for n in names)
-    return (f"read_csv({_literal(str(path))}, header=false, quote='\"', escape='\"', delim=',', "
+    return (f"read_csv({_literal(str(path))}, header=false, {SPILL_FORMATS[spill_format]}, "
             f"allow_quoted_nulls=false, auto_detect=false, columns={{{columns}}})")
 
 
@@ -107,6 +116,7 @@ class SqlDataset(Dataset):
         self.params = dict(params or {})
         self.label = label or f"{engine} {table or 'query'}"
         self._kinds: dict[str, str | None] | None = None
+        self._whole_seconds: set[str] = set()
         try:
             self._from = self.dialect.qualified(table) if table else f"({self.query}) AS recon_query"
         except IdentifierError as exc:
@@ -141,6 +151,8 @@ class SqlDataset(Dataset):
         def probe(cursor: Any) -> dict[str, str | None]:
             cursor.execute(f"SELECT * FROM {self._from} WHERE 1 = 0")
             table = _PG_KINDS if self.engine == "postgres" else _MYSQL_KINDS
+            if self.engine == "mysql":  # DATETIME/TIMESTAMP without fractions print as canonical text
+                self._whole_seconds = {d[0] for d in cursor.description if d[1] in (7, 12) and (d[2] or 0) <= 19}
             return {d[0]: table.get(d[1]) for d in cursor.description}
         if self._kinds is None:
             self._kinds = self._run(probe)
@@ -150,9 +162,13 @@ class SqlDataset(Dataset):
         """The column as is when the engine's own text output is already canonical (text,
         numbers compared by value), which spares the server a cast per value."""
         column = self.dialect.quote(plan.name)
-        native = (self._kinds or {}).get(plan.name)
-        if plan.rule(side) == ColumnRule() and native in (None, NUMBER) and (plan.numeric or native is None):
+        native, rule = (self._kinds or {}).get(plan.name), plan.rule(side)
+        if rule == ColumnRule() and native in (None, NUMBER) and (plan.numeric or native is None):
             return column
+        if self.engine == "mysql" and (rule, native) in ((ColumnRule(type=DATE), DATE),
+                                                         (ColumnRule(type=TIMESTAMP), TIMESTAMP)) \
+                and (native == DATE or plan.name in self._whole_seconds):
+            return column  # the session is UTC: MariaDB prints these exactly as the canonical text
         return side_expression(self.dialect, column, plan.rule(side), plan.numeric, False)
 
     def select(self, plans: list[ColumnPlan], side: str) -> tuple[list[str], str, dict[str, Any]]:
@@ -183,7 +199,8 @@ class SqlDataset(Dataset):
             self._run(lambda cursor: self._stream_mysql(cursor, exprs, plans, tail, params, spill, self.native),
                       MySQLdb.cursors.SSCursor)
         # Loaded at once (not a view): the parse overlaps the other side's still-running stream.
-        duck.execute(f"CREATE TABLE {table} AS SELECT * FROM {csv_reader_sql(spill, [p.name for p in plans])}")
+        reader = csv_reader_sql(spill, [p.name for p in plans], "csv" if self.engine == "postgres" else "mysql")
+        duck.execute(f"CREATE TABLE {table} AS SELECT * FROM {reader}")
         spill.unlink()
 
     @staticmethod
@@ -200,25 +217,26 @@ class SqlDataset(Dataset):
                 cursor.copy_expert(copy, out)
 
     def _plain_text(self, plan: ColumnPlan) -> bool:
-        """Numbers, dates and timestamps never hold a quote, comma or newline, nor render as ''."""
+        """Numbers, dates and timestamps never hold a tab, quote or newline."""
         return (self._kinds or {}).get(plan.name) in (NUMBER, DATE, TIMESTAMP)
 
     def _stream_mysql(self, cursor: Any, exprs: list[str], plans: list[ColumnPlan], tail: str,
                       params: dict[str, Any], spill: Path, native: ConnectionInfo | None) -> None:
-        """One CSV line per row, built by the server (CONCAT_WS of quoted values; NULL stays an
-        unquoted empty field): through the ``mariadb`` client when installed (C writes the file),
-        else one Python string per row (none per value) through the unbuffered cursor."""
-        quoted = [f"IFNULL({e}, '')" if self._plain_text(p) else f"IFNULL(CONCAT('\"', REPLACE({e}, '\"', '\"\"'), '\"'), '')"
-                  for e, p in zip(exprs, plans)]
-        # The driver %-formats the whole statement (the tail's own '%' are doubled already).
-        sql = f"SELECT CONCAT_WS(',', {', '.join(quoted)})".replace("%", "%%") + tail
+        """Tab-separated rows, text through QUOTE() (cheaper for the server than building CSV):
+        through the ``mariadb`` client when installed (C writes the file), else one line per row
+        built by the server (CONCAT_WS) through the unbuffered cursor: a Python string per row,
+        none per value."""
+        fields = [e if self._plain_text(p) else f"QUOTE({e})" for e, p in zip(exprs, plans)]
         client = shutil.which("mariadb") or shutil.which("mysql")
         with open(spill, "wb" if native and client else "w", buffering=1 << 20) as out:
             if native is not None and client:
-                bound = sql % {k: self.connection.literal(v).decode() for k, v in params.items()}
+                select = f"SELECT {', '.join(fields)}".replace("%", "%%") + tail
+                bound = select % {k: self.connection.literal(v).decode() for k, v in params.items()}
                 _mariadb_stream(client, native, bound, out)
                 return
-            cursor.execute(sql, params)
+            lines = ", ".join(f"IFNULL({f}, 'NULL')" for f in fields)
+            # The driver %-formats the whole statement (the tail's own '%' are doubled already).
+            cursor.execute(f"SELECT CONCAT_WS(CHAR(9), {lines})".replace("%", "%%") + tail, params)
             while rows := cursor.fetchmany(FETCH_ROWS):
                 out.write("\n".join([row[0] for row in rows]))
                 out.write("\n")
@@ -396,8 +414,8 @@ def _psql_copy(info: ConnectionInfo, copy: str, out: Any) -> None:
 
 
 def _mariadb_stream(client: str, info: ConnectionInfo, select: str, out: Any) -> None:
-    """One SELECT through the mariadb client: --quick streams row by row, --raw --batch prints
-    the single CSV-line column as is (CONCAT_WS never yields NULL)."""
+    """One SELECT through the mariadb client: --quick streams row by row, --batch --raw prints
+    tab-separated fields unescaped (QUOTE() already escaped the text), NULL as the word NULL."""
     env = {"MYSQL_PWD": info.password} if info.password else {}
     _client([client, "--no-defaults", "--quick", "--batch", "--raw", "--skip-column-names", "--connect-timeout=10",
              f"--host={info.host or '127.0.0.1'}", f"--port={info.port or 3306}", f"--user={info.login or 'root'}",
