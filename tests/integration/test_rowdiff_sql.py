@@ -209,3 +209,35 @@ def test_awkward_text_travels_intact_through_either_mariadb_path(databases, thro
     finally:
         source.close()
         target.close()
+
+
+def test_cheap_timestamp_and_date_text_equals_the_canonical_text(databases):
+    """The date_trunc/bare-column shortcut prints exactly what dialects' to_char canonical does,
+    fractions and offsets included (a COPY and a check must agree on every value)."""
+    from recon_operators.engine.dialects import DIALECTS
+
+    name = table()
+    conn = psycopg2.connect(pg_dsn(databases["transform"]))
+    try:
+        with conn, conn.cursor() as cur:
+            cur.execute(f"CREATE TABLE {name} (id int, ts timestamp, tz timestamptz, d date)")
+            cur.execute(f"INSERT INTO {name} VALUES (1, '2024-01-01 10:00:00.999', '2024-01-01 10:00:00.5+07', "
+                        f"'2024-02-29'), (2, '1999-12-31 23:59:59.5', '1999-12-31 23:59:59-05', '1970-01-01'), "
+                        f"(3, NULL, NULL, NULL)")
+        dataset = SqlDataset(conn, "postgres", table=name)
+        dataset.kinds()
+        postgres = DIALECTS["postgres"]
+        pairs = []
+        for column, rule in (("ts", ColumnRule(type="timestamp")), ("tz", ColumnRule(type="timestamp")),
+                             ("d", ColumnRule(type="date"))):
+            cheap = dataset._printed(column, rule, "date" if column == "d" else "timestamp")
+            pairs.append(f"CAST({cheap} AS text), {postgres.canonical(column, rule)}")
+        with conn.cursor() as cur:
+            cur.execute("SET TIME ZONE 'Asia/Jakarta'; SET DateStyle = 'SQL, DMY'")  # what the session must undo
+            cur.execute("SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'")
+            cur.execute(f"SELECT {', '.join(pairs)} FROM {name} ORDER BY id")
+            for row in cur.fetchall():
+                assert row[0::2] == row[1::2]
+            assert row == (None,) * 6
+    finally:
+        conn.close()

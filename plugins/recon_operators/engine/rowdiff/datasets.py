@@ -117,6 +117,7 @@ class SqlDataset(Dataset):
         self.label = label or f"{engine} {table or 'query'}"
         self._kinds: dict[str, str | None] | None = None
         self._whole_seconds: set[str] = set()
+        self._zoned: set[str] = set()
         try:
             self._from = self.dialect.qualified(table) if table else f"({self.query}) AS recon_query"
         except IdentifierError as exc:
@@ -133,7 +134,8 @@ class SqlDataset(Dataset):
         try:
             cursor = self.connection.cursor(cursor_class) if cursor_class else self.connection.cursor()
             try:
-                cursor.execute("SET TIME ZONE 'UTC'" if self.engine == "postgres" else "SET time_zone = '+00:00'")
+                cursor.execute("SET TIME ZONE 'UTC'; SET DateStyle = 'ISO, YMD'" if self.engine == "postgres"
+                               else "SET time_zone = '+00:00'")
                 return work(cursor)
             finally:
                 cursor.close()
@@ -153,6 +155,8 @@ class SqlDataset(Dataset):
             table = _PG_KINDS if self.engine == "postgres" else _MYSQL_KINDS
             if self.engine == "mysql":  # DATETIME/TIMESTAMP without fractions print as canonical text
                 self._whole_seconds = {d[0] for d in cursor.description if d[1] in (7, 12) and (d[2] or 0) <= 19}
+            else:
+                self._zoned = {d[0] for d in cursor.description if d[1] == 1184}  # timestamptz
             return {d[0]: table.get(d[1]) for d in cursor.description}
         if self._kinds is None:
             self._kinds = self._run(probe)
@@ -165,11 +169,22 @@ class SqlDataset(Dataset):
         native, rule = (self._kinds or {}).get(plan.name), plan.rule(side)
         if rule == ColumnRule() and native in (None, NUMBER) and (plan.numeric or native is None):
             return column
-        if self.engine == "mysql" and (rule, native) in ((ColumnRule(type=DATE), DATE),
-                                                         (ColumnRule(type=TIMESTAMP), TIMESTAMP)) \
-                and (native == DATE or plan.name in self._whole_seconds):
-            return column  # the session is UTC: MariaDB prints these exactly as the canonical text
-        return side_expression(self.dialect, column, plan.rule(side), plan.numeric, False)
+        return self._printed(plan.name, rule, native) or side_expression(self.dialect, column, rule, plan.numeric,
+                                                                          False)
+
+    def _printed(self, name: str, rule: ColumnRule, native: str | None) -> str | None:
+        """A cheaper expression whose printed text (UTC session, ISO DateStyle) is exactly the
+        canonical text of ``dialects`` for plain dates and timestamps (to_char costs Postgres
+        half the stream's time)."""
+        column = self.dialect.quote(name)
+        if (rule, native) == (ColumnRule(type=DATE), DATE):
+            return column
+        if (rule, native) != (ColumnRule(type=TIMESTAMP), TIMESTAMP):
+            return None
+        if self.engine == "mysql":
+            return column if name in self._whole_seconds else None
+        return f"date_trunc('second', {column} AT TIME ZONE 'UTC')" if name in self._zoned \
+            else f"date_trunc('second', {column})"
 
     def select(self, plans: list[ColumnPlan], side: str) -> tuple[list[str], str, dict[str, Any]]:
         """Canonical column expressions, the FROM/WHERE tail with %(name)s placeholders, params."""
@@ -408,7 +423,8 @@ def _client(argv: list[str], env: dict[str, str], out: Any) -> None:
 
 def _psql_copy(info: ConnectionInfo, copy: str, out: Any) -> None:
     """One COPY through psql, in UTC."""
-    env = {"PGTZ": "UTC", "PGCONNECT_TIMEOUT": "10", **({"PGPASSWORD": info.password} if info.password else {})}
+    env = {"PGTZ": "UTC", "PGDATESTYLE": "ISO, YMD", "PGCONNECT_TIMEOUT": "10",
+           **({"PGPASSWORD": info.password} if info.password else {})}
     _client(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", replace(info, password=None).libpq_dsn(), "-c", copy],
             env, out)
 
