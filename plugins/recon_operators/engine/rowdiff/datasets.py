@@ -12,6 +12,7 @@ already canonical and the two sides of a cross-engine diff agree on what "equal"
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 import shutil
@@ -19,8 +20,6 @@ import subprocess
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
-
-import pyarrow as pa
 
 from recon_operators.connections import ConnectionInfo
 from recon_operators.engine.dialects import DIALECTS, Dialect
@@ -61,7 +60,9 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def arrow_kind(data_type: pa.DataType) -> str | None:
+def arrow_kind(data_type: Any) -> str | None:
+    import pyarrow as pa
+
     if pa.types.is_integer(data_type) or pa.types.is_floating(data_type) or pa.types.is_decimal(data_type):
         return NUMBER
     if pa.types.is_timestamp(data_type):
@@ -270,18 +271,24 @@ class FileDataset(Dataset):
 
     def __init__(self, path: str, format: str | None = None, *, filesystem: Any = None, filter: str | None = None,
                  csv: Mapping[str, Any] | None = None, label: str | None = None):
-        from recon_operators.engine.sources.files import FileSource
-
         self.format = format or ("parquet" if path.lower().endswith((".parquet", ".pq")) else "csv")
         self.path, self.filter, self.csv = path, filter, dict(csv or {})
         self.label = label or f"file {path}"
-        self.local = filesystem is None and not path.startswith("s3://")
+        self.dataset: Any = None
+        self._native: str | None = None
         try:
+            if filesystem is None and not path.startswith("s3://") and self.format == "csv" \
+                    and self.csv.get("encoding", "utf8").lower() in ("utf8", "utf-8"):
+                self._native, self._names = self._native_csv()
+                return
+            from recon_operators.engine.sources.files import FileSource
+
             self.dataset = FileSource._dataset(SideSpec(path=path, format=self.format, csv=self.csv), filesystem,
                                                empty_is_null=True)
+            self._names = list(self.dataset.schema.names)
         except SourceError:
             raise
-        except (pa.ArrowException, OSError) as exc:
+        except Exception as exc:  # noqa: BLE001 - Arrow, DuckDB and OS errors alike
             raise self.fail(exc) from None
 
     def describe(self) -> dict[str, Any]:
@@ -291,19 +298,31 @@ class FileDataset(Dataset):
         return out
 
     def kinds(self) -> dict[str, str | None]:
+        if self.dataset is None:
+            return dict.fromkeys(self._names)  # CSV: every column is text
         return {f.name: arrow_kind(f.type) for f in self.dataset.schema}
 
-    def _native_csv(self) -> str | None:
+    def _native_csv(self) -> tuple[str, list[str]]:
         """DuckDB's own parallel CSV reader for local UTF-8 files (twice as fast as an Arrow
-        scan), with the same reading: every column text, unquoted empty = NULL, ``""`` = ''."""
-        if not (self.local and self.format == "csv" and self.csv.get("encoding", "utf8").lower() in ("utf8", "utf-8")):
-            return None
-        files = self.dataset.files
-        header = "false" if self.csv.get("header") is False else "true"
-        names = ", ".join(_literal(n) for n in self.dataset.schema.names)
-        return (f"read_csv([{', '.join(_literal(f) for f in files)}], header={header}, all_varchar=true, "
-                f"delim={_literal(self.csv.get('delimiter', ','))}, quote='\"', escape='\"', "
-                f"allow_quoted_nulls=false, names=[{names}])")
+        scan, and no pyarrow to import): every column text, unquoted empty = NULL, ``""`` = ''."""
+        import duckdb
+
+        if "*" in self.path:
+            files = sorted(glob.glob(self.path))
+        elif os.path.isdir(self.path):
+            files = sorted(glob.glob(os.path.join(self.path, "*.csv")))
+        else:
+            files = [self.path] if os.path.isfile(self.path) else []
+        if not files:
+            raise SourceError(f"{self.label}: no such file")
+        options = (f"header={'false' if self.csv.get('header') is False else 'true'}, all_varchar=true, "
+                   f"delim={_literal(self.csv.get('delimiter', ','))}, quote='\"', escape='\"', "
+                   "allow_quoted_nulls=false")
+        listed = ", ".join(_literal(f) for f in files)
+        with duckdb.connect() as probe:
+            names = [d[0] for d in probe.execute(f"SELECT * FROM read_csv([{listed}], {options}) LIMIT 0").description]
+        quoted = ", ".join(_literal(n) for n in names)
+        return f"read_csv([{listed}], {options}, names=[{quoted}])", names
 
     def stage(self, duck: Any, table: str, plans: list[ColumnPlan], side: str, spill_dir: Path) -> None:
         dialect, textual = DIALECTS["duckdb"], self.format == "csv"
@@ -313,9 +332,8 @@ class FileDataset(Dataset):
                      f"AS {quote_ident(p.name)}" for p in plans]
             where = f" WHERE ({self.filter})" if self.filter else ""
             duck.execute("SET TimeZone = 'UTC'")
-            native = self._native_csv()
-            if native:  # a view: DuckDB reads the local file in each pass, as fast as a table scan
-                duck.execute(f"CREATE VIEW {table} AS SELECT {', '.join(exprs)} FROM {native}{where}")
+            if self._native:  # a view: DuckDB reads the local file in each pass, as fast as a table scan
+                duck.execute(f"CREATE VIEW {table} AS SELECT {', '.join(exprs)} FROM {self._native}{where}")
                 duck.execute(f"SELECT 1 FROM {table} LIMIT 0")  # a bad filter fails here, naming this side
                 return
             duck.register(view, self.dataset)  # S3 and Parquet: read once, into a table
@@ -370,6 +388,8 @@ class MongoDataset(Dataset):
         return found
 
     def stage(self, duck: Any, table: str, plans: list[ColumnPlan], side: str, spill_dir: Path) -> None:
+        import pyarrow as pa
+
         from recon_operators.engine.normalise import canonical_text, render
         from recon_operators.engine.sources.mongo import _plain
 
@@ -399,8 +419,10 @@ class MongoDataset(Dataset):
             raise self.fail(exc) from None
 
     @staticmethod
-    def _append(duck: Any, table: str, schema: pa.Schema, plans: list[ColumnPlan], documents: list[Any],
+    def _append(duck: Any, table: str, schema: Any, plans: list[ColumnPlan], documents: list[Any],
                 text: Callable[[Any, ColumnPlan], str | None]) -> None:
+        import pyarrow as pa
+
         if not documents:
             return
         columns = [[text(_dig(d, p.name), p) for d in documents] for p in plans]
