@@ -17,9 +17,12 @@ JSON_FIELDS = {"source_rows", "target_rows", "matched_rows", "missing_in_target"
                "duplicate_keys_source", "duplicate_keys_target", "column_mismatches", "samples"}
 
 
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
 def recon(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "recon_operators.cli", "diff", *args], capture_output=True, text=True,
-                          env=dict(os.environ))
+                          env=dict(os.environ), cwd=ROOT)
 
 
 @pytest.fixture
@@ -73,6 +76,8 @@ def test_tolerance_rule_and_conn_urls(tables, airflow_env, databases):
     (("conn://not_defined?table=t", "x.csv", "--key", "k"), "AIRFLOW_CONN_NOT_DEFINED"),
     (("a.csv", "b.csv", "--key", "k", "--tolerance", "k"), "COLUMN=VALUE"),
     (("a.csv", "b.csv", "--key", "k", "--rule", "k=sideways"), "rule item 'sideways'"),
+    (("include/config/examples/legacy_subscribers.csv", "include/config/examples/stage_subscribers.csv", "--key",
+      "msisdn", "--memory-limit", "lots"), "memory limit 'lots'"),
 ])
 def test_bad_input_exits_2_with_one_line(args, message):
     done = recon(*args)

@@ -10,7 +10,7 @@ import pytest
 
 from recon_operators.demo.services import pg_dsn
 from recon_operators.engine.normalise import ColumnRule
-from recon_operators.engine.rowdiff import DiffError, DiffSpec, SqlDataset, run_diff
+from recon_operators.engine.rowdiff import DiffError, DiffSpec, SqlDataset, compare, run_diff
 from recon_operators.engine.sources.base import SourceError
 from recon_operators.engine.spec import Tolerance
 from tests.integration.rowdiff_data import (changed, mariadb_connect, rows, table, write_mariadb,
@@ -19,9 +19,12 @@ from tests.integration.rowdiff_data import (changed, mariadb_connect, rows, tabl
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def sides(databases):
-    """Write source rows to Postgres and target rows to MariaDB; returns a diff runner."""
+@pytest.fixture(params=["wide join", "fingerprint join"])
+def sides(databases, request, monkeypatch):
+    """Write source rows to Postgres and target rows to MariaDB; returns a diff runner. Every
+    test runs with both join strategies (the fingerprint one is forced by a tiny memory budget)."""
+    if request.param == "fingerprint join":
+        monkeypatch.setattr(compare, "BYTES_PER_VALUE", 10**12)
     opened = []
 
     def diff(source_rows, target_rows, **spec):

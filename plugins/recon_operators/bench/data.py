@@ -56,6 +56,7 @@ def write_csvs(rows: int, folder: Path) -> tuple[Path, Path, Truth]:
     """source.csv and target.csv with the known differences."""
     source, target, truth = folder / "source.csv", folder / "target.csv", Truth(rows)
     with duckdb.connect() as duck:
+        duck.execute("SET enable_progress_bar = false")
         duck.execute(_sql("subscribers_source.sql", source), {"rows": rows})
         duck.execute(_sql("subscribers_target.sql", source, target), {"rows": rows, "extras": truth.extra})
     return source, target, truth

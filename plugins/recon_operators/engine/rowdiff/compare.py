@@ -10,6 +10,7 @@ for counts and samples.
 
 from __future__ import annotations
 
+import re
 import shutil
 import tempfile
 import time
@@ -22,7 +23,7 @@ import duckdb
 
 from recon_operators.engine.masking import mask_value
 from recon_operators.engine.rowdiff.datasets import Dataset
-from recon_operators.engine.rowdiff.model import DiffResult, DiffSpec
+from recon_operators.engine.rowdiff.model import DiffError, DiffResult, DiffSpec
 from recon_operators.engine.rowdiff.plan import ColumnPlan, plan_columns
 from recon_operators.engine.sources.base import SourceError
 
@@ -47,6 +48,7 @@ def _duckdb(work_dir: str | None, memory_limit: str) -> Iterator[tuple[Any, Path
             duck.execute(f"SET memory_limit = '{memory_limit}'")
             duck.execute(f"SET temp_directory = '{root / 'spill'}'")
             duck.execute("SET preserve_insertion_order = false")
+            duck.execute("SET enable_progress_bar = false")  # stderr is for one-line errors only
             yield duck, root
         finally:
             duck.close()
@@ -114,6 +116,7 @@ def run_diff(spec: DiffSpec, source: Dataset, target: Dataset, *, work_dir: str 
              memory_limit: str = DEFAULT_MEMORY_LIMIT) -> DiffResult:
     """Diff two datasets by key. Raises ``SourceError`` (a side cannot be read) or ``DiffError``."""
     started = time.monotonic()
+    _bytes(memory_limit)  # a bad limit is an error before anything is read
     plans = plan_columns(spec, _kinds(source, "source"), _kinds(target, "target"))
     keys = [p for p in plans if p.is_key]
     values = [p for p in plans if not p.is_key]
@@ -122,13 +125,14 @@ def run_diff(spec: DiffSpec, source: Dataset, target: Dataset, *, work_dir: str 
     with _duckdb(work_dir, memory_limit) as (duck, root):
         _stage_both(duck, root, source, target, plans, result.timings)
         compared = time.monotonic()
-        _compare(duck, spec, keys, values, result)
+        _compare(duck, spec, keys, values, result, memory_limit)
         result.timings["compare_seconds"] = round(time.monotonic() - compared, 3)
     result.seconds = time.monotonic() - started
     return result
 
 
-def _compare(duck: Any, spec: DiffSpec, keys: list[ColumnPlan], values: list[ColumnPlan], result: DiffResult) -> None:
+def _compare(duck: Any, spec: DiffSpec, keys: list[ColumnPlan], values: list[ColumnPlan], result: DiffResult,
+             memory_limit: str = DEFAULT_MEMORY_LIMIT) -> None:
     key_cols = [f"k{i}" for i in range(len(keys))]
     select = ", ".join([*(f"{_key_expr(p)} AS k{i}" for i, p in enumerate(keys)),
                         *(f"{_q(p.name)} AS v{j}" for j, p in enumerate(values)), "true AS p"])
@@ -154,6 +158,39 @@ def _compare(duck: Any, spec: DiffSpec, keys: list[ColumnPlan], values: list[Col
             sides[table] = f"{table}_unique"
         compared_source = duck.execute("SELECT count(*) FROM src_unique").fetchone()[0]
 
+    if _fits(result.source_rows + result.target_rows, len(keys) + len(values), memory_limit):
+        _join_wide(duck, values, key_cols, sides)
+    else:
+        _join_by_fingerprint(duck, values, key_cols, sides)
+    column_sums = "".join(f", coalesce(sum(CAST(d{j} AS INTEGER)) FILTER (WHERE sp AND tp), 0)" for j in range(len(values)))
+    row = duck.execute("SELECT count(*) FILTER (WHERE tp IS NULL), count(*) FILTER (WHERE sp IS NULL), "
+                       f"count(*) FILTER (WHERE sp AND tp){column_sums} FROM diff").fetchone()
+    result.missing_in_target, result.extra_in_target, result.changed_rows = row[0], row[1], row[2]
+    result.matched_rows = compared_source - result.missing_in_target
+    result.column_mismatches = {p.name: int(n) for p, n in zip(values, row[3:]) if n}
+    result.samples = _samples(duck, spec, keys, values, key_cols)
+
+
+_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+          "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+BYTES_PER_VALUE = 24  # a short string in a DuckDB join hash table, with its share of the row overhead
+
+
+def _bytes(limit: str) -> int:
+    match = re.fullmatch(r"\s*([0-9.]+)\s*([A-Za-z]*)\s*", limit)
+    if not match or match.group(2).upper() not in _UNITS:
+        raise DiffError(f"memory limit {limit!r} is not a size such as 512MB or 2GB")
+    return int(float(match.group(1)) * _UNITS[match.group(2).upper()])
+
+
+def _fits(rows: int, columns: int, memory_limit: str) -> bool:
+    """Whether a join carrying every column fits in memory; beyond, the join carries one
+    fingerprint per row and full rows are read back for the changed keys only."""
+    return rows * columns * BYTES_PER_VALUE <= _bytes(memory_limit)
+
+
+def _join_wide(duck: Any, values: list[ColumnPlan], key_cols: list[str], sides: dict[str, str]) -> None:
+    """The ``diff`` table in one pass: a FULL OUTER JOIN carrying every compared column."""
     on = " AND ".join(f"s.{k} = t.{k}" for k in key_cols)
     projections = ["s.p AS sp", "t.p AS tp",
                    *(f"coalesce(s.{k}, t.{k}) AS {k}" for k in key_cols),
@@ -163,13 +200,53 @@ def _compare(duck: Any, spec: DiffSpec, keys: list[ColumnPlan], values: list[Col
     duck.execute(f"CREATE TEMP TABLE diff AS SELECT * FROM (SELECT {', '.join(projections)} "
                  f"FROM {sides['src']} s FULL OUTER JOIN {sides['tgt']} t ON {on}) WHERE {differs}")
 
-    column_sums = "".join(f", coalesce(sum(CAST(d{j} AS INTEGER)) FILTER (WHERE sp AND tp), 0)" for j in range(len(values)))
-    row = duck.execute("SELECT count(*) FILTER (WHERE tp IS NULL), count(*) FILTER (WHERE sp IS NULL), "
-                       f"count(*) FILTER (WHERE sp AND tp){column_sums} FROM diff").fetchone()
-    result.missing_in_target, result.extra_in_target, result.changed_rows = row[0], row[1], row[2]
-    result.matched_rows = compared_source - result.missing_in_target
-    result.column_mismatches = {p.name: int(n) for p, n in zip(values, row[3:]) if n}
-    result.samples = _samples(duck, spec, keys, values, key_cols)
+
+def _fingerprint(values: list[ColumnPlan], alias: str) -> str:
+    """One 64-bit hash of a row's compared values, numbers by value (1.10 = 1.1); columns with a
+    tolerance stay out of it and are compared one by one."""
+    parts = []
+    for j, plan in enumerate(values):
+        column = f"{alias}.v{j}"
+        if plan.tolerance is not None:
+            continue
+        if plan.numeric:
+            number = f"TRY_CAST({column} AS {NUMERIC})"
+            parts += [number, f"CASE WHEN {number} IS NULL THEN {column} END"]
+        else:
+            parts.append(column)
+    return f"hash({', '.join(parts)})" if parts else "0"
+
+
+def _join_by_fingerprint(duck: Any, values: list[ColumnPlan], key_cols: list[str], sides: dict[str, str]) -> None:
+    """The ``diff`` table: missing and extra keys, and changed rows with per-column flags.
+
+    First a narrow FULL OUTER JOIN of (key, row fingerprint, tolerance columns): its hash table
+    stays small (5M keys fit in a few hundred MB), then full rows only for the changed keys.
+    """
+    keys = ", ".join(key_cols)
+    on = " AND ".join(f"s.{k} = t.{k}" for k in key_cols)
+    tolerant = [j for j, p in enumerate(values) if p.tolerance is not None]
+    for table, alias in (("src", "s"), ("tgt", "t")):
+        extra = "".join(f", {alias}.v{j}" for j in tolerant)
+        duck.execute(f"CREATE TEMP VIEW {table}_fp AS SELECT {', '.join(f'{alias}.{k}' for k in key_cols)}, "
+                     f"{_fingerprint(values, alias)} AS h{extra}, true AS p FROM {sides[table]} {alias}")
+    changed = " OR ".join(["s.h IS DISTINCT FROM t.h", *(_differs(values[j], f"s.v{j}", f"t.v{j}") for j in tolerant)])
+    duck.execute(f"CREATE TEMP TABLE key_diff AS SELECT * FROM (SELECT s.p AS sp, t.p AS tp, "
+                 f"{', '.join(f'coalesce(s.{k}, t.{k}) AS {k}' for k in key_cols)}, ({changed}) AS changed "
+                 f"FROM src_fp s FULL OUTER JOIN tgt_fp t ON {on}) WHERE sp IS NULL OR tp IS NULL OR changed")
+    flags = [f"{_differs(p, f's.v{j}', f't.v{j}')} AS d{j}" for j, p in enumerate(values)]
+    pairs = [f"s.v{j} AS s{j}, t.v{j} AS t{j}" for j in range(len(values))]
+    nulls = [f"CAST(NULL AS BOOLEAN) AS d{j}" for j in range(len(values))] + \
+            [f"CAST(NULL AS VARCHAR) AS s{j}, CAST(NULL AS VARCHAR) AS t{j}" for j in range(len(values))]
+    any_flag = " OR ".join(f"d{j}" for j in range(len(values))) or "false"
+    # Full rows only for the changed keys: the small key table is the join's build side.
+    duck.execute(f"CREATE TEMP TABLE diff AS "
+                 f"SELECT * FROM (SELECT true AS sp, true AS tp, {', '.join(f'c.{k}' for k in key_cols)}"
+                 f"{''.join(', ' + x for x in flags + pairs)} FROM (SELECT {keys} FROM key_diff WHERE sp AND tp) c "
+                 f"JOIN {sides['src']} s ON {on.replace('t.', 'c.')} JOIN {sides['tgt']} t ON "
+                 f"{' AND '.join(f'c.{k} = t.{k}' for k in key_cols)}) WHERE {any_flag} "
+                 f"UNION ALL SELECT sp, tp, {keys}{''.join(', ' + x for x in nulls)} FROM key_diff "
+                 f"WHERE sp IS NULL OR tp IS NULL")
 
 
 def _samples(duck: Any, spec: DiffSpec, keys: list[ColumnPlan], values: list[ColumnPlan],
