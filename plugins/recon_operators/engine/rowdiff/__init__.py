@@ -34,7 +34,8 @@ Errors: ``SourceError`` (a side cannot be read; the message names the side) and 
 (the diff is asked wrongly: no key, unknown column).
 
 How it stays fast and bounded: see ``datasets`` (bulk streaming, normalised where the data
-lives) and ``compare`` (on-disk DuckDB, one columnar join keeping only differing rows).
+lives) and ``compare`` (DuckDB under a memory limit; a full-width join, or beyond the budget a
+fingerprint join then full rows for the changed keys only).
 """
 
 from recon_operators.engine.rowdiff.compare import run_diff

@@ -1,11 +1,13 @@
-"""The diff itself: both sides staged concurrently into one DuckDB database (spill files or
-tables), one pass per side for the row count and duplicate keys, then one columnar FULL OUTER
-JOIN on the key that keeps only the differing rows.
+"""The diff itself: both sides staged concurrently into one DuckDB database (tables, or views
+over local CSV files), one pass per side for the row count and duplicate keys, then a columnar
+FULL OUTER JOIN on the key that keeps only the differing rows.
 
-Memory stays bounded whatever the row count: database sides stream to spill files on disk,
-local CSV files are read in place, DuckDB runs under ``memory_limit`` and spills its tables, aggregates and join to
-``temp_directory``, and only the differing rows (a small table) are read back, in key order,
-for counts and samples.
+When every compared column of both sides fits the memory budget, the join carries them all (one
+pass). Beyond it, the join carries one 64-bit fingerprint per row (numbers hashed by value,
+tolerance columns as values) and full rows are read back for the changed keys only, so a 5M-row
+diff needs a few hundred MB. DuckDB runs under ``memory_limit`` and spills to
+``temp_directory``; only the differing rows (a small table) are read back into Python, in key
+order, for counts and samples.
 """
 
 from __future__ import annotations
