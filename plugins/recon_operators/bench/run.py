@@ -17,11 +17,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import platform
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -65,11 +67,12 @@ def _diff_command(source: str, target: str) -> list[str]:
             "--sample", "5"]
 
 
-def _previous(history: Path) -> dict[str, Any]:
+def _previous(history: Path, rows: int) -> dict[str, Any]:
+    """The figures of the last recorded run with the same row count ({} when there is none)."""
     if not history.exists():
         return {}
-    lines = [line for line in history.read_text().splitlines() if line.strip()]
-    return json.loads(lines[-1]) if lines else {}
+    runs = [json.loads(line) for line in history.read_text().splitlines() if line.strip()]
+    return next((run["figures"] for run in reversed(runs) if run.get("rows") == rows), {})
 
 
 def run(rows: int, history: Path) -> int:
@@ -78,7 +81,10 @@ def run(rows: int, history: Path) -> int:
     problems: list[str] = []
     with tempfile.TemporaryDirectory(prefix="recon-bench-") as folder:
         print(f"generating {rows:,} rows ...", flush=True)
-        source_csv, target_csv, truth = write_csvs(rows, Path(folder))
+        # In a fresh process: DuckDB's generation would grow this one, and a spawned client's
+        # peak RSS starts from its parent's size (Linux keeps the high-water mark across exec).
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            source_csv, target_csv, truth = pool.submit(write_csvs, rows, Path(folder)).result()
         services.create_pg_database(pg_db)
         services.create_mariadb_database(my_db)
         try:
@@ -118,7 +124,7 @@ def report(rows: int, results: list[Measure], history: Path, problems: list[str]
     slower_db = max(by_name["floor: Postgres COPY TO STDOUT"].seconds, by_name["floor: mariadb --quick"].seconds)
     floors = {"recon diff Postgres->MariaDB": ("slower DB stream-out", slower_db, 3.0),
               "recon diff CSV->CSV": ("DuckDB join diff", by_name["floor: DuckDB CSV join diff"].seconds, 1.5)}
-    previous = _previous(history).get("figures", {}) if _previous(history).get("rows") == rows else {}
+    previous = _previous(history, rows)
     print(f"\nrow diff benchmark, {rows:,} rows, 13 compared columns, {os.cpu_count()} cores")
     print(f"{'measure':34} {'wall s':>8} {'peak MB':>8}  vs floor            vs previous")
     for m in results:
