@@ -19,12 +19,13 @@ from tests.integration.rowdiff_data import (changed, mariadb_connect, rows, tabl
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(params=["wide join", "fingerprint join"])
+@pytest.fixture(params=["tables, wide join", "views over spill files, fingerprint join"])
 def sides(databases, request, monkeypatch):
     """Write source rows to Postgres and target rows to MariaDB; returns a diff runner. Every
-    test runs with both join strategies (the fingerprint one is forced by a tiny memory budget)."""
-    if request.param == "fingerprint join":
-        monkeypatch.setattr(compare, "BYTES_PER_VALUE", 10**12)
+    test runs both ways: in memory, and as a diff too big for memory runs (forced by a budget
+    of 4 bytes for DuckDB's planning; DuckDB's own limit is unchanged)."""
+    if request.param.startswith("views"):
+        monkeypatch.setattr(compare, "_bytes", lambda limit: 4)
     opened = []
 
     def diff(source_rows, target_rows, **spec):

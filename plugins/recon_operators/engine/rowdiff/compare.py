@@ -81,12 +81,12 @@ def _differs(plan: ColumnPlan, left: str, right: str) -> str:
 
 
 def _stage_both(duck: Any, root: Path, source: Dataset, target: Dataset, plans: list[ColumnPlan],
-                timings: dict[str, float]) -> None:
+                timings: dict[str, float], table_budget: int) -> None:
     def stage(dataset: Dataset, table: str, side: str) -> None:
         cursor = duck.cursor()
         started = time.monotonic()
         try:
-            dataset.stage(cursor, table, plans, side, root)
+            dataset.stage(cursor, table, plans, side, root, table_budget)
             timings[f"{side}_seconds"] = round(time.monotonic() - started, 3)
         except SourceError as exc:
             raise SourceError(f"{side}: {exc}") from None
@@ -125,7 +125,8 @@ def run_diff(spec: DiffSpec, source: Dataset, target: Dataset, *, work_dir: str 
     result = DiffResult(key=[p.name for p in keys], columns=[p.name for p in values],
                         source=source.describe(), target=target.describe())
     with _duckdb(work_dir, memory_limit) as (duck, root):
-        _stage_both(duck, root, source, target, plans, result.timings)
+        # Each side may hold a quarter of the memory in a table: the join needs the rest.
+        _stage_both(duck, root, source, target, plans, result.timings, _bytes(memory_limit) // 4)
         compared = time.monotonic()
         _compare(duck, spec, keys, values, result, memory_limit)
         result.timings["compare_seconds"] = round(time.monotonic() - compared, 3)

@@ -74,7 +74,9 @@ def arrow_kind(data_type: Any) -> str | None:
 
 class Dataset:
     """One side. ``kinds()`` names its columns (and their kinds); ``stage()`` makes a DuckDB
-    table or view whose VARCHAR columns are the plan's columns, in plan order, canonical text."""
+    table or view whose VARCHAR columns are the plan's columns, in plan order, canonical text.
+    ``table_budget``: bytes of data a side may hold in a DuckDB table (beyond, a view over the
+    spill file)."""
 
     label = "dataset"
 
@@ -84,7 +86,8 @@ class Dataset:
     def kinds(self) -> dict[str, str | None]:
         raise NotImplementedError
 
-    def stage(self, duck: Any, table: str, plans: list[ColumnPlan], side: str, spill_dir: Path) -> None:
+    def stage(self, duck: Any, table: str, plans: list[ColumnPlan], side: str, spill_dir: Path,
+              table_budget: int = 1 << 62) -> None:
         raise NotImplementedError
 
     def close(self) -> None:
@@ -204,7 +207,8 @@ class SqlDataset(Dataset):
         tail = re.sub("\x00([a-z_][a-z0-9_]*)\x00", r"%(\1)s", tail)
         return exprs, tail, {n: self.params[n] for n in needed}
 
-    def stage(self, duck: Any, table: str, plans: list[ColumnPlan], side: str, spill_dir: Path) -> None:
+    def stage(self, duck: Any, table: str, plans: list[ColumnPlan], side: str, spill_dir: Path,
+              table_budget: int = 1 << 62) -> None:
         exprs, tail, params = self.select(plans, side)
         spill = spill_dir / f"{table}.csv"
         if self.engine == "postgres":
@@ -214,8 +218,12 @@ class SqlDataset(Dataset):
 
             self._run(lambda cursor: self._stream_mysql(cursor, exprs, plans, tail, params, spill, self.native),
                       MySQLdb.cursors.SSCursor)
-        # Loaded at once (not a view): the parse overlaps the other side's still-running stream.
         reader = csv_reader_sql(spill, [p.name for p in plans], "csv" if self.engine == "postgres" else "mysql")
+        if spill.stat().st_size > table_budget:
+            # Too big to hold: DuckDB parses the file in each pass rather than spill a table.
+            duck.execute(f"CREATE VIEW {table} AS SELECT * FROM {reader}")
+            return
+        # Loaded at once: the parse overlaps the other side's still-running stream.
         duck.execute(f"CREATE TABLE {table} AS SELECT * FROM {reader}")
         spill.unlink()
 
@@ -324,7 +332,8 @@ class FileDataset(Dataset):
         quoted = ", ".join(_literal(n) for n in names)
         return f"read_csv([{listed}], {options}, names=[{quoted}])", names
 
-    def stage(self, duck: Any, table: str, plans: list[ColumnPlan], side: str, spill_dir: Path) -> None:
+    def stage(self, duck: Any, table: str, plans: list[ColumnPlan], side: str, spill_dir: Path,
+              table_budget: int = 1 << 62) -> None:
         dialect, textual = DIALECTS["duckdb"], self.format == "csv"
         view = f"{table}_input"
         try:
@@ -387,7 +396,8 @@ class MongoDataset(Dataset):
             raise self.fail(exc) from None
         return found
 
-    def stage(self, duck: Any, table: str, plans: list[ColumnPlan], side: str, spill_dir: Path) -> None:
+    def stage(self, duck: Any, table: str, plans: list[ColumnPlan], side: str, spill_dir: Path,
+              table_budget: int = 1 << 62) -> None:
         import pyarrow as pa
 
         from recon_operators.engine.normalise import canonical_text, render
