@@ -81,7 +81,9 @@ def _differs(plan: ColumnPlan, left: str, right: str) -> str:
 
 
 def _stage_both(duck: Any, root: Path, source: Dataset, target: Dataset, plans: list[ColumnPlan],
-                timings: dict[str, float], table_budget: int) -> None:
+                timings: dict[str, float], table_budget: int) -> int:
+    """Stage both sides (concurrently unless they share a connection); returns the bytes of
+    the sides left as views over files."""
     def stage(dataset: Dataset, table: str, side: str) -> None:
         cursor = duck.cursor()
         started = time.monotonic()
@@ -98,13 +100,14 @@ def _stage_both(duck: Any, root: Path, source: Dataset, target: Dataset, plans: 
     if shared:  # one DB-API connection cannot stream two results at once
         stage(source, "src", "source")
         stage(target, "tgt", "target")
-        return
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="recon-diff") as pool:
-        futures = [pool.submit(stage, source, "src", "source"), pool.submit(stage, target, "tgt", "target")]
-        errors = [f.exception() for f in futures]
-    for error in errors:
-        if error is not None:
-            raise error
+    else:
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="recon-diff") as pool:
+            futures = [pool.submit(stage, source, "src", "source"), pool.submit(stage, target, "tgt", "target")]
+            errors = [f.exception() for f in futures]
+        for error in errors:
+            if error is not None:
+                raise error
+    return source.staged_bytes + target.staged_bytes
 
 
 def _kinds(dataset: Dataset, side: str) -> dict[str, str | None]:
@@ -126,45 +129,51 @@ def run_diff(spec: DiffSpec, source: Dataset, target: Dataset, *, work_dir: str 
                         source=source.describe(), target=target.describe())
     with _duckdb(work_dir, memory_limit) as (duck, root):
         # Each side may hold a quarter of the memory in a table: the join needs the rest.
-        _stage_both(duck, root, source, target, plans, result.timings, _bytes(memory_limit) // 4)
+        staged_bytes = _stage_both(duck, root, source, target, plans, result.timings, _bytes(memory_limit) // 4)
         compared = time.monotonic()
-        _compare(duck, spec, keys, values, result, memory_limit)
+        _compare(duck, spec, keys, values, result, memory_limit, staged_bytes)
         result.timings["compare_seconds"] = round(time.monotonic() - compared, 3)
     result.seconds = time.monotonic() - started
     return result
 
 
 def _compare(duck: Any, spec: DiffSpec, keys: list[ColumnPlan], values: list[ColumnPlan], result: DiffResult,
-             memory_limit: str = DEFAULT_MEMORY_LIMIT) -> None:
+             memory_limit: str = DEFAULT_MEMORY_LIMIT, staged_bytes: int = 0) -> None:
+    """``staged_bytes``: size of the sides DuckDB reads from files in each pass (views)."""
     key_cols = [f"k{i}" for i in range(len(keys))]
     select = ", ".join([*(f"{_key_expr(p)} AS k{i}" for i, p in enumerate(keys)),
                         *(f"{_q(p.name)} AS v{j}" for j, p in enumerate(values)), "true AS p"])
     for table in ("src", "tgt"):
         duck.execute(f"CREATE TEMP VIEW {table}_keyed AS SELECT {select} FROM {table}")
-        # One pass per side: the total (the () grouping set) and every key seen more than once.
-        duck.execute(f"CREATE TEMP TABLE {table}_counts AS SELECT {', '.join(key_cols)}, GROUPING({key_cols[0]}) AS total, "
-                     f"count(*) AS n FROM {table}_keyed GROUP BY GROUPING SETS (({', '.join(key_cols)}), ()) "
-                     f"HAVING count(*) > 1 OR GROUPING({key_cols[0]}) = 1")
-        duck.execute(f"CREATE TEMP VIEW {table}_dup AS SELECT * EXCLUDE (total) FROM {table}_counts WHERE total = 0")
-    result.source_rows = duck.execute("SELECT coalesce(sum(n), 0) FROM src_counts WHERE total = 1").fetchone()[0]
-    result.target_rows = duck.execute("SELECT coalesce(sum(n), 0) FROM tgt_counts WHERE total = 1").fetchone()[0]
-    result.duplicate_keys_source = duck.execute("SELECT count(*) FROM src_dup").fetchone()[0]
-    result.duplicate_keys_target = duck.execute("SELECT count(*) FROM tgt_dup").fetchone()[0]
-    compared_source = result.source_rows
+    in_tables = 0 if staged_bytes else sum(duck.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("src", "tgt"))
+    wide = _fits(in_tables, len(keys) + len(values), memory_limit) and staged_bytes * 2 <= _bytes(memory_limit)
     sides = {"src": "src_keyed", "tgt": "tgt_keyed"}
+    counted = dict(sides)
+    if not wide:
+        # One pass per side over the data: a narrow table of (key, fingerprint, tolerance columns).
+        for table, alias in (("src", "s"), ("tgt", "t")):
+            tolerant = "".join(f", {alias}.v{j}" for j, p in enumerate(values) if p.tolerance is not None)
+            duck.execute(f"CREATE TEMP TABLE {table}_narrow AS SELECT {', '.join(f'{alias}.{k}' for k in key_cols)}, "
+                         f"{_fingerprint(values, alias)} AS h{tolerant}, true AS p FROM {table}_keyed {alias}")
+            counted[table] = f"{table}_narrow"
+    compared_source = _count_rows_and_duplicates(duck, key_cols, counted, result)
     if result.duplicate_keys_source or result.duplicate_keys_target:
         # Rows of a duplicated key are reported, not paired arbitrarily with the other side.
         keys_list = ", ".join(key_cols)
         duck.execute(f"CREATE TEMP TABLE dup_keys AS SELECT {keys_list} FROM src_dup UNION SELECT {keys_list} FROM tgt_dup")
-        for table in ("src", "tgt"):
-            duck.execute(f"CREATE TEMP VIEW {table}_unique AS SELECT * FROM {table}_keyed ANTI JOIN dup_keys USING ({keys_list})")
-            sides[table] = f"{table}_unique"
-        compared_source = duck.execute("SELECT count(*) FROM src_unique").fetchone()[0]
 
-    if _fits(result.source_rows + result.target_rows, len(keys) + len(values), memory_limit):
+        def unique(relation: str) -> str:
+            duck.execute(f"CREATE TEMP VIEW {relation}_unique AS SELECT * FROM {relation} "
+                         f"ANTI JOIN dup_keys USING ({keys_list})")
+            return f"{relation}_unique"
+
+        sides = {t: unique(r) for t, r in sides.items()}
+        counted = sides if wide else {t: unique(r) for t, r in counted.items()}
+        compared_source = duck.execute(f"SELECT count(*) FROM {counted['src']}").fetchone()[0]
+    if wide:
         _join_wide(duck, values, key_cols, sides)
     else:
-        _join_by_fingerprint(duck, values, key_cols, sides)
+        _join_by_fingerprint(duck, values, key_cols, sides, counted)
     column_sums = "".join(f", coalesce(sum(CAST(d{j} AS INTEGER)) FILTER (WHERE sp AND tp), 0)" for j in range(len(values)))
     row = duck.execute("SELECT count(*) FILTER (WHERE tp IS NULL), count(*) FILTER (WHERE sp IS NULL), "
                        f"count(*) FILTER (WHERE sp AND tp){column_sums} FROM diff").fetchone()
@@ -204,6 +213,22 @@ def _join_wide(duck: Any, values: list[ColumnPlan], key_cols: list[str], sides: 
                  f"FROM {sides['src']} s FULL OUTER JOIN {sides['tgt']} t ON {on}) WHERE {differs}")
 
 
+def _count_rows_and_duplicates(duck: Any, key_cols: list[str], relations: dict[str, str], result: DiffResult) -> int:
+    """Row counts and duplicated keys (``src_dup``/``tgt_dup``): one pass per side, the ()
+    grouping set giving the total. Returns the source's row count."""
+    keys = ", ".join(key_cols)
+    for table, relation in relations.items():
+        duck.execute(f"CREATE TEMP TABLE {table}_counts AS SELECT {keys}, GROUPING({key_cols[0]}) AS total, "
+                     f"count(*) AS n FROM {relation} GROUP BY GROUPING SETS (({keys}), ()) "
+                     f"HAVING count(*) > 1 OR GROUPING({key_cols[0]}) = 1")
+        duck.execute(f"CREATE TEMP VIEW {table}_dup AS SELECT * EXCLUDE (total) FROM {table}_counts WHERE total = 0")
+    result.source_rows = duck.execute("SELECT coalesce(sum(n), 0) FROM src_counts WHERE total = 1").fetchone()[0]
+    result.target_rows = duck.execute("SELECT coalesce(sum(n), 0) FROM tgt_counts WHERE total = 1").fetchone()[0]
+    result.duplicate_keys_source = duck.execute("SELECT count(*) FROM src_dup").fetchone()[0]
+    result.duplicate_keys_target = duck.execute("SELECT count(*) FROM tgt_dup").fetchone()[0]
+    return result.source_rows
+
+
 def _fingerprint(values: list[ColumnPlan], alias: str) -> str:
     """One 64-bit hash of a row's compared values, numbers by value (1.10 = 1.1); columns with a
     tolerance stay out of it and are compared one by one."""
@@ -220,34 +245,37 @@ def _fingerprint(values: list[ColumnPlan], alias: str) -> str:
     return f"hash({', '.join(parts)})" if parts else "0"
 
 
-def _join_by_fingerprint(duck: Any, values: list[ColumnPlan], key_cols: list[str], sides: dict[str, str]) -> None:
+def _join_by_fingerprint(duck: Any, values: list[ColumnPlan], key_cols: list[str], sides: dict[str, str],
+                         narrow: dict[str, str]) -> None:
     """The ``diff`` table: missing and extra keys, and changed rows with per-column flags.
 
-    First a narrow FULL OUTER JOIN of (key, row fingerprint, tolerance columns): its hash table
-    stays small (5M keys fit in a few hundred MB), then full rows only for the changed keys.
+    First a FULL OUTER JOIN of the narrow tables (key, row fingerprint, tolerance columns): its
+    hash table stays small (5M keys fit in a few hundred MB), then full rows only for the
+    changed keys.
     """
     keys = ", ".join(key_cols)
     on = " AND ".join(f"s.{k} = t.{k}" for k in key_cols)
     tolerant = [j for j, p in enumerate(values) if p.tolerance is not None]
-    for table, alias in (("src", "s"), ("tgt", "t")):
-        extra = "".join(f", {alias}.v{j}" for j in tolerant)
-        duck.execute(f"CREATE TEMP VIEW {table}_fp AS SELECT {', '.join(f'{alias}.{k}' for k in key_cols)}, "
-                     f"{_fingerprint(values, alias)} AS h{extra}, true AS p FROM {sides[table]} {alias}")
     changed = " OR ".join(["s.h IS DISTINCT FROM t.h", *(_differs(values[j], f"s.v{j}", f"t.v{j}") for j in tolerant)])
     duck.execute(f"CREATE TEMP TABLE key_diff AS SELECT * FROM (SELECT s.p AS sp, t.p AS tp, "
                  f"{', '.join(f'coalesce(s.{k}, t.{k}) AS {k}' for k in key_cols)}, ({changed}) AS changed "
-                 f"FROM src_fp s FULL OUTER JOIN tgt_fp t ON {on}) WHERE sp IS NULL OR tp IS NULL OR changed")
+                 f"FROM {narrow['src']} s FULL OUTER JOIN {narrow['tgt']} t ON {on}) "
+                 f"WHERE sp IS NULL OR tp IS NULL OR changed")
     flags = [f"{_differs(p, f's.v{j}', f't.v{j}')} AS d{j}" for j, p in enumerate(values)]
     pairs = [f"s.v{j} AS s{j}, t.v{j} AS t{j}" for j in range(len(values))]
     nulls = [f"CAST(NULL AS BOOLEAN) AS d{j}" for j in range(len(values))] + \
             [f"CAST(NULL AS VARCHAR) AS s{j}, CAST(NULL AS VARCHAR) AS t{j}" for j in range(len(values))]
     any_flag = " OR ".join(f"d{j}" for j in range(len(values))) or "false"
-    # Full rows only for the changed keys: the small key table is the join's build side.
+    # Full rows only for the changed keys: a SEMI JOIN hashes the small key table and streams
+    # each side past it (a plain join may pick the big side to hash).
+    duck.execute(f"CREATE TEMP TABLE changed_keys AS SELECT {keys} FROM key_diff WHERE sp AND tp")
+    for table in ("src", "tgt"):
+        duck.execute(f"CREATE TEMP TABLE {table}_changed AS SELECT * FROM {sides[table]} "
+                     f"SEMI JOIN changed_keys USING ({keys})")
     duck.execute(f"CREATE TEMP TABLE diff AS "
-                 f"SELECT * FROM (SELECT true AS sp, true AS tp, {', '.join(f'c.{k}' for k in key_cols)}"
-                 f"{''.join(', ' + x for x in flags + pairs)} FROM (SELECT {keys} FROM key_diff WHERE sp AND tp) c "
-                 f"JOIN {sides['src']} s ON {on.replace('t.', 'c.')} JOIN {sides['tgt']} t ON "
-                 f"{' AND '.join(f'c.{k} = t.{k}' for k in key_cols)}) WHERE {any_flag} "
+                 f"SELECT * FROM (SELECT true AS sp, true AS tp, {', '.join(f's.{k}' for k in key_cols)}"
+                 f"{''.join(', ' + x for x in flags + pairs)} FROM src_changed s JOIN tgt_changed t ON {on}) "
+                 f"WHERE {any_flag} "
                  f"UNION ALL SELECT sp, tp, {keys}{''.join(', ' + x for x in nulls)} FROM key_diff "
                  f"WHERE sp IS NULL OR tp IS NULL")
 

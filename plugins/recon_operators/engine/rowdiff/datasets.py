@@ -79,6 +79,7 @@ class Dataset:
     spill file)."""
 
     label = "dataset"
+    staged_bytes = 0  # bytes DuckDB reads from files in each pass (a view); 0 for a table
 
     def describe(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -222,6 +223,7 @@ class SqlDataset(Dataset):
         if spill.stat().st_size > table_budget:
             # Too big to hold: DuckDB parses the file in each pass rather than spill a table.
             duck.execute(f"CREATE VIEW {table} AS SELECT * FROM {reader}")
+            self.staged_bytes = spill.stat().st_size
             return
         # Loaded at once: the parse overlaps the other side's still-running stream.
         duck.execute(f"CREATE TABLE {table} AS SELECT * FROM {reader}")
@@ -330,6 +332,7 @@ class FileDataset(Dataset):
         with duckdb.connect() as probe:
             names = [d[0] for d in probe.execute(f"SELECT * FROM read_csv([{listed}], {options}) LIMIT 0").description]
         quoted = ", ".join(_literal(n) for n in names)
+        self.staged_bytes = sum(os.path.getsize(f) for f in files)
         return f"read_csv([{listed}], {options}, names=[{quoted}])", names
 
     def stage(self, duck: Any, table: str, plans: list[ColumnPlan], side: str, spill_dir: Path,
