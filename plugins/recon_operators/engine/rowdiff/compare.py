@@ -1,0 +1,316 @@
+"""The diff itself: both sides staged concurrently into one DuckDB database (tables, or views
+over local CSV files), one pass per side for the row count and duplicate keys, then a columnar
+FULL OUTER JOIN on the key that keeps only the differing rows.
+
+When every compared column of both sides fits the memory budget, the join carries them all (one
+pass). Beyond it, the join carries one 64-bit fingerprint per row (numbers hashed by value,
+tolerance columns as values) and full rows are read back for the changed keys only, so a 5M-row
+diff needs a few hundred MB. DuckDB runs under ``memory_limit`` and spills to
+``temp_directory``; only the differing rows (a small table) are read back into Python, in key
+order, for counts and samples.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+import duckdb
+
+from recon_operators.engine.masking import mask_value
+from recon_operators.engine.rowdiff.datasets import Dataset
+from recon_operators.engine.rowdiff.model import DiffError, DiffResult, DiffSpec
+from recon_operators.engine.rowdiff.plan import ColumnPlan, plan_columns
+from recon_operators.engine.sources.base import SourceError
+
+DEFAULT_MEMORY_LIMIT = "1GB"
+NUMERIC = "DECIMAL(38,10)"  # the value a number compares by: 28 integer and 10 decimal digits
+NULL_TEXT = "NULL"
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+@contextmanager
+def _duckdb(work_dir: str | None, memory_limit: str) -> Iterator[tuple[Any, Path]]:
+    """A throw-away DuckDB database with bounded memory: beyond ``memory_limit`` its tables and
+    join spill to ``temp_directory`` (in-memory tables skip the on-disk format's compression,
+    which would cost more than the diff itself)."""
+    root = Path(tempfile.mkdtemp(prefix="recon-diff-", dir=work_dir))
+    try:
+        duck = duckdb.connect()
+        try:
+            duck.execute(f"SET memory_limit = '{memory_limit}'")
+            duck.execute(f"SET temp_directory = '{root / 'spill'}'")
+            duck.execute("SET preserve_insertion_order = false")
+            duck.execute("SET enable_progress_bar = false")  # stderr is for one-line errors only
+            yield duck, root
+        finally:
+            duck.close()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _key_expr(plan: ColumnPlan) -> str:
+    """Numeric keys match by value (``7`` = ``7.0``, shown as ``7``); text keys (MSISDN...) byte
+    for byte. A fixed-scale decimal always has a '.', so trimming zeros then '.' is safe."""
+    column = _q(plan.name)
+    if plan.numeric:
+        return f"coalesce(rtrim(rtrim(CAST(TRY_CAST({column} AS {NUMERIC}) AS VARCHAR), '0'), '.'), {column})"
+    return column
+
+
+def _differs(plan: ColumnPlan, left: str, right: str) -> str:
+    """True when the canonical values differ beyond the column's tolerance (NULL = NULL)."""
+    if not plan.numeric:
+        return f"({left} IS DISTINCT FROM {right})"
+    a, b = f"TRY_CAST({left} AS {NUMERIC})", f"TRY_CAST({right} AS {NUMERIC})"
+    same = f"{a} = {b}"
+    if plan.tolerance is not None:
+        gap = f"abs(CAST({a} AS DOUBLE) - CAST({b} AS DOUBLE))"
+        same = f"({gap} <= {float(plan.tolerance.abs)!r} OR {gap} <= {float(plan.tolerance.rel)!r} * abs(CAST({a} AS DOUBLE)))"
+    # CASE evaluates lazily: the casts run only for the few values whose text differs.
+    return f"(CASE WHEN {left} IS NOT DISTINCT FROM {right} THEN false ELSE NOT coalesce({same}, false) END)"
+
+
+def _stage_both(duck: Any, root: Path, source: Dataset, target: Dataset, plans: list[ColumnPlan],
+                timings: dict[str, float], table_budget: int) -> int:
+    """Stage both sides (concurrently unless they share a connection); returns the bytes of
+    the sides left as views over files."""
+    def stage(dataset: Dataset, table: str, side: str) -> None:
+        cursor = duck.cursor()
+        started = time.monotonic()
+        try:
+            dataset.stage(cursor, table, plans, side, root, table_budget)
+            timings[f"{side}_seconds"] = round(time.monotonic() - started, 3)
+        except SourceError as exc:
+            raise SourceError(f"{side}: {exc}") from None
+        finally:
+            cursor.close()
+
+    shared = getattr(source, "connection", None) is not None and \
+        getattr(source, "connection", None) is getattr(target, "connection", None)
+    if shared:  # one DB-API connection cannot stream two results at once
+        stage(source, "src", "source")
+        stage(target, "tgt", "target")
+    else:
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="recon-diff") as pool:
+            futures = [pool.submit(stage, source, "src", "source"), pool.submit(stage, target, "tgt", "target")]
+            errors = [f.exception() for f in futures]
+        for error in errors:
+            if error is not None:
+                raise error
+    return source.staged_bytes + target.staged_bytes
+
+
+def _kinds(dataset: Dataset, side: str) -> dict[str, str | None]:
+    try:
+        return dataset.kinds()
+    except SourceError as exc:
+        raise SourceError(f"{side}: {exc}") from None
+
+
+def run_diff(spec: DiffSpec, source: Dataset, target: Dataset, *, work_dir: str | None = None,
+             memory_limit: str = DEFAULT_MEMORY_LIMIT) -> DiffResult:
+    """Diff two datasets by key. Raises ``SourceError`` (a side cannot be read) or ``DiffError``."""
+    started = time.monotonic()
+    _bytes(memory_limit)  # a bad limit is an error before anything is read
+    plans = plan_columns(spec, _kinds(source, "source"), _kinds(target, "target"))
+    keys = [p for p in plans if p.is_key]
+    values = [p for p in plans if not p.is_key]
+    result = DiffResult(key=[p.name for p in keys], columns=[p.name for p in values],
+                        source=source.describe(), target=target.describe())
+    with _duckdb(work_dir, memory_limit) as (duck, root):
+        # Each side may hold a quarter of the memory in a table: the join needs the rest.
+        staged_bytes = _stage_both(duck, root, source, target, plans, result.timings, _bytes(memory_limit) // 4)
+        compared = time.monotonic()
+        _compare(duck, spec, keys, values, result, memory_limit, staged_bytes)
+        result.timings["compare_seconds"] = round(time.monotonic() - compared, 3)
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def _compare(duck: Any, spec: DiffSpec, keys: list[ColumnPlan], values: list[ColumnPlan], result: DiffResult,
+             memory_limit: str = DEFAULT_MEMORY_LIMIT, staged_bytes: int = 0) -> None:
+    """``staged_bytes``: size of the sides DuckDB reads from files in each pass (views)."""
+    key_cols = [f"k{i}" for i in range(len(keys))]
+    select = ", ".join([*(f"{_key_expr(p)} AS k{i}" for i, p in enumerate(keys)),
+                        *(f"{_q(p.name)} AS v{j}" for j, p in enumerate(values)), "true AS p"])
+    for table in ("src", "tgt"):
+        duck.execute(f"CREATE TEMP VIEW {table}_keyed AS SELECT {select} FROM {table}")
+    in_tables = 0 if staged_bytes else sum(duck.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("src", "tgt"))
+    wide = _fits(in_tables, len(keys) + len(values), memory_limit) and staged_bytes * 2 <= _bytes(memory_limit)
+    sides = {"src": "src_keyed", "tgt": "tgt_keyed"}
+    counted = dict(sides)
+    if not wide:
+        # One pass per side over the data: a narrow table of (key, fingerprint, tolerance columns).
+        for table, alias in (("src", "s"), ("tgt", "t")):
+            tolerant = "".join(f", {alias}.v{j}" for j, p in enumerate(values) if p.tolerance is not None)
+            duck.execute(f"CREATE TEMP TABLE {table}_narrow AS SELECT {', '.join(f'{alias}.{k}' for k in key_cols)}, "
+                         f"{_fingerprint(values, alias)} AS h{tolerant}, true AS p FROM {table}_keyed {alias}")
+            counted[table] = f"{table}_narrow"
+    compared_source = _count_rows_and_duplicates(duck, key_cols, counted, result)
+    if result.duplicate_keys_source or result.duplicate_keys_target:
+        # Rows of a duplicated key are reported, not paired arbitrarily with the other side.
+        keys_list = ", ".join(key_cols)
+        duck.execute(f"CREATE TEMP TABLE dup_keys AS SELECT {keys_list} FROM src_dup UNION SELECT {keys_list} FROM tgt_dup")
+
+        def unique(relation: str) -> str:
+            duck.execute(f"CREATE TEMP VIEW {relation}_unique AS SELECT * FROM {relation} "
+                         f"ANTI JOIN dup_keys USING ({keys_list})")
+            return f"{relation}_unique"
+
+        sides = {t: unique(r) for t, r in sides.items()}
+        counted = sides if wide else {t: unique(r) for t, r in counted.items()}
+        compared_source = duck.execute(f"SELECT count(*) FROM {counted['src']}").fetchone()[0]
+    if wide:
+        _join_wide(duck, values, key_cols, sides)
+    else:
+        _join_by_fingerprint(duck, values, key_cols, sides, counted)
+    column_sums = "".join(f", coalesce(sum(CAST(d{j} AS INTEGER)) FILTER (WHERE sp AND tp), 0)" for j in range(len(values)))
+    row = duck.execute("SELECT count(*) FILTER (WHERE tp IS NULL), count(*) FILTER (WHERE sp IS NULL), "
+                       f"count(*) FILTER (WHERE sp AND tp){column_sums} FROM diff").fetchone()
+    result.missing_in_target, result.extra_in_target, result.changed_rows = row[0], row[1], row[2]
+    result.matched_rows = compared_source - result.missing_in_target
+    result.column_mismatches = {p.name: int(n) for p, n in zip(values, row[3:]) if n}
+    result.samples = _samples(duck, spec, keys, values, key_cols)
+
+
+_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+          "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+BYTES_PER_VALUE = 24  # a short string in a DuckDB join hash table, with its share of the row overhead
+
+
+def _bytes(limit: str) -> int:
+    match = re.fullmatch(r"\s*([0-9.]+)\s*([A-Za-z]*)\s*", limit)
+    if not match or match.group(2).upper() not in _UNITS:
+        raise DiffError(f"memory limit {limit!r} is not a size such as 512MB or 2GB")
+    return int(float(match.group(1)) * _UNITS[match.group(2).upper()])
+
+
+def _fits(rows: int, columns: int, memory_limit: str) -> bool:
+    """Whether a join carrying every column fits in memory; beyond, the join carries one
+    fingerprint per row and full rows are read back for the changed keys only."""
+    return rows * columns * BYTES_PER_VALUE <= _bytes(memory_limit)
+
+
+def _join_wide(duck: Any, values: list[ColumnPlan], key_cols: list[str], sides: dict[str, str]) -> None:
+    """The ``diff`` table in one pass: a FULL OUTER JOIN carrying every compared column."""
+    on = " AND ".join(f"s.{k} = t.{k}" for k in key_cols)
+    projections = ["s.p AS sp", "t.p AS tp",
+                   *(f"coalesce(s.{k}, t.{k}) AS {k}" for k in key_cols),
+                   *(f"{_differs(p, f's.v{j}', f't.v{j}')} AS d{j}" for j, p in enumerate(values)),
+                   *(f"s.v{j} AS s{j}, t.v{j} AS t{j}" for j in range(len(values)))]
+    differs = " OR ".join(["sp IS NULL", "tp IS NULL", *(f"d{j}" for j in range(len(values)))])
+    duck.execute(f"CREATE TEMP TABLE diff AS SELECT * FROM (SELECT {', '.join(projections)} "
+                 f"FROM {sides['src']} s FULL OUTER JOIN {sides['tgt']} t ON {on}) WHERE {differs}")
+
+
+def _count_rows_and_duplicates(duck: Any, key_cols: list[str], relations: dict[str, str], result: DiffResult) -> int:
+    """Row counts and duplicated keys (``src_dup``/``tgt_dup``): one pass per side, the ()
+    grouping set giving the total. Returns the source's row count."""
+    keys = ", ".join(key_cols)
+    for table, relation in relations.items():
+        duck.execute(f"CREATE TEMP TABLE {table}_counts AS SELECT {keys}, GROUPING({key_cols[0]}) AS total, "
+                     f"count(*) AS n FROM {relation} GROUP BY GROUPING SETS (({keys}), ()) "
+                     f"HAVING count(*) > 1 OR GROUPING({key_cols[0]}) = 1")
+        duck.execute(f"CREATE TEMP VIEW {table}_dup AS SELECT * EXCLUDE (total) FROM {table}_counts WHERE total = 0")
+    result.source_rows = duck.execute("SELECT coalesce(sum(n), 0) FROM src_counts WHERE total = 1").fetchone()[0]
+    result.target_rows = duck.execute("SELECT coalesce(sum(n), 0) FROM tgt_counts WHERE total = 1").fetchone()[0]
+    result.duplicate_keys_source = duck.execute("SELECT count(*) FROM src_dup").fetchone()[0]
+    result.duplicate_keys_target = duck.execute("SELECT count(*) FROM tgt_dup").fetchone()[0]
+    return result.source_rows
+
+
+def _fingerprint(values: list[ColumnPlan], alias: str) -> str:
+    """One 64-bit hash of a row's compared values, numbers by value (1.10 = 1.1); columns with a
+    tolerance stay out of it and are compared one by one."""
+    parts = []
+    for j, plan in enumerate(values):
+        column = f"{alias}.v{j}"
+        if plan.tolerance is not None:
+            continue
+        if plan.numeric:
+            number = f"TRY_CAST({column} AS {NUMERIC})"
+            parts += [number, f"CASE WHEN {number} IS NULL THEN {column} END"]
+        else:
+            parts.append(column)
+    return f"hash({', '.join(parts)})" if parts else "0"
+
+
+def _join_by_fingerprint(duck: Any, values: list[ColumnPlan], key_cols: list[str], sides: dict[str, str],
+                         narrow: dict[str, str]) -> None:
+    """The ``diff`` table: missing and extra keys, and changed rows with per-column flags.
+
+    First a FULL OUTER JOIN of the narrow tables (key, row fingerprint, tolerance columns): its
+    hash table stays small (5M keys fit in a few hundred MB), then full rows only for the
+    changed keys.
+    """
+    keys = ", ".join(key_cols)
+    on = " AND ".join(f"s.{k} = t.{k}" for k in key_cols)
+    tolerant = [j for j, p in enumerate(values) if p.tolerance is not None]
+    changed = " OR ".join(["s.h IS DISTINCT FROM t.h", *(_differs(values[j], f"s.v{j}", f"t.v{j}") for j in tolerant)])
+    duck.execute(f"CREATE TEMP TABLE key_diff AS SELECT * FROM (SELECT s.p AS sp, t.p AS tp, "
+                 f"{', '.join(f'coalesce(s.{k}, t.{k}) AS {k}' for k in key_cols)}, ({changed}) AS changed "
+                 f"FROM {narrow['src']} s FULL OUTER JOIN {narrow['tgt']} t ON {on}) "
+                 f"WHERE sp IS NULL OR tp IS NULL OR changed")
+    flags = [f"{_differs(p, f's.v{j}', f't.v{j}')} AS d{j}" for j, p in enumerate(values)]
+    pairs = [f"s.v{j} AS s{j}, t.v{j} AS t{j}" for j in range(len(values))]
+    nulls = [f"CAST(NULL AS BOOLEAN) AS d{j}" for j in range(len(values))] + \
+            [f"CAST(NULL AS VARCHAR) AS s{j}, CAST(NULL AS VARCHAR) AS t{j}" for j in range(len(values))]
+    any_flag = " OR ".join(f"d{j}" for j in range(len(values))) or "false"
+    # Full rows only for the changed keys: a SEMI JOIN hashes the small key table and streams
+    # each side past it (a plain join may pick the big side to hash).
+    duck.execute(f"CREATE TEMP TABLE changed_keys AS SELECT {keys} FROM key_diff WHERE sp AND tp")
+    for table in ("src", "tgt"):
+        duck.execute(f"CREATE TEMP TABLE {table}_changed AS SELECT * FROM {sides[table]} "
+                     f"SEMI JOIN changed_keys USING ({keys})")
+    duck.execute(f"CREATE TEMP TABLE diff AS "
+                 f"SELECT * FROM (SELECT true AS sp, true AS tp, {', '.join(f's.{k}' for k in key_cols)}"
+                 f"{''.join(', ' + x for x in flags + pairs)} FROM src_changed s JOIN tgt_changed t ON {on}) "
+                 f"WHERE {any_flag} "
+                 f"UNION ALL SELECT sp, tp, {keys}{''.join(', ' + x for x in nulls)} FROM key_diff "
+                 f"WHERE sp IS NULL OR tp IS NULL")
+
+
+def _samples(duck: Any, spec: DiffSpec, keys: list[ColumnPlan], values: list[ColumnPlan],
+             key_cols: list[str]) -> list[dict[str, Any]]:
+    """Up to ``sample_limit`` rows of each kind, in key order (a rerun shows the same rows)."""
+    limit = int(spec.sample_limit)
+    if not limit:
+        return []
+    order = ", ".join(key_cols)
+    mask = (lambda column, value: mask_value(column, value)) if spec.mask else (lambda column, value: value)
+
+    def key_of(row: tuple) -> dict[str, Any]:
+        return {p.name: mask(p.name, row[i]) for i, p in enumerate(keys)}
+
+    def text(column: str, value: Any) -> str:
+        return NULL_TEXT if value is None else str(mask(column, value))
+
+    samples: list[dict[str, Any]] = []
+    width = len(key_cols)
+    flags = ", ".join(f"d{j}, s{j}, t{j}" for j in range(len(values)))
+    changed = duck.execute(f"SELECT {order}{', ' + flags if flags else ''} FROM diff WHERE sp AND tp "
+                           f"ORDER BY {order} LIMIT {limit}").fetchall()
+    for row in changed:
+        columns = {}
+        for j, plan in enumerate(values):
+            differs, old, new = row[width + 3 * j: width + 3 * j + 3]
+            if differs:
+                columns[plan.name] = f"{text(plan.name, old)}~{text(plan.name, new)}"
+        samples.append({"status": "changed", "key": key_of(row), "columns": columns})
+    for status, where in (("missing_in_target", "tp IS NULL"), ("extra_in_target", "sp IS NULL")):
+        for row in duck.execute(f"SELECT {order} FROM diff WHERE {where} ORDER BY {order} LIMIT {limit}").fetchall():
+            samples.append({"status": status, "key": key_of(row)})
+    for status, table in (("duplicate_in_source", "src_dup"), ("duplicate_in_target", "tgt_dup")):
+        for row in duck.execute(f"SELECT {order}, n FROM {table} ORDER BY {order} LIMIT {limit}").fetchall():
+            samples.append({"status": status, "key": key_of(row), "rows": int(row[width])})
+    return samples
