@@ -105,6 +105,10 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("suite", help="suite YAML file")
     validate.set_defaults(handler=_validate)
 
+    from recon_operators import diff_cli
+
+    diff_cli.add_parser(commands)
+
     db = commands.add_parser("db", help="manage the results store")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     for name, handler, help_text in (

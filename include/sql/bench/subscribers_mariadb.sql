@@ -1,0 +1,17 @@
+-- MariaDB side of the benchmark: the same columns in MariaDB's types (DATETIME, DECIMAL, DOUBLE).
+CREATE TABLE subscribers (
+    msisdn        VARCHAR(20) NOT NULL,
+    imsi          VARCHAR(20),
+    subscriber_id BIGINT,
+    first_name    VARCHAR(40),
+    email         VARCHAR(80),
+    status        VARCHAR(12),
+    plan_code     CHAR(8),
+    balance       DECIMAL(14, 2),
+    data_mb       INT,
+    activated_at  DATETIME,
+    last_topup    DATE,
+    region        VARCHAR(20),
+    is_postpaid   SMALLINT,
+    score         DOUBLE
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4;

@@ -1,0 +1,20 @@
+-- DuckDB: N synthetic subscribers, 14 columns, MSISDN text key. Deterministic (no random()), so
+-- every run diffs the same data and the truth is known. Parameter: $rows.
+COPY (
+    SELECT
+        '628' || lpad(CAST(1000000000 + i * 7 AS VARCHAR), 10, '0')                AS msisdn,
+        '51010' || lpad(CAST(i AS VARCHAR), 10, '0')                                AS imsi,
+        i                                                                          AS subscriber_id,
+        'name_' || CAST(i % 9973 AS VARCHAR)                                       AS first_name,
+        'user' || CAST(i AS VARCHAR) || '@example.com'                             AS email,
+        CASE i % 4 WHEN 0 THEN 'ACTIVE' WHEN 1 THEN 'IDLE' WHEN 2 THEN 'ACTIVE' ELSE 'BARRED' END AS status,
+        'PLAN' || CAST(i % 37 AS VARCHAR)                                          AS plan_code,
+        CAST((i % 100000) / 100.0 AS DECIMAL(14, 2))                               AS balance,
+        CAST(i % 50000 AS INTEGER)                                                 AS data_mb,
+        TIMESTAMP '2020-01-01 00:00:00' + to_seconds(CAST(i * 13 % 126230400 AS BIGINT)) AS activated_at,
+        DATE '2024-01-01' + CAST(i % 700 AS INTEGER)                               AS last_topup,
+        'REGION_' || CAST(i % 11 AS VARCHAR)                                       AS region,
+        CAST(i % 2 AS SMALLINT)                                                    AS is_postpaid,
+        CAST(i % 1000 AS DOUBLE) / 8                                               AS score
+    FROM range(0, $rows) AS t(i)
+) TO '__SOURCE__' (HEADER, DELIMITER ',');

@@ -1,0 +1,18 @@
+-- DuckDB: the target side = the source with a known 0.2% of differences: every 2000th row
+-- (offset 3) deleted, as many extra rows added, every 1000th row (offset 1) changed in balance
+-- and, one in two of those, in status too. Parameters: $rows, $extras; __SOURCE__/__TARGET__ paths.
+COPY (
+    SELECT msisdn, imsi, subscriber_id, first_name, email,
+           CASE WHEN id % 1000 = 1 AND id % 2000 = 1 THEN 'SUSPENDED' ELSE status END AS status,
+           plan_code,
+           CASE WHEN id % 1000 = 1 THEN CAST(CAST(balance AS DECIMAL(14, 2)) + 1 AS VARCHAR) ELSE balance END AS balance,
+           data_mb, activated_at, last_topup, region, is_postpaid, score
+    FROM (SELECT *, CAST(subscriber_id AS BIGINT) AS id
+          FROM read_csv('__SOURCE__', header = true, all_varchar = true))
+    WHERE id % 2000 <> 3
+    UNION ALL
+    SELECT '629' || lpad(CAST(i AS VARCHAR), 10, '0'), '51011' || lpad(CAST(i AS VARCHAR), 10, '0'), CAST($rows + i AS VARCHAR),
+           'extra', 'extra' || CAST(i AS VARCHAR) || '@example.com', 'ACTIVE', 'PLAN0', '1.50', '1',
+           '2025-01-01 00:00:00', '2025-01-01', 'REGION_0', '0', '0.5'
+    FROM range(0, $extras) AS t(i)
+) TO '__TARGET__' (HEADER, DELIMITER ',');

@@ -1,0 +1,151 @@
+"""``make bench [N=rows]``: time ``recon diff`` against this machine's floor, in one run.
+
+Generates N subscribers (14 columns, MSISDN text key) with a known 0.2% of differences, loads
+them into fresh Postgres and MariaDB databases (dropped at the end), and measures, each in its
+own process (wall time and peak RSS from ``wait4``):
+
+* the floor: ``COPY subscribers TO STDOUT`` (psql), ``mariadb --quick`` streaming the table,
+  and DuckDB's full outer join diff of the two CSV files;
+* ``recon diff`` Postgres -> MariaDB and CSV -> CSV, every non-key column compared, whose
+  counts must equal the truth (exit 1 otherwise).
+
+Each figure is printed with its ratio to the floor and to the previous run's figure, read from
+``bench/history.jsonl`` (one JSON line appended per run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from recon_operators.bench.data import Truth, load_mariadb, load_postgres, write_csvs
+from recon_operators.demo import services
+from recon_operators.paths import project_root, read_sql
+
+HISTORY = Path("bench") / "history.jsonl"
+
+
+@dataclass
+class Measure:
+    name: str
+    seconds: float
+    peak_mb: float
+    output: str = ""
+
+
+def measure(name: str, command: list[str], *, env: dict[str, str] | None = None) -> Measure:
+    """Run a command with stdout captured to a file; wall time and the child's max RSS."""
+    with tempfile.TemporaryFile() as out:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.PIPE, env=env)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        stderr = process.stderr.read().decode() if process.stderr else ""
+        out.seek(0)
+        output = out.read().decode(errors="replace")
+    if process.returncode not in (0, 1):
+        raise RuntimeError(f"{name} failed ({process.returncode}): {stderr.strip()[:500]}")
+    return Measure(name, seconds, usage.ru_maxrss / 1024, output)
+
+
+def _diff_command(source: str, target: str) -> list[str]:
+    return [sys.executable, "-m", "recon_operators.cli", "diff", source, target, "--key", "msisdn", "--json",
+            "--sample", "5"]
+
+
+def _previous(history: Path) -> dict[str, Any]:
+    if not history.exists():
+        return {}
+    lines = [line for line in history.read_text().splitlines() if line.strip()]
+    return json.loads(lines[-1]) if lines else {}
+
+
+def run(rows: int, history: Path) -> int:
+    env = {**os.environ, "PYTHONPATH": str(project_root() / "plugins") + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    pg_db, my_db = services.unique_name("bench_pg"), services.unique_name("bench_my")
+    problems: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="recon-bench-") as folder:
+        print(f"generating {rows:,} rows ...", flush=True)
+        source_csv, target_csv, truth = write_csvs(rows, Path(folder))
+        services.create_pg_database(pg_db)
+        services.create_mariadb_database(my_db)
+        try:
+            load_postgres(services.pg_dsn(pg_db), source_csv)
+            load_mariadb({"host": services.MARIADB_HOST, "port": services.MARIADB_PORT,
+                          "user": services.MARIADB_USER, "passwd": "", "db": my_db}, target_csv)
+            print("loaded Postgres (source) and MariaDB (target); measuring ...", flush=True)
+            floor_sql = read_sql("bench/floor_duckdb_diff.sql").replace("__SOURCE__", str(source_csv)) \
+                .replace("__TARGET__", str(target_csv))
+            results = [
+                measure("floor: Postgres COPY TO STDOUT", ["psql", "-X", "-q", "-h", services.PG_HOST, "-p",
+                        str(services.PG_PORT), "-U", services.PG_USER, "-d", pg_db, "-c",
+                        "COPY subscribers TO STDOUT"]),
+                measure("floor: mariadb --quick", ["mariadb", "--quick", "--batch", "-h", services.MARIADB_HOST,
+                        "-P", str(services.MARIADB_PORT), "-u", services.MARIADB_USER, my_db, "-e",
+                        "SELECT * FROM subscribers"]),
+                measure("floor: DuckDB CSV join diff", [sys.executable, "-c",
+                        "import duckdb,sys; print(duckdb.sql(sys.argv[1]).fetchall())", floor_sql], env=env),
+            ]
+            pg_url = f"{services.pg_dsn(pg_db)}?table=subscribers"
+            my_url = (f"mysql://{services.MARIADB_USER}@{services.MARIADB_HOST}:{services.MARIADB_PORT}/{my_db}"
+                      "?table=subscribers")
+            for name, source, target in (("recon diff Postgres->MariaDB", pg_url, my_url),
+                                         ("recon diff CSV->CSV", str(source_csv), str(target_csv))):
+                result = measure(name, _diff_command(source, target), env=env)
+                problems += [f"{name}: {p}" for p in truth.check(json.loads(result.output))]
+                results.append(result)
+        finally:
+            services.drop_pg_database(pg_db)
+            services.drop_mariadb_database(my_db)
+    report(rows, results, history, problems)
+    return 1 if problems else 0
+
+
+def report(rows: int, results: list[Measure], history: Path, problems: list[str]) -> None:
+    by_name = {m.name: m for m in results}
+    slower_db = max(by_name["floor: Postgres COPY TO STDOUT"].seconds, by_name["floor: mariadb --quick"].seconds)
+    floors = {"recon diff Postgres->MariaDB": ("slower DB stream-out", slower_db, 3.0),
+              "recon diff CSV->CSV": ("DuckDB join diff", by_name["floor: DuckDB CSV join diff"].seconds, 1.5)}
+    previous = _previous(history).get("figures", {}) if _previous(history).get("rows") == rows else {}
+    print(f"\nrow diff benchmark, {rows:,} rows, 13 compared columns, {os.cpu_count()} cores")
+    print(f"{'measure':34} {'wall s':>8} {'peak MB':>8}  vs floor            vs previous")
+    for m in results:
+        against = ""
+        if m.name in floors:
+            label, floor, target = floors[m.name]
+            against = f"{m.seconds / floor:4.2f}x {label} (target <= {target}x)"
+        before = previous.get(m.name)
+        change = f"{m.seconds / before['seconds']:4.2f}x of {before['seconds']:.2f}s" if before else "-"
+        print(f"{m.name:34} {m.seconds:8.2f} {m.peak_mb:8.0f}  {against:40} {change}")
+    print("counts: " + ("all equal to the known truth" if not problems else "WRONG\n  " + "\n  ".join(problems)))
+    history.parent.mkdir(parents=True, exist_ok=True)
+    with history.open("a") as out:
+        out.write(json.dumps({"at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "rows": rows,
+                              "host": platform.node(), "cores": os.cpu_count(), "counts_ok": not problems,
+                              "figures": {m.name: {"seconds": round(m.seconds, 3), "peak_mb": round(m.peak_mb)}
+                                          for m in results}}) + "\n")
+    print(f"figures appended to {history}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=int(os.environ.get("N") or 1_000_000))
+    parser.add_argument("--history", type=Path, default=project_root() / HISTORY)
+    args = parser.parse_args()
+    services.ensure_running() if hasattr(services, "ensure_running") else None
+    return run(args.rows, args.history)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
