@@ -95,8 +95,8 @@ class ClaimsDay:
         selection, from_processed = self.select()
         pair = selection.pair
         outcome = DayOutcome(self.run_id, self.day.isoformat(), selection.status, selection.message,
-                             old_file=pair and storage.s3_url(self.config.bucket, pair.old),
-                             new_file=pair and storage.s3_url(self.config.bucket, pair.new))
+                             old_file=pair and posixpath.basename(pair.old),
+                             new_file=pair and posixpath.basename(pair.new))
         if pair is None:
             self._record(outcome)
             return outcome
