@@ -12,6 +12,7 @@ from recon_operators.claims.config import ClaimsConfig, load_claims_config
 
 ROOT = Path(__file__).resolve().parents[2]
 DAY = date(2026, 1, 31)
+BUNDLED_CONFIG = ROOT / "include" / "config" / "claims" / "daily_claims.yaml"
 HEADER = ["DESYNPUF_ID", "CLM_ID", "CLM_FROM_DT", "PRVDR_NUM", "CLM_PMT_AMT", "NOTE"]
 
 
@@ -22,7 +23,7 @@ def claims_config(moto_server: Any, **changes: Any) -> ClaimsConfig:
     bucket, out = f"claims-in-{tag}", f"claims-out-{tag}"
     s3.create_bucket(Bucket=bucket)
     s3.create_bucket(Bucket=out)
-    base = load_claims_config(ROOT / "include" / "config" / "claims" / "daily_claims.yaml")
+    base = load_claims_config(BUNDLED_CONFIG)
     return dataclasses.replace(base, bucket=bucket, output_bucket=out, dataset=f"claims_t_{tag}", **changes)
 
 
