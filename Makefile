@@ -4,11 +4,12 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help demo test services install clean
+.PHONY: help demo test bench services install clean
 
 help:
 	@echo "make demo   install, prepare databases, run the main job end to end, print what happened"
 	@echo "make test   install, then run the whole test suite against real Postgres and MariaDB"
+	@echo "make bench  time recon diff on N synthetic rows (default 1000000) against this machine's floor"
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml scripts/bootstrap.sh
 	@scripts/bootstrap.sh
@@ -24,6 +25,11 @@ demo: install services
 
 test: install services
 	@$(PY) -m pytest
+
+# Not part of `make test`: minutes of load on the databases. `make bench N=5000000` for more rows.
+N ?= 1000000
+bench: install services
+	@PYTHONPATH=plugins $(PY) -m recon_operators.bench.run --rows $(N)
 
 clean:
 	rm -rf .airflow .demo .pytest_cache

@@ -20,6 +20,12 @@ AIRFLOW_FREE = [
     "recon_operators.engine.masking",
     "recon_operators.store",
     "recon_operators.cli",
+    "recon_operators.diff_cli",
+    "recon_operators.engine.rowdiff",
+    "recon_operators.engine.rowdiff.urls",
+    "recon_operators.engine.rowdiff.options",
+    "recon_operators.engine.rowdiff.results",
+    "recon_operators.bench.run",
     "recon_operators.report",
     "recon_operators.notifiers.alerts",
 ]

@@ -35,10 +35,12 @@ def _q(name: str) -> str:
 
 @contextmanager
 def _duckdb(work_dir: str | None, memory_limit: str) -> Iterator[tuple[Any, Path]]:
-    """A throw-away on-disk DuckDB database with bounded memory, removed afterwards."""
+    """A throw-away DuckDB database with bounded memory: beyond ``memory_limit`` its tables and
+    join spill to ``temp_directory`` (in-memory tables skip the on-disk format's compression,
+    which would cost more than the diff itself)."""
     root = Path(tempfile.mkdtemp(prefix="recon-diff-", dir=work_dir))
     try:
-        duck = duckdb.connect(str(root / "diff.duckdb"))
+        duck = duckdb.connect()
         try:
             duck.execute(f"SET memory_limit = '{memory_limit}'")
             duck.execute(f"SET temp_directory = '{root / 'spill'}'")
@@ -51,10 +53,11 @@ def _duckdb(work_dir: str | None, memory_limit: str) -> Iterator[tuple[Any, Path
 
 
 def _key_expr(plan: ColumnPlan) -> str:
-    """Numeric keys match by value (``7`` = ``7.0``); text keys (MSISDN...) byte for byte."""
+    """Numeric keys match by value (``7`` = ``7.0``, shown as ``7``); text keys (MSISDN...) byte
+    for byte. A fixed-scale decimal always has a '.', so trimming zeros then '.' is safe."""
     column = _q(plan.name)
     if plan.numeric:
-        return f"coalesce(CAST(TRY_CAST({column} AS {NUMERIC}) AS VARCHAR), {column})"
+        return f"coalesce(rtrim(rtrim(CAST(TRY_CAST({column} AS {NUMERIC}) AS VARCHAR), '0'), '.'), {column})"
     return column
 
 
@@ -71,11 +74,14 @@ def _differs(plan: ColumnPlan, left: str, right: str) -> str:
     return f"(CASE WHEN {left} IS NOT DISTINCT FROM {right} THEN false ELSE NOT coalesce({same}, false) END)"
 
 
-def _stage_both(duck: Any, root: Path, source: Dataset, target: Dataset, plans: list[ColumnPlan]) -> None:
+def _stage_both(duck: Any, root: Path, source: Dataset, target: Dataset, plans: list[ColumnPlan],
+                timings: dict[str, float]) -> None:
     def stage(dataset: Dataset, table: str, side: str) -> None:
         cursor = duck.cursor()
+        started = time.monotonic()
         try:
             dataset.stage(cursor, table, plans, side, root)
+            timings[f"{side}_seconds"] = round(time.monotonic() - started, 3)
         except SourceError as exc:
             raise SourceError(f"{side}: {exc}") from None
         finally:
@@ -112,8 +118,10 @@ def run_diff(spec: DiffSpec, source: Dataset, target: Dataset, *, work_dir: str 
     result = DiffResult(key=[p.name for p in keys], columns=[p.name for p in values],
                         source=source.describe(), target=target.describe())
     with _duckdb(work_dir, memory_limit) as (duck, root):
-        _stage_both(duck, root, source, target, plans)
+        _stage_both(duck, root, source, target, plans, result.timings)
+        compared = time.monotonic()
         _compare(duck, spec, keys, values, result)
+        result.timings["compare_seconds"] = round(time.monotonic() - compared, 3)
     result.seconds = time.monotonic() - started
     return result
 

@@ -84,6 +84,7 @@ class DiffResult:
     source: dict[str, Any] = field(default_factory=dict)
     target: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)  # source/target staging, compare
 
     @property
     def equal(self) -> bool:

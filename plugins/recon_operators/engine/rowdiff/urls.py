@@ -14,7 +14,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from recon_operators.connections import ConnectionConfigError, ConnectionInfo, airflow_connection, parse_uri
 from recon_operators.engine.rowdiff.datasets import Dataset, FileDataset, MongoDataset, SqlDataset
@@ -41,7 +41,7 @@ def _split_options(url: str) -> tuple[str, dict[str, str]]:
     kept, options = [], {}
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
         (options.__setitem__(key, value) if key in DATASET_OPTIONS else kept.append((key, value)))
-    query = "&".join(f"{k}={v}" for k, v in kept)
+    query = urlencode(kept)
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment)), options
 
 
@@ -118,4 +118,5 @@ def open_dataset(ref: DatasetRef, params: dict[str, Any] | None = None) -> Datas
                             params=params, label=ref.label)
     connect = connect_postgres if ref.kind == "postgres" else connect_mysql
     return SqlDataset(connect(info, ref.label), ref.kind, table=options.get("table"), query=options.get("query"),
-                      filter=options.get("filter"), params=params, label=ref.label)
+                      filter=options.get("filter"), params=params, label=ref.label,
+                      native=info if ref.kind == "postgres" else None)

@@ -117,7 +117,9 @@ class FileSource(SqlSource):
         return out
 
     @staticmethod
-    def _dataset(side: SideSpec, filesystem: pafs.FileSystem | None) -> ds.Dataset:
+    def _dataset(side: SideSpec, filesystem: pafs.FileSystem | None, *, empty_is_null: bool = False) -> ds.Dataset:
+        """``empty_is_null``: an unquoted empty CSV field is NULL (a quoted ``""`` stays ''), as
+        Postgres writes NULL in CSV; aggregate checks keep '' and apply ``blank_to_null``."""
         source, fs = _resolve(side.path or "", filesystem)
         if isinstance(source, list) and not source:
             raise SourceError(f"file {side.path}: no files match")
@@ -130,7 +132,7 @@ class FileSource(SqlSource):
         probe = ds.dataset(source, format=ds.CsvFileFormat(read_options=read, parse_options=parse), filesystem=fs)
         names = probe.schema.names
         as_text = pa.schema([(name, pa.string()) for name in names])
-        convert = pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=False,
+        convert = pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=empty_is_null,
                                        quoted_strings_can_be_null=False)
         fmt = ds.CsvFileFormat(read_options=read, parse_options=parse, convert_options=convert)
         return ds.dataset(source, format=fmt, filesystem=fs, schema=as_text)

@@ -1,0 +1,122 @@
+"""RowDiffOperator: a keyed row diff for a templated scope, recorded in the ledger like a check.
+
+The results (row counts, missing, extra, changed, duplicates, per-column mismatches, masked
+samples) land in the store under ``diff_name`` as the suite, so ``build_gate(..., suite=...)``
+and every gate policy judge a row diff exactly as they judge a check suite. As with
+``ReconCheckOperator``, the task succeeds once the outcome is recorded (a side that cannot be
+read is an ``Error`` result, never a pass); a malformed diff definition fails it without retry.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException
+
+from recon_operators.engine.masking import scrub
+from recon_operators.engine.results import utcnow
+from recon_operators.engine.rowdiff import DiffError, DiffSpec, run_diff
+from recon_operators.engine.rowdiff.model import DEFAULT_SAMPLE
+from recon_operators.engine.rowdiff.options import parse_tolerance, rules_from
+from recon_operators.engine.rowdiff.results import diff_check_results, diff_error_result
+from recon_operators.engine.scope import Scope
+from recon_operators.engine.sources.base import SourceError
+from recon_operators.errors import one_line
+from recon_operators.hooks.results_store import ResultsStoreHook
+from recon_operators.notifiers.alerts import SUMMARY_XCOM_KEY
+from recon_operators.operators.check import airflow_run_id
+from recon_operators.operators.summary import compact_summary
+
+
+class RowDiffOperator(BaseOperator):
+    """Diff ``source`` and ``target`` by ``key``; scope values are bound into the filters.
+
+    ``source``/``target``: dataset mappings or URLs (see ``hooks.row_diff``). ``rules``: column ->
+    rule text (``"decimal,scale:2"``) or ``ColumnRule`` fields; ``tolerances``: column ->
+    ``"0.01"``/``"0.5%"``. Samples written to the store are always masked.
+    """
+
+    template_fields: Sequence[str] = ("source", "target", "key", "columns", "exclude", "scope", "stage",
+                                      "diff_name", "store_conn_id")
+    template_fields_renderers = {"scope": "json", "source": "json", "target": "json"}
+    ui_color = "#e6eef8"
+
+    def __init__(self, *, source: str | Mapping[str, Any], target: str | Mapping[str, Any], key: str | list[str],
+                 scope: dict[str, Any], diff_name: str, columns: list[str] | None = None,
+                 exclude: list[str] | None = None, rules: Mapping[str, Any] | None = None,
+                 source_rules: Mapping[str, Any] | None = None, target_rules: Mapping[str, Any] | None = None,
+                 tolerances: Mapping[str, str] | None = None, sample_limit: int = DEFAULT_SAMPLE,
+                 stage: str | None = None, process_name: str | None = None,
+                 store_conn_id: str = ResultsStoreHook.default_conn_name, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.source, self.target = source, target
+        self.key = key
+        self.columns, self.exclude = columns, exclude
+        self.rules, self.source_rules, self.target_rules = rules, source_rules, target_rules
+        self.tolerances = tolerances
+        self.sample_limit = sample_limit
+        self.scope, self.stage, self.diff_name = scope, stage, diff_name
+        self.process_name = process_name
+        self.store_conn_id = store_conn_id
+
+    def _spec(self) -> DiffSpec:
+        key = tuple(k.strip() for k in self.key.split(",")) if isinstance(self.key, str) else tuple(self.key)
+        return DiffSpec(key=key, columns=tuple(self.columns) if self.columns else None,
+                        exclude=tuple(self.exclude or ()), rules=rules_from(self.rules),
+                        source_rules=rules_from(self.source_rules), target_rules=rules_from(self.target_rules),
+                        tolerances={c: parse_tolerance(str(v)) for c, v in (self.tolerances or {}).items()},
+                        sample_limit=self.sample_limit, mask=True)
+
+    def _diff(self, scope: Scope) -> Any:
+        """The diff's results, or one Error result when a side cannot be read."""
+        from recon_operators.hooks.row_diff import open_row_diff_dataset
+
+        started, params, opened = utcnow(), scope.as_dict(), []
+        spec = self._spec()
+        try:
+            for side in (self.source, self.target):
+                opened.append(open_row_diff_dataset(side, params))
+            result = run_diff(spec, opened[0], opened[1])
+        except SourceError as exc:
+            described = [d.describe() for d in opened]
+            return [diff_error_result(scrub(one_line(exc)), *(described + [{}, {}])[:2], started)], None
+        finally:
+            for dataset in opened:
+                dataset.close()
+        return diff_check_results(result, started), result
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        values = dict(self.scope)
+        values["stage"] = self.stage or values.get("stage")
+        scope = Scope.from_mapping(values)
+        store = ResultsStoreHook(self.store_conn_id).get_store()
+        try:
+            run = store.open_run(scope, self.diff_name, process_name=self.process_name or scope.stage or self.diff_name,
+                                 entity_name=self.diff_name, run_id=airflow_run_id(context))
+            try:
+                results, diff = self._diff(scope)
+                store.record_results(run, results)
+            except DiffError as exc:
+                store.finish_run(run, "Failed", error=str(exc)[:2000])
+                raise AirflowFailException(f"row diff {self.diff_name} is invalid: {exc}") from None
+            except Exception as exc:
+                store.finish_run(run, "Failed", error=scrub(one_line(exc))[:2000])
+                raise
+            error = next((r.message for r in results if r.status.value == "Error"), None)
+            store.finish_run(run, "Failed" if error else "Passed", error=error)
+            verdict = store.verdict(scope, self.diff_name)
+        finally:
+            store.close()
+        summary = compact_summary(verdict, scope, self.diff_name)
+        summary["run_id"] = run.run_id
+        if diff is not None:
+            summary["diff"] = {k: v for k, v in diff.as_dict().items() if k not in ("samples", "source", "target")}
+            self.log.info("%s", scrub(f"row diff {self.diff_name} for {scope.key}: {diff.source_rows} source rows, "
+                                      f"{diff.target_rows} target rows, {diff.missing_in_target} missing, "
+                                      f"{diff.extra_in_target} extra, {diff.changed_rows} changed "
+                                      f"{diff.column_mismatches} in {diff.seconds:.1f}s"))
+        else:
+            self.log.error("%s", scrub(f"row diff {self.diff_name} for {scope.key} could not run: {error}"))
+        context["ti"].xcom_push(key=SUMMARY_XCOM_KEY, value=summary)
+        return summary

@@ -1,0 +1,106 @@
+"""``recon diff`` as a user runs it: dataset URLs, JSON fields and exit codes 0/1/2."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.integration.rowdiff_data import changed, mariadb_url, pg_url, rows, table, write_mariadb, write_postgres
+
+pytestmark = pytest.mark.integration
+
+JSON_FIELDS = {"source_rows", "target_rows", "matched_rows", "missing_in_target", "extra_in_target", "changed_rows",
+               "duplicate_keys_source", "duplicate_keys_target", "column_mismatches", "samples"}
+
+
+def recon(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "recon_operators.cli", "diff", *args], capture_output=True, text=True,
+                          env=dict(os.environ))
+
+
+@pytest.fixture
+def tables(databases):
+    def make(source_rows, target_rows) -> tuple[str, str]:
+        pg_table, my_table = table(), table()
+        write_postgres(databases["transform"], pg_table, source_rows)
+        write_mariadb(databases["stage"], my_table, target_rows)
+        return pg_url(databases["transform"], pg_table), mariadb_url(databases["stage"], my_table)
+    return make
+
+
+def test_equal_tables_exit_0_with_every_json_field(tables):
+    source, target = tables(rows(), rows())
+    done = recon(source, target, "--key", "msisdn", "--json")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert JSON_FIELDS <= set(report)
+    assert (report["source_rows"], report["matched_rows"], report["equal"]) == (30, 30, True)
+
+
+def test_differences_exit_1_and_masked_samples(tables):
+    data = rows()
+    source, target = tables(data, changed(data, 3, email="someone@else.org", status="BARRED")[:-1])
+    done = recon(source, target, "--key", "msisdn", "--exclude", "note", "--sample", "1", "--json")
+    assert done.returncode == 1, done.stderr
+    report = json.loads(done.stdout)
+    assert (report["missing_in_target"], report["changed_rows"]) == (1, 1)
+    assert report["column_mismatches"] == {"email": 1, "status": 1}
+    sample = report["samples"][0]
+    assert sample["columns"]["email"] == "u***@example.com~s***@else.org"
+    assert "someone@else.org" not in done.stdout and "6281200000003" not in done.stdout
+    text = recon(source, target, "--key", "msisdn", "--columns", "status,email")
+    assert text.returncode == 1 and "changed 1" in text.stdout and "DIFFERENT" in text.stdout
+
+
+def test_tolerance_rule_and_conn_urls(tables, airflow_env, databases):
+    data = rows()
+    source, target = tables(data, changed(data, 2, balance=data[2]["balance"] + 1, status=" barred"))
+    pg_table = source.split("table=")[1]
+    conn_source = f"conn://transform_pg?table={pg_table}"
+    done = recon(conn_source, target, "--key", "msisdn", "--tolerance", "balance=1", "--rule", "status=trim,upper",
+                 "--json")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (("postgresql://postgres@127.0.0.1:5432/postgres?table=no_such_table", "x.csv", "--key", "k"), "x.csv"),
+    (("nowhere.txt", "x.csv", "--key", "k"), "neither a dataset URL"),
+    (("mysql://root@127.0.0.1:3306/x", "x.csv", "--key", "k"), "?table=name or ?query"),
+    (("conn://not_defined?table=t", "x.csv", "--key", "k"), "AIRFLOW_CONN_NOT_DEFINED"),
+    (("a.csv", "b.csv", "--key", "k", "--tolerance", "k"), "COLUMN=VALUE"),
+    (("a.csv", "b.csv", "--key", "k", "--rule", "k=sideways"), "rule item 'sideways'"),
+])
+def test_bad_input_exits_2_with_one_line(args, message):
+    done = recon(*args)
+    assert done.returncode == 2
+    assert message in done.stderr and len(done.stderr.strip().splitlines()) == 1, done.stderr
+
+
+def test_missing_table_names_the_side(tables, databases):
+    source, _ = tables(rows(3), rows(3))
+    done = recon(source, mariadb_url(databases["stage"], "no_such_table"), "--key", "msisdn")
+    assert done.returncode == 2
+    assert "target:" in done.stderr and "no_such_table" in done.stderr
+
+
+def test_readme_row_diff_examples_run_as_written():
+    import re
+    import shlex
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "README.md").read_text()
+    block = text[text.index("## Row diff (`recon diff`)"):]
+    block = block[block.index("```bash") + 7: block.index("```", block.index("```bash") + 7)]
+    commands = [line for line in block.strip().splitlines() if line.strip()]
+    assert len(commands) == 2
+    for line in commands:
+        command, _, comment = line.partition("#")
+        done = subprocess.run([sys.executable, "-m", "recon_operators.cli", *shlex.split(command)[1:]], cwd=root,
+                              capture_output=True, text=True)
+        assert done.returncode == int(re.search(r"exit (\d)", comment).group(1)), done.stderr
+        assert done.stderr == ""

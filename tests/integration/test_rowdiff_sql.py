@@ -1,0 +1,182 @@
+"""Row diff between real Postgres and MariaDB: exact counts, and cosmetic differences are not diffs."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import psycopg2
+import pytest
+
+from recon_operators.demo.services import pg_dsn
+from recon_operators.engine.normalise import ColumnRule
+from recon_operators.engine.rowdiff import DiffError, DiffSpec, SqlDataset, run_diff
+from recon_operators.engine.sources.base import SourceError
+from recon_operators.engine.spec import Tolerance
+from tests.integration.rowdiff_data import (changed, mariadb_connect, rows, table, write_mariadb,
+                                            write_postgres)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def sides(databases):
+    """Write source rows to Postgres and target rows to MariaDB; returns a diff runner."""
+    opened = []
+
+    def diff(source_rows, target_rows, **spec):
+        pg_table, my_table = table(), table()
+        write_postgres(databases["transform"], pg_table, source_rows)
+        write_mariadb(databases["stage"], my_table, target_rows)
+        source = SqlDataset(psycopg2.connect(pg_dsn(databases["transform"])), "postgres", table=pg_table)
+        target = SqlDataset(mariadb_connect(databases["stage"]), "mysql", table=my_table)
+        opened.extend([source, target])
+        return run_diff(DiffSpec(**{"key": ("msisdn",), **spec}), source, target)
+
+    yield diff
+    for dataset in opened:
+        dataset.close()
+
+
+def test_same_rows_in_different_column_types_are_equal(sides):
+    """numeric(14,2) vs decimal(14,3), double vs decimal(10,4), char(8) vs varchar, timestamp vs
+    datetime, timestamptz vs timestamp, quotes and commas in text: none of them is a difference."""
+    result = sides(rows(), rows())
+    assert result.equal, result.as_dict()
+    assert (result.source_rows, result.target_rows, result.matched_rows) == (30, 30, 30)
+    assert result.columns == ["batch", "plan", "balance", "rate", "activated_at", "seen_at", "born", "status",
+                              "email", "note"]
+    assert result.column_mismatches == {} and result.samples == []
+
+
+def test_missing_extra_and_changed_rows_are_counted_per_column(sides):
+    data = rows()
+    target = changed(data, 4, balance=data[4]["balance"] + Decimal("0.01"), status="BARRED")
+    target = changed(target, 7, activated_at=data[7]["activated_at"] + timedelta(seconds=1))
+    extra = dict(data[0], msisdn="6281299999999")
+    del target[10]
+    target.append(extra)
+    result = sides(data, target)
+    assert (result.missing_in_target, result.extra_in_target, result.changed_rows) == (1, 1, 2)
+    assert result.matched_rows == 29
+    assert result.column_mismatches == {"balance": 1, "status": 1, "activated_at": 1}
+    statuses = [s["status"] for s in result.samples]
+    assert statuses == ["changed", "changed", "missing_in_target", "extra_in_target"]
+    first = result.samples[0]
+    assert first["columns"] == {"balance": "4.28~4.290", "status": "IDLE~BARRED"}
+    # The MSISDN key is masked in samples; the raw number never appears.
+    assert first["key"] == {"msisdn": "62812*******04"}
+    assert "6281200000004" not in str(result.as_dict())
+
+
+def test_tolerances_absolute_and_relative(sides):
+    data = rows()
+    target = changed(data, 3, balance=data[3]["balance"] + Decimal("0.05"))
+    target = changed(target, 20, rate=0.80)  # 0.0 -> 0.8: relative tolerance of 0 cannot cover it
+    assert sides(data, target).column_mismatches == {"balance": 1, "rate": 1}
+    within = sides(data, target, tolerances={"balance": Tolerance(abs=Decimal("0.05"))})
+    assert within.column_mismatches == {"rate": 1}
+    relative = sides(changed(data, 3, balance=Decimal("100.00")), changed(data, 3, balance=Decimal("100.90")),
+                     tolerances={"balance": Tolerance(rel=Decimal("0.01"))})
+    assert relative.equal
+
+
+def test_declared_rules_trim_case_empty_and_time_zone(sides):
+    data = rows()
+    target = changed(data, 1, status="  idle ")
+    target = changed(target, 2, note="")  # note is NULL in the source (i % 5 == 0 is index 0, 5...)
+    target = changed(target, 5, note="")
+    # MariaDB side written as local +07:00 wall clock for every row.
+    target = [dict(r, activated_at=r["activated_at"] + timedelta(hours=7)) for r in target]
+    plain = sides(data, target)
+    assert plain.column_mismatches == {"status": 1, "note": 2, "activated_at": 30}
+    ruled = sides(data, target, rules={"status": ColumnRule(trim=True, case="upper"),
+                                       "note": ColumnRule(empty_as_null=True)},
+                  target_rules={"activated_at": ColumnRule(timezone="+07:00")})
+    # Row 2's note "note 2, ..." became '' and stays a real difference; row 5's NULL vs '' does not.
+    assert ruled.column_mismatches == {"note": 1}
+
+
+def test_composite_string_key(databases, sides):
+    data = rows(6)
+    twins = [dict(r, batch=9) for r in data]  # same MSISDN in another batch: another row
+    source = data + twins
+    target = data + changed(twins, 2, status="CHANGED")
+    result = sides(source, target, key=("msisdn", "batch"))
+    assert (result.source_rows, result.matched_rows, result.changed_rows) == (12, 12, 1)
+    assert result.samples[0]["key"]["batch"] == "9" and result.column_mismatches == {"status": 1}
+    by_msisdn_only = sides(source, target)
+    assert by_msisdn_only.duplicate_keys_source == 6 and by_msisdn_only.duplicate_keys_target == 6
+
+
+def test_duplicate_keys_are_reported_not_collapsed(sides):
+    data = rows(10)
+    source = data + [dict(data[3], status="OTHER")]
+    result = sides(source, data)
+    assert result.duplicate_keys_source == 1 and result.duplicate_keys_target == 0
+    assert (result.missing_in_target, result.extra_in_target, result.changed_rows) == (0, 0, 0)
+    assert result.matched_rows == 9 and not result.equal
+    assert [s for s in result.samples if s["status"] == "duplicate_in_source"] == [
+        {"status": "duplicate_in_source", "key": {"msisdn": "62812*******03"}, "rows": 2}]
+
+
+def test_columns_exclude_and_sample_limit(sides):
+    data = rows()
+    target = [dict(r, status="X") for r in data]
+    result = sides(data, target, columns=("status", "plan"), sample_limit=3)
+    assert result.columns == ["status", "plan"] and result.changed_rows == 30
+    assert len(result.samples) == 3
+    assert sides(data, target, exclude=("status",)).equal
+    unmasked = sides(data, target, columns=("email",), sample_limit=1, mask=False)
+    assert unmasked.equal
+
+
+def test_query_and_filter_with_bound_parameters(databases):
+    pg_table = table()
+    write_postgres(databases["transform"], pg_table, rows())
+    conn = psycopg2.connect(pg_dsn(databases["transform"]))
+    source = SqlDataset(conn, "postgres", table=pg_table, filter="batch = :batch", params={"batch": 2})
+    target = SqlDataset(conn, "postgres", query=f"SELECT * FROM {pg_table} WHERE batch = 2")
+    try:
+        result = run_diff(DiffSpec(key=("msisdn",)), source, target)
+    finally:
+        conn.close()
+    assert result.equal and result.source_rows == 15
+
+
+def test_mariadb_filter_with_parameters_and_percent_signs(databases):
+    """DATE_FORMAT's '%Y' and a LIKE '%' must survive the driver's parameter formatting."""
+    my_table = table()
+    write_mariadb(databases["stage"], my_table, rows())
+    conn = mariadb_connect(databases["stage"])
+    try:
+        for where, params in (("batch = :batch AND email LIKE '%@example.com'", {"batch": "2"}),
+                              ("batch = 2 AND email LIKE '%@example.com'", {})):
+            filtered = SqlDataset(conn, "mysql", table=my_table, filter=where, params=params)
+            whole = SqlDataset(conn, "mysql", query=f"SELECT * FROM {my_table} WHERE batch = '2'")
+            result = run_diff(DiffSpec(key=("msisdn",)), filtered, whole)
+            assert result.equal and result.source_rows == 15, where
+    finally:
+        conn.close()
+
+
+def test_unreadable_side_and_bad_spec_are_clear_errors(databases):
+    conn = psycopg2.connect(pg_dsn(databases["transform"]))
+    try:
+        missing = SqlDataset(conn, "postgres", table="no_such_table")
+        with pytest.raises(SourceError, match="source: .*no_such_table"):
+            run_diff(DiffSpec(key=("msisdn",)), missing, missing)
+        pg_table = table()
+        write_postgres(databases["transform"], pg_table, rows(3))
+        present = SqlDataset(conn, "postgres", table=pg_table)
+        with pytest.raises(DiffError, match="source has no column nope"):
+            run_diff(DiffSpec(key=("nope",)), present, present)
+        with pytest.raises(SourceError, match="needs :day"):
+            run_diff(DiffSpec(key=("msisdn",)), SqlDataset(conn, "postgres", table=pg_table, filter="born = :day"),
+                     present)
+    finally:
+        conn.close()
+    with pytest.raises(DiffError, match="needs a key"):
+        DiffSpec(key=())
+    with pytest.raises(DiffError, match="not a valid identifier"):
+        DiffSpec(key=("msisdn; drop table x",))
