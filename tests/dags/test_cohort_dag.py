@@ -62,6 +62,23 @@ def test_dag_structure_follows_the_hops(tmp_path):
              "load_target", "gate_mini_recon_3", "gate_overall_summary", "recon_outcome"]
     for before, after in zip(order, order[1:]):
         assert after in dag.get_task(before).get_flat_relative_ids(upstream=False), (before, after)
+    chains = [
+        ["load_transform", "mini_recon_1__batch_report", "mini_recon_1__wait_prefix_batches",
+         "mini_recon_1__prefix_summary", "gate_mini_recon_1"],
+        ["load_stage", "mini_recon_2__report", "gate_mini_recon_2"],
+        ["load_target", "mini_recon_3__data_prep", "mini_recon_3__wait_prefix_batches", "mini_recon_3__prefix_summary",
+         "gate_mini_recon_3"],
+        ["wait_brm_extract", "mini_recon_3__data_prep_brm", "mini_recon_3__prefix_summary_brm", "gate_mini_recon_3"],
+        ["gate_mini_recon_3", "overall_summary__report", "gate_overall_summary", "etl_stage_report__report",
+         "gate_etl_stage_report", "recon_outcome"],
+    ]
+    for chain in chains:
+        for before, after in zip(chain, chain[1:]):
+            assert after in dag.get_task(before).get_direct_relative_ids(upstream=False), (before, after)
+    for stage in ("mini_recon_1", "mini_recon_3"):
+        wait = dag.get_task(f"{stage}__wait_prefix_batches")
+        assert wait.operator_class.__name__ == "LedgerSensor" and wait.partial_kwargs["require"] == "present"
+        assert wait.expand_input.value.arg.operator.task_id == "select_prefixes"  # one per prefix
     assert dag.get_task("recon_outcome").trigger_rule == "all_done"
     sensor = dag.get_task("wait_brm_extract")
     assert sensor.deferrable and sensor.key == f"test/{dag.dag_id.removeprefix('recon_cohort_')}/brm_balances/part-*.csv"
