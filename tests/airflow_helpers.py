@@ -118,3 +118,16 @@ def answer_when_asked(dag_id: str, task_id: str, *, option: str | None, user: st
     thread = threading.Thread(target=respond, daemon=True)
     thread.start()
     return thread
+
+
+def query(dsn: str, sql: str, *params: Any) -> list[tuple]:
+    """Rows of one read-only query against a Postgres database of the test session."""
+    import psycopg2
+
+    conn = psycopg2.connect(dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchall()
+    finally:
+        conn.close()

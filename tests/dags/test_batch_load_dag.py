@@ -10,11 +10,10 @@ import uuid
 from decimal import Decimal
 from pathlib import Path
 
-import psycopg2
 import pytest
 import yaml
 
-from tests.airflow_helpers import run_test, task_states, xcom
+from tests.airflow_helpers import query, run_test, task_states, xcom
 
 pytestmark = pytest.mark.dags
 
@@ -48,15 +47,6 @@ def build(path: Path):
 def env(slack_receiver):
     return slack_receiver
 
-
-def query(dsn: str, sql: str, *params) -> list[tuple]:
-    conn = psycopg2.connect(dsn)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql, params)
-            return cur.fetchall()
-    finally:
-        conn.close()
 
 
 def audit(store_dsn: str, job: str) -> dict[tuple[str, str | None], tuple]:

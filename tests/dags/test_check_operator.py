@@ -5,12 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-import psycopg2
 import pytest
 import yaml
 
 from recon_operators.demo.services import MARIADB_HOST, MARIADB_PORT, pg_dsn
-from tests.airflow_helpers import run_test, task_states, xcom
+from tests.airflow_helpers import query as rows, run_test, task_states, xcom
 from tests.integration.recon_data import subscribers, table_name, write_mariadb, write_postgres
 
 pytestmark = pytest.mark.dags
@@ -41,15 +40,6 @@ def build_dag(suite_path, cohort: str):
         check >> gate >> load >> outcome
     return dag
 
-
-def rows(store_dsn: str, sql: str, *params) -> list[tuple]:
-    conn = psycopg2.connect(store_dsn)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql, params)
-            return cur.fetchall()
-    finally:
-        conn.close()
 
 
 def suite_file(tmp_path, source: dict, target: dict):

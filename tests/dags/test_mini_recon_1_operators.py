@@ -14,7 +14,7 @@ import psycopg2
 import pytest
 
 from recon_operators.demo.services import pg_dsn
-from tests.airflow_helpers import run_test, task_states, xcom
+from tests.airflow_helpers import query, run_test, task_states, xcom
 
 pytestmark = pytest.mark.dags
 
@@ -75,15 +75,6 @@ def build(scopes: list[dict[str, str]], batch_ids: list[str]):
         reports >> summary >> gate
     return dag
 
-
-def query(store_dsn: str, sql: str, *params: Any) -> list[tuple]:
-    conn = psycopg2.connect(store_dsn)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql, params)
-            return cur.fetchall()
-    finally:
-        conn.close()
 
 
 def log_rows(store_dsn: str, cohort_id: str) -> list[tuple]:

@@ -17,7 +17,7 @@ from recon_operators.demo.services import MARIADB_HOST, MARIADB_PORT, pg_dsn
 from recon_operators.engine.sources.files import s3_filesystem
 from recon_operators.migration.generator import BatchSpec, CohortSpec, PrefixSpec, generate, write_landing
 from recon_operators.migration.loaders import BatchRange, Fault, load_stage, load_target, load_transform
-from tests.airflow_helpers import run_test, task_states, xcom
+from tests.airflow_helpers import query as rows, run_test, task_states, xcom
 
 pytestmark = pytest.mark.dags
 
@@ -92,12 +92,6 @@ def build_dag(cohort_id: str, *, mr2_config: str | None = None):
         brm >> summary_brm
         [summary, summary_brm] >> gate3 >> overall >> etl >> outcome
     return dag
-
-
-def rows(store_dsn: str, sql: str, *params) -> list[tuple]:
-    with closing(psycopg2.connect(store_dsn)) as conn, conn.cursor() as cur:
-        cur.execute(sql, params)
-        return cur.fetchall()
 
 
 def test_clean_cohort_every_report_passes_and_gates_see_them(env, moto_server, store_dsn):

@@ -46,7 +46,7 @@ from recon_operators.migration.formulas import (
     _transaction,
     app_login_eligible_sql,
 )
-from recon_operators.paths import read_sql
+from recon_operators.migration import report_sql
 
 __all__ = ["LANDING", "RESULT_TABLES", "Mr1Counts", "landing_counts", "transform_counts", "mr1_counts",
            "write_mr1_batch", "app_login_eligible_json"]
@@ -203,19 +203,10 @@ def landing_counts(landing: Mapping[str, pa.Table], *, cohort_id: str, prefix: s
 # ----------------------------------------------------------------------------- transformation
 
 def _sql(name: str, **replace: str) -> str:
-    text = read_sql(f"{_DIR}/{name}")
-    for key, value in replace.items():
-        placeholder = "{{" + key + "}}"
-        if placeholder not in text:
-            raise RuntimeError(f"{name} lost its {placeholder} placeholder")
-        text = text.replace(placeholder, value)
-    if "{{" in text:
-        raise RuntimeError(f"{name} holds an unreplaced placeholder")
-    return text
+    return report_sql.sql(f"{_DIR}/{name}", **replace)
 
 
-def _table(schema: str, name: str) -> str:
-    return f"{quote_ident(schema)}.{quote_ident(name)}"
+_table = report_sql.table
 
 
 # (Mr1Counts field, transformation table, group column, counted) for transform_count_by.sql.

@@ -13,8 +13,9 @@ from datetime import timedelta
 from typing import Any, Mapping, NoReturn, Sequence
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
-from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+from airflow.sdk.exceptions import AirflowFailException
 
+from recon_operators.sensors.verdict import fail_without_retry
 from recon_operators.triggers.landing import LANDED, TIMEOUT, LandingTrigger, describe, matching_keys
 
 _BACKSTOP = timedelta(minutes=5)  # Airflow's own deferral timeout, after the trigger's deadline
@@ -50,9 +51,7 @@ class S3LandingSensor(BaseSensorOperator):
         return matching_keys(S3Hook(aws_conn_id=self.aws_conn_id).get_conn(), self.bucket, self.key, self.wildcard)
 
     def _fail(self, message: str) -> NoReturn:
-        if self.soft_fail or self.never_fail:
-            raise AirflowSkipException(f"{message} (skipped: soft_fail/never_fail)")
-        raise AirflowFailException(message)
+        fail_without_retry(self, message)
 
     def execute(self, context: Any) -> Any:
         if not self.deferrable:

@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any, Mapping, NoReturn, Sequence
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
-from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+from airflow.sdk.exceptions import AirflowFailException
 
 from recon_operators.engine.scope import Scope, ScopeError
 from recon_operators.hooks.results_store import ResultsStoreHook
@@ -26,6 +26,7 @@ from recon_operators.sensors.condition import (
     normalise_batches,
     this_run_only,
 )
+from recon_operators.sensors.verdict import fail_without_retry
 from recon_operators.triggers.ledger import TIMEOUT, LedgerTrigger
 
 # The trigger enforces the sensor's timeout itself (with a message naming the missing batches);
@@ -127,10 +128,7 @@ class LedgerSensor(BaseSensorOperator):
         return {"scope": self._scope().key, "suite": self.suite, **{k: detail[k] for k in keep if k in detail}}
 
     def _fail(self, message: str) -> NoReturn:
-        """Fail without retry: a retry reads the same ledger and cannot change the verdict."""
-        if self.soft_fail or self.never_fail:
-            raise AirflowSkipException(f"{message} (skipped: soft_fail/never_fail)")
-        raise AirflowFailException(message)
+        fail_without_retry(self, message)
 
     # -- modes -----------------------------------------------------------------------------
     def execute(self, context: Any) -> Any:
