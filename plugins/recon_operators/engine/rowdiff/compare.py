@@ -4,8 +4,10 @@ FULL OUTER JOIN on the key that keeps only the differing rows.
 
 When every compared column of both sides fits the memory budget, the join carries them all (one
 pass). Beyond it, the join carries one 64-bit fingerprint per row (numbers hashed by value,
-tolerance columns as values) and full rows are read back for the changed keys only, so a 5M-row
-diff needs a few hundred MB. DuckDB runs under ``memory_limit`` and spills to
+tolerance columns as values), built for each side as soon as it is staged (while the other
+still streams), and full rows are read back for the changed keys only: a bit filter of the
+changed keys' hashes drops the other rows as they are parsed, so a 5M-row diff needs a few
+hundred MB and the re-read costs little more than the parse. DuckDB runs under ``memory_limit`` and spills to
 ``temp_directory``; only the differing rows (a small table) are read back into Python, in key
 order, for counts and samples.
 """
@@ -81,15 +83,18 @@ def _differs(plan: ColumnPlan, left: str, right: str) -> str:
 
 
 def _stage_both(duck: Any, root: Path, source: Dataset, target: Dataset, plans: list[ColumnPlan],
-                timings: dict[str, float], table_budget: int) -> int:
+                timings: dict[str, float], memory: int) -> int:
     """Stage both sides (concurrently unless they share a connection); returns the bytes of
-    the sides left as views over files."""
+    the sides left as views over files. A side too big for the wide join gets its narrow table
+    (``narrow``) in its own thread as soon as it is staged, while the other side still streams."""
     def stage(dataset: Dataset, table: str, side: str) -> None:
         cursor = duck.cursor()
         started = time.monotonic()
         try:
-            dataset.stage(cursor, table, plans, side, root, table_budget)
+            dataset.stage(cursor, table, plans, side, root, memory // 4)  # a table may hold a quarter
             timings[f"{side}_seconds"] = round(time.monotonic() - started, 3)
+            if dataset.staged_bytes * 2 > memory:  # the join cannot be wide: see _compare
+                _narrow(cursor, table, plans)
         except SourceError as exc:
             raise SourceError(f"{side}: {exc}") from None
         finally:
@@ -128,8 +133,7 @@ def run_diff(spec: DiffSpec, source: Dataset, target: Dataset, *, work_dir: str 
     result = DiffResult(key=[p.name for p in keys], columns=[p.name for p in values],
                         source=source.describe(), target=target.describe())
     with _duckdb(work_dir, memory_limit) as (duck, root):
-        # Each side may hold a quarter of the memory in a table: the join needs the rest.
-        staged_bytes = _stage_both(duck, root, source, target, plans, result.timings, _bytes(memory_limit) // 4)
+        staged_bytes = _stage_both(duck, root, source, target, plans, result.timings, _bytes(memory_limit))
         compared = time.monotonic()
         _compare(duck, spec, keys, values, result, memory_limit, staged_bytes)
         result.timings["compare_seconds"] = round(time.monotonic() - compared, 3)
@@ -141,21 +145,15 @@ def _compare(duck: Any, spec: DiffSpec, keys: list[ColumnPlan], values: list[Col
              memory_limit: str = DEFAULT_MEMORY_LIMIT, staged_bytes: int = 0) -> None:
     """``staged_bytes``: size of the sides DuckDB reads from files in each pass (views)."""
     key_cols = [f"k{i}" for i in range(len(keys))]
-    select = ", ".join([*(f"{_key_expr(p)} AS k{i}" for i, p in enumerate(keys)),
-                        *(f"{_q(p.name)} AS v{j}" for j, p in enumerate(values)), "true AS p"])
     for table in ("src", "tgt"):
-        duck.execute(f"CREATE TEMP VIEW {table}_keyed AS SELECT {select} FROM {table}")
+        _keyed(duck, table, [*keys, *values])
     in_tables = 0 if staged_bytes else sum(duck.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("src", "tgt"))
     wide = _fits(in_tables, len(keys) + len(values), memory_limit) and staged_bytes * 2 <= _bytes(memory_limit)
     sides = {"src": "src_keyed", "tgt": "tgt_keyed"}
     counted = dict(sides)
     if not wide:
-        # One pass per side over the data: a narrow table of (key, fingerprint, tolerance columns).
-        for table, alias in (("src", "s"), ("tgt", "t")):
-            tolerant = "".join(f", {alias}.v{j}" for j, p in enumerate(values) if p.tolerance is not None)
-            duck.execute(f"CREATE TEMP TABLE {table}_narrow AS SELECT {', '.join(f'{alias}.{k}' for k in key_cols)}, "
-                         f"{_fingerprint(values, alias)} AS h{tolerant}, true AS p FROM {table}_keyed {alias}")
-            counted[table] = f"{table}_narrow"
+        for table in ("src", "tgt"):
+            counted[table] = _narrow(duck, table, [*keys, *values])
     compared_source = _count_rows_and_duplicates(duck, key_cols, counted, result)
     if result.duplicate_keys_source or result.duplicate_keys_target:
         # Rows of a duplicated key are reported, not paired arbitrarily with the other side.
@@ -181,6 +179,25 @@ def _compare(duck: Any, spec: DiffSpec, keys: list[ColumnPlan], values: list[Col
     result.matched_rows = compared_source - result.missing_in_target
     result.column_mismatches = {p.name: int(n) for p, n in zip(values, row[3:]) if n}
     result.samples = _samples(duck, spec, keys, values, key_cols)
+
+
+def _keyed(duck: Any, table: str, plans: list[ColumnPlan]) -> str:
+    """``{table}_keyed``: the side as k0.. (canonical key) and v0.. (compared values), p = true.
+    Not TEMP: a stage thread's cursor (another DuckDB connection) creates it too."""
+    keys, values = [p for p in plans if p.is_key], [p for p in plans if not p.is_key]
+    select = ", ".join([*(f"{_key_expr(p)} AS k{i}" for i, p in enumerate(keys)),
+                        *(f"{_q(p.name)} AS v{j}" for j, p in enumerate(values)), "true AS p"])
+    duck.execute(f"CREATE VIEW IF NOT EXISTS {table}_keyed AS SELECT {select} FROM {table}")
+    return f"{table}_keyed"
+
+
+def _narrow(duck: Any, table: str, plans: list[ColumnPlan]) -> str:
+    """``{table}_narrow``, once: one pass over the side for (key, fingerprint, tolerance columns)."""
+    keys, values = [p for p in plans if p.is_key], [p for p in plans if not p.is_key]
+    tolerant = "".join(f", s.v{j}" for j, p in enumerate(values) if p.tolerance is not None)
+    duck.execute(f"CREATE TABLE IF NOT EXISTS {table}_narrow AS SELECT {', '.join(f's.k{i}' for i in range(len(keys)))}, "
+                 f"{_fingerprint(values, 's')} AS h{tolerant}, true AS p FROM {_keyed(duck, table, plans)} s")
+    return f"{table}_narrow"
 
 
 _UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
