@@ -260,3 +260,14 @@ def test_changed_rows_stay_exact_when_the_changed_key_filter_collides(sides, mon
     assert (result.source_rows, result.matched_rows, result.changed_rows) == (60, 60, 20)
     assert result.column_mismatches == {"status": 20}
     assert (result.missing_in_target, result.extra_in_target) == (0, 0)
+
+
+def test_a_null_key_never_pairs_with_the_other_sides_null_key(sides):
+    """As in a join, NULL = NULL is not a match: one NULL-key row on each side is one missing and
+    one extra row, whichever way the keys are matched (join, or one aggregate over both sides)."""
+    data = rows(8)
+    source = changed(data, 2, msisdn=None)
+    target = changed(data, 5, msisdn=None)
+    result = sides(source, target)
+    assert (result.missing_in_target, result.extra_in_target, result.changed_rows) == (2, 2, 0)
+    assert (result.matched_rows, result.duplicate_keys_source, result.duplicate_keys_target) == (6, 0, 0)

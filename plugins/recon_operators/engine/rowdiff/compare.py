@@ -150,11 +150,14 @@ def _compare(duck: Any, spec: DiffSpec, keys: list[ColumnPlan], values: list[Col
     in_tables = 0 if staged_bytes else sum(duck.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("src", "tgt"))
     wide = _fits(in_tables, len(keys) + len(values), memory_limit) and staged_bytes * 2 <= _bytes(memory_limit)
     sides = {"src": "src_keyed", "tgt": "tgt_keyed"}
-    counted = dict(sides)
     if not wide:
         for table in ("src", "tgt"):
-            counted[table] = _narrow(duck, table, [*keys, *values])
-    compared_source = _count_rows_and_duplicates(duck, key_cols, counted, result)
+            _narrow(duck, table, [*keys, *values])
+        compared_source = _group_keys(duck, values, key_cols, result)
+        _join_by_fingerprint(duck, values, key_cols, sides)
+        _count_diff(duck, spec, keys, values, key_cols, result, compared_source)
+        return
+    compared_source = _count_rows_and_duplicates(duck, key_cols, sides, result)
     if result.duplicate_keys_source or result.duplicate_keys_target:
         # Rows of a duplicated key are reported, not paired arbitrarily with the other side.
         keys_list = ", ".join(key_cols)
@@ -166,12 +169,14 @@ def _compare(duck: Any, spec: DiffSpec, keys: list[ColumnPlan], values: list[Col
             return f"{relation}_unique"
 
         sides = {t: unique(r) for t, r in sides.items()}
-        counted = sides if wide else {t: unique(r) for t, r in counted.items()}
-        compared_source = duck.execute(f"SELECT count(*) FROM {counted['src']}").fetchone()[0]
-    if wide:
-        _join_wide(duck, values, key_cols, sides)
-    else:
-        _join_by_fingerprint(duck, values, key_cols, sides, counted)
+        compared_source = duck.execute(f"SELECT count(*) FROM {sides['src']}").fetchone()[0]
+    _join_wide(duck, values, key_cols, sides)
+    _count_diff(duck, spec, keys, values, key_cols, result, compared_source)
+
+
+def _count_diff(duck: Any, spec: DiffSpec, keys: list[ColumnPlan], values: list[ColumnPlan], key_cols: list[str],
+                result: DiffResult, compared_source: int) -> None:
+    """Counts and samples from the ``diff`` table (small: the differing rows only)."""
     column_sums = "".join(f", coalesce(sum(CAST(d{j} AS INTEGER)) FILTER (WHERE sp AND tp), 0)" for j in range(len(values)))
     row = duck.execute("SELECT count(*) FILTER (WHERE tp IS NULL), count(*) FILTER (WHERE sp IS NULL), "
                        f"count(*) FILTER (WHERE sp AND tp){column_sums} FROM diff").fetchone()
@@ -263,22 +268,42 @@ def _fingerprint(values: list[ColumnPlan], alias: str) -> str:
     return f"hash({', '.join(parts)})" if parts else "0"
 
 
-def _join_by_fingerprint(duck: Any, values: list[ColumnPlan], key_cols: list[str], sides: dict[str, str],
-                         narrow: dict[str, str]) -> None:
-    """The ``diff`` table: missing and extra keys, and changed rows with per-column flags.
+def _group_keys(duck: Any, values: list[ColumnPlan], key_cols: list[str], result: DiffResult) -> int:
+    """Row counts, duplicated keys (``src_dup``/``tgt_dup``) and ``key_diff`` (missing, extra
+    and changed keys) in one hash aggregate over both narrow tables, cheaper than a GROUP BY per
+    side plus a FULL OUTER JOIN. Rows with a NULL in the key never pair (as in a join): they
+    group per side. Returns the source rows whose key is not duplicated on either side."""
+    keys = ", ".join(key_cols)
+    tolerant = [j for j, p in enumerate(values) if p.tolerance is not None]
+    carried = "".join(f", v{j}" for j in tolerant)
+    both = " UNION ALL ".join(f"SELECT {keys}, h{carried}, {side} AS side FROM {table}_narrow"
+                              for side, table in ((0, "src"), (1, "tgt")))
+    per_side = ["count(*) FILTER (WHERE side = 0) AS ns", "count(*) FILTER (WHERE side = 1) AS nt",
+                "min(h) FILTER (WHERE side = 0) AS hs", "min(h) FILTER (WHERE side = 1) AS ht",
+                *(f"min(v{j}) FILTER (WHERE side = 0) AS s{j}, min(v{j}) FILTER (WHERE side = 1) AS t{j}"
+                  for j in tolerant)]
+    null_key = " OR ".join(f"{k} IS NULL" for k in key_cols)
+    changed = " OR ".join(["hs IS DISTINCT FROM ht", *(_differs(values[j], f"s{j}", f"t{j}") for j in tolerant)])
+    duck.execute(f"CREATE TEMP TABLE key_groups AS SELECT * FROM (SELECT {keys}, {', '.join(per_side)} FROM ({both}) "
+                 f"GROUP BY {keys}, CASE WHEN {null_key} THEN side END) WHERE ns <> 1 OR nt <> 1 OR {changed}")
+    for table, count in (("src", "ns"), ("tgt", "nt")):
+        duck.execute(f"CREATE TEMP VIEW {table}_dup AS SELECT {keys}, {count} AS n FROM key_groups WHERE {count} > 1")
+    result.source_rows = duck.execute("SELECT count(*) FROM src_narrow").fetchone()[0]
+    result.target_rows = duck.execute("SELECT count(*) FROM tgt_narrow").fetchone()[0]
+    result.duplicate_keys_source = duck.execute("SELECT count(*) FROM src_dup").fetchone()[0]
+    result.duplicate_keys_target = duck.execute("SELECT count(*) FROM tgt_dup").fetchone()[0]
+    duplicated = duck.execute("SELECT coalesce(sum(ns), 0) FROM key_groups WHERE ns > 1 OR nt > 1").fetchone()[0]
+    duck.execute(f"CREATE TEMP TABLE key_diff AS SELECT CASE WHEN ns = 1 THEN true END AS sp, "
+                 f"CASE WHEN nt = 1 THEN true END AS tp, {keys} FROM key_groups WHERE ns <= 1 AND nt <= 1")
+    return result.source_rows - int(duplicated)
 
-    First a FULL OUTER JOIN of the narrow tables (key, row fingerprint, tolerance columns): its
-    hash table stays small (5M keys fit in a few hundred MB), then full rows only for the
-    changed keys.
+
+def _join_by_fingerprint(duck: Any, values: list[ColumnPlan], key_cols: list[str], sides: dict[str, str]) -> None:
+    """The ``diff`` table from ``key_diff``: missing and extra keys as they are, full rows (with
+    per-column flags) only for the changed keys, whose hash table stays small.
     """
     keys = ", ".join(key_cols)
     on = " AND ".join(f"s.{k} = t.{k}" for k in key_cols)
-    tolerant = [j for j, p in enumerate(values) if p.tolerance is not None]
-    changed = " OR ".join(["s.h IS DISTINCT FROM t.h", *(_differs(values[j], f"s.v{j}", f"t.v{j}") for j in tolerant)])
-    duck.execute(f"CREATE TEMP TABLE key_diff AS SELECT * FROM (SELECT s.p AS sp, t.p AS tp, "
-                 f"{', '.join(f'coalesce(s.{k}, t.{k}) AS {k}' for k in key_cols)}, ({changed}) AS changed "
-                 f"FROM {narrow['src']} s FULL OUTER JOIN {narrow['tgt']} t ON {on}) "
-                 f"WHERE sp IS NULL OR tp IS NULL OR changed")
     flags = [f"{_differs(p, f's.v{j}', f't.v{j}')} AS d{j}" for j, p in enumerate(values)]
     pairs = [f"s.v{j} AS s{j}, t.v{j} AS t{j}" for j in range(len(values))]
     nulls = [f"CAST(NULL AS BOOLEAN) AS d{j}" for j in range(len(values))] + \
