@@ -1,13 +1,14 @@
 """The diff itself: both sides staged concurrently into one DuckDB database (tables, or views
-over local CSV files), one pass per side for the row count and duplicate keys, then a columnar
-FULL OUTER JOIN on the key that keeps only the differing rows.
+over spill or local CSV files), then only the differing rows are kept.
 
-When every compared column of both sides fits the memory budget, the join carries them all (one
-pass). Beyond it, the join carries one 64-bit fingerprint per row (numbers hashed by value,
-tolerance columns as values), built for each side as soon as it is staged (while the other
-still streams), and full rows are read back for the changed keys only: a bit filter of the
-changed keys' hashes drops the other rows as they are parsed, so a 5M-row diff needs a few
-hundred MB and the re-read costs little more than the parse. DuckDB runs under ``memory_limit`` and spills to
+When every compared column of both sides fits the memory budget: one pass per side for the row
+count and duplicate keys, then a FULL OUTER JOIN on the key carrying every column. Beyond it,
+each side is reduced, as soon as it is staged (while the other still streams), to a narrow
+table: key, one 64-bit fingerprint per row (numbers hashed by value) and the tolerance columns.
+One hash aggregate over both narrow tables gives row counts, duplicate keys and the missing,
+extra and changed keys; full rows are read back for the changed keys only, a bit filter of
+their hashes dropping the other rows as the files are parsed. So a 5M-row diff needs about
+1 GB and costs about three parses per side. DuckDB runs under ``memory_limit`` and spills to
 ``temp_directory``; only the differing rows (a small table) are read back into Python, in key
 order, for counts and samples.
 """
