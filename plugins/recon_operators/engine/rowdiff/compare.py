@@ -1,11 +1,14 @@
 """The diff itself: both sides staged concurrently into one DuckDB database (tables, or views
-over local CSV files), one pass per side for the row count and duplicate keys, then a columnar
-FULL OUTER JOIN on the key that keeps only the differing rows.
+over spill or local CSV files), then only the differing rows are kept.
 
-When every compared column of both sides fits the memory budget, the join carries them all (one
-pass). Beyond it, the join carries one 64-bit fingerprint per row (numbers hashed by value,
-tolerance columns as values) and full rows are read back for the changed keys only, so a 5M-row
-diff needs a few hundred MB. DuckDB runs under ``memory_limit`` and spills to
+When every compared column of both sides fits the memory budget: one pass per side for the row
+count and duplicate keys, then a FULL OUTER JOIN on the key carrying every column. Beyond it,
+each side is reduced, as soon as it is staged (while the other still streams), to a narrow
+table: key, one 64-bit fingerprint per row (numbers hashed by value) and the tolerance columns.
+One hash aggregate over both narrow tables gives row counts, duplicate keys and the missing,
+extra and changed keys; full rows are read back for the changed keys only, a bit filter of
+their hashes dropping the other rows as the files are parsed. So a 5M-row diff needs about
+1 GB and costs about three parses per side. DuckDB runs under ``memory_limit`` and spills to
 ``temp_directory``; only the differing rows (a small table) are read back into Python, in key
 order, for counts and samples.
 """
@@ -81,15 +84,18 @@ def _differs(plan: ColumnPlan, left: str, right: str) -> str:
 
 
 def _stage_both(duck: Any, root: Path, source: Dataset, target: Dataset, plans: list[ColumnPlan],
-                timings: dict[str, float], table_budget: int) -> int:
+                timings: dict[str, float], memory: int) -> int:
     """Stage both sides (concurrently unless they share a connection); returns the bytes of
-    the sides left as views over files."""
+    the sides left as views over files. A side too big for the wide join gets its narrow table
+    (``narrow``) in its own thread as soon as it is staged, while the other side still streams."""
     def stage(dataset: Dataset, table: str, side: str) -> None:
         cursor = duck.cursor()
         started = time.monotonic()
         try:
-            dataset.stage(cursor, table, plans, side, root, table_budget)
+            dataset.stage(cursor, table, plans, side, root, memory // 4)  # a table may hold a quarter
             timings[f"{side}_seconds"] = round(time.monotonic() - started, 3)
+            if dataset.staged_bytes * 2 > memory:  # the join cannot be wide: see _compare
+                _narrow(cursor, table, plans)
         except SourceError as exc:
             raise SourceError(f"{side}: {exc}") from None
         finally:
@@ -128,8 +134,7 @@ def run_diff(spec: DiffSpec, source: Dataset, target: Dataset, *, work_dir: str 
     result = DiffResult(key=[p.name for p in keys], columns=[p.name for p in values],
                         source=source.describe(), target=target.describe())
     with _duckdb(work_dir, memory_limit) as (duck, root):
-        # Each side may hold a quarter of the memory in a table: the join needs the rest.
-        staged_bytes = _stage_both(duck, root, source, target, plans, result.timings, _bytes(memory_limit) // 4)
+        staged_bytes = _stage_both(duck, root, source, target, plans, result.timings, _bytes(memory_limit))
         compared = time.monotonic()
         _compare(duck, spec, keys, values, result, memory_limit, staged_bytes)
         result.timings["compare_seconds"] = round(time.monotonic() - compared, 3)
@@ -141,22 +146,19 @@ def _compare(duck: Any, spec: DiffSpec, keys: list[ColumnPlan], values: list[Col
              memory_limit: str = DEFAULT_MEMORY_LIMIT, staged_bytes: int = 0) -> None:
     """``staged_bytes``: size of the sides DuckDB reads from files in each pass (views)."""
     key_cols = [f"k{i}" for i in range(len(keys))]
-    select = ", ".join([*(f"{_key_expr(p)} AS k{i}" for i, p in enumerate(keys)),
-                        *(f"{_q(p.name)} AS v{j}" for j, p in enumerate(values)), "true AS p"])
     for table in ("src", "tgt"):
-        duck.execute(f"CREATE TEMP VIEW {table}_keyed AS SELECT {select} FROM {table}")
+        _keyed(duck, table, [*keys, *values])
     in_tables = 0 if staged_bytes else sum(duck.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("src", "tgt"))
     wide = _fits(in_tables, len(keys) + len(values), memory_limit) and staged_bytes * 2 <= _bytes(memory_limit)
     sides = {"src": "src_keyed", "tgt": "tgt_keyed"}
-    counted = dict(sides)
     if not wide:
-        # One pass per side over the data: a narrow table of (key, fingerprint, tolerance columns).
-        for table, alias in (("src", "s"), ("tgt", "t")):
-            tolerant = "".join(f", {alias}.v{j}" for j, p in enumerate(values) if p.tolerance is not None)
-            duck.execute(f"CREATE TEMP TABLE {table}_narrow AS SELECT {', '.join(f'{alias}.{k}' for k in key_cols)}, "
-                         f"{_fingerprint(values, alias)} AS h{tolerant}, true AS p FROM {table}_keyed {alias}")
-            counted[table] = f"{table}_narrow"
-    compared_source = _count_rows_and_duplicates(duck, key_cols, counted, result)
+        for table in ("src", "tgt"):
+            _narrow(duck, table, [*keys, *values])
+        compared_source = _group_keys(duck, values, key_cols, result)
+        _join_by_fingerprint(duck, values, key_cols, sides)
+        _count_diff(duck, spec, keys, values, key_cols, result, compared_source)
+        return
+    compared_source = _count_rows_and_duplicates(duck, key_cols, sides, result)
     if result.duplicate_keys_source or result.duplicate_keys_target:
         # Rows of a duplicated key are reported, not paired arbitrarily with the other side.
         keys_list = ", ".join(key_cols)
@@ -168,12 +170,14 @@ def _compare(duck: Any, spec: DiffSpec, keys: list[ColumnPlan], values: list[Col
             return f"{relation}_unique"
 
         sides = {t: unique(r) for t, r in sides.items()}
-        counted = sides if wide else {t: unique(r) for t, r in counted.items()}
-        compared_source = duck.execute(f"SELECT count(*) FROM {counted['src']}").fetchone()[0]
-    if wide:
-        _join_wide(duck, values, key_cols, sides)
-    else:
-        _join_by_fingerprint(duck, values, key_cols, sides, counted)
+        compared_source = duck.execute(f"SELECT count(*) FROM {sides['src']}").fetchone()[0]
+    _join_wide(duck, values, key_cols, sides)
+    _count_diff(duck, spec, keys, values, key_cols, result, compared_source)
+
+
+def _count_diff(duck: Any, spec: DiffSpec, keys: list[ColumnPlan], values: list[ColumnPlan], key_cols: list[str],
+                result: DiffResult, compared_source: int) -> None:
+    """Counts and samples from the ``diff`` table (small: the differing rows only)."""
     column_sums = "".join(f", coalesce(sum(CAST(d{j} AS INTEGER)) FILTER (WHERE sp AND tp), 0)" for j in range(len(values)))
     row = duck.execute("SELECT count(*) FILTER (WHERE tp IS NULL), count(*) FILTER (WHERE sp IS NULL), "
                        f"count(*) FILTER (WHERE sp AND tp){column_sums} FROM diff").fetchone()
@@ -183,8 +187,28 @@ def _compare(duck: Any, spec: DiffSpec, keys: list[ColumnPlan], values: list[Col
     result.samples = _samples(duck, spec, keys, values, key_cols)
 
 
+def _keyed(duck: Any, table: str, plans: list[ColumnPlan]) -> str:
+    """``{table}_keyed``: the side as k0.. (canonical key) and v0.. (compared values), p = true.
+    Not TEMP: a stage thread's cursor (another DuckDB connection) creates it too."""
+    keys, values = [p for p in plans if p.is_key], [p for p in plans if not p.is_key]
+    select = ", ".join([*(f"{_key_expr(p)} AS k{i}" for i, p in enumerate(keys)),
+                        *(f"{_q(p.name)} AS v{j}" for j, p in enumerate(values)), "true AS p"])
+    duck.execute(f"CREATE VIEW IF NOT EXISTS {table}_keyed AS SELECT {select} FROM {table}")
+    return f"{table}_keyed"
+
+
+def _narrow(duck: Any, table: str, plans: list[ColumnPlan]) -> str:
+    """``{table}_narrow``, once: one pass over the side for (key, fingerprint, tolerance columns)."""
+    keys, values = [p for p in plans if p.is_key], [p for p in plans if not p.is_key]
+    tolerant = "".join(f", s.v{j}" for j, p in enumerate(values) if p.tolerance is not None)
+    duck.execute(f"CREATE TABLE IF NOT EXISTS {table}_narrow AS SELECT {', '.join(f's.k{i}' for i in range(len(keys)))}, "
+                 f"{_fingerprint(values, 's')} AS h{tolerant}, true AS p FROM {_keyed(duck, table, plans)} s")
+    return f"{table}_narrow"
+
+
 _UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
           "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+FILTER_BITS_PER_KEY, FILTER_MIN_BITS, FILTER_MAX_BITS = 16, 1 << 12, 1 << 24  # changed-key filter: < 1% false hits
 BYTES_PER_VALUE = 24  # a short string in a DuckDB join hash table, with its share of the row overhead
 
 
@@ -245,22 +269,42 @@ def _fingerprint(values: list[ColumnPlan], alias: str) -> str:
     return f"hash({', '.join(parts)})" if parts else "0"
 
 
-def _join_by_fingerprint(duck: Any, values: list[ColumnPlan], key_cols: list[str], sides: dict[str, str],
-                         narrow: dict[str, str]) -> None:
-    """The ``diff`` table: missing and extra keys, and changed rows with per-column flags.
+def _group_keys(duck: Any, values: list[ColumnPlan], key_cols: list[str], result: DiffResult) -> int:
+    """Row counts, duplicated keys (``src_dup``/``tgt_dup``) and ``key_diff`` (missing, extra
+    and changed keys) in one hash aggregate over both narrow tables, cheaper than a GROUP BY per
+    side plus a FULL OUTER JOIN. Rows with a NULL in the key never pair (as in a join): they
+    group per side. Returns the source rows whose key is not duplicated on either side."""
+    keys = ", ".join(key_cols)
+    tolerant = [j for j, p in enumerate(values) if p.tolerance is not None]
+    carried = "".join(f", v{j}" for j in tolerant)
+    both = " UNION ALL ".join(f"SELECT {keys}, h{carried}, {side} AS side FROM {table}_narrow"
+                              for side, table in ((0, "src"), (1, "tgt")))
+    per_side = ["count(*) FILTER (WHERE side = 0) AS ns", "count(*) FILTER (WHERE side = 1) AS nt",
+                "min(h) FILTER (WHERE side = 0) AS hs", "min(h) FILTER (WHERE side = 1) AS ht",
+                *(f"min(v{j}) FILTER (WHERE side = 0) AS s{j}, min(v{j}) FILTER (WHERE side = 1) AS t{j}"
+                  for j in tolerant)]
+    null_key = " OR ".join(f"{k} IS NULL" for k in key_cols)
+    changed = " OR ".join(["hs IS DISTINCT FROM ht", *(_differs(values[j], f"s{j}", f"t{j}") for j in tolerant)])
+    duck.execute(f"CREATE TEMP TABLE key_groups AS SELECT * FROM (SELECT {keys}, {', '.join(per_side)} FROM ({both}) "
+                 f"GROUP BY {keys}, CASE WHEN {null_key} THEN side END) WHERE ns <> 1 OR nt <> 1 OR {changed}")
+    for table, count in (("src", "ns"), ("tgt", "nt")):
+        duck.execute(f"CREATE TEMP VIEW {table}_dup AS SELECT {keys}, {count} AS n FROM key_groups WHERE {count} > 1")
+    result.source_rows = duck.execute("SELECT count(*) FROM src_narrow").fetchone()[0]
+    result.target_rows = duck.execute("SELECT count(*) FROM tgt_narrow").fetchone()[0]
+    result.duplicate_keys_source = duck.execute("SELECT count(*) FROM src_dup").fetchone()[0]
+    result.duplicate_keys_target = duck.execute("SELECT count(*) FROM tgt_dup").fetchone()[0]
+    duplicated = duck.execute("SELECT coalesce(sum(ns), 0) FROM key_groups WHERE ns > 1 OR nt > 1").fetchone()[0]
+    duck.execute(f"CREATE TEMP TABLE key_diff AS SELECT CASE WHEN ns = 1 THEN true END AS sp, "
+                 f"CASE WHEN nt = 1 THEN true END AS tp, {keys} FROM key_groups WHERE ns <= 1 AND nt <= 1")
+    return result.source_rows - int(duplicated)
 
-    First a FULL OUTER JOIN of the narrow tables (key, row fingerprint, tolerance columns): its
-    hash table stays small (5M keys fit in a few hundred MB), then full rows only for the
-    changed keys.
+
+def _join_by_fingerprint(duck: Any, values: list[ColumnPlan], key_cols: list[str], sides: dict[str, str]) -> None:
+    """The ``diff`` table from ``key_diff``: missing and extra keys as they are, full rows (with
+    per-column flags) only for the changed keys, whose hash table stays small.
     """
     keys = ", ".join(key_cols)
     on = " AND ".join(f"s.{k} = t.{k}" for k in key_cols)
-    tolerant = [j for j, p in enumerate(values) if p.tolerance is not None]
-    changed = " OR ".join(["s.h IS DISTINCT FROM t.h", *(_differs(values[j], f"s.v{j}", f"t.v{j}") for j in tolerant)])
-    duck.execute(f"CREATE TEMP TABLE key_diff AS SELECT * FROM (SELECT s.p AS sp, t.p AS tp, "
-                 f"{', '.join(f'coalesce(s.{k}, t.{k}) AS {k}' for k in key_cols)}, ({changed}) AS changed "
-                 f"FROM {narrow['src']} s FULL OUTER JOIN {narrow['tgt']} t ON {on}) "
-                 f"WHERE sp IS NULL OR tp IS NULL OR changed")
     flags = [f"{_differs(p, f's.v{j}', f't.v{j}')} AS d{j}" for j, p in enumerate(values)]
     pairs = [f"s.v{j} AS s{j}, t.v{j} AS t{j}" for j in range(len(values))]
     nulls = [f"CAST(NULL AS BOOLEAN) AS d{j}" for j in range(len(values))] + \
@@ -269,15 +313,29 @@ def _join_by_fingerprint(duck: Any, values: list[ColumnPlan], key_cols: list[str
     # Full rows only for the changed keys: a SEMI JOIN hashes the small key table and streams
     # each side past it (a plain join may pick the big side to hash).
     duck.execute(f"CREATE TEMP TABLE changed_keys AS SELECT {keys} FROM key_diff WHERE sp AND tp")
+    bits, slot = _key_filter(duck, keys)
     for table in ("src", "tgt"):
-        duck.execute(f"CREATE TEMP TABLE {table}_changed AS SELECT * FROM {sides[table]} "
-                     f"SEMI JOIN changed_keys USING ({keys})")
+        duck.execute(f"CREATE TEMP TABLE {table}_changed AS SELECT * FROM (SELECT * FROM {sides[table]} "
+                     f"WHERE get_bit($bits::BIT, {slot}) = 1) SEMI JOIN changed_keys USING ({keys})", {"bits": bits})
     duck.execute(f"CREATE TEMP TABLE diff AS "
                  f"SELECT * FROM (SELECT true AS sp, true AS tp, {', '.join(f's.{k}' for k in key_cols)}"
                  f"{''.join(', ' + x for x in flags + pairs)} FROM src_changed s JOIN tgt_changed t ON {on}) "
                  f"WHERE {any_flag} "
                  f"UNION ALL SELECT sp, tp, {keys}{''.join(', ' + x for x in nulls)} FROM key_diff "
                  f"WHERE sp IS NULL OR tp IS NULL")
+
+
+def _key_filter(duck: Any, keys: str) -> tuple[str, str]:
+    """A Bloom-style bit filter of the changed keys (one bit per key hash), as a BIT literal and
+    the slot expression to test. Checking one bit per row drops all but the changed rows
+    before the semi join, whose probe of every full-width row costs twice the file's parse;
+    the semi join still decides, so a false positive costs nothing but a probe."""
+    changed = duck.execute("SELECT count(*) FROM changed_keys").fetchone()[0]
+    size = max(FILTER_MIN_BITS, min(FILTER_MAX_BITS, 1 << (changed * FILTER_BITS_PER_KEY).bit_length()))
+    slot = f"CAST(hash({keys}) % {size} AS INTEGER)"
+    bits = duck.execute(f"SELECT CAST(bitstring_agg(CAST(hash({keys}) % {size} AS BIGINT), 0, {size - 1}) AS VARCHAR) "
+                        "FROM changed_keys").fetchone()[0]
+    return bits or "0" * size, slot
 
 
 def _samples(duck: Any, spec: DiffSpec, keys: list[ColumnPlan], values: list[ColumnPlan],

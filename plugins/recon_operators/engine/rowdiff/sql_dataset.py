@@ -205,15 +205,17 @@ class SqlDataset(Dataset):
         none per value."""
         fields = [e if self._plain_text(p) else f"QUOTE({e})" for e, p in zip(exprs, plans)]
         client = shutil.which("mariadb") or shutil.which("mysql")
+        # One field per row either way: the client prints 14x fewer fields (a third of its CPU,
+        # which the server streaming the other side needs on a small host).
+        lines = ", ".join(f"IFNULL({f}, 'NULL')" for f in fields)
+        select = f"SELECT CONCAT_WS(CHAR(9), {lines})".replace("%", "%%") + tail
         with open(spill, "wb" if native and client else "w", buffering=1 << 20) as out:
             if native is not None and client:
-                select = f"SELECT {', '.join(fields)}".replace("%", "%%") + tail
                 bound = select % {k: self.connection.literal(v).decode() for k, v in params.items()}
                 _mariadb_stream(client, native, bound, out)
                 return
-            lines = ", ".join(f"IFNULL({f}, 'NULL')" for f in fields)
             # The driver %-formats the whole statement (the tail's own '%' are doubled already).
-            cursor.execute(f"SELECT CONCAT_WS(CHAR(9), {lines})".replace("%", "%%") + tail, params)
+            cursor.execute(select, params)
             while rows := cursor.fetchmany(FETCH_ROWS):
                 out.write("\n".join([row[0] for row in rows]))
                 out.write("\n")
