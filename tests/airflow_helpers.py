@@ -70,6 +70,9 @@ class _Approver:
         return self.name
 
 
+_WAIT_FOR_PARKING_SECONDS = 1200.0  # how long a run may take to reach the gate
+
+
 def answer_when_asked(dag_id: str, task_id: str, *, option: str | None, user: str = "owner@example.com",
                       timeout: float = 60.0) -> threading.Thread:
     """Answer the HITL request of ``task_id`` once it waits, as the UI/REST API would.
@@ -89,12 +92,16 @@ def answer_when_asked(dag_id: str, task_id: str, *, option: str | None, user: st
         from airflow.utils.session import create_session
         from airflow.utils.state import TaskInstanceState
 
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        # ``timeout`` counts from when the task parks: on a loaded machine the run may need minutes
+        # to reach the gate, and a window counted from the thread's start could close before it.
+        started, parked_at = time.monotonic(), None
+        while time.monotonic() - started < _WAIT_FOR_PARKING_SECONDS:
             try:
                 with create_session() as session:
                     ti = session.query(TaskInstance).filter_by(dag_id=dag_id, task_id=task_id,
                                                                state=TaskInstanceState.AWAITING_INPUT).first()
+                    if ti is not None:
+                        parked_at = parked_at or time.monotonic()
                     if ti is not None and option is not None:
                         update_hitl_detail(dag_id=dag_id, dag_run_id=ti.run_id, task_id=task_id,
                                            update_hitl_detail_payload=UpdateHITLDetailPayload(
@@ -108,6 +115,8 @@ def answer_when_asked(dag_id: str, task_id: str, *, option: str | None, user: st
                         return
             except Exception:  # noqa: BLE001 - e.g. SQLite busy while dag.test writes: try again
                 logging.getLogger("test-approver").exception("answering the HITL request failed; retrying")
+            if parked_at is not None and time.monotonic() - parked_at > timeout:
+                break
             time.sleep(0.5)
         # Never leave dag.test() waiting forever: fail the parked task so the test fails loudly.
         with create_session() as session:
