@@ -1,0 +1,1 @@
+"""One module per engine a reconciliation can read (see each module)."""
