@@ -74,6 +74,12 @@ class JobStore(ResultsStore):
             cur.execute(read_sql("subscribers/job_totals.sql"), {"job_id": job_id})
             return tuple(cur.fetchone())  # type: ignore[return-value]
 
+    def totals(self, job_id: str) -> tuple[int, int, int]:
+        """Sum the job's counts again (rows rejected at planning plus its chunks')."""
+        with self._tx("summing the job's counts") as cur:
+            cur.execute(read_sql("subscribers/job_totals.sql"), {"job_id": job_id})
+            return tuple(cur.fetchone())  # type: ignore[return-value]
+
     def jobs(self, *, job_id: str | None = None, dag_id: str | None = None, run_id: str | None = None,
              limit: int = 50) -> list[dict[str, Any]]:
         with self._tx("reading jobs") as cur:
