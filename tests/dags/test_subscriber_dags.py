@@ -280,3 +280,39 @@ def test_cancel_through_the_rest_api_ends_the_job_cancelled(world):
     states = {ti.map_index: str(ti.state) for ti in run.get_task_instances() if ti.task_id == "load_chunk"}
     assert "skipped" in states.values(), states
     assert job["success_records"] < 3000
+
+
+def test_audit_finds_planted_drift_and_records_it_for_the_gate(world):
+    from recon_operators.subscribers.legacy import LegacyStore
+    from tests.integration.subscribers_world import mysql_connect
+
+    w = world()
+    records = subscribers(30, prefix=f"a{uuid.uuid4().hex[:4]}")
+    run_test(w.dag("migration"), run_conf={"input_key": w.land("migration", "base.csv", to_csv(records))})
+    uids = [r["uid"] for r in records]
+    conn = mysql_connect(w.legacy)
+    try:
+        legacy = LegacyStore(conn)
+        before = legacy.get_many(uids)
+        legacy.apply({uids[0]: None, uids[1]: None, uids[5]: {**before[uids[5]], "status": "SUSPENDED"}}, before, "t")
+    finally:
+        conn.close()
+    w.cloud().apply({uids[2]: None})
+    run = run_test(w.dag("audit"))
+    assert run.state == "success", task_states(run)  # gate policy warn: the run goes on, the ledger says Mismatch
+    job = w.job(run)
+    sync = job["details"]["sync"]
+    assert (job["job_type"], job["job_status"]) == ("AUDIT", "COMPLETED")
+    assert (sync["in_sync"], sync["cloud_only"], sync["legacy_only"], sync["field_conflicts"]) == (26, 2, 1, 1)
+    assert sync["conflicts_by_field"] == {"status": 1}
+    assert (job["processed_records"], job["success_records"], job["failed_records"]) == (30, 26, 4)
+    mismatches = w.read(job["output_file_key"])
+    assert {(m["kind"], m["uid"], m["field"]) for m in mismatches} == {
+        ("CLOUD_ONLY", uids[0], ""), ("CLOUD_ONLY", uids[1], ""), ("LEGACY_ONLY", uids[2], ""),
+        ("CONFLICT", uids[5], "status")}
+    ledger = dict(query(w.store_dsn, "SELECT check_name, status FROM recon.check_result WHERE suite = 'subscriber_audit' "
+                                     "AND run_id LIKE %s AND group_key IS NULL", f"%{run.run_id}%"))
+    assert ledger["missing_in_target"] == ledger["extra_in_target"] == ledger["changed_rows"] == "Mismatch"
+    decision = query(w.store_dsn, "SELECT policy, outcome FROM recon.gate_decision WHERE run_id LIKE %s",
+                     f"%{run.run_id}%")
+    assert decision == [("warn", "Warned")]

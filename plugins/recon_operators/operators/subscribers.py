@@ -324,13 +324,13 @@ class AuditOperator(_SubscriberOperator):
         from recon_operators.hooks.subscribers import aws_client, job_store
         from recon_operators.operators.check import airflow_run_id
         from recon_operators.subscribers.audit import (AUDIT_SUITE, CLOUD_COLUMNS, MISMATCH_HEADER, audit_scope,
-                                                       mismatch_rows, run_audit, sync_summary)
+                                                       legacy_query, mismatch_rows, run_audit, sync_summary)
 
         config, job = self.config(), self.opened(context)
         limit, started = config.jobs["audit"].mismatch_limit, utcnow()
         cloud = DynamoDBDataset(aws_client(config, "dynamodb"), config.cloud_table, columns=CLOUD_COLUMNS,
                                 segments=config.scan_segments, label=f"cloud table {config.cloud_table}")
-        legacy = open_row_diff_dataset({"conn_id": config.legacy_conn_id, "table": "subscribers"}, {})
+        legacy = open_row_diff_dataset({"conn_id": config.legacy_conn_id, "query": legacy_query()}, {})
         try:
             result = run_audit(cloud, legacy, mismatch_limit=limit)
         finally:

@@ -1,9 +1,9 @@
 """Audit: Cloud vs Legacy per subscriber, with the engine's keyed row diff.
 
 Cloud is the diff's source (a ``DynamoDBDataset`` whose attributes are named as Legacy's
-columns), Legacy its target (the ``subscribers`` table), keyed by ``uid``; every field is
-compared, timestamps and dates by their canonical forms (a DynamoDB ISO string and a MariaDB
-``DATETIME(3)`` holding the same instant are equal). The result becomes:
+columns), Legacy its target (``legacy_query()``: the ``subscribers`` table with its timestamps
+written as Cloud holds them, so a ``DATETIME(3)`` and an ISO string of the same instant are
+equal to the millisecond), keyed by ``uid``; every field is compared. The result becomes:
 
 * a sync summary: in sync, cloud only, legacy only, field conflicts, and conflicts by field;
 * the mismatch list (one row per cloud-only or legacy-only subscriber and per differing field,
@@ -18,6 +18,7 @@ from typing import Any
 from recon_operators.engine.rowdiff import DiffResult, DiffSpec, run_diff
 from recon_operators.engine.rowdiff.compare import NULL_TEXT
 from recon_operators.engine.scope import Scope
+from recon_operators.paths import read_sql
 from recon_operators.subscribers.model import COLUMN_OF, PII_ATTRIBUTES, mask_field
 
 AUDIT_SUITE = "subscriber_audit"
@@ -31,6 +32,12 @@ MISMATCH_HEADER = ("kind", "uid", "field", "cloud_value", "legacy_value")
 def audit_scope(env: str) -> Scope:
     """Where audit results live in the ledger: one scope per environment, replaced by each audit."""
     return Scope.from_mapping({"env": env, "stage": AUDIT_SUITE, "systems": "cloud_vs_legacy"})
+
+
+def legacy_query() -> str:
+    """The Legacy side's SELECT (a subquery of the diff): one statement, no trailing ';'."""
+    return "\n".join(line for line in read_sql("subscribers/legacy_audit.sql").splitlines()
+                     if not line.lstrip().startswith("--")).strip()
 
 
 def run_audit(cloud: Any, legacy: Any, *, mismatch_limit: int) -> DiffResult:
