@@ -43,6 +43,10 @@ AIRFLOW_FREE = [
     "recon_operators.batchload.reconcile",
     "recon_operators.batchload.audit",
     "recon_operators.factories.batch_load_config",
+    "recon_operators.retry",
+    "recon_operators.engine.adapters.dynamodb",
+    *(f"recon_operators.subscribers.{m}" for m in ("model", "config", "cloud", "legacy", "provisioning", "jobs",
+                                                   "files", "export", "audit", "sample")),
 ]
 
 

@@ -46,7 +46,7 @@ def subscribers(count: int, *, prefix: str = "sub", start: int = 0, seed: int = 
 def broken(record: Record, what: str) -> Record:
     """A copy of ``record`` that fails one rule (``what``: a field of ``BREAKS``)."""
     bad = dict(record)
-    bad.update({"msisdn": {"msisdn": "0812-1234"}, "imsi": {"imsi": "51010"}, "status": {"status": "ACTIV"},
+    bad.update({"msisdn": {"msisdn": "0812-1234"}, "imsi": {"imsi": "51010"}, "status": {"status": "ENABLED"},
                 "email": {"email": "not-an-email"}, "dateOfBirth": {"dateOfBirth": "1990-02-30"},
                 "uid": {"uid": ""}}[what])
     return bad
