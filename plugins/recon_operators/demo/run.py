@@ -258,6 +258,10 @@ def main() -> int:
 
         cohorts(receiver)
 
+        from recon_operators.demo.subscribers import subscriber_jobs
+
+        subscriber_jobs(moto)
+
     except services.ServiceUnavailable as exc:
         print(f"demo: {exc}", file=sys.stderr)
         return 1
