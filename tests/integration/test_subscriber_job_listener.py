@@ -27,7 +27,7 @@ def run(job_type: str, **conf):
 
 
 def status(dsn: str, dag_run) -> list[tuple]:
-    return query(dsn, "SELECT job_type, job_status, input_file_key, error FROM recon.subscriber_job "
+    return query(dsn, "SELECT job_type, job_status, filters->>'input_key', error FROM recon.subscriber_job "
                       "WHERE dag_id = %s AND run_id = %s", dag_run.dag_id, dag_run.run_id)
 
 
@@ -46,6 +46,16 @@ def test_runs_that_start_announce_their_job(store_env):
     assert status(store_env, audit) == [("AUDIT", "QUEUED", None, None)]
     assert status(store_env, named) == [("MIGRATION", "PENDING", "subscribers/migration/incoming/a.csv", None)]
     assert status(store_env, waiting) == []  # waiting for whatever lands: not a job yet
+
+
+def test_a_requested_file_is_still_claimed_when_the_job_opens(store_env, job_store):
+    """The announced job only names the file it asked for; open_job must still move it out of
+    incoming/ (else its rejects file, written next to it, would land as a new job)."""
+    named = run("migration", input_key="subscribers/migration/incoming/b.csv")
+    listener.on_dag_run_running(dag_run=named, msg="")
+    handle = job_store.open(job_type="MIGRATION", dag_id=named.dag_id, run_id=named.run_id, mode="DUAL_PROV")
+    assert handle.input_file_key is None
+    assert status(store_env, named)[0][1] == "RUNNING"
 
 
 def test_a_cancel_stands_until_the_job_is_reopened(store_env, job_store):

@@ -64,9 +64,10 @@ def on_dag_run_running(dag_run: Any, msg: str) -> None:
     from recon_operators.subscribers.jobs import JOB_TYPES
 
     status = "PENDING" if job_type in FILE_JOBS else "QUEUED"
+    # The named file is only requested (it is claimed into the job's folder by open_job): the conf,
+    # input_key included, is what the job shows until then.
     _safely("announcing", dag_run, lambda store: store.announce(
-        job_type=JOB_TYPES[job_type], job_status=status, dag_id=dag_run.dag_id, run_id=dag_run.run_id,
-        input_file_key=conf.get("input_key"), filters={k: v for k, v in conf.items() if k != "input_key"}))
+        job_type=JOB_TYPES[job_type], job_status=status, dag_id=dag_run.dag_id, run_id=dag_run.run_id, filters=conf))
 
 
 @hookimpl

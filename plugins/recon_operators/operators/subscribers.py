@@ -86,7 +86,7 @@ class OpenJobOperator(_SubscriberOperator):
         return {}
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from recon_operators.hooks.subscribers import aws_client, job_store, legacy_store, mode_variable
+        from recon_operators.hooks.subscribers import aws_client, cloud_store, job_store, legacy_store, mode_variable
         from recon_operators.subscribers import files
         from recon_operators.subscribers.config import FILE_JOBS
         from recon_operators.subscribers.jobs import JOB_TYPES
@@ -119,8 +119,6 @@ class OpenJobOperator(_SubscriberOperator):
                 with legacy_store(config) as legacy:
                     ensure_schema(legacy.conn)
             if mode.cloud:
-                from recon_operators.hooks.subscribers import cloud_store
-
                 cloud_store(config).ensure_table()
         self.log.info("job %s (%s) open: mode %s (%s), input %s, filters %s", handle.job_id, self.job_type,
                       mode.value, source, input_key, filters)
@@ -316,9 +314,12 @@ class AuditOperator(_SubscriberOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         from recon_operators.claims.artifacts import to_csv
         from recon_operators.claims.storage import put_text
+        from airflow.sdk.exceptions import AirflowException
+
         from recon_operators.engine.adapters.dynamodb import DynamoDBDataset
         from recon_operators.engine.results import utcnow
         from recon_operators.engine.rowdiff.results import diff_check_results
+        from recon_operators.engine.sources.base import SourceError
         from recon_operators.hooks.results_store import ResultsStoreHook
         from recon_operators.hooks.row_diff import open_row_diff_dataset
         from recon_operators.hooks.subscribers import aws_client, job_store
@@ -330,11 +331,14 @@ class AuditOperator(_SubscriberOperator):
         limit, started = config.jobs["audit"].mismatch_limit, utcnow()
         cloud = DynamoDBDataset(aws_client(config, "dynamodb"), config.cloud_table, columns=CLOUD_COLUMNS,
                                 segments=config.scan_segments, label=f"cloud table {config.cloud_table}")
-        legacy = open_row_diff_dataset({"conn_id": config.legacy_conn_id, "query": legacy_query()}, {})
         try:
-            result = run_audit(cloud, legacy, mismatch_limit=limit)
-        finally:
-            legacy.close()
+            legacy = open_row_diff_dataset({"conn_id": config.legacy_conn_id, "query": legacy_query()}, {})
+            try:
+                result = run_audit(cloud, legacy, mismatch_limit=limit)
+            finally:
+                legacy.close()
+        except SourceError as exc:  # a side cannot be read (no table, unreachable): one line
+            raise AirflowException(scrub(f"job {job['job_id']}: the audit could not read {one_line(exc)}")) from None
         summary = sync_summary(result, limit)
         store = ResultsStoreHook(config.store_conn_id).get_store()
         try:

@@ -43,11 +43,11 @@ class JobStore(ResultsStore):
         return JobHandle(str(job_id), key, started_at)
 
     def announce(self, *, job_type: str, job_status: str, dag_id: str, run_id: str,
-                 input_file_key: str | None = None, filters: Mapping[str, Any] | None = None) -> None:
+                 filters: Mapping[str, Any] | None = None) -> None:
         with self._tx("announcing the job") as cur:
             cur.execute(read_sql("subscribers/job_announce.sql"), {
                 "job_type": job_type, "job_status": job_status, "dag_id": dag_id, "run_id": run_id,
-                "input_file_key": input_file_key, "filters": _json(dict(filters or {}))})
+                "filters": _json(dict(filters or {}))})
 
     def end(self, *, dag_id: str, run_id: str, job_status: str, error: str | None = None) -> str | None:
         """End the run's job; returns the status it has now (None: the run has no job)."""
