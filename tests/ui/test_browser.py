@@ -62,11 +62,12 @@ def test_login_overview_drill_down_and_trends(api_server, recon_world, browser_p
     page.goto(f"{api_server.url}/plugin/reconciliation")
     frame = page.frame_locator("iframe")
     frame.locator("#cohort-matrix").wait_for()
-    assert frame.locator("tr.cohort-row").count() == 2
+    assert frame.locator(f"tr.cohort-row[data-env={env}]").count() == 2
     shot(page, "02-airflow-menu-entry")
 
     # Overview: A all green, B blocked at Mini Recon 1 with its failed checks counted.
     page.goto(f"{api_server.url}/recon/?env={env}")
+    assert page.locator("tr.cohort-row").count() == 2  # the env filter leaves the demo's configured cohorts out
     a = page.locator("tr.cohort-row[data-cohort=A] .cell")
     assert a.count() == 8 and {a.nth(i).get_attribute("data-status") for i in range(8)} == {"Match"}
     mr1 = page.locator("tr.cohort-row[data-cohort=B] .cell[data-hop=mini_recon_1]")
@@ -105,7 +106,7 @@ def test_login_overview_drill_down_and_trends(api_server, recon_world, browser_p
     assert charts.count() == 3
     points = charts.nth(0).locator("circle.chart-point")
     assert points.count() == 2  # clean run, faulted run
-    titles = [points.nth(i).locator("title").inner_text() for i in range(2)]
+    titles = [points.nth(i).locator("title").text_content() for i in range(2)]
     assert titles[0].endswith(": 0") and not titles[1].endswith(": 0"), titles
     assert charts.nth(2).locator("circle.chart-point").count() >= 2
     shot(page, "06-trends")

@@ -44,10 +44,12 @@ def line_chart(title: str, x_labels: Sequence[str], series: Sequence[Series], *,
             f'<text x="{_LEFT}" y="16" class="chart-title">{escape(title)}</text>')
     if not values or not x_labels:
         return head + f'<text x="{_LEFT}" y="{height // 2}" class="chart-empty">no runs recorded yet</text></svg>'
+    legend_rows = (len(series) + 3) // 4
+    bottom = _BOTTOM + 14 * (legend_rows - 1)
     low, high = y_range if y_range else (min(0.0, *values), max(0.0, *values))
     if high == low:
         high = low + 1
-    plot_w, plot_h = width - _LEFT - _RIGHT, height - _TOP - _BOTTOM
+    plot_w, plot_h = width - _LEFT - _RIGHT, height - _TOP - bottom
 
     def x_at(i: int) -> float:
         return _LEFT + (plot_w / 2 if len(x_labels) == 1 else plot_w * i / (len(x_labels) - 1))
@@ -77,7 +79,7 @@ def line_chart(title: str, x_labels: Sequence[str], series: Sequence[Series], *,
                          f'<title>{escape(one.name)} @ {escape(label)}: {_fmt(float(v))}{escape(suffix)}</title>'
                          f'</circle>')
         legend_x = _LEFT + (n % 4) * (plot_w / 4)
-        legend_y = height - 20 + (n // 4) * 14 - (14 if len(series) > 4 else 0)
+        legend_y = height - 14 * (legend_rows - n // 4) - 6
         parts.append(f'<rect x="{legend_x:.0f}" y="{legend_y - 9}" width="10" height="10" fill="{colour}"/>'
                      f'<text x="{legend_x + 14:.0f}" y="{legend_y}" class="chart-legend">{escape(one.name)}</text>')
     parts.append("</svg>")

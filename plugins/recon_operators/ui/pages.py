@@ -148,7 +148,7 @@ def cohort(store: ResultsStore, session: Session, viewer: Viewer, catalog: DagCa
                   latest_decisions(decisions), filters)
     if row is None:
         viewer.require(RunRef.parse(Counts.of(counts).last_run_id).dag_id or catalog.cohort_dag(env, cohort_id))
-    return {"row": row, "tree": scope_tree(counts), "recon_hops": RECON_HOPS, "hop_labels": HOP_LABELS,
+    return {"row": row, "tree": scope_tree(counts), "recon_hops": RECON_HOPS,
             "decisions": [_decision(d) for d in decisions]}
 
 
@@ -191,7 +191,7 @@ def _check(row: Mapping[str, Any]) -> dict[str, Any]:
         **{k: masked(row.get(k)) for k in ("suite", "check_name", "kind", "group_key", "expected", "actual",
                                           "message", "prefix", "batch_id")},
         "status": row["status"], "discrepancy": row.get("discrepancy"), "finished_at": row.get("finished_at"),
-        "tolerance": masked(row.get("tolerance")) if row.get("tolerance") else "",
+        "tolerance": " ".join(f"{k} {masked(v)}" for k, v in sorted((row.get("tolerance") or {}).items())),
         "normalisation": [{"column": masked(col), "source": masked(sides.get("source")),
                            "target": masked(sides.get("target"))} for col, sides in sorted(normalisation.items())],
         "samples": [masked(s) for s in samples],
