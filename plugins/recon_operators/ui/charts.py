@@ -66,7 +66,8 @@ def line_chart(title: str, x_labels: Sequence[str], series: Sequence[Series], *,
                      f'{_fmt(tick)}{escape(suffix)}</text>')
     for i, label in enumerate(x_labels):
         short = label if len(label) <= 18 else label[:8] + "…" + label[-8:]
-        parts.append(f'<text x="{x_at(i):.1f}" y="{_TOP + plot_h + 16}" text-anchor="middle" class="chart-tick">'
+        anchor = "start" if i == 0 and len(x_labels) > 1 else "end" if i == len(x_labels) - 1 and i else "middle"
+        parts.append(f'<text x="{x_at(i):.1f}" y="{_TOP + plot_h + 16}" text-anchor="{anchor}" class="chart-tick">'
                      f'<title>{escape(label)}</title>{escape(short)}</text>')
     for n, one in enumerate(series):
         colour = PALETTE[n % len(PALETTE)]

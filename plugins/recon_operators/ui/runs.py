@@ -57,11 +57,11 @@ def hop_durations(session: Session, dag_id: str, limit: int = 20) -> list[tuple[
     out: list[tuple[str, dict[str, float]]] = []
     for run_id in reversed(runs):
         spans: dict[str, list[datetime]] = {}
-        for task_id, start, end in session.execute(
-                select(TaskInstance.task_id, TaskInstance.start_date, TaskInstance.end_date)
+        for task_id, state, start, end in session.execute(
+                select(TaskInstance.task_id, TaskInstance.state, TaskInstance.start_date, TaskInstance.end_date)
                 .where(TaskInstance.dag_id == dag_id, TaskInstance.run_id == run_id)).all():
             hop = hop_of(task_id)
-            if hop is None or start is None or end is None:
+            if hop is None or start is None or end is None or _state(state) == "skipped":
                 continue
             span = spans.setdefault(hop, [start, end])
             span[0], span[1] = min(span[0], start), max(span[1], end)
