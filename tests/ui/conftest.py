@@ -3,7 +3,7 @@
 Two small cohorts run through ``dag.test()`` against a results store of their own: cohort A
 clean; cohort B clean once, then with faults at the Transform load, so its Mini Recon 1 stop gate
 blocks it and its trend has a before and an after. A batch-load job runs once with a worker
-losing rows, and a claims day whose NEW file lacks two rows. The api-server shares the session's Airflow
+losing rows. The api-server shares the session's Airflow
 home, so it sees those runs; the store holds nothing but these two cohorts.
 """
 
@@ -37,7 +37,6 @@ class World:
     store_dsn: str
     b_runs: tuple[str, str]  # cohort B: the clean run, then the faulted one
     batch_job: str  # a batch-load job whose worker w03 lost 2 rows
-    claims_dataset: str  # a claims day whose NEW file lacks 2 of the OLD rows
 
 
 def _cohort_file(tmp_path: Path, cohort_id: str, env: str) -> tuple[Path, str]:
@@ -70,15 +69,12 @@ def ui_store() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def recon_world(airflow_db, airflow_env, moto_server, ui_store, tmp_path_factory) -> World:
+def recon_world(airflow_db, airflow_env, ui_store, tmp_path_factory) -> World:
     from recon_operators.factories.batch_load import build_batch_load_dag
     from recon_operators.factories.batch_load_config import load_batch_job
     from recon_operators.factories.cohort import build_cohort_dag
     from recon_operators.factories.cohort_config import load_cohort
-    from recon_operators.factories.claims import build_claims_dag
     from tests.dags.test_batch_load_dag import make_job
-    from tests.dags.test_claims_dag import LOGICAL as CLAIMS_DAY
-    from tests.integration.claims_data import HEADER, claims_config, put, rows, to_csv
 
     env = f"ui{uuid.uuid4().hex[:6]}"
     tmp_path = tmp_path_factory.mktemp("ui_cohorts")
@@ -102,13 +98,9 @@ def recon_world(airflow_db, airflow_env, moto_server, ui_store, tmp_path_factory
             lost_rows = run_test(build_batch_load_dag(load_batch_job(job_path)),
                                  run_conf={"faults": [{"kind": "drop_rows", "worker": "w03", "n": 2}]})
             assert lost_rows.state == "failed"
-            claims = claims_config(moto_server, dag_id=f"recon_ui_{env}_claims")
-            put(moto_server, claims, "claims.csv", to_csv(HEADER, rows(20)))
-            put(moto_server, claims, "claims_NEWSYSTEM.csv", to_csv(HEADER, rows(18)))
-            assert run_test(build_claims_dag(claims), logical_date=CLAIMS_DAY).state == "success"
     finally:
         receiver.close()
-    return World(env, dags, ui_store, (clean.run_id, faulted.run_id), yaml.safe_load(job_path.read_text())["job"], claims.dataset)
+    return World(env, dags, ui_store, (clean.run_id, faulted.run_id), yaml.safe_load(job_path.read_text())["job"])
 
 
 @pytest.fixture(scope="session")
