@@ -43,6 +43,10 @@ AIRFLOW_FREE = [
     "recon_operators.batchload.reconcile",
     "recon_operators.batchload.audit",
     "recon_operators.factories.batch_load_config",
+    "recon_operators.store.views",
+    "recon_operators.ui.matrix",
+    "recon_operators.ui.charts",
+    "recon_operators.ui.catalog",
 ]
 
 
