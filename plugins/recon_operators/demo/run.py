@@ -274,10 +274,12 @@ def main() -> int:
     print("Open the same runs in the Airflow UI:")
     print(f"  source {ROOT / '.venv/bin/activate'}")
     print(f"  export AIRFLOW_HOME={AIRFLOW_HOME} AIRFLOW__CORE__DAGS_FOLDER={ROOT / 'dags'} "
-          "AIRFLOW__CORE__LOAD_EXAMPLES=False")
+          f"AIRFLOW__CORE__PLUGINS_FOLDER={ROOT / 'plugins'} AIRFLOW__CORE__LOAD_EXAMPLES=False")
     print(f"  export AIRFLOW_CONN_RECON_STORE={services.pg_dsn(STORE_DB)}")
     print("  airflow standalone    # http://localhost:8080; user admin, password in "
           f"{AIRFLOW_HOME}/simple_auth_manager_passwords.json.generated")
+    print("  reconciliation view: http://localhost:8080/recon/ (menu Browse > Reconciliation): cohort A green, "
+          "B blocked at Mini Recon 1 (docs/ui.md)")
     print("  airflow dags trigger recon_example_files_gate --conf '{\"variant\": \"drift\"}'   # watch the gate stop it")
     return 0
 
