@@ -230,3 +230,15 @@ def test_bulk_delete_in_dual_mode(cloud, legacy, job_store, legacy_db, soft):
     else:
         assert cloud.get_many(uids) == {} and legacy.get_many(uids) == {}
         assert legacy_rows(legacy_db, "SELECT count(*) FROM audit_log WHERE action = 'DELETE'")[0][0] == 3
+
+
+@pytest.mark.parametrize("mode", [Mode.CLOUD, Mode.LEGACY])
+def test_a_single_mode_writes_only_its_store(cloud, legacy, mode):
+    records = subscribers(4, prefix=f"one{mode.value.lower()}")
+    provisioner = Provisioner(mode, cloud=cloud if mode.cloud else None, legacy=legacy if mode.legacy else None,
+                              job_id="single")
+    outcome = load(provisioner, records)
+    uids = [r["uid"] for r in records]
+    assert outcome.inserted == 4
+    assert len(cloud.get_many(uids)) == (4 if mode is Mode.CLOUD else 0)
+    assert len(legacy.get_many(uids)) == (4 if mode is Mode.LEGACY else 0)
