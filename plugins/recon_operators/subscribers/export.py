@@ -56,7 +56,7 @@ def merged_table(cloud: Any, legacy: Any, filters: Mapping[str, str]) -> Any:
         duck.register("legacy_side", _table(legacy_rows.values()))
         values = ", ".join(f"coalesce(c.{_q(a)}, l.{_q(a)}) AS {_q(a)}" for a in ATTRIBUTES)
         differs = ", ".join(f"CASE WHEN c.{_q(a)} IS DISTINCT FROM l.{_q(a)} THEN {literal(a)} END" for a in ATTRIBUTES)
-        return duck.execute(f"""
+        return duck.sql(f"""
             WITH joined AS (
                 SELECT {values}, c.uid IS NOT NULL AS inCloud, l.uid IS NOT NULL AS inLegacy,
                        concat_ws(',', {differs}) AS conflicts
