@@ -18,6 +18,7 @@ AIRFLOW_FREE = [
     "recon_operators.engine.sources.files",
     "recon_operators.engine.sources.mongo",
     "recon_operators.engine.masking",
+    "recon_operators.yaml_lines",
     "recon_operators.store",
     "recon_operators.cli",
     "recon_operators.diff_cli",
