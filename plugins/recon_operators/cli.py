@@ -174,14 +174,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _first_problem(exc: SuiteError, command: str, suite: str) -> str:
-    more = len(exc.problems) - 1
-    if not more:
-        return exc.problems[0]
-    where = "listed above" if command == "validate" else f"recon validate {suite} lists them"
-    return f"{exc.problems[0]} (+{more} more problem(s): {where})"
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command. Anything that is not a completed comparison exits 2 with one line."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -193,12 +185,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - the contract: one line, never a traceback wall
         if debug:
             traceback.print_exc()
-        if isinstance(exc, KeyboardInterrupt):
-            line = "interrupted"
-        elif isinstance(exc, SuiteError):
-            line = mask_line(_first_problem(exc, args.command, getattr(args, "suite", "")), out.secrets)
-        else:
-            line = error_line(exc, out.secrets)
+        line = "interrupted" if isinstance(exc, KeyboardInterrupt) else error_line(exc, out.secrets)
         print(f"recon: error: {line}", file=sys.stderr)
         return EXIT_ERROR
 

@@ -60,9 +60,15 @@ def mask_line(text: str, secrets: Iterable[str] = ()) -> str:
 
 
 def error_line(exc: BaseException, secrets: Iterable[str] = ()) -> str:
-    """The one line a user reads for an error. This project's errors are written for users;
-    another library's say which error they are (``InvalidInputException: ...``)."""
-    line = one_line(exc)
+    """The one line a user reads for an error. This project's errors are written for users (a
+    config error listing ``problems`` shows the first and how many more); another library's
+    say which error they are (``InvalidInputException: ...``)."""
+    problems = getattr(exc, "problems", None)
+    if isinstance(problems, (list, tuple)) and problems:
+        more = f" (+{len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+        line = first_line(str(problems[0])) + more
+    else:
+        line = one_line(exc)
     if not type(exc).__module__.startswith("recon_operators"):
         line = f"{type(exc).__name__}: {line}"
     return mask_line(line, secrets)
