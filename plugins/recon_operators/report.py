@@ -6,7 +6,7 @@ import json
 from decimal import Decimal
 from typing import Any, Iterable
 
-from recon_operators.engine.masking import scrub
+from recon_operators.engine.masking import scrub, scrub_values
 from recon_operators.engine.results import CheckResult, Status
 
 
@@ -47,19 +47,10 @@ def summary(results: list[CheckResult]) -> dict[str, int]:
             "errors": counts["Error"]}
 
 
-def _scrubbed(value: Any) -> Any:
-    """Every text inside a payload scrubbed (secrets, PII), the JSON structure untouched."""
-    if isinstance(value, dict):
-        return {k: _scrubbed(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_scrubbed(v) for v in value]
-    return scrub(value) if isinstance(value, str) else value
-
-
 def render_json(suite: str, scope: dict[str, str], results: list[CheckResult]) -> str:
     payload = {"suite": suite, "scope": scope, "summary": summary(results),
                "results": [result_dict(r) for r in results]}
-    return json.dumps(_scrubbed(json.loads(json.dumps(payload, default=_json_default))), indent=2)
+    return json.dumps(scrub_values(json.loads(json.dumps(payload, default=_json_default))), indent=2)
 
 
 def render_table(results: Iterable[CheckResult], *, width: int = 40) -> str:

@@ -124,3 +124,22 @@ def test_bad_diff_input_fails_the_task_with_the_line_the_cli_prints(env, store_d
     logged = query(store_dsn, "SELECT status, error FROM \"Migration\".log_table WHERE cohort_id = %s", cohort)
     expected = error_line(DiffError("tolerance 'inf' must be a finite number (inf or nan would pass every value)"))
     assert logged == [("Failed", expected)]
+
+
+def test_a_file_side_connection_secret_never_reaches_the_ledger(env, tmp_path, store_dsn):
+    """A file side may name its S3 credentials as a URL; its description lands in
+    ``recon.check_result.source`` with the secret hidden."""
+    from tests.integration.recon_data import write_csv
+
+    cohort = f"C{uuid.uuid4().hex[:8]}"
+    secret = "wJalrXUtnFEMIbPxRfiCYEXAMPLEKEY"
+    data = write_csv(tmp_path / "subs.csv", subscribers(4))
+    path = tmp_path / "files.yaml"
+    path.write_text(yaml.safe_dump({
+        "suite": "files", "checks": [{"name": "n", "kind": "row_count"}],
+        "source": {"path": str(data), "connection": f"aws://AKIAEXAMPLE:{secret}@/?region_name=us-east-1"},
+        "target": {"path": str(data)}}))
+    run = run_test(_check_dag(path, cohort))
+    assert task_states(run)["check"] == "success"
+    stored = query(store_dsn, "SELECT source::text, status FROM recon.check_result WHERE cohort_id = %s", cohort)
+    assert stored[0][1] == "Match" and "AKIAEXAMPLE:***@" in stored[0][0] and secret not in stored[0][0]

@@ -260,3 +260,12 @@ def redact_secrets(text: str) -> str:
 def scrub(text: str) -> str:
     """Both nets in the right order: secrets first (a URL password is not an email), then PII."""
     return mask_text(redact_secrets(text))
+
+
+def scrub_values(value: Any) -> Any:
+    """Every text inside a JSON-like value scrubbed, its structure (keys, numbers) untouched."""
+    if isinstance(value, dict):
+        return {k: scrub_values(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [scrub_values(v) for v in value]
+    return scrub(value) if isinstance(value, str) else value

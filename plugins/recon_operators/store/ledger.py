@@ -18,7 +18,7 @@ from typing import Any, Iterable, Iterator
 import psycopg2
 from psycopg2.extras import Json
 
-from recon_operators.engine.masking import scrub
+from recon_operators.engine.masking import scrub, scrub_values
 from recon_operators.engine.results import CheckResult, Status
 from recon_operators.engine.scope import Scope
 from recon_operators.paths import read_sql
@@ -242,8 +242,8 @@ class ResultsStore:
             "check_name": result.check_name,
             "kind": result.kind,
             "group_key": result.group,
-            "source": _json(result.source),
-            "target": _json(result.target),
+            "source": _json(scrub_values(result.source)),  # a side's label must not carry a credential
+            "target": _json(scrub_values(result.target)),
             "expected": _text(result.expected),
             "actual": _text(result.actual),
             "discrepancy": result.discrepancy,
