@@ -10,20 +10,14 @@ from datetime import datetime
 import pytest
 import yaml
 
-from recon_operators.demo.services import MARIADB_HOST, MARIADB_PORT, PG_HOST, PG_PORT, PG_USER, pg_dsn
+from recon_operators.demo.services import PG_HOST, PG_PORT, PG_USER, pg_dsn
 from tests.airflow_helpers import query, run_test, task_states, xcom
+from tests.dags.test_check_operator import env  # noqa: F401 - the same fixture: store and stage connections
 from tests.integration.recon_data import faulted, subscribers, table_name, write_mariadb, write_postgres
 
 pytestmark = pytest.mark.dags
 
 PASSWORD = "Pw/with#odd?chars@and%"  # trust auth ignores it; a leak of it is what is tested
-
-
-@pytest.fixture
-def env(airflow_db, airflow_env, store_dsn, databases, monkeypatch):
-    monkeypatch.setenv("AIRFLOW_CONN_RECON_STORE", store_dsn)
-    monkeypatch.setenv("AIRFLOW_CONN_STAGE_MYSQL", f"mysql://root@{MARIADB_HOST}:{MARIADB_PORT}/{databases['stage']}")
-    return databases
 
 
 def _check_dag(suite_path, cohort: str):

@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -132,40 +133,42 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         services.drop_mariadb_database(my)
 
 
+@contextmanager
+def _databases(world: World) -> Iterator[tuple[Any, Any]]:
+    """A Postgres and a MariaDB connection to this module's databases, committed and closed after."""
+    pg = psycopg2.connect(services.pg_dsn(world.pg))
+    my = MySQLdb.connect(host=MARIADB_HOST, port=MARIADB_PORT, user=MARIADB_USER, passwd="", db=world.my)
+    try:
+        yield pg, my
+        pg.commit()
+        my.commit()
+    finally:
+        pg.close()
+        my.close()
+
+
 def _reset_victims(world: World) -> None:
-    conn = psycopg2.connect(services.pg_dsn(world.pg))
-    with conn, conn.cursor() as cur:
-        cur.execute("DROP TABLE IF EXISTS victim; CREATE TABLE victim (id integer); INSERT INTO victim VALUES (1)")
-    conn.close()
-    conn = MySQLdb.connect(host=MARIADB_HOST, port=MARIADB_PORT, user=MARIADB_USER, passwd="", db=world.my)
-    cur = conn.cursor()
-    for statement in ("DROP TABLE IF EXISTS victim", "CREATE TABLE victim (id integer)", "INSERT INTO victim VALUES (1)"):
-        cur.execute(statement)
-    conn.commit()
-    conn.close()
+    with _databases(world) as connections:
+        for conn in connections:
+            cur = conn.cursor()
+            for statement in ("DROP TABLE IF EXISTS victim", "CREATE TABLE victim (id integer)",
+                              "INSERT INTO victim VALUES (1)"):
+                cur.execute(statement)
 
 
 def _victims(world: World) -> list[Any]:
-    """Each victim table's row count, or None when it is gone."""
+    """Each victim table's row count (Postgres, MariaDB), or None when it is gone."""
+    exists = "SELECT count(*) FROM information_schema.tables WHERE table_name = 'victim' AND table_schema = {}"
     counts: list[Any] = []
-    conn = psycopg2.connect(services.pg_dsn(world.pg))
-    with conn, conn.cursor() as cur:
-        cur.execute("SELECT to_regclass('victim') IS NOT NULL")
-        if cur.fetchone()[0]:
-            cur.execute("SELECT count(*) FROM victim")
-            counts.append(cur.fetchone()[0])
-        else:
-            counts.append(None)
-    conn.close()
-    conn = MySQLdb.connect(host=MARIADB_HOST, port=MARIADB_PORT, user=MARIADB_USER, passwd="", db=world.my)
-    cur = conn.cursor()
-    cur.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = 'victim'")
-    if cur.fetchone()[0]:
-        cur.execute("SELECT count(*) FROM victim")
-        counts.append(cur.fetchone()[0])
-    else:
-        counts.append(None)
-    conn.close()
+    with _databases(world) as (pg, my):
+        for conn, schema in ((pg, "current_schema()"), (my, "DATABASE()")):
+            cur = conn.cursor()
+            cur.execute(exists.format(schema))
+            if cur.fetchone()[0]:
+                cur.execute("SELECT count(*) FROM victim")
+                counts.append(cur.fetchone()[0])
+            else:
+                counts.append(None)
     return counts
 
 
