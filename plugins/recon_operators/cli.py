@@ -177,7 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command. Anything that is not a completed comparison exits 2 with one line."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    out = Output(environment_secrets(os.environ) | {s for a in argv for s in url_secrets(a.partition("=")[2] or a)})
+    given = {s for a in argv for s in url_secrets(a) | url_secrets(a.partition("=")[2])}  # URL or --dsn=URL
+    out = Output(environment_secrets(os.environ) | given)
     args = build_parser().parse_args(argv)
     debug = getattr(args, "debug", False) or os.environ.get("RECON_DEBUG") == "1"
     try:

@@ -19,6 +19,8 @@ AIRFLOW_FREE = [
     "recon_operators.engine.sources.mongo",
     "recon_operators.engine.masking",
     "recon_operators.yaml_lines",
+    "recon_operators.errors",
+    "recon_operators.connections",
     "recon_operators.store",
     "recon_operators.cli",
     "recon_operators.diff_cli",
