@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from typing import Any, Mapping
+from urllib.parse import parse_qsl, quote, unquote
 
 _SCHEME_ALIASES = {
     "postgresql": "postgres",
@@ -62,35 +63,140 @@ class ConnectionInfo:
         return f"postgresql://{auth}{host}{port}/{quote(self.schema or 'postgres', safe='')}" + (f"?{query}" if query else "")
 
     def masked(self) -> str:
-        """For logs and errors: never shows the password."""
-        user = f"{self.login}@" if self.login else ""
-        return f"{self.conn_type}://{user}{self.host}:{self.port}/{self.schema or ''}"
+        """For logs, errors and labels: ``postgres://user:***@host:5432/db``, never the password."""
+        user = f"{self.login}{':***' if self.password else ''}@" if self.login else (":***@" if self.password else "")
+        port = f":{self.port}" if self.port else ""
+        return f"{self.conn_type}://{user}{self.host or ''}{port}/{self.schema or ''}"
+
+
+# What may stand between "@" and the path: a host name, an IPv4 or a bracketed IPv6, and a port.
+_HOST_PORT = re.compile(r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.%\-]*)(?::(?P<port>[^/?#]*))?")
+_SCHEME = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.\-]*)://")
+_ENCODE_HINT = "percent-encode / # ? @ % in the user name and password (%2F %23 %3F %40 %25)"
+
+
+@dataclass(frozen=True)
+class _UrlParts:
+    scheme: str
+    userinfo: str | None  # as written, still percent-encoded
+    host: str
+    port: str | None
+    path: str
+    query: str
+
+
+def _authority_end(rest: str) -> tuple[str | None, int]:
+    """Where the user part ends (at its last "@") and the host starts.
+
+    RFC 3986 ends the authority at the first ``/``, ``?`` or ``#``, but passwords are often
+    written with those characters unencoded. So an "@" after that point still closes a
+    ``user:password`` part when a host follows it and no ``=`` came before it (an "@" inside a
+    ``?filter=`` value always has one); otherwise the standard split holds.
+    """
+    standard_end = next((i for i, c in enumerate(rest) if c in "/?#"), len(rest))
+    at = rest.find("@", standard_end) if ":" in rest[:standard_end] else -1
+    while at != -1 and "=" not in rest[standard_end:at]:
+        host = _HOST_PORT.match(rest, at + 1)
+        after = host.end() if host else at + 1
+        if host and host.group("host") and (after == len(rest) or rest[after] in "/?#"):
+            return rest[:at], at + 1
+        at = rest.find("@", at + 1)
+    netloc = rest[:standard_end]
+    userinfo, sep, _ = netloc.rpartition("@")
+    return (userinfo, len(userinfo) + 1) if sep else (None, 0)
+
+
+def _split_url(url: str) -> _UrlParts:
+    """One strict split of a connection URL. Errors never quote the URL: it may hold a password."""
+    scheme = _SCHEME.match(url.strip())
+    if not scheme:
+        raise ConnectionConfigError("a connection URL looks like scheme://user:password@host:port/database")
+    rest = url.strip()[scheme.end():]
+    userinfo, host_start = _authority_end(rest)
+    host = _HOST_PORT.match(rest, host_start)
+    after = host.end() if host else host_start
+    if host is None or (after < len(rest) and rest[after] not in "/?#"):
+        raise ConnectionConfigError(f"{scheme.group('scheme')} connection URL: the host is not a host name or "
+                                    f"address; {_ENCODE_HINT}")
+    port = host.group("port")
+    if port is not None and port != "" and not (port.isdigit() and 0 < int(port) < 65536):
+        raise ConnectionConfigError(f"{scheme.group('scheme')} connection URL: the port is not a number "
+                                    f"from 1 to 65535; {_ENCODE_HINT}")
+    tail = rest[after:].split("#", 1)[0]
+    path, _, query = tail.partition("?")
+    return _UrlParts(scheme.group("scheme"), userinfo, host.group("host"), port or None, path, query)
+
+
+def url_secrets(url: str) -> set[str]:
+    """The password a URL holds, as written and decoded, so callers can hide it from anything
+    they print; empty when the URL holds none or is no URL."""
+    try:
+        userinfo = _split_url(url).userinfo
+    except ConnectionConfigError:
+        return set()
+    _, sep, password = (userinfo or "").partition(":")
+    return {password, unquote(password)} if sep and password else set()
+
+
+_SECRET_EXTRA_KEY = re.compile(r"secret|password|passwd|token|api_?key|private", re.IGNORECASE)
+
+
+def connection_secrets(value: str) -> set[str]:
+    """The secrets a connection value (URI or JSON, as in ``AIRFLOW_CONN_*``) holds: the password
+    as written and decoded, and extras whose names say they are secret."""
+    found = url_secrets(value)
+    try:
+        info = parse_airflow_value(value)
+    except ConnectionConfigError:
+        return found
+    found |= {info.password} if info.password else set()
+    return found | {str(v) for k, v in info.extra.items() if _SECRET_EXTRA_KEY.search(str(k)) and v}
+
+
+def environment_secrets(environ: Mapping[str, str]) -> set[str]:
+    """Every secret of the connections this process can see (``AIRFLOW_CONN_*``, ``RECON_STORE_DSN``)."""
+    found: set[str] = set()
+    for name, value in environ.items():
+        if name.startswith("AIRFLOW_CONN_") or name == "RECON_STORE_DSN":
+            found |= connection_secrets(value)
+    return found
 
 
 def parse_uri(uri: str) -> ConnectionInfo:
-    parts = urlsplit(uri)
+    """A connection URL (Airflow's URI form, ``__extra__`` JSON included), parsed once, strictly."""
+    parts = _split_url(uri)
     scheme = parts.scheme.replace("-", "").replace("_", "").lower()
     if scheme not in _SCHEME_ALIASES:
         raise ConnectionConfigError(f"unsupported connection scheme {parts.scheme!r}")
     extra: dict[str, Any] = {}
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
         if key == "__extra__":
-            extra.update(json.loads(value))
+            extra.update(_extra_json(value, "__extra__ in the connection URL"))
         else:
             extra[key] = value
-    try:
-        port = parts.port
-    except ValueError as exc:
-        raise ConnectionConfigError(f"bad port in connection URI: {exc}") from None
+    login, sep, password = (parts.userinfo or "").partition(":")
     return ConnectionInfo(
         conn_type=_SCHEME_ALIASES[scheme],
-        host=unquote(parts.hostname) if parts.hostname else None,
-        port=port,
-        login=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password) if parts.password else None,
+        host=unquote(parts.host) or None,
+        port=int(parts.port) if parts.port else None,
+        login=unquote(login) or None,
+        password=unquote(password) if sep and password else None,
         schema=unquote(parts.path.lstrip("/")) or None,
         extra=extra,
     )
+
+
+def _extra_json(value: Any, what: str) -> dict[str, Any]:
+    """Airflow's JSON extras; a malformed one is one line that does not quote it (it may hold keys)."""
+    if isinstance(value, dict):
+        return value
+    try:
+        data = json.loads(value)
+    except (TypeError, json.JSONDecodeError) as exc:
+        raise ConnectionConfigError(f"{what} is not valid JSON ({getattr(exc, 'msg', 'not text')})") from None
+    if not isinstance(data, dict):
+        raise ConnectionConfigError(f"{what} must be a JSON object")
+    return data
 
 
 def parse_airflow_value(value: str) -> ConnectionInfo:
@@ -104,17 +210,17 @@ def parse_airflow_value(value: str) -> ConnectionInfo:
         conn_type = _SCHEME_ALIASES.get(str(data.get("conn_type", "")).replace("-", "").replace("_", "").lower())
         if not conn_type:
             raise ConnectionConfigError(f"unsupported conn_type {data.get('conn_type')!r}")
-        extra = data.get("extra") or {}
-        if isinstance(extra, str):
-            extra = json.loads(extra)
+        port = data.get("port")
+        if port and not str(port).isdigit():
+            raise ConnectionConfigError("connection JSON: port must be a number")
         return ConnectionInfo(
             conn_type=conn_type,
             host=data.get("host"),
-            port=int(data["port"]) if data.get("port") else None,
+            port=int(port) if port else None,
             login=data.get("login"),
             password=data.get("password"),
             schema=data.get("schema"),
-            extra=extra,
+            extra=_extra_json(data.get("extra") or {}, "connection JSON extra"),
         )
     return parse_uri(value)
 
@@ -136,7 +242,8 @@ def store_dsn(explicit: str | None = None) -> str:
     if explicit:
         return parse_airflow_value(explicit).libpq_dsn()
     if os.environ.get("RECON_STORE_DSN"):
-        return os.environ["RECON_STORE_DSN"]
+        dsn = os.environ["RECON_STORE_DSN"]
+        return parse_uri(dsn).libpq_dsn() if "://" in dsn else dsn  # a libpq "host=... dbname=..." string as is
     try:
         return airflow_connection(DEFAULT_STORE_CONN_ID).libpq_dsn()
     except ConnectionConfigError:

@@ -1,34 +1,31 @@
 """``recon diff SOURCE TARGET --key ...``: the keyed row diff from the command line.
 
-Exit codes as for ``recon check``: 0 equal, 1 differences, 2 error.
+Exit codes and errors as for ``recon check`` (``cli.main``): 0 equal, 1 differences, 2 anything
+that is not a completed diff, with one masked line on stderr.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
-from typing import Any
+from typing import Any, Sequence
 
-from recon_operators.connections import ConnectionConfigError
-from recon_operators.engine.normalise import NormaliseError
-from recon_operators.engine.rowdiff import DiffError, DiffResult, DiffSpec, run_diff
+from recon_operators.engine.rowdiff import Dataset, DiffResult, DiffSpec, run_diff
 from recon_operators.engine.rowdiff.model import DEFAULT_SAMPLE
 from recon_operators.engine.rowdiff.options import column_pairs, parse_tolerance, rules_from, split_names
 from recon_operators.engine.rowdiff.urls import open_dataset, parse_dataset_url
-from recon_operators.engine.sources.base import SourceError
-from recon_operators.errors import one_line
+from recon_operators.errors import CommandError, error_line
 
-EXIT_OK, EXIT_DIFFERENT, EXIT_ERROR = 0, 1, 2
+EXIT_OK, EXIT_DIFFERENT = 0, 1
 
 
-def add_parser(commands: Any) -> None:
+def add_parser(commands: Any, parents: Sequence[argparse.ArgumentParser] = ()) -> None:
     diff = commands.add_parser(
         "diff", help="keyed row diff of two datasets; exit 0 equal, 1 differences, 2 error",
         description="Datasets: postgresql://user@host:port/db?table=schema.name (or &query=...), "
                     "mysql://user@host:port/db?table=name, mongodb://host:port/db?collection=name, "
                     "s3://bucket/key.csv, a local .csv/.parquet path, conn://<airflow_conn_id>?table=...; "
-                    "each takes &filter=... too.")
+                    "each takes &filter=... too.", parents=list(parents))
     diff.add_argument("source", help="source dataset URL or path")
     diff.add_argument("target", help="target dataset URL or path")
     diff.add_argument("--key", required=True, action="append", metavar="COL[,COL]", help="key column(s)")
@@ -83,21 +80,25 @@ def render_text(result: DiffResult) -> str:
     return "\n".join(lines)
 
 
-def run(args: argparse.Namespace) -> int:
+def _side(side: str, url: str, params: dict[str, str]) -> Dataset:
+    """One side opened; an error names the side it came from."""
     try:
-        spec = spec_from(args)
-        params = column_pairs(args.param, "--param")
-        refs = parse_dataset_url(args.source), parse_dataset_url(args.target)
-        opened = []
-        try:
-            for ref in refs:
-                opened.append(open_dataset(ref, params))
-            result = run_diff(spec, opened[0], opened[1], work_dir=args.work_dir, memory_limit=args.memory_limit)
-        finally:
-            for dataset in opened:
-                dataset.close()
-    except (DiffError, SourceError, ConnectionConfigError, NormaliseError) as exc:
-        print(f"recon: error: {one_line(exc)}", file=sys.stderr)
-        return EXIT_ERROR
-    print(json.dumps(result.as_dict(), default=str) if args.json else render_text(result))
+        return open_dataset(parse_dataset_url(url), params)
+    except Exception as exc:  # noqa: BLE001 - whatever failed, the user needs to know which side
+        raise CommandError(f"{side}: {error_line(exc)}") from exc
+
+
+def run(args: argparse.Namespace, out: Any) -> int:
+    """Diff and print; errors propagate to ``cli.main``, which prints them as one masked line."""
+    spec = spec_from(args)
+    params = column_pairs(args.param, "--param")
+    opened: list[Dataset] = []
+    try:
+        for side, url in (("source", args.source), ("target", args.target)):
+            opened.append(_side(side, url, params))
+        result = run_diff(spec, opened[0], opened[1], work_dir=args.work_dir, memory_limit=args.memory_limit)
+    finally:
+        for dataset in opened:
+            dataset.close()
+    out.print(json.dumps(result.as_dict(), default=str) if args.json else render_text(result))
     return EXIT_OK if result.equal else EXIT_DIFFERENT

@@ -6,7 +6,7 @@ import json
 from decimal import Decimal
 from typing import Any, Iterable
 
-from recon_operators.engine.masking import mask_text
+from recon_operators.engine.masking import scrub, scrub_values
 from recon_operators.engine.results import CheckResult, Status
 
 
@@ -50,7 +50,7 @@ def summary(results: list[CheckResult]) -> dict[str, int]:
 def render_json(suite: str, scope: dict[str, str], results: list[CheckResult]) -> str:
     payload = {"suite": suite, "scope": scope, "summary": summary(results),
                "results": [result_dict(r) for r in results]}
-    return mask_text(json.dumps(payload, default=_json_default, indent=2))
+    return json.dumps(scrub_values(json.loads(json.dumps(payload, default=_json_default))), indent=2)
 
 
 def render_table(results: Iterable[CheckResult], *, width: int = 40) -> str:
@@ -64,4 +64,4 @@ def render_table(results: Iterable[CheckResult], *, width: int = 40) -> str:
     lines.append("  ".join("-" * w for w in widths) + "  -------")
     for row in rows:
         lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[-1])
-    return mask_text("\n".join(lines))
+    return scrub("\n".join(lines))

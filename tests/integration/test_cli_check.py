@@ -94,8 +94,9 @@ def test_validate_lists_every_problem(tmp_path):
                    {"name": "c", "kind": "row_count", "tolerance": {"abs": "lots"}}]}))
     result = recon("validate", str(path))
     assert result.returncode == 2
-    problems = result.stderr.strip().splitlines()
+    problems = result.stdout.strip().splitlines()
     assert len(problems) == 4
+    assert result.stderr == f"recon: error: {problems[0]} (+3 more problem(s))\n"
     assert any("target: needs a connection" in p for p in problems)
     assert any("check 'a': kind sum needs a column" in p for p in problems)
     assert any("name is used twice" in p for p in problems)

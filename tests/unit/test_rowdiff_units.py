@@ -32,7 +32,7 @@ def test_tolerance_text():
     assert parse_tolerance("0.01") == Tolerance(abs=Decimal("0.01"))
     assert parse_tolerance("0.5%") == Tolerance(rel=Decimal("0.005"))
     assert parse_tolerance("1, 2%") == Tolerance(abs=Decimal(1), rel=Decimal("0.02"))
-    for bad in ("abc", "-1"):
+    for bad in ("abc", "-1", "inf", "Infinity,1%", "nan", "1,nan%", "-inf"):
         with pytest.raises(DiffError):
             parse_tolerance(bad)
     assert column_pairs(["a=1", " b = 2% "], "--tolerance") == {"a": "1", "b": "2%"}

@@ -38,6 +38,12 @@ def test_filter_parameters_are_found_on_both_kinds_of_side():
     (lambda s: s["normalise"].update({"d": {"timezone": "Mars/Olympus"}}), "unknown time zone"),
     (lambda s: s.update({"extra": 1}), "unknown key(s) extra"),
     (lambda s: s["source"].update({"path": "a.txt"}), "exactly one of table, query, collection or path"),
+    (lambda s: s["checks"][0].update({"group_by": 5}), "group_by must be a column name or a list of column names"),
+    (lambda s: s["checks"][0].update({"group_by": {"status": 1}}), "group_by must be a column name or a list"),
+    (lambda s: s["checks"][1].update({"tolerance": {"abs": float("inf")}}), "must be finite numbers >= 0"),
+    (lambda s: s["checks"][1].update({"tolerance": {"rel": float("nan")}}), "must be finite numbers >= 0"),
+    (lambda s: s["checks"].append({"name": "r", "kind": "rule", "target": "SUM(x)", "expect": float("inf")}),
+     "expect must be a finite number"),
 ])
 def test_each_problem_has_a_clear_message(mutate, message):
     suite = yaml.safe_load(yaml.safe_dump(GOOD))

@@ -13,10 +13,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from recon_operators.engine.identifiers import IdentifierError, validate_identifier
 from recon_operators.engine.normalise import ColumnRule, NormaliseError
+from recon_operators.yaml_lines import LineMap, YamlFileError, duplicate_keys, parse_yaml, read_text
 
 CHECK_KINDS = ("row_count", "sum", "distinct_count", "min", "max", "hash", "rule")
 NEEDS_COLUMN = ("sum", "distinct_count", "min", "max")
@@ -146,17 +145,14 @@ class SuiteSpec:
 
 # -- loading ---------------------------------------------------------------------------------
 
-class _LineLoader(yaml.SafeLoader):
-    """Safe loader that remembers the line every mapping started on (for error messages)."""
-
-
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict:
-    mapping = loader.construct_mapping(node, deep=True)
-    mapping["__line__"] = node.start_mark.line + 1
-    return mapping
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+def _with_line_keys(node: Any) -> Any:
+    """The shared loader's tree as this module reads it: every mapping carries its line under
+    ``__line__`` (for error messages)."""
+    if isinstance(node, LineMap):
+        return {**{k: _with_line_keys(v) for k, v in node.items()}, "__line__": node.line}
+    if isinstance(node, list):
+        return [_with_line_keys(v) for v in node]
+    return node
 
 
 def _strip_lines(value: Any) -> Any:
@@ -178,9 +174,13 @@ class _Problems:
 
 
 def _decimal(value: Any) -> Decimal:
+    """A finite number: ``.inf`` or ``.nan`` would make a tolerance pass everything (or nothing)."""
     if isinstance(value, bool):
         raise InvalidOperation
-    return Decimal(str(value))
+    number = Decimal(str(value))
+    if not number.is_finite():
+        raise InvalidOperation
+    return number
 
 
 def _load_rules(raw: Any, where: str, problems: _Problems) -> dict[str, ColumnRule]:
@@ -331,6 +331,9 @@ def _load_check(raw: Any, index: int, problems: _Problems, seen: set[str]) -> Ch
     group_by = raw.get("group_by") or []
     if isinstance(group_by, str):
         group_by = [group_by]
+    if not isinstance(group_by, list) or not all(isinstance(c, str) for c in group_by):
+        problems.add(line, where, "group_by must be a column name or a list of column names")
+        group_by, ok = [], False
     for ident in [c for c in (column, *(columns if isinstance(columns, list) else []), *group_by) if c]:
         try:
             validate_identifier(str(ident))
@@ -349,7 +352,8 @@ def _load_check(raw: Any, index: int, problems: _Problems, seen: set[str]) -> Ch
                 if tolerance.abs < 0 or tolerance.rel < 0:
                     raise InvalidOperation
             except InvalidOperation:
-                problems.add(raw_tol.get("__line__", line), where, "tolerance.abs and tolerance.rel must be numbers >= 0")
+                problems.add(raw_tol.get("__line__", line), where,
+                             "tolerance.abs and tolerance.rel must be finite numbers >= 0")
                 ok = False
             extra = set(raw_tol) - {"abs", "rel", "__line__"}
             if extra:
@@ -363,7 +367,7 @@ def _load_check(raw: Any, index: int, problems: _Problems, seen: set[str]) -> Ch
             try:
                 expect = _decimal(raw["expect"])
             except InvalidOperation:
-                problems.add(line, where, "expect must be a number")
+                problems.add(line, where, "expect must be a finite number")
                 ok = False
         if target_expr is None or (source_expr is None and expect is None):
             problems.add(line, where, "kind rule needs target: plus source: (or expect: N)")
@@ -391,11 +395,12 @@ def parse_suite(text: str, origin: str = "<suite>") -> SuiteSpec:
     """Parse and validate suite YAML; raises ``SuiteError`` listing every problem."""
     problems = _Problems(origin)
     try:
-        raw = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" line {mark.line + 1}" if mark else ""
-        raise SuiteError([f"{origin}{at}: malformed YAML: {getattr(exc, 'problem', None) or exc}"]) from None
+        document = parse_yaml(text, origin)
+    except YamlFileError as exc:
+        raise SuiteError([str(exc)]) from None
+    for duplicate in duplicate_keys(document):
+        problems.add(duplicate.line, duplicate.path, duplicate.message)
+    raw = _with_line_keys(document)
     if not isinstance(raw, dict):
         raise SuiteError([f"{origin}: a suite is a mapping with suite, source, target and checks"])
     unknown = set(raw) - {"suite", "description", "stage", "source", "target", "normalise", "checks", "__line__"}
@@ -441,11 +446,9 @@ def parse_suite(text: str, origin: str = "<suite>") -> SuiteSpec:
 def load_suite(path: str | Path) -> SuiteSpec:
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SuiteError([f"{path}: suite file not found"]) from None
-    except UnicodeDecodeError:
-        raise SuiteError([f"{path}: suite file is not UTF-8 text"]) from None
+        text = read_text(path, "suite file")
+    except YamlFileError as exc:
+        raise SuiteError([str(exc)]) from None
     suite = parse_suite(text, origin=str(path))
     return replace(suite, source=_anchor(suite.source, path.parent), target=_anchor(suite.target, path.parent))
 

@@ -18,15 +18,15 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Iterable
 
-import yaml
 
 from recon_operators.batchload.layout import FIELD_TYPES, FORMATS, FieldSpec, Layout
 from recon_operators.batchload.staging import Tables
 from recon_operators.factories.cohort_config import (
-    _CONN_ID, _DAG_ID, DEFAULT_AWS_CONN_ID, DEFAULT_STORE_CONN_ID, AlertRoutes, _LineLoader, _Map, _Reader, _Seq,
+    _CONN_ID, _DAG_ID, DEFAULT_AWS_CONN_ID, DEFAULT_STORE_CONN_ID, AlertRoutes, _Map, _Reader, _Seq,
 )
 from recon_operators.factories.config import ConfigError
 from recon_operators.paths import config_dir
+from recon_operators.yaml_lines import YamlFileError, read_yaml
 
 _JOB = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -129,6 +129,7 @@ class _JobReader(_Reader):
     def job_file(self, raw: _Map) -> BatchJobConfig | None:
         named = raw.get("job")
         self.cohort = named if isinstance(named, str) else None
+        self.duplicate_keys(raw)
         self.keys(raw, ("job", "dag_id", "description", "env", "owner", "tags", "schedule", "source", "fields", "key",
                         "amount_field", "hash_fields", "workers", "amount_tolerance", "tables", "connections",
                         "alerts", "retries"), "")
@@ -312,16 +313,9 @@ class _JobReader(_Reader):
 def _parse(path: Path) -> tuple[BatchJobConfig | None, _JobReader]:
     reader = _JobReader(str(path))
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
-    except FileNotFoundError:
-        reader.add(None, None, "batch job file not found")
-        return None, reader
-    except UnicodeDecodeError:
-        reader.add(None, None, "batch job file is not UTF-8 text")
-        return None, reader
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        reader.add(mark.line + 1 if mark else None, None, f"malformed YAML: {getattr(exc, 'problem', None) or exc}")
+        raw = read_yaml(path, "batch job file")
+    except YamlFileError as exc:
+        reader.add(exc.line, None, exc.message)
         return None, reader
     if not isinstance(raw, _Map):
         reader.add(None, None, "a batch job file is a mapping with job, source, fields, key, tables, connections...")

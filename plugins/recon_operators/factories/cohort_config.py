@@ -20,11 +20,13 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 
-import yaml
 from croniter import croniter
 
 from recon_operators.factories.config import ConfigError
 from recon_operators.paths import config_dir
+# Mappings and lists that know their lines (the names this module's readers always used).
+from recon_operators.yaml_lines import LineList as _Seq, LineMap as _Map
+from recon_operators.yaml_lines import YamlFileError, duplicate_keys, plain, read_yaml
 
 STAGES = ("transform", "mini_recon_1", "stage", "mini_recon_2", "target", "mini_recon_3",
           "overall_summary", "etl_stage_report")
@@ -240,64 +242,6 @@ class CohortConfigError(ConfigError):
                          else f"{len(lines)} problems in cohort config:\n" + "\n".join(f"  - {x}" for x in lines))
 
 
-# -- YAML that remembers lines ---------------------------------------------------------------
-
-class _Map(dict):
-    """A mapping that knows its line, each key's line and any key given twice."""
-
-    def __init__(self, line: int):
-        super().__init__()
-        self.line = line
-        self.key_lines: dict[Any, int] = {}
-        self.duplicates: list[tuple[Any, int]] = []
-
-
-class _Seq(list):
-    def __init__(self, line: int, items: list[Any], item_lines: list[int]):
-        super().__init__(items)
-        self.line = line
-        self.item_lines = item_lines
-
-
-class _LineLoader(yaml.SafeLoader):
-    """Safe loader keeping lines for messages and catching duplicate keys (YAML keeps the last)."""
-
-
-def _construct_map(loader: _LineLoader, node: yaml.MappingNode) -> _Map:
-    loader.flatten_mapping(node)
-    result = _Map(node.start_mark.line + 1)
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if not isinstance(key, (str, int, float, bool, type(None))):
-            key = str(key)
-        line = key_node.start_mark.line + 1
-        if key in result:
-            result.duplicates.append((key, line))
-        value = loader.construct_object(value_node, deep=True)
-        if isinstance(value, (_Map, _Seq)):
-            value.line = min(value.line, line)  # a missing key points at its parent's key line
-        result[key] = value
-        result.key_lines[key] = line
-    return result
-
-
-def _construct_seq(loader: _LineLoader, node: yaml.SequenceNode) -> _Seq:
-    return _Seq(node.start_mark.line + 1, [loader.construct_object(n, deep=True) for n in node.value],
-                [n.start_mark.line + 1 for n in node.value])
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_seq)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
 def _join(where: str, key: Any) -> str:
     return f"{where}.{key}" if where else str(key)
 
@@ -339,10 +283,12 @@ class _Reader:
     def line(m: _Map, key: str) -> int:
         return m.key_lines.get(key, m.line)
 
+    def duplicate_keys(self, raw: _Map) -> None:
+        for duplicate in duplicate_keys(raw):
+            self.add(duplicate.line, duplicate.path, duplicate.message)
+
     def keys(self, m: _Map, allowed: Iterable[str], where: str, hints: Mapping[str, str] | None = None) -> None:
         allowed = tuple(allowed)
-        for key, line in m.duplicates:
-            self.add(line, _join(where, key), "given twice in the same mapping (YAML would silently keep the last)")
         for key in m:
             if key in allowed:
                 continue
@@ -362,7 +308,7 @@ class _Reader:
             return None
         if not isinstance(value, kinds) or isinstance(value, bool) and bool not in kinds:
             wanted = " or ".join(dict.fromkeys(_KIND_NAMES.get(k, k.__name__) for k in kinds))
-            self.add(self.line(m, key), _join(where, key), f"must be a {wanted}, got {_kind(value)} {_plain(value)!r}")
+            self.add(self.line(m, key), _join(where, key), f"must be a {wanted}, got {_kind(value)} {plain(value)!r}")
             return None
         return value
 
@@ -413,6 +359,7 @@ class _Reader:
     def cohort_file(self, raw: _Map) -> CohortConfig | None:
         named = raw.get("cohort_id")
         self.cohort = str(named) if isinstance(named, (str, int)) and not isinstance(named, bool) else None
+        self.duplicate_keys(raw)
         self.keys(raw, ("cohort_id", "dag_id", "description", "env", "owner", "tags", "schedule", "connections",
                         "prefixes", "stages", "alerts", "landing"), "")
         cohort_id = self.text(raw, "cohort_id", "", pattern=_ID, rule=_ID_RULE, numbers=True)
@@ -751,18 +698,9 @@ def _overlapping(items: list[tuple[Any, BatchConfig]]) -> Iterator[tuple[tuple[A
 def _parse(path: Path) -> tuple[CohortConfig | None, _Reader]:
     reader = _Reader(str(path))
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        reader.add(None, None, "cohort file not found")
-        return None, reader
-    except UnicodeDecodeError:
-        reader.add(None, None, "cohort file is not UTF-8 text")
-        return None, reader
-    try:
-        raw = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        reader.add(mark.line + 1 if mark else None, None, f"malformed YAML: {getattr(exc, 'problem', None) or exc}")
+        raw = read_yaml(path, "cohort file")
+    except YamlFileError as exc:
+        reader.add(exc.line, None, exc.message)
         return None, reader
     if not isinstance(raw, _Map):
         reader.add(None, None, "a cohort file is a mapping with cohort_id, env, prefixes, stages, alerts...")

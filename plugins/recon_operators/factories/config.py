@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from recon_operators.paths import config_dir
+from recon_operators.yaml_lines import YamlFileError, read_yaml, reject_duplicate_keys
 
 
 class ConfigError(ValueError):
@@ -15,15 +14,13 @@ class ConfigError(ValueError):
 
 
 def load_yaml(name: str, directory: Path | None = None) -> dict[str, Any]:
+    """A config file's top-level mapping; a missing or malformed file or a key given twice is one
+    ``ConfigError`` naming the file and line."""
     path = (directory or config_dir()) / name
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}{where}: malformed YAML: {getattr(exc, 'problem', exc)}") from None
+        data = reject_duplicate_keys(read_yaml(path), str(path))
+    except YamlFileError as exc:
+        raise ConfigError(str(exc)) from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     return data

@@ -6,14 +6,14 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowFailException
 
 from recon_operators.engine.masking import scrub
 from recon_operators.engine.runner import run_suite
 from recon_operators.engine.scope import Scope
 from recon_operators.engine.spec import SuiteError, SuiteSpec, load_suite
-from recon_operators.errors import one_line
+from recon_operators.errors import error_line
 from recon_operators.hooks.results_store import ResultsStoreHook
+from recon_operators.operators.failures import task_failure
 from recon_operators.operators.summary import compact_summary
 from recon_operators.notifiers.alerts import SUMMARY_XCOM_KEY
 from recon_operators.paths import config_dir
@@ -80,10 +80,10 @@ class ReconCheckOperator(BaseOperator):
         except SuiteError as exc:
             run = store.open_run(self._scope(None), path.stem, process_name=self.process_name or self.stage or path.stem,
                                  run_id=airflow_run_id(context))
-            store.finish_run(run, "Failed", error=str(exc)[:2000])
+            store.finish_run(run, "Failed", error=str(exc))
             for problem in exc.problems:
-                self.log.error("%s", problem)
-            raise AirflowFailException(f"suite {path.name} is invalid: {exc}") from None
+                self.log.error("%s", scrub(problem))
+            raise task_failure(exc) from None
 
     def execute(self, context: Any) -> dict[str, Any]:
         from recon_operators.hooks.sources import open_side
@@ -97,12 +97,12 @@ class ReconCheckOperator(BaseOperator):
             try:
                 results = run_suite(suite, scope, open_side, only=self.only)
                 store.record_results(run, results)
-            except Exception as exc:
-                store.finish_run(run, "Failed", error=one_line(exc)[:2000])
-                raise
+            except Exception as exc:  # noqa: BLE001 - recorded, then raised as the one masked line
+                store.finish_run(run, "Failed", error=error_line(exc))
+                raise task_failure(exc) from None
             errors = [r for r in results if r.status.value == "Error"]
             store.finish_run(run, "Failed" if errors else "Passed",
-                             error="; ".join(f"{r.check_name}: {r.message}" for r in errors)[:2000] or None)
+                             error="; ".join(f"{r.check_name}: {r.message}" for r in errors) or None)
             verdict = store.verdict(scope, suite.name)
         finally:
             store.close()

@@ -12,20 +12,21 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowFailException
 
+from recon_operators.connections import url_secrets
 from recon_operators.engine.masking import scrub
 from recon_operators.engine.results import utcnow
-from recon_operators.engine.rowdiff import DiffError, DiffSpec, run_diff
+from recon_operators.engine.rowdiff import DiffSpec, run_diff
 from recon_operators.engine.rowdiff.model import DEFAULT_SAMPLE
 from recon_operators.engine.rowdiff.options import parse_tolerance, rules_from
 from recon_operators.engine.rowdiff.results import diff_check_results, diff_error_result
 from recon_operators.engine.scope import Scope
 from recon_operators.engine.sources.base import SourceError
-from recon_operators.errors import one_line
+from recon_operators.errors import error_line
 from recon_operators.hooks.results_store import ResultsStoreHook
 from recon_operators.notifiers.alerts import SUMMARY_XCOM_KEY
 from recon_operators.operators.check import airflow_run_id
+from recon_operators.operators.failures import task_failure
 from recon_operators.operators.summary import compact_summary
 
 
@@ -60,6 +61,17 @@ class RowDiffOperator(BaseOperator):
         self.process_name = process_name
         self.store_conn_id = store_conn_id
 
+    def render_template_fields(self, context: Any, jinja_env: Any = None) -> None:
+        """After rendering, tell Airflow's masker the passwords the datasets' URLs hold, so the
+        rendered fields (UI) and the task log show ``***`` (a run's conf can reach these fields)."""
+        from airflow.sdk.log import mask_secret
+
+        super().render_template_fields(context, jinja_env)
+        for side in (self.source, self.target):
+            for value in (side.values() if isinstance(side, Mapping) else [side]):
+                for secret in url_secrets(value) if isinstance(value, str) else ():
+                    mask_secret(secret)
+
     def _spec(self) -> DiffSpec:
         key = tuple(k.strip() for k in self.key.split(",")) if isinstance(self.key, str) else tuple(self.key)
         return DiffSpec(key=key, columns=tuple(self.columns) if self.columns else None,
@@ -80,7 +92,7 @@ class RowDiffOperator(BaseOperator):
             result = run_diff(spec, opened[0], opened[1])
         except SourceError as exc:
             described = [d.describe() for d in opened]
-            return [diff_error_result(scrub(one_line(exc)), *(described + [{}, {}])[:2], started)], None
+            return [diff_error_result(error_line(exc), *(described + [{}, {}])[:2], started)], None
         finally:
             for dataset in opened:
                 dataset.close()
@@ -97,12 +109,9 @@ class RowDiffOperator(BaseOperator):
             try:
                 results, diff = self._diff(scope)
                 store.record_results(run, results)
-            except DiffError as exc:
-                store.finish_run(run, "Failed", error=str(exc)[:2000])
-                raise AirflowFailException(f"row diff {self.diff_name} is invalid: {exc}") from None
-            except Exception as exc:
-                store.finish_run(run, "Failed", error=scrub(one_line(exc))[:2000])
-                raise
+            except Exception as exc:  # noqa: BLE001 - recorded, then raised as the one masked line
+                store.finish_run(run, "Failed", error=error_line(exc))
+                raise task_failure(exc) from None
             error = next((r.message for r in results if r.status.value == "Error"), None)
             store.finish_run(run, "Failed" if error else "Passed", error=error)
             verdict = store.verdict(scope, self.diff_name)

@@ -18,6 +18,7 @@ from typing import Any, Iterable, Iterator
 import psycopg2
 from psycopg2.extras import Json
 
+from recon_operators.engine.masking import scrub, scrub_values
 from recon_operators.engine.results import CheckResult, Status
 from recon_operators.engine.scope import Scope
 from recon_operators.paths import read_sql
@@ -25,6 +26,7 @@ from recon_operators.errors import one_line
 from recon_operators.store.db import ConnectionFactory, StoreError, connect, transaction
 
 RUN_STATUSES = ("Passed", "Failed")
+MAX_ERROR_LENGTH = 2000
 
 
 def _json_default(value: Any) -> Any:
@@ -141,12 +143,14 @@ class ResultsStore:
         return run
 
     def finish_run(self, run: RunHandle, status: str, error: str | None = None) -> None:
-        """Close the run as ``Passed`` or ``Failed`` with the error and the end time."""
+        """Close the run as ``Passed`` or ``Failed`` with the error (secrets and PII masked, then
+        clipped) and the end time."""
         if status not in RUN_STATUSES:
             raise ValueError(f"run status must be one of {RUN_STATUSES}, not {status!r}")
         with self._tx("finishing the run") as cur:
             cur.execute(read_sql("store/finish_run.sql"),
-                        {"run_id": run.run_id, "status": status, "error": error})
+                        {"run_id": run.run_id, "status": status,
+                         "error": scrub(error)[:MAX_ERROR_LENGTH] if error else error})
             found = cur.fetchall()
         if not found:
             raise StoreError(f"run {run.run_id} is not in the log; open it before finishing it")
@@ -238,14 +242,14 @@ class ResultsStore:
             "check_name": result.check_name,
             "kind": result.kind,
             "group_key": result.group,
-            "source": _json(result.source),
-            "target": _json(result.target),
+            "source": _json(scrub_values(result.source)),  # a side's label must not carry a credential
+            "target": _json(scrub_values(result.target)),
             "expected": _text(result.expected),
             "actual": _text(result.actual),
             "discrepancy": result.discrepancy,
             "tolerance": _json(result.tolerance) if result.tolerance is not None else None,
             "status": result.status.value,
-            "message": result.message,
+            "message": scrub(result.message) if result.message else result.message,
             "details": _json(result.details),
             "started_at": result.started_at,
             "finished_at": result.finished_at,

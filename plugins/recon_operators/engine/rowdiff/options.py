@@ -52,6 +52,8 @@ def parse_tolerance(text: str) -> Tolerance:
                 absolute = Decimal(item)
     except InvalidOperation:
         raise DiffError(f"tolerance {text!r} is not a number or a percentage (0.01, 0.5%, 0.01,0.5%)") from None
+    if not (absolute.is_finite() and relative.is_finite()):
+        raise DiffError(f"tolerance {text!r} must be a finite number (inf or nan would pass every value)")
     if absolute < 0 or relative < 0:
         raise DiffError(f"tolerance {text!r} cannot be negative")
     return Tolerance(abs=absolute, rel=relative)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -61,8 +61,10 @@ def parse_dataset_url(url: str) -> DatasetRef:
         if scheme == "conn":
             conn_id = urlsplit(url).netloc
             info, label = airflow_connection(conn_id), f"conn {conn_id}"
-        else:
-            info = parse_uri(base)
+        else:  # parsed whole, once: a password may hold "?" or "#" unencoded
+            parsed = parse_uri(url)
+            options = {k: v for k, v in parsed.extra.items() if k in DATASET_OPTIONS}
+            info = replace(parsed, extra={k: v for k, v in parsed.extra.items() if k not in DATASET_OPTIONS})
             label = info.masked()
     except ConnectionConfigError as exc:
         raise SourceError(str(exc)) from None

@@ -1,0 +1,29 @@
+"""The one line a user reads for an error, whichever command or operator raised it."""
+
+from __future__ import annotations
+
+from recon_operators.engine.spec import SuiteError
+from recon_operators.errors import CommandError, error_line, mask_line, redact_values
+
+
+def test_this_projects_errors_read_as_written_other_libraries_name_themselves():
+    assert error_line(CommandError("target: no such table")) == "target: no such table"
+    assert error_line(KeyError("x")) == "KeyError: 'x'"
+    assert error_line(ValueError("first line\n  detail a driver added\nmore")) == "ValueError: first line"
+
+
+def test_a_config_error_shows_its_first_problem_and_how_many_more():
+    assert error_line(SuiteError(["s.yaml line 2, suite: bad"])) == "s.yaml line 2, suite: bad"
+    assert error_line(SuiteError(["a", "b", "c"])) == "a (+2 more problem(s))"
+
+
+def test_the_line_hides_known_secrets_url_passwords_and_subscriber_data():
+    exc = RuntimeError("postgresql://u:Zq8Lm/Vt7#Rw2@h:1/db refused hunter22 for 6281234567890 a.b@example.com")
+    line = error_line(exc, secrets={"hunter22"})
+    assert line == "RuntimeError: postgresql://u:***@h:1/db refused *** for 62812*******90 a***@example.com"
+
+
+def test_short_secrets_are_left_to_the_patterns_so_text_stays_readable():
+    assert redact_values("an abc text", {"abc"}) == "an abc text"
+    assert redact_values('{"k": "s3cr3t!"}', {"s3cr3t!"}) == '{"k": "***"}'
+    assert mask_line("password=abc") == "password=***"
