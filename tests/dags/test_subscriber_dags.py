@@ -169,7 +169,8 @@ def test_a_bad_header_fails_the_job_in_one_line(world):
     run = run_test(w.dag("migration"), run_conf={"input_key": key})
     assert run.state == "failed" and task_states(run)["plan_file"] == "failed"
     job = w.job(run)
-    assert job["job_status"] == "FAILED" and "plan_file" in job["error"]
+    assert job["job_status"] == "FAILED"
+    assert job["error"].startswith("plan_file: s3://") and "unknown: plan_id" in job["error"] and "\n" not in job["error"]
 
 
 def test_bulk_delete_soft_and_hard(world):
@@ -316,3 +317,15 @@ def test_audit_finds_planted_drift_and_records_it_for_the_gate(world):
     decision = query(w.store_dsn, "SELECT policy, outcome FROM recon.gate_decision WHERE run_id LIKE %s",
                      f"%{run.run_id}%")
     assert decision == [("warn", "Warned")]
+
+
+def test_an_audit_that_cannot_read_cloud_is_an_error_verdict_and_a_failed_job(world):
+    w = world()  # nothing migrated yet: the Cloud table does not exist
+    run = run_test(w.dag("audit"))
+    assert run.state == "failed" and task_states(run)["audit"] == "failed"
+    job = w.job(run)
+    assert job["job_status"] == "FAILED"
+    assert job["error"].startswith("audit: ") and "ResourceNotFoundException" in job["error"]
+    (row,) = query(w.store_dsn, "SELECT status, message FROM recon.check_result WHERE suite = 'subscriber_audit' "
+                                "AND run_id LIKE %s", f"%{run.run_id}%")
+    assert row[0] == "Error" and "ResourceNotFoundException" in row[1] and "\n" not in row[1]

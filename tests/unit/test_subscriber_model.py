@@ -133,3 +133,12 @@ def test_a_bad_config_lists_every_problem_with_its_line(tmp_path):
                    "field jobs.bulk_delete.retrys: unknown key (did you mean 'retries'?)"):
         assert needle in text, needle
     assert all(" line " in line for line in text.splitlines()[1:])
+
+
+def test_a_key_given_twice_is_an_error_not_the_last_value(tmp_path):
+    text = (ROOT / "include/config/subscribers/jobs.yaml").read_text().replace(
+        "  scan_segments: 4", "  scan_segments: 4\n  table: other")
+    path = tmp_path / "jobs.yaml"
+    path.write_text(text)
+    with pytest.raises(SubscriberConfigError, match=r"field cloud.table: given twice \(first on line \d+\)"):
+        load_subscriber_config(path)

@@ -9,9 +9,10 @@
     finish_job        sum the counts, merge load failures into the rejects file, fail the run
                       when a task failed; its return value is the job (for the REST API)
 
-The config is re-read from its YAML file when a task runs, so the task and the DAG agree. Bad
-input (config, conf, file header) fails the task at once, one line, no retry; errors from
-data never carry subscriber values (``scrub``).
+The config is re-read from its YAML file when a task runs, so the task and the DAG agree. Errors
+follow the project's contract (``operators/failures.py``, docs/errors.md): one masked line; bad
+input (config, conf, file header) fails at once without retry, a store or service away fails the
+attempt (retried with backoff).
 """
 
 from __future__ import annotations
@@ -22,19 +23,32 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
 
 from recon_operators.engine.masking import scrub
-from recon_operators.errors import one_line
+from recon_operators.errors import error_line
 
 OPEN_TASK = "open_job"
 SUMMARY_KEYS = ("job_id", "job_type", "job_status", "mode", "input_file_key", "output_file_key", "rejects_file_key",
                 "output_url", "processed_records", "success_records", "failed_records", "filters", "details")
 
 
-def _fail(what: str, exc: BaseException) -> AirflowFailException:
-    """Bad config, conf or file: a retry cannot help, so fail at once with one masked line."""
-    return AirflowFailException(scrub(f"{what}: {one_line(exc)}"))
+def _bad_input() -> tuple[type[BaseException], ...]:
+    from recon_operators.factories.config import ConfigError
+    from recon_operators.operators.failures import BAD_INPUT
+    from recon_operators.subscribers.files import InputFileError
+    from recon_operators.subscribers.provisioning import ModeError
+
+    return (*BAD_INPUT, ConfigError, InputFileError, ModeError)
+
+
+def _unavailable() -> tuple[type[BaseException], ...]:
+    from recon_operators.engine.sources.base import SourceError
+    from recon_operators.store.db import StoreError
+    from recon_operators.subscribers.cloud import CloudError
+    from recon_operators.subscribers.legacy import LegacyError
+
+    return (CloudError, LegacyError, StoreError, SourceError)
 
 
 class _SubscriberOperator(BaseOperator):
@@ -47,15 +61,40 @@ class _SubscriberOperator(BaseOperator):
         self.config_file = config_file
         self.job_type = job_type
 
+    def execute(self, context: Any) -> Any:
+        """``run``, with this project's errors turned into one masked line (Airflow's own pass)."""
+        from recon_operators.operators.failures import ReconTaskError
+
+        try:
+            return self.run(context)
+        except AirflowException:
+            raise
+        except _bad_input() as exc:
+            raise AirflowFailException(self.job_error(context, exc)) from None
+        except _unavailable() as exc:
+            raise ReconTaskError(self.job_error(context, exc)) from None
+
+    def job_error(self, context: Any, exc: BaseException) -> str:
+        """The failure's one line, also recorded on the job when the store can be reached."""
+        line = f"{self.task_id}: {error_line(exc)}"
+        try:
+            from recon_operators.hooks.subscribers import job_store
+
+            with closing(job_store(self.config())) as jobs:
+                jobs.record_error(dag_id=context["ti"].dag_id, run_id=context["ti"].run_id, error=line)
+        except Exception as record_failure:  # noqa: BLE001 - the task fails with its own line regardless
+            self.log.warning("could not record the error on the job: %s", error_line(record_failure))
+        return line
+
+    def run(self, context: Any) -> Any:
+        raise NotImplementedError
+
     def config(self) -> Any:
         from recon_operators.paths import config_dir
         from recon_operators.subscribers.config import load_subscriber_config
 
         path = Path(self.config_file)
-        try:
-            return load_subscriber_config(path if path.is_absolute() else config_dir() / "subscribers" / path)
-        except ValueError as exc:
-            raise _fail("subscriber job config", exc) from None
+        return load_subscriber_config(path if path.is_absolute() else config_dir() / "subscribers" / path)
 
     @staticmethod
     def opened(context: Any) -> dict[str, Any]:
@@ -85,23 +124,20 @@ class OpenJobOperator(_SubscriberOperator):
                     "unmask": bool(params.get("unmask"))}
         return {}
 
-    def execute(self, context: Any) -> dict[str, Any]:
+    def run(self, context: Any) -> dict[str, Any]:
         from recon_operators.hooks.subscribers import aws_client, cloud_store, job_store, legacy_store, mode_variable
         from recon_operators.subscribers import files
         from recon_operators.subscribers.config import FILE_JOBS
         from recon_operators.subscribers.jobs import JOB_TYPES
         from recon_operators.subscribers.legacy import ensure_schema
         from recon_operators.subscribers.model import canonical_timestamp
-        from recon_operators.subscribers.provisioning import Mode, ModeError, resolve_mode
+        from recon_operators.subscribers.provisioning import Mode, resolve_mode
 
         config, params, ti = self.config(), context["params"], context["ti"]
         if self.job_type == "audit":
             mode, source = Mode.DUAL_PROV, "audit compares both systems"
         else:
-            try:
-                mode, source = resolve_mode(params.get("mode"), mode_variable(config), config.default_mode)
-            except ModeError as exc:
-                raise _fail(f"job {self.job_type}", exc) from None
+            mode, source = resolve_mode(params.get("mode"), mode_variable(config), config.default_mode)
         filters = self.filters(config, params)
         with closing(job_store(config)) as jobs:
             handle = jobs.open(job_type=JOB_TYPES[self.job_type], dag_id=ti.dag_id, run_id=ti.run_id,
@@ -131,18 +167,15 @@ class OpenJobOperator(_SubscriberOperator):
 class PlanFileOperator(_SubscriberOperator):
     """Validate the job's file; rejects next to it; the valid rows in chunk files (mapped next)."""
 
-    def execute(self, context: Any) -> list[dict[str, Any]]:
+    def run(self, context: Any) -> list[dict[str, Any]]:
         from recon_operators.hooks.subscribers import aws_client, job_store
-        from recon_operators.subscribers.files import InputFileError, plan_file
+        from recon_operators.subscribers.files import plan_file
 
         config, job = self.config(), self.opened(context)
         settings = config.jobs[self.job_type]
-        try:
-            plan = plan_file(aws_client(config, "s3"), config.bucket, job["input_key"],
-                             config.job_prefix(self.job_type, job["job_id"]), chunk_size=settings.chunk_size,
-                             kind=self.job_type)
-        except InputFileError as exc:
-            raise _fail(f"job {job['job_id']}", exc) from None
+        plan = plan_file(aws_client(config, "s3"), config.bucket, job["input_key"],
+                         config.job_prefix(self.job_type, job["job_id"]), chunk_size=settings.chunk_size,
+                         kind=self.job_type)
         with closing(job_store(config)) as jobs:
             jobs.record(job["job_id"], rejects_file_key=plan.rejects_key,
                         details={"rows": plan.rows, "rejected": plan.rejected})
@@ -162,7 +195,7 @@ class ProvisionChunkOperator(_SubscriberOperator):
         super().__init__(**kwargs)
         self.chunk = chunk
 
-    def execute(self, context: Any) -> dict[str, Any]:
+    def run(self, context: Any) -> dict[str, Any]:
         from recon_operators.hooks.subscribers import aws_client, job_store, stores
         from recon_operators.subscribers import files
         from recon_operators.subscribers.provisioning import Mode, Provisioner, delete_planner, upsert_planner
@@ -205,10 +238,9 @@ class ResyncOperator(_SubscriberOperator):
         kwargs.setdefault("trigger_rule", "all_done")
         super().__init__(**kwargs)
 
-    def execute(self, context: Any) -> dict[str, Any]:
-        from airflow.sdk.exceptions import AirflowException
-
+    def run(self, context: Any) -> dict[str, Any]:
         from recon_operators.hooks.subscribers import job_store, stores
+        from recon_operators.operators.failures import ReconTaskError
         from recon_operators.subscribers.provisioning import Mode, Provisioner
 
         config, job = self.config(), self.opened(context)
@@ -222,7 +254,7 @@ class ResyncOperator(_SubscriberOperator):
                       len(failing))
         if failing:
             first = next(iter(failing.items()))
-            raise AirflowException(scrub(f"{len(failing)} subscriber(s) still differ between Cloud and Legacy "
+            raise ReconTaskError(scrub(f"{len(failing)} subscriber(s) still differ between Cloud and Legacy "
                                          f"(first: {first[0]}: {first[1]}); listed in recon.subscriber_sync_issue"))
         return {"resolved": resolved, "open": 0}
 
@@ -255,7 +287,7 @@ class FinishJobOperator(_SubscriberOperator):
         jobs.record(job["job_id"], rejects_file_key=files.write_rejects(s3, config.bucket, key, columns,
                                                                         {tuple(r): r for r in rows}.values()))
 
-    def execute(self, context: Any) -> dict[str, Any]:
+    def run(self, context: Any) -> dict[str, Any]:
         from recon_operators.hooks.subscribers import job_store
         from recon_operators.subscribers.config import FILE_JOBS
 
@@ -282,7 +314,7 @@ class FinishJobOperator(_SubscriberOperator):
 class ExportOperator(_SubscriberOperator):
     """Export the mode's system(s), merged and filtered, to S3; record the pre-signed URL."""
 
-    def execute(self, context: Any) -> dict[str, Any]:
+    def run(self, context: Any) -> dict[str, Any]:
         from recon_operators.hooks.subscribers import aws_client, job_store, stores
         from recon_operators.subscribers.export import export, publish
         from recon_operators.subscribers.provisioning import Mode
@@ -311,21 +343,17 @@ class AuditOperator(_SubscriberOperator):
     """Cloud vs Legacy with the engine's keyed row diff: results in the ledger (for the gate), the
     sync summary on the job, the masked mismatch list in S3."""
 
-    def execute(self, context: Any) -> dict[str, Any]:
+    def run(self, context: Any) -> dict[str, Any]:
         from recon_operators.claims.artifacts import to_csv
         from recon_operators.claims.storage import put_text
-        from airflow.sdk.exceptions import AirflowException
-
         from recon_operators.engine.adapters.dynamodb import DynamoDBDataset
         from recon_operators.engine.results import utcnow
-        from recon_operators.engine.rowdiff.results import diff_check_results
+        from recon_operators.engine.rowdiff.results import diff_check_results, diff_error_result
         from recon_operators.engine.sources.base import SourceError
-        from recon_operators.hooks.results_store import ResultsStoreHook
         from recon_operators.hooks.row_diff import open_row_diff_dataset
         from recon_operators.hooks.subscribers import aws_client, job_store
-        from recon_operators.operators.check import airflow_run_id
-        from recon_operators.subscribers.audit import (AUDIT_SUITE, CLOUD_COLUMNS, MISMATCH_HEADER, audit_scope,
-                                                       legacy_query, mismatch_rows, run_audit, sync_summary)
+        from recon_operators.subscribers.audit import (CLOUD_COLUMNS, MISMATCH_HEADER, legacy_query, mismatch_rows,
+                                                       run_audit, sync_summary)
 
         config, job = self.config(), self.opened(context)
         limit, started = config.jobs["audit"].mismatch_limit, utcnow()
@@ -337,17 +365,13 @@ class AuditOperator(_SubscriberOperator):
                 result = run_audit(cloud, legacy, mismatch_limit=limit)
             finally:
                 legacy.close()
-        except SourceError as exc:  # a side cannot be read (no table, unreachable): one line
-            raise AirflowException(scrub(f"job {job['job_id']}: the audit could not read {one_line(exc)}")) from None
+        except SourceError as exc:  # a side cannot be read: an Error verdict for gates, and the attempt fails
+            self.record_verdict(context, config, [diff_error_result(error_line(exc), cloud.describe(),
+                                                                    {"engine": "mysql", "table": "subscribers"},
+                                                                    started)])
+            raise
+        self.record_verdict(context, config, diff_check_results(result, started))
         summary = sync_summary(result, limit)
-        store = ResultsStoreHook(config.store_conn_id).get_store()
-        try:
-            run = store.open_run(audit_scope(config.env), AUDIT_SUITE, process_name=AUDIT_SUITE,
-                                 run_id=airflow_run_id(context))
-            store.record_results(run, diff_check_results(result, started))
-            store.finish_run(run, "Passed")
-        finally:
-            store.close()
         key = config.job_prefix("audit", job["job_id"]) + "mismatches.csv"
         put_text(aws_client(config, "s3"), config.bucket, key, to_csv(MISMATCH_HEADER, mismatch_rows(result)))
         with closing(job_store(config)) as jobs:
@@ -359,3 +383,20 @@ class AuditOperator(_SubscriberOperator):
                       summary["cloud_only"], summary["legacy_only"], summary["field_conflicts"],
                       summary["conflicts_by_field"], result.seconds, config.bucket, key)
         return summary
+
+    @staticmethod
+    def record_verdict(context: Any, config: Any, results: list[Any]) -> None:
+        """The audit's results in the ledger (replacing the previous audit's), for the gate."""
+        from recon_operators.hooks.results_store import ResultsStoreHook
+        from recon_operators.operators.check import airflow_run_id
+        from recon_operators.subscribers.audit import AUDIT_SUITE, audit_scope
+
+        error = next((r.message for r in results if r.status.value == "Error"), None)
+        store = ResultsStoreHook(config.store_conn_id).get_store()
+        try:
+            run = store.open_run(audit_scope(config.env), AUDIT_SUITE, process_name=AUDIT_SUITE,
+                                 run_id=airflow_run_id(context))
+            store.record_results(run, results)
+            store.finish_run(run, "Failed" if error else "Passed", error=error)
+        finally:
+            store.close()

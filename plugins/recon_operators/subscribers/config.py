@@ -18,14 +18,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-import yaml
-
 from recon_operators.factories.batch_load_config import JobProblem, _JobReader
 from recon_operators.factories.cohort_config import (_BUCKET, _CONN_ID, DEFAULT_AWS_CONN_ID, DEFAULT_STORE_CONN_ID,
-                                                     AlertRoutes, _LineLoader, _Map)
+                                                     AlertRoutes)
 from recon_operators.factories.config import ConfigError
 from recon_operators.paths import config_dir
 from recon_operators.subscribers.provisioning import Mode
+from recon_operators.yaml_lines import LineMap as _Map
+from recon_operators.yaml_lines import YamlFileError, read_yaml
 
 JOB_TYPES = ("migration", "bulk_delete", "audit", "export")
 FILE_JOBS = ("migration", "bulk_delete")
@@ -119,6 +119,7 @@ class _Reader(_JobReader):
 
     def config(self, raw: _Map) -> SubscriberConfig | None:
         self.cohort = "subscribers"
+        self.duplicate_keys(raw)
         self.keys(raw, ("env", "owner", "dag_id_prefix", "provisioning", "connections", "cloud", "s3", "alerts",
                         "jobs"), "")
         env = self.text(raw, "env", "", pattern=_ENV, rule="letters, digits, _ . - (max 64)")
@@ -198,13 +199,9 @@ def load_subscriber_config(path: str | Path | None = None) -> SubscriberConfig:
     path = Path(path) if path is not None else default_path()
     reader = _Reader(str(path))
     try:
-        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
-    except FileNotFoundError:
-        raise SubscriberConfigError([JobProblem(str(path), None, "subscribers", None, "config file not found")]) from None
-    except (UnicodeDecodeError, yaml.YAMLError) as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise SubscriberConfigError([JobProblem(str(path), mark.line + 1 if mark else None, "subscribers", None,
-                                                f"not valid YAML: {getattr(exc, 'problem', None) or exc}")]) from None
+        raw = read_yaml(path, "subscriber job config")
+    except YamlFileError as exc:
+        raise SubscriberConfigError([JobProblem(str(path), exc.line, "subscribers", None, exc.message)]) from None
     if not isinstance(raw, _Map):
         raise SubscriberConfigError([JobProblem(str(path), None, "subscribers", None, "the file must be a mapping")])
     config = reader.config(raw)

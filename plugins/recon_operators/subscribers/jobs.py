@@ -59,6 +59,11 @@ class JobStore(ResultsStore):
             row = cur.fetchone()
         return row[1] if row else None
 
+    def record_error(self, *, dag_id: str, run_id: str, error: str) -> None:
+        """A task's failure line on its run's job (the run's end keeps it as the job's error)."""
+        with self._tx("recording the job's error") as cur:
+            cur.execute(read_sql("subscribers/job_error.sql"), {"dag_id": dag_id, "run_id": run_id, "error": error})
+
     def record(self, job_id: str, *, details: Mapping[str, Any] | None = None, **fields: Any) -> None:
         unknown = set(fields) - set(RECORDABLE)
         if unknown:
