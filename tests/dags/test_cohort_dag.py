@@ -106,7 +106,8 @@ def test_fault_at_stage_stops_before_target(env, tmp_path, store_dsn):
     run = run_test(build(path), run_conf={"faults": [
         {"stage": "stage", "kind": "drop", "dataset": "subscribers", "n": 2}]})
     states = task_states(run)
-    assert states["gate_mini_recon_2"] == "success" and states["load_target"] == "skipped", _debug_failed(store_dsn, path.stem)
+    assert states["gate_mini_recon_2"] == "failed" and states["load_target"] == "upstream_failed", \
+        _debug_failed(store_dsn, path.stem)
     assert states["recon_outcome"] == "failed" and run.state == "failed"
     assert decisions(store_dsn, path.stem) == {"mini_recon_1": "Passed", "mini_recon_2": "Blocked"}
     assert len(env.bodies) == 1 and "Blocked" in env.bodies[0]["text"]

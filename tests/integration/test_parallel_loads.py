@@ -93,8 +93,7 @@ def counts_pg(dsn: str, schema: str) -> dict[str, int]:
     with closing(_pg(dsn)) as conn, conn.cursor() as cur:
         out = {}
         for name in DATASETS:
-            cur.execute(f'SELECT count(*) FROM "{schema}"."{name}" WHERE cohort_id = %s OR %s',
-                        ("CP", name != "subscribers"))
+            cur.execute(f'SELECT count(*) FROM "{schema}"."{name}"')
             out[name] = cur.fetchone()[0]
         return out
 
@@ -145,3 +144,39 @@ def test_batches_of_a_hop_load_at_once_without_deadlocks(hop, landing, databases
     got = {"transform": lambda: counts_pg(dsn, transform), "stage": lambda: counts_my(stage_db),
            "target": lambda: counts_pg(dsn, target)}[hop]()
     assert got == want
+
+
+def test_prepare_layers_creates_tables_and_batch_indexes_once(databases, stage_db):
+    from recon_operators.migration.generator import DATASETS as GENERATED
+    from recon_operators.migration.layer_tables import layer_ddl
+    from recon_operators.migration.loaders import NON_MIGRATABLE, prepare_layers
+
+    dsn = services.pg_dsn(databases["transform"])
+    tag = uuid.uuid4().hex[:8]
+    transform, target = f"prep_transform_{tag}", f"prep_target_{tag}"
+    with closing(_pg(dsn)) as pg:  # a table from before the batch index: only the msisdn index
+        with pg.cursor() as cur:
+            for statement in layer_ddl("subscribers", GENERATED["subscribers"].schema, "postgres", target)[:3]:
+                cur.execute(statement)
+        pg.commit()
+    with closing(_pg(dsn)) as pg, closing(_my(stage_db)) as my, closing(_pg(dsn)) as tg:
+        kwargs = {"transform_conn": pg, "stage_conn": my, "target_conn": tg, "transform_schema": transform,
+                  "target_schema": target, "datasets": ["subscribers", "balances"]}
+        first = prepare_layers(**kwargs)
+        again = prepare_layers(**kwargs)
+    assert first == {"transform": [NON_MIGRATABLE, "subscribers", "balances"],
+                     "stage": ["subscribers", "balances"], "target": ["subscribers", "balances"]}
+    assert again == {"transform": [], "stage": [], "target": []}
+    with closing(_pg(dsn)) as pg, pg.cursor() as cur:
+        cur.execute("SELECT schemaname, tablename, indexdef FROM pg_indexes WHERE schemaname IN (%s, %s) "
+                    "AND indexname LIKE %s", (transform, target, "%_batch_idx"))
+        batch_indexes = {(schema, table): definition for schema, table, definition in cur.fetchall()}
+    # The tables that hold cohort_id, the old target table included.
+    assert set(batch_indexes) == {(transform, NON_MIGRATABLE), (transform, "subscribers"), (target, "subscribers")}
+    assert batch_indexes[(target, "subscribers")].endswith("(cohort_id, msisdn)")
+    with closing(_my(stage_db)) as my:
+        cur = my.cursor()
+        cur.execute("SELECT table_name, GROUP_CONCAT(column_name ORDER BY seq_in_index) FROM "
+                    "information_schema.statistics WHERE table_schema = DATABASE() AND index_name LIKE %s "
+                    "GROUP BY table_name", ("%_batch_idx",))
+        assert dict(cur.fetchall()) == {"subscribers": "cohort_id,msisdn"}
