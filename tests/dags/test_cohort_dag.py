@@ -9,7 +9,7 @@ import psycopg2
 import pytest
 import yaml
 
-from tests.airflow_helpers import run_test, task_states
+from tests.airflow_helpers import asset_events, run_test, task_states
 
 pytestmark = pytest.mark.dags
 
@@ -99,6 +99,12 @@ def test_clean_cohort_passes_every_gate(env, tmp_path, store_dsn):
                                                "mini_recon_3": "Passed", "overall_summary": "Passed",
                                                "etl_stage_report": "Passed"}
     assert env.bodies == []
+    # Each gate that passed says so as an Airflow Asset event (a cutover DAG can be scheduled on it).
+    events = asset_events(run)
+    assert {uri: extra["outcome"] for uri, extra in events.items()} == {
+        f"x-recon://test/{cohort_id}/{stage}": "Passed"
+        for stage in ("mini_recon_1", "mini_recon_2", "mini_recon_3", "overall_summary", "etl_stage_report")}
+    assert events[f"x-recon://test/{cohort_id}/mini_recon_3"]["run_id"] == run.run_id
 
 
 def test_fault_at_stage_stops_before_target(env, tmp_path, store_dsn):
@@ -110,7 +116,9 @@ def test_fault_at_stage_stops_before_target(env, tmp_path, store_dsn):
         _debug_failed(store_dsn, path.stem)
     assert states["recon_outcome"] == "failed" and run.state == "failed"
     assert decisions(store_dsn, path.stem) == {"mini_recon_1": "Passed", "mini_recon_2": "Blocked"}
+    # One alert: the gate's own; the failure callback stays quiet for the gate it stopped.
     assert len(env.bodies) == 1 and "Blocked" in env.bodies[0]["text"]
+    assert list(asset_events(run)) == [f"x-recon://test/{path.stem}/mini_recon_1"]  # nothing verified after
 
 
 def _debug_failed(store_dsn, cohort_id):
@@ -238,10 +246,30 @@ def test_a_partial_run_of_a_prefix_never_run_names_the_missing_batch(env, tmp_pa
 
 
 def test_a_run_naming_an_unknown_batch_fails_before_loading(env, tmp_path):
-    run = run_test(build(small_cohort(tmp_path)), run_conf={"faults": [], "batch_ids": ["B999"]})
+    path = small_cohort(tmp_path)
+    run = run_test(build(path), run_conf={"faults": [], "batch_ids": ["B999"]})
     states = task_states(run)
     assert states["select_batches"] == "failed" and states["load_transform"] == "upstream_failed"
     assert run.state == "failed"
+    (alert,) = [body["text"] for body in env.bodies]  # a task without a scope still names the cohort
+    assert f"cohort *{path.stem}*" in alert and "task `select_batches`" in alert and "B999" in alert
+
+
+def test_failed_mapped_loads_alert_naming_cohort_stage_batch_and_task(env, tmp_path):
+    """Regression: alerts of failed tasks read the scope from params or XCom only, and a mapped
+    task's scope is an argument, so they said "cohort *-*, stage *-*"."""
+    path = small_cohort(tmp_path)
+    run = run_test(build(path), run_conf={"faults": [{"stage": "transform", "kind": "melt", "dataset": "balances"}]})
+    assert run.state == "failed"
+    loads = [ti for ti in run.get_task_instances() if ti.task_id == "load_transform"]
+    assert sorted((ti.map_index, str(ti.state), ti.try_number) for ti in loads) == [
+        (0, "failed", 1), (1, "failed", 1)]  # a bad conf fails at once: a retry cannot fix it
+    texts = [body["text"] for body in env.bodies]
+    assert len(texts) == 2, texts
+    for index, batch in enumerate(("B001", "B002")):
+        (text,) = [t for t in texts if f"task `load_transform[{index}]`" in t]
+        assert f"cohort *{path.stem}*, stage *transform*, batch *P62811/{batch}*" in text, text
+        assert "kind 'melt'" in text
 
 
 def test_production_load_steps_become_glue_runs_and_dag_triggers(tmp_path):
