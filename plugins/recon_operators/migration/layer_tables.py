@@ -26,34 +26,20 @@ from recon_operators.paths import read_sql
 JSON_COLUMNS = frozenset({"sso_connections"})  # JSON text can exceed VARCHAR(255) in MariaDB
 
 
-def pg_type(kind: pa.DataType) -> str:
-    """Postgres column type for an Arrow type."""
+def column_type(name: str, kind: pa.DataType, dialect: str) -> str:
+    """The column type for an Arrow type in ``postgres`` or ``mariadb`` (timestamps: UTC DATETIME)."""
+    pg = dialect == "postgres"
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        return "text"
+        return "text" if pg else ("TEXT" if name in JSON_COLUMNS else "VARCHAR(255)")
     if pa.types.is_decimal(kind):
-        return f"numeric({kind.precision},{kind.scale})"
+        return f"{'numeric' if pg else 'DECIMAL'}({kind.precision},{kind.scale})"
     if pa.types.is_timestamp(kind):
-        return "timestamptz"
+        return "timestamptz" if pg else "DATETIME(0)"
     if pa.types.is_integer(kind):
-        return "bigint"
+        return "bigint" if pg else "BIGINT"
     if pa.types.is_boolean(kind):
-        return "boolean"
-    raise ValueError(f"no Postgres type for Arrow {kind}")
-
-
-def mariadb_type(name: str, kind: pa.DataType) -> str:
-    """MariaDB column type for an Arrow type; timestamps are stored as UTC DATETIME."""
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        return "TEXT" if name in JSON_COLUMNS else "VARCHAR(255)"
-    if pa.types.is_decimal(kind):
-        return f"DECIMAL({kind.precision},{kind.scale})"
-    if pa.types.is_timestamp(kind):
-        return "DATETIME(0)"
-    if pa.types.is_integer(kind):
-        return "BIGINT"
-    if pa.types.is_boolean(kind):
-        return "TINYINT(1)"
-    raise ValueError(f"no MariaDB type for Arrow {kind}")
+        return "boolean" if pg else "TINYINT(1)"
+    raise ValueError(f"no {dialect} type for Arrow {kind}")
 
 
 def indexes(table: str, arrow: pa.Schema) -> dict[str, tuple[str, ...]]:
@@ -68,12 +54,11 @@ def layer_ddl(table: str, arrow: pa.Schema, dialect: str, schema: str | None = N
     """Idempotent DDL for one layer table and its indexes, in the order to run it."""
     name = quote_ident(table, dialect)
     qualified = f"{quote_ident(schema)}.{name}" if schema else name
+    columns = ", ".join(f"{quote_ident(f.name, dialect)} {column_type(f.name, f.type, dialect)}" for f in arrow)
     if dialect == "postgres":
-        columns = ", ".join(f"{quote_ident(f.name)} {pg_type(f.type)}" for f in arrow)
         statements = [f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema or 'public')}",
                       f"CREATE TABLE IF NOT EXISTS {qualified} ({columns})"]
     else:
-        columns = ", ".join(f"{quote_ident(f.name, dialect)} {mariadb_type(f.name, f.type)}" for f in arrow)
         statements = [f"CREATE TABLE IF NOT EXISTS {qualified} ({columns}) "
                       "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"]
     for index, cols in indexes(table, arrow).items():

@@ -39,12 +39,11 @@ import pyarrow.fs as pafs
 from recon_operators.engine.identifiers import quote_ident, validate_identifier
 from recon_operators.errors import one_line
 from recon_operators.migration.generator import DATASETS, drift_amounts, drop_rows, flip_status
-from recon_operators.migration.layer_tables import ensure_mariadb, ensure_postgres, mariadb_type, pg_type
+from recon_operators.migration.layer_tables import ensure_mariadb, ensure_postgres
 from recon_operators.paths import read_sql
 
 __all__ = ["Fault", "BatchRange", "LoadError", "apply_faults", "load_transform", "load_stage", "load_target",
-           "prepare_layers", "pg_type", "mariadb_type", "read_landing_file", "NON_MIGRATABLE",
-           "NON_MIGRATABLE_SCHEMA", "migratable_mask"]
+           "prepare_layers", "read_landing_file", "NON_MIGRATABLE", "NON_MIGRATABLE_SCHEMA", "migratable_mask"]
 
 FAULT_KINDS = ("drop", "drift", "flip")
 FAULT_STAGES = ("transform", "stage", "target")

@@ -224,9 +224,8 @@ class ReconRunOutcomeOperator(BaseOperator):
                 decisions.extend(d for d in pulled if isinstance(d, dict))
         stopped = [d for d in decisions if d.get("outcome") in STOPPING_OUTCOMES]
         states = ti.get_task_states(dag_id=ti.dag_id, run_ids=[ti.run_id]).get(ti.run_id, {})
-        stopped_by = {d.get("gate_task") for d in stopped}
         failed_tasks = sorted(key for key, state in states.items()
-                              if state in ("failed", "upstream_failed") and key not in (ti.task_id, *stopped_by))
+                              if state in ("failed", "upstream_failed") and key != ti.task_id)
         outcome = {
             "gates": [{k: d.get(k) for k in ("gate_task", "scope_key", "outcome", "status", "policy")} for d in decisions],
             "stopped": [d.get("gate_task") for d in stopped],
