@@ -85,7 +85,22 @@ def test_dag_structure_follows_the_hops(tmp_path):
     assert "mini_recon_3__cohort_mini_recon_3_brm" in sensor.get_direct_relative_ids(upstream=False)
     assert "wait_brm_extract" in dag.get_task("load_target").get_direct_relative_ids(upstream=False)
     assert dag.get_task("select_batches").scopes[1]["batch_id"] == "B002"
-    assert "load_transform" in dag.get_task("select_batches").get_direct_relative_ids(upstream=False)
+    assert "prepare_layers" in dag.get_task("select_batches").get_direct_relative_ids(upstream=False)
+    assert "load_transform" in dag.get_task("prepare_layers").get_direct_relative_ids(upstream=False)
+
+
+def test_the_graph_reads_as_the_hop_chain(tmp_path):
+    """One TaskGroup per hop (the 8 steps), then recon_outcome; task ids keep no group prefix."""
+    dag = build(small_cohort(tmp_path))
+    groups = {key: child for key, child in dag.task_group.children.items() if key != "recon_outcome"}
+    assert [g.group_display_name for g in groups.values()] == [
+        "Transform", "Mini Recon 1", "Stage", "Mini Recon 2", "Target", "Mini Recon 3", "Overall", "ETL report"]
+    assert list(dag.task_group.children) == [*groups, "recon_outcome"]
+    members = {key: {t.task_id for t in group} for key, group in groups.items()}
+    assert {"select_batches", "prepare_layers", "land_demo_sources", "load_transform"} <= members["transform"]
+    assert {"wait_brm_extract", "gate_mini_recon_3"} <= members["mini_recon_3"] and members["stage"] == {"load_stage"}
+    for before, after in zip(list(groups), list(groups)[1:]):  # each hop starts from the one before it
+        assert any(t.upstream_task_ids & members[before] for t in groups[after]), (before, after)
 
 
 def test_clean_cohort_passes_every_gate(env, tmp_path, store_dsn):

@@ -141,6 +141,14 @@ class AirflowStack:
             services.drop_pg_database(self.metadata_db)
             self._db_created = False
 
+    def scheduler_processed(self, dag_id: str, task_id: str, run_id: str, state: str) -> bool:
+        """Whether the scheduler has handled the executor's report of the task process that left
+        the task in ``state`` (its "TaskInstance Finished" line). Resuming a task before that can
+        fail it: Airflow 3.3 takes the late report for a task killed externally (apache/airflow#72716)."""
+        needle = f"TaskInstance Finished: dag_id={dag_id}, task_id={task_id}, run_id={run_id},"
+        log = (self.home / "scheduler.log").read_text(errors="replace")
+        return any(needle in line and f" state={state}," in line for line in log.splitlines())
+
     def log_tail(self, component: str, lines: int = 40) -> str:
         path = self.home / f"{component}.log"
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""

@@ -156,6 +156,10 @@ def answer_when_asked(stack: AirflowStack, dag_id: str, run_id: str, task_id: st
     def answer() -> None:
         try:
             stack.wait(parked, RUN_TIMEOUT, f"{task_id} to ask for approval", interval=3)
+            # A person answers after reading the request, not in the same second: an answer that
+            # resumes the gate before the scheduler has handled its pause fails it (Airflow race).
+            stack.wait(lambda: stack.scheduler_processed(dag_id, task_id, run_id, "awaiting_input"), 300,
+                       f"the scheduler to see {task_id} waiting", interval=3)
             seen["detail"] = stack.api("GET", path)
             stack.api("PATCH", path, user=user, json={"chosen_options": [option], "params_input": {}})
         except Exception as exc:  # noqa: BLE001 - the test reports it

@@ -12,7 +12,7 @@
 
 Batch work is mapped over the batches ``select_batches`` picks from the run's params (all by
 default), prefix work over their prefixes. Gates judge the whole cohort's stage (every batch's
-results, suites and reports alike); a stop fails the gate and skips every later hop, and
+results, suites and reports alike); a stop fails the gate, no later hop starts, and
 ``recon_outcome`` fails the run naming the gate. Each hop is one TaskGroup (task ids keep no
 group prefix). A gate that passes emits the cohort and hop's verified asset event. Retries back off
 exponentially with jitter (``retries``). Parsing reads only the YAML: no database, no S3.
@@ -310,12 +310,14 @@ def build_cohort_dag(cohort: CohortConfig) -> DAG:
                       "on_failure_callback": failure_callbacks(alerts, scope=cohort.cohort_params())},
         doc_md=__doc__,
     ) as dag:
-        build = _Builder(cohort)
+        groups = {stage.name: _hop_group(stage) for stage in cohort.stages}
+        with groups[cohort.stages[0].name]:  # the first hop starts by picking the run's batches
+            build = _Builder(cohort)
         previous: Any = build.select
         scopes = build.scopes
         gates: list[str] = []
         for stage in cohort.stages:
-            with _hop_group(stage):
+            with groups[stage.name]:
                 if stage.is_load:
                     before = _land_and_prepare(cohort) if stage.name == "transform" else []
                     task = _load_task(cohort, stage, scopes)
