@@ -256,6 +256,11 @@ def _pg_table(schema: str, dataset: str) -> str:
     return f"{quote_ident(schema)}.{quote_ident(dataset)}"
 
 
+def _transform_tables(names: Sequence[str]) -> list[str]:
+    """The Transformation tables a load of ``names`` writes: the exclusion record comes with subscribers."""
+    return [NON_MIGRATABLE, *names] if "subscribers" in names else list(names)
+
+
 def _arrow_schemas(names: Iterable[str]) -> dict[str, pa.Schema]:
     return {name: NON_MIGRATABLE_SCHEMA if name == NON_MIGRATABLE else DATASETS[name].schema for name in names}
 
@@ -483,7 +488,6 @@ def load_transform(*, landing_fs: pafs.FileSystem, landing_base: str, cohort_id:
     in the same transaction. Faults apply to the migratable rows. Returns rows written per table.
     """
     names = _datasets(datasets)
-    written_names = [NON_MIGRATABLE, *names] if "subscribers" in names else names
 
     def tables() -> Iterable[tuple[str, pa.Table]]:
         subscribers = _read_landing(landing_fs, landing_base, cohort_id, "subscribers", batch)
@@ -499,7 +503,7 @@ def load_transform(*, landing_fs: pafs.FileSystem, landing_base: str, cohort_id:
                 table = table.filter(pc.is_in(table["msisdn"], value_set=members))
             yield name, _faulted(table, name, "transform", faults, injected)
 
-    return _pg_write(pg_conn, schema, tables(), written_names, batch, cohort_id, "transform")
+    return _pg_write(pg_conn, schema, tables(), _transform_tables(names), batch, cohort_id, "transform")
 
 
 def load_stage(*, pg_conn: Any, mysql_conn: Any, cohort_id: str, batch: BatchRange, schema: str = "transform",
@@ -542,8 +546,8 @@ def prepare_layers(*, transform_conn: Any = None, stage_conn: Any = None, target
     layer = "transform"
     try:
         if transform_conn is not None:
-            written = [NON_MIGRATABLE, *names] if "subscribers" in names else names
-            created[layer] = ensure_postgres(transform_conn, transform_schema, _arrow_schemas(written))
+            created[layer] = ensure_postgres(transform_conn, transform_schema,
+                                             _arrow_schemas(_transform_tables(names)))
         if stage_conn is not None:
             layer = "stage"
             created[layer] = ensure_mariadb(stage_conn, _arrow_schemas(names))
