@@ -140,3 +140,16 @@ def query(dsn: str, sql: str, *params: Any) -> list[tuple]:
             return cur.fetchall()
     finally:
         conn.close()
+
+
+def asset_events(run) -> dict[str, dict[str, Any]]:
+    """The asset events a DAG run emitted: asset URI -> the event's extra."""
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+    from sqlalchemy import select
+
+    with create_session() as session:
+        rows = session.execute(select(AssetModel.uri, AssetEvent.extra)
+                               .join(AssetModel, AssetModel.id == AssetEvent.asset_id)
+                               .where(AssetEvent.source_dag_id == run.dag_id, AssetEvent.source_run_id == run.run_id))
+        return {uri: dict(extra) for uri, extra in rows}

@@ -58,7 +58,7 @@ def test_templated_scope_and_unknown_connection(env, tmp_path, store_dsn):
                       {"connection": "no_such_conn", "table": table})
     run = run_test(build_dag(path, cohort))
     states = task_states(run)
-    assert states == {"mini_recon_1": "success", "gate_mini_recon_1": "success", "load_stage": "skipped",
+    assert states == {"mini_recon_1": "success", "gate_mini_recon_1": "failed", "load_stage": "upstream_failed",
                       "recon_outcome": "failed"}
     assert run.state == "failed"
     results = rows(store_dsn, "SELECT check_name, status, message, batch_id FROM recon.check_result WHERE cohort_id = %s"
@@ -92,6 +92,6 @@ def test_missing_table_is_an_error_result_not_a_crash(env, tmp_path, store_dsn):
     path = suite_file(tmp_path, {"connection": "transform_pg", "table": "no_such_table"},
                       {"connection": "stage_mysql", "table": table})
     run = run_test(build_dag(path, cohort))
-    assert task_states(run)["load_stage"] == "skipped" and run.state == "failed"
+    assert task_states(run)["load_stage"] == "upstream_failed" and run.state == "failed"
     messages = rows(store_dsn, "SELECT DISTINCT message FROM recon.check_result WHERE cohort_id = %s", cohort)
     assert len(messages) == 1 and 'relation "no_such_table" does not exist' in messages[0][0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import yaml
@@ -44,11 +44,12 @@ def build(config_file, **changes):
 LOGICAL = datetime(2026, 1, 31, tzinfo=timezone.utc)
 
 
-def test_bundled_dag_is_daily_and_catches_up():
+def test_bundled_dag_is_daily_without_catch_up():
     from recon_operators.factories.claims import build_claims_dags
 
     dag = build_claims_dags()["recon_claims"]
-    assert dag.catchup is True and [t.task_id for t in dag.tasks] == ["wait_for_files", "reconcile"]
+    # Unpausing must not start one run per missed day; missed days are backfilled on purpose.
+    assert dag.catchup is False and [t.task_id for t in dag.tasks] == ["wait_for_files", "reconcile"]
     sensor = dag.get_task("wait_for_files")
     assert sensor.key == "claims/inbound/{{ ds }}/*" and sensor.deferrable and sensor.soft_fail
     assert dag.get_task("reconcile").trigger_rule == "none_failed"
@@ -147,3 +148,41 @@ def test_sensor_timing_out_in_the_trigger_is_skipped_not_failed():
     sensor = ClaimsLandingSensor(task_id="wait", bucket="b", key="d/*", processed_key="p/*", wait_hours=1)
     with pytest.raises(AirflowSkipException, match="only 1 of 2 files"):
         sensor.execute_complete({}, {"status": "timeout", "message": "only 1 of 2 files at s3://b/d/*"})
+
+
+@pytest.mark.parametrize("data_intervals", [False, True])
+def test_the_window_closes_wait_hours_after_the_business_day_under_both_cron_timetables(data_intervals, monkeypatch):
+    """Regression: under Airflow 3's default cron timetable (create_cron_data_intervals = False)
+    the run of business day D has data_interval_end = D 00:00, and the window counted from it
+    closed at D 12:00, before the day's files were due (scheduled__2026-11-29 skipped at 17:45)."""
+    from airflow.serialization.serialized_objects import DagSerialization
+    from airflow.timetables.base import TimeRestriction
+
+    from recon_operators.factories.claims import build_claims_dags
+
+    monkeypatch.setenv("AIRFLOW__SCHEDULER__CREATE_CRON_DATA_INTERVALS", str(data_intervals))
+    dag = build_claims_dags()["recon_claims"]
+    assert type(dag.timetable).__name__ == ("CronDataIntervalTimetable" if data_intervals else "CronTriggerTimetable")
+    timetable = DagSerialization.from_dict(DagSerialization.to_dict(dag)).timetable  # what the scheduler uses
+    restriction = TimeRestriction(earliest=datetime(2026, 11, 27, tzinfo=timezone.utc), latest=None, catchup=True)
+    info, last = None, None
+    while info is None or info.logical_date.date() < datetime(2026, 11, 29).date():
+        info = timetable.next_dagrun_info(last_automated_data_interval=last, restriction=restriction)
+        last = info.data_interval
+    context = {"ds": info.logical_date.strftime("%Y-%m-%d"), "logical_date": info.logical_date,
+               "data_interval_start": info.data_interval.start, "data_interval_end": info.data_interval.end}
+    sensor = dag.get_task("wait_for_files")
+    closes = sensor.window_closes(context)
+    assert context["ds"] == "2026-11-29"  # the prefix claims/inbound/2026-11-29/
+    assert closes == datetime(2026, 11, 30, 12, tzinfo=timezone.utc)  # 12 h after the business day ends
+    assert closes - info.run_after >= timedelta(hours=12)  # the run starts with the window open
+
+
+def test_a_run_without_a_logical_date_is_refused_with_one_line():
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from recon_operators.sensors.claims_landing import ClaimsLandingSensor
+
+    sensor = ClaimsLandingSensor(task_id="wait", bucket="b", key="d/*", processed_key="p/*", wait_hours=12)
+    with pytest.raises(AirflowFailException, match="no logical date"):
+        sensor.window_closes({"logical_date": None})

@@ -9,7 +9,7 @@ import psycopg2
 import pytest
 import yaml
 
-from tests.airflow_helpers import run_test, task_states
+from tests.airflow_helpers import asset_events, run_test, task_states
 
 pytestmark = pytest.mark.dags
 
@@ -85,7 +85,22 @@ def test_dag_structure_follows_the_hops(tmp_path):
     assert "mini_recon_3__cohort_mini_recon_3_brm" in sensor.get_direct_relative_ids(upstream=False)
     assert "wait_brm_extract" in dag.get_task("load_target").get_direct_relative_ids(upstream=False)
     assert dag.get_task("select_batches").scopes[1]["batch_id"] == "B002"
-    assert "load_transform" in dag.get_task("select_batches").get_direct_relative_ids(upstream=False)
+    assert "prepare_layers" in dag.get_task("select_batches").get_direct_relative_ids(upstream=False)
+    assert "load_transform" in dag.get_task("prepare_layers").get_direct_relative_ids(upstream=False)
+
+
+def test_the_graph_reads_as_the_hop_chain(tmp_path):
+    """One TaskGroup per hop (the 8 steps), then recon_outcome; task ids keep no group prefix."""
+    dag = build(small_cohort(tmp_path))
+    groups = {key: child for key, child in dag.task_group.children.items() if key != "recon_outcome"}
+    assert [g.group_display_name for g in groups.values()] == [
+        "Transform", "Mini Recon 1", "Stage", "Mini Recon 2", "Target", "Mini Recon 3", "Overall", "ETL report"]
+    assert list(dag.task_group.children) == [*groups, "recon_outcome"]
+    members = {key: {t.task_id for t in group} for key, group in groups.items()}
+    assert {"select_batches", "prepare_layers", "land_demo_sources", "load_transform"} <= members["transform"]
+    assert {"wait_brm_extract", "gate_mini_recon_3"} <= members["mini_recon_3"] and members["stage"] == {"load_stage"}
+    for before, after in zip(list(groups), list(groups)[1:]):  # each hop starts from the one before it
+        assert any(t.upstream_task_ids & members[before] for t in groups[after]), (before, after)
 
 
 def test_clean_cohort_passes_every_gate(env, tmp_path, store_dsn):
@@ -99,6 +114,12 @@ def test_clean_cohort_passes_every_gate(env, tmp_path, store_dsn):
                                                "mini_recon_3": "Passed", "overall_summary": "Passed",
                                                "etl_stage_report": "Passed"}
     assert env.bodies == []
+    # Each gate that passed says so as an Airflow Asset event (a cutover DAG can be scheduled on it).
+    events = asset_events(run)
+    assert {uri: extra["outcome"] for uri, extra in events.items()} == {
+        f"x-recon://test/{cohort_id}/{stage}": "Passed"
+        for stage in ("mini_recon_1", "mini_recon_2", "mini_recon_3", "overall_summary", "etl_stage_report")}
+    assert events[f"x-recon://test/{cohort_id}/mini_recon_3"]["run_id"] == run.run_id
 
 
 def test_fault_at_stage_stops_before_target(env, tmp_path, store_dsn):
@@ -106,10 +127,13 @@ def test_fault_at_stage_stops_before_target(env, tmp_path, store_dsn):
     run = run_test(build(path), run_conf={"faults": [
         {"stage": "stage", "kind": "drop", "dataset": "subscribers", "n": 2}]})
     states = task_states(run)
-    assert states["gate_mini_recon_2"] == "success" and states["load_target"] == "skipped", _debug_failed(store_dsn, path.stem)
+    assert states["gate_mini_recon_2"] == "failed" and states["load_target"] == "upstream_failed", \
+        _debug_failed(store_dsn, path.stem)
     assert states["recon_outcome"] == "failed" and run.state == "failed"
     assert decisions(store_dsn, path.stem) == {"mini_recon_1": "Passed", "mini_recon_2": "Blocked"}
+    # One alert: the gate's own; the failure callback stays quiet for the gate it stopped.
     assert len(env.bodies) == 1 and "Blocked" in env.bodies[0]["text"]
+    assert list(asset_events(run)) == [f"x-recon://test/{path.stem}/mini_recon_1"]  # nothing verified after
 
 
 def _debug_failed(store_dsn, cohort_id):
@@ -237,10 +261,30 @@ def test_a_partial_run_of_a_prefix_never_run_names_the_missing_batch(env, tmp_pa
 
 
 def test_a_run_naming_an_unknown_batch_fails_before_loading(env, tmp_path):
-    run = run_test(build(small_cohort(tmp_path)), run_conf={"faults": [], "batch_ids": ["B999"]})
+    path = small_cohort(tmp_path)
+    run = run_test(build(path), run_conf={"faults": [], "batch_ids": ["B999"]})
     states = task_states(run)
     assert states["select_batches"] == "failed" and states["load_transform"] == "upstream_failed"
     assert run.state == "failed"
+    (alert,) = [body["text"] for body in env.bodies]  # a task without a scope still names the cohort
+    assert f"cohort *{path.stem}*" in alert and "task `select_batches`" in alert and "B999" in alert
+
+
+def test_failed_mapped_loads_alert_naming_cohort_stage_batch_and_task(env, tmp_path):
+    """Regression: alerts of failed tasks read the scope from params or XCom only, and a mapped
+    task's scope is an argument, so they said "cohort *-*, stage *-*"."""
+    path = small_cohort(tmp_path)
+    run = run_test(build(path), run_conf={"faults": [{"stage": "transform", "kind": "melt", "dataset": "balances"}]})
+    assert run.state == "failed"
+    loads = [ti for ti in run.get_task_instances() if ti.task_id == "load_transform"]
+    assert sorted((ti.map_index, str(ti.state), ti.try_number) for ti in loads) == [
+        (0, "failed", 1), (1, "failed", 1)]  # a bad conf fails at once: a retry cannot fix it
+    texts = [body["text"] for body in env.bodies]
+    assert len(texts) == 2, texts
+    for index, batch in enumerate(("B001", "B002")):
+        (text,) = [t for t in texts if f"task `load_transform[{index}]`" in t]
+        assert f"cohort *{path.stem}*, stage *transform*, batch *P62811/{batch}*" in text, text
+        assert "kind 'melt'" in text
 
 
 def test_production_load_steps_become_glue_runs_and_dag_triggers(tmp_path):

@@ -43,7 +43,7 @@ def test_drifted_extract_is_stopped_and_alerted(example_dag, store_dsn):
     dag, receiver = example_dag
     run = dag.test(run_conf={"variant": "drift"})
     states = task_states(run)
-    assert states["gate_mini_recon_1"] == "success" and states["publish_verified_extract"] == "skipped"
+    assert states["gate_mini_recon_1"] == "failed" and states["publish_verified_extract"] == "upstream_failed"
     assert states["recon_outcome"] == "failed" and run.state == "failed"
     assert _decisions(store_dsn, run.run_id) == [("Blocked", "Mismatch")]
     assert len(receiver.bodies) == 1 and "balance_total" in receiver.bodies[0]["text"]

@@ -131,10 +131,11 @@ def test_clean_data_passes_every_gate_and_sends_nothing(scenario, store_dsn, rec
     assert receiver.bodies == [] and sns_messages(moto_server, s["queue"]) == []
 
 
-def test_stop_skips_downstream_loads_and_fails_the_run(scenario, store_dsn, receiver, moto_server):
+def test_stop_fails_the_gate_so_it_is_what_stopped_the_run(scenario, store_dsn, receiver, moto_server):
     s = scenario("stop", fault=True)
-    assert s["states"] == {"mini_recon_2": "success", "gate_mini_recon_2": "success", "load_target": "skipped",
-                           "mini_recon_3": "skipped", "recon_outcome": "failed"}
+    # The gate is the red box; the loads after it never run; the outcome task names the gate.
+    assert s["states"] == {"mini_recon_2": "success", "gate_mini_recon_2": "failed", "load_target": "upstream_failed",
+                           "mini_recon_3": "upstream_failed", "recon_outcome": "failed"}
     assert s["run"].state == "failed"
     book = ledger(store_dsn, s["cohort"])
     assert book["decisions"] == [("stop", "Mismatch", "Blocked")]
@@ -205,14 +206,15 @@ def test_approved_mismatch_continues_and_records_the_approver(scenario, store_ds
 
 def test_rejected_mismatch_stops_the_scope(scenario, store_dsn):
     s = scenario("approve", fault=True, answer="Reject")
-    assert s["states"]["load_target"] == "skipped" and s["states"]["recon_outcome"] == "failed"
+    assert s["states"]["gate_mini_recon_2"] == "failed" and s["states"]["load_target"] == "upstream_failed"
+    assert s["states"]["recon_outcome"] == "failed"
     assert s["run"].state == "failed"
     assert _approver_rows(store_dsn, s["cohort"]) == [("Rejected", "owner@example.com", True)]
 
 
 def test_unanswered_approval_times_out_and_stops(scenario, store_dsn):
     s = scenario("approve", fault=True, answer=None, approval_timeout=timedelta(seconds=2))
-    assert s["states"]["load_target"] == "skipped"
+    assert s["states"]["gate_mini_recon_2"] == "failed" and s["states"]["load_target"] == "upstream_failed"
     assert s["run"].state == "failed"
     assert [row[:2] for row in _approver_rows(store_dsn, s["cohort"])] == [("TimedOut", None)]
 

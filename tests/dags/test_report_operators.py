@@ -118,8 +118,8 @@ def test_stage_drop_is_stopped_by_the_gate_and_recorded(env, moto_server, store_
     migrate(env, moto_server, cohort, Fault.from_conf([{"stage": "stage", "kind": "drop", "dataset": "addons", "n": 1}]))
     run = run_test(build_dag(cohort))
     states = task_states(run)
-    assert states["mini_recon_2"] == "success" and states["gate_mini_recon_2"] == "success"
-    assert states["mr3_data_prep"] == "skipped" and states["etl_stage_report"] == "skipped"
+    assert states["mini_recon_2"] == "success" and states["gate_mini_recon_2"] == "failed"
+    assert states["mr3_data_prep"] == "upstream_failed" and states["etl_stage_report"] == "upstream_failed"
     assert run.state == "failed"
     failed = rows(store_dsn, "SELECT check_name, batch_id FROM recon.check_result WHERE cohort_id = %s "
                              "AND status = 'Mismatch' ORDER BY 2", cohort)

@@ -75,7 +75,7 @@ def test_differences_block_the_gate_with_masked_samples_in_the_store(env, store_
     write_mariadb(env["stage"], my_table, changed(data, 4, email="moved@elsewhere.org")[:-1])
     run = run_test(build_dag(cohort, {"conn_id": "transform_pg", "table": pg_table},
                              {"conn_id": "stage_mysql", "table": my_table}, tolerances={"balance": "0.01"}))
-    assert task_states(run) == {"row_diff": "success", "gate": "success", "next_stage": "skipped"}
+    assert task_states(run) == {"row_diff": "success", "gate": "failed", "next_stage": "upstream_failed"}
     results = ledger(store_dsn, cohort)
     assert results["missing_in_target"][:2] == ("Mismatch", "1")
     assert results["changed_rows"][:2] == ("Mismatch", "1")
@@ -90,7 +90,7 @@ def test_unreadable_side_is_an_error_result_and_bad_spec_fails(env, store_dsn):
     cohort = f"C{uuid.uuid4().hex[:8]}"
     run = run_test(build_dag(cohort, {"conn_id": "transform_pg", "table": "no_such_table"},
                              {"conn_id": "stage_mysql", "table": "no_such_table"}))
-    assert task_states(run) == {"row_diff": "success", "gate": "success", "next_stage": "skipped"}
+    assert task_states(run) == {"row_diff": "success", "gate": "failed", "next_stage": "upstream_failed"}
     results = ledger(store_dsn, cohort)
     assert list(results) == ["row_diff"] and results["row_diff"][0] == "Error"
     assert "no_such_table" in results["row_diff"][3]

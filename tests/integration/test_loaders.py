@@ -344,7 +344,7 @@ def test_broken_connection_surfaces_driver_message(landing: str, databases: dict
                        pg_conn=conn, schema=schemas["transform"], datasets=["balances"])
     stage = MySQLdb.connect(host="127.0.0.1", user="root", passwd="", charset="utf8mb4")
     stage.close()
-    with pytest.raises(LoadError, match=r"^stage balances: \(2006"):
+    with pytest.raises(LoadError, match=r"^stage MariaDB: \(2006"):  # the table check comes first
         load_stage(pg_conn=conn, mysql_conn=stage, cohort_id="C7", batch=B1, schema=schemas["transform"],
                    datasets=["balances"])
 
@@ -368,7 +368,8 @@ def test_a_table_whose_first_chunk_is_empty_copies_cleanly(databases):
     schema_name = f"chunks_{uuid.uuid4().hex[:8]}"
     try:
         batch = loaders.BatchRange("B1", "628110000000", "628110000099")
-        assert loaders._pg_write(conn, schema_name, [("balances", chunked)], batch, "C1", "transform") == {"balances": 10}
+        assert loaders._pg_write(conn, schema_name, [("balances", chunked)], ["balances"], batch, "C1",
+                                 "transform") == {"balances": 10}
     finally:
         conn.close()
 

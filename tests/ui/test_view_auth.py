@@ -62,7 +62,7 @@ def test_the_matrix_says_a_is_green_and_b_blocked_at_mini_recon_1(api_server, re
         ("transform", "stage", "target"), "Loaded")
     assert b["transform"]["status"] == "Match" and b["mini_recon_1"]["status"] == "Blocked"
     assert b["mini_recon_1"]["failed"] > 0
-    # Later hops did not run: the loads were skipped, and Mini Recon 2's results are the clean run's.
+    # Later hops did not run: the stop gate failed and the loads never ran, and Mini Recon 2's results are the clean run's.
     assert [b[h]["label"] for h in ("stage", "mini_recon_2", "target", "overall_summary")] == ["Not run"] * 4
     assert cohorts["B"]["dag_run_id"] == recon_world.b_runs[1]
 

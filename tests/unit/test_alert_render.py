@@ -157,3 +157,27 @@ def test_alert_from_context_reads_scope_and_the_recon_summary() -> None:
 def test_alert_from_context_survives_a_failing_xcom_read() -> None:
     alert = alert_from_context({"ti": _TaskInstance(RuntimeError("api down")), "exception": "plain text"})
     assert alert.failed_checks == [] and alert.error == "plain text" and alert.dag_id == "recon_cohort_C1"
+
+
+def test_alert_from_context_names_a_mapped_tasks_batch_and_its_hop():
+    ti = _TaskInstance({})
+    ti.task_id, ti.map_index = "mini_recon_2__report", 1
+    task = SimpleNamespace(task_group=SimpleNamespace(group_id="mini_recon_2"),
+                           scope={"env": "dev", "cohort_id": "C1", "prefix_id": "P62811", "batch_id": "B002",
+                                  "msisdn_start": MSISDN})
+    alert = alert_from_context({"ti": ti, "task": task, "params": {"batch_ids": []}}, scope={"env": "dev"})
+    assert (alert.cohort_id, alert.stage, alert.task_id) == ("C1", "mini_recon_2", "mini_recon_2__report[1]")
+    text, subject = render_text(alert), render_subject(alert)
+    assert text.splitlines()[0].endswith("cohort *C1*, stage *mini_recon_2*, batch *P62811/B002*")
+    assert subject == "[recon] Failed: cohort C1 stage mini_recon_2 batch P62811/B002 - task failed"
+    _assert_clean(text)
+
+
+def test_a_gates_own_stop_is_not_alerted_twice():
+    from recon_operators.notifiers.alerts import already_alerted
+
+    class Stopped(Exception):
+        alerted = True
+
+    assert already_alerted({"exception": Stopped("gate Blocked")})
+    assert not already_alerted({"exception": ValueError("boom")}) and not already_alerted({})

@@ -37,6 +37,8 @@ AIRFLOW_FREE = [
     "recon_operators.migration.mr3_reports",
     "recon_operators.migration.overall_report",
     "recon_operators.migration.etl_stage_report",
+    "recon_operators.migration.loaders",
+    "recon_operators.migration.layer_tables",
     "recon_operators.engine.fingerprint",
     "recon_operators.batchload.layout",
     "recon_operators.batchload.source",

@@ -49,6 +49,8 @@ def test_verdict_without_a_decision_and_the_approval_wait():
 
 @pytest.mark.parametrize("states, status, label", [
     (["success", "success"], "Match", "Loaded"), (["skipped", "skipped"], "Missing", "Not run"),
+    # A stop gate fails and the loads after it end upstream_failed: they never ran, nothing failed there.
+    (["upstream_failed", "upstream_failed"], "Missing", "Not run"),
     (["success", "failed"], "Error", "Load failed"), (["success", "running"], "Missing", "Running"),
     ([], "Missing", "Missing"),
 ])
@@ -78,7 +80,7 @@ def test_a_blocked_cohort_row_marks_what_its_newest_run_did_not_reach():
     gate = {"scope": {"env": "demo", "cohort_id": "B"}, "stage": "mini_recon_1", **decision("Blocked")}
     decisions = latest_decisions([gate])
     own = {stage: d for (_, _, stage), d in decisions.items()}
-    row = cohort_row("demo", "B", rows, own, {"transform": ["success"] * 2, "stage": ["skipped"] * 2},
+    row = cohort_row("demo", "B", rows, own, {"transform": ["success"] * 2, "stage": ["upstream_failed"] * 2},
                      dag_run={"run_id": "run_2", "state": "failed"})
     cells = {c.hop: c for c in row.cells}
     assert cells["mini_recon_1"].status == "Blocked" and row.blocked_at == "Mini Recon 1"

@@ -208,7 +208,9 @@ def load_claims_config(path: Path) -> ClaimsConfig:
         tags=tuple(tags),
         schedule=r.get(data, None, "schedule", _is_schedule, f"a 5-field cron or one of {', '.join(_PRESETS)}", None),
         start_date=start_date,
-        catchup=r.get(data, None, "catchup", lambda v: isinstance(v, bool), "true or false", True),
+        # Off by default: unpausing must not start a run for every missed day at once (each logs
+        # NO_FILES when its window has closed); missed days are backfilled on purpose (docs/claims.md).
+        catchup=r.get(data, None, "catchup", lambda v: isinstance(v, bool), "true or false", False),
         store_conn_id=r.get(conns, "connections", "store", *conn),
         stage_conn_id=r.get(conns, "connections", "stage", *conn),
         aws_conn_id=r.get(conns, "connections", "aws", *conn, "aws_default"),

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 import time
 
 from recon_operators.demo import services
-from recon_operators.demo.receiver import WebhookReceiver
+from recon_operators.demo.receiver import WebhookReceiver, slack_conn
 from recon_operators.paths import project_root, read_sql
 
 ROOT = project_root()
@@ -200,9 +201,11 @@ def cohorts(receiver: WebhookReceiver) -> None:
             print(f"  {task + mapped:<48} {shown}")
         cohort_summary(result["run_id"])
         report_tables("demo", dag_id.removeprefix("recon_cohort_"))
-        stopped = [t for t, s in states.items() if t.startswith("load_") and set(s) == {"skipped"}]
-        if stopped:
-            print(f"  -> stopped: {', '.join(stopped)} skipped; the run ended {result['state']}")
+        gates = [t for t, s in states.items() if t.startswith("gate_") and "failed" in s]
+        never_ran = [t for t, s in states.items() if t.startswith("load_") and set(s) == {"upstream_failed"}]
+        if gates:
+            print(f"  -> stopped by {', '.join(gates)}: {', '.join(never_ran) or 'no load'} never ran; "
+                  f"the run ended {result['state']}")
     for body in receiver.bodies[before:]:
         print("  | " + body.get("text", str(body)).replace("\n", "\n  | "))
 
@@ -213,8 +216,8 @@ def gated_pipeline(receiver: WebhookReceiver) -> None:
         result = run_dag("recon_example_files_gate", {"variant": variant}, label=variant)
         show_dag_run(result)
         ledger_report(result["run_id"])
-        if result["tasks"].get("publish_verified_extract") == "skipped":
-            print("  -> the gate stopped the pipeline: publish_verified_extract was skipped and the run ended failed")
+        if result["tasks"].get("publish_verified_extract") == "upstream_failed":
+            print("  -> the gate stopped the pipeline: publish_verified_extract never ran and the run ended failed")
     print(f"\n  alerts received by the local Slack webhook receiver: {len(receiver.bodies)}")
     for body in receiver.bodies:
         print("  | " + body.get("text", str(body)).replace("\n", "\n  | "))
@@ -271,17 +274,37 @@ def main() -> int:
         print(f"\nmoto stopped. Demo finished in {time.monotonic() - started:.0f} s.")
     print(f"Inspect the ledger: psql -h 127.0.0.1 -U postgres {STORE_DB} "
           "-c 'select scope_key, check_name, group_key, expected, actual, status from recon.check_result'")
-    print("Open the same runs in the Airflow UI:")
-    print(f"  source {ROOT / '.venv/bin/activate'}")
-    print(f"  export AIRFLOW_HOME={AIRFLOW_HOME} AIRFLOW__CORE__DAGS_FOLDER={ROOT / 'dags'} "
-          f"AIRFLOW__CORE__PLUGINS_FOLDER={ROOT / 'plugins'} AIRFLOW__CORE__LOAD_EXAMPLES=False")
-    print(f"  export AIRFLOW_CONN_RECON_STORE={services.pg_dsn(STORE_DB)}")
-    print("  airflow standalone    # http://localhost:8080; user admin, password in "
-          f"{AIRFLOW_HOME}/simple_auth_manager_passwords.json.generated")
-    print("  reconciliation view: http://localhost:8080/recon/ (menu Browse > Reconciliation): cohort A green, "
-          "B blocked at Mini Recon 1 (docs/ui.md)")
-    print("  airflow dags trigger recon_example_files_gate --conf '{\"variant\": \"drift\"}'   # watch the gate stop it")
+    print("Open the same runs in the Airflow UI (every connection the DAGs use; moto and the alert receiver")
+    print("start again, since the demo stopped its own):")
+    for line in ui_commands(services.free_port(), services.free_port()):
+        print(f"  {line}")
     return 0
+
+
+def ui_commands(moto_port: int, receiver_port: int) -> list[str]:
+    """Shell lines that open the demo's runs in ``airflow standalone``: the demo's Airflow home and
+    every connection the DAGs name (store, transformation, stage, target, AWS on moto, Slack)."""
+    connections = {
+        **services.airflow_conn_env(STORE_DB, TRANSFORM_DB, STAGE_DB, services.MotoServer(port=moto_port),
+                                    target_db=TARGET_DB),
+        "AIRFLOW_CONN_SLACK_ALERTS": slack_conn(receiver_port),
+    }
+    python = ROOT / ".venv/bin/python"
+    return [
+        f"source {ROOT / '.venv/bin/activate'}",
+        f"export AIRFLOW_HOME={AIRFLOW_HOME} AIRFLOW__CORE__DAGS_FOLDER={ROOT / 'dags'} "
+        f"AIRFLOW__CORE__PLUGINS_FOLDER={ROOT / 'plugins'} AIRFLOW__CORE__LOAD_EXAMPLES=False",
+        *(f"export {name}={shlex.quote(value)}" for name, value in connections.items()),
+        f"{python} -m moto.server -H 127.0.0.1 -p {moto_port} > /dev/null 2>&1 &   # S3 and SNS (empty: "
+        "the cohort DAGs land their extracts again)",
+        f"{python} -m recon_operators.demo.receiver --port {receiver_port} &   # prints the Slack alerts",
+        "airflow standalone    # http://localhost:8080; user admin, password in "
+        f"{AIRFLOW_HOME}/simple_auth_manager_passwords.json.generated",
+        "# reconciliation view: http://localhost:8080/recon/ (menu Browse > Reconciliation): cohort A green, "
+        "B blocked at Mini Recon 1 (docs/ui.md)",
+        "airflow dags trigger recon_example_files_gate --conf '{\"variant\": \"drift\"}'   # watch the gate stop it",
+        "airflow dags trigger recon_cohort_A   # a clean cohort, hop by hop (see docs/runbook.md)",
+    ]
 
 
 if __name__ == "__main__":

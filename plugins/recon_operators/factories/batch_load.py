@@ -13,12 +13,13 @@ as one clean run would. Parsing reads only the YAML: no database, no S3, not the
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from airflow.sdk import DAG, Param
 
 from recon_operators.factories.alerts import failure_callbacks
 from recon_operators.factories.batch_load_config import BatchJobConfig
+from recon_operators.factories.retries import retry_args
 from recon_operators.operators.batch_load import (
     SOURCE_XCOM_KEY, BatchMergeOperator, BatchPlanOperator, BatchReconcileOperator, BatchWorkerOperator,
 )
@@ -41,7 +42,7 @@ def build_batch_load_dag(job: BatchJobConfig) -> DAG:
             "run_id": Param("", type="string", description="batch run id to rerun (empty: this Airflow run's id)"),
             "faults": Param([], type="array", description=FAULTS_HELP),
         },
-        default_args={"owner": job.owner, "retries": job.retries, "retry_delay": timedelta(seconds=30),
+        default_args={"owner": job.owner, **retry_args(retries=job.retries),  # parallel workers: jittered
                       "on_failure_callback": failure_callbacks({"slack_conn_id": job.alerts.slack_conn_id,
                                                                 "sns_topic_arn": job.alerts.sns_topic_arn,
                                                                 "aws_conn_id": job.connections.aws})},

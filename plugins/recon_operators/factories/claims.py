@@ -6,12 +6,13 @@ runs even when the sensor skipped, so an empty day is logged NO_FILES).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from pathlib import Path
 
 from airflow.sdk import DAG
 
 from recon_operators.claims.config import ClaimsConfig, load_claims_configs
+from recon_operators.factories.retries import retry_args
 from recon_operators.operators.claims import ClaimsReconcileOperator
 from recon_operators.paths import config_dir
 from recon_operators.sensors.claims_landing import ClaimsLandingSensor
@@ -42,14 +43,15 @@ def build_claims_dag(config: ClaimsConfig) -> DAG:
         catchup=config.catchup,
         max_active_runs=1,  # a catch-up of many days runs them one after another, not all at once
         tags=list(config.tags),
-        default_args={"owner": config.owner, "retries": 1, "retry_delay": timedelta(minutes=5)},
+        default_args={"owner": config.owner, **retry_args(retries=1)},
         doc_md=__doc__,
     ) as dag:
         wait = ClaimsLandingSensor(
             task_id="wait_for_files", bucket=config.bucket, key=jinja_prefix(config.inbound_prefix) + "*",
             processed_key=jinja_prefix(config.processed_prefix) + "*", aws_conn_id=config.aws_conn_id,
             wait_hours=config.wait_hours, poke_interval=config.poke_seconds,
-            timeout=config.wait_hours * 3600, retries=0)
+            # The window decides; a run may start as early as its business day begins (trigger timetable).
+            timeout=(24 + config.wait_hours) * 3600, retries=0)
         reconcile = ClaimsReconcileOperator(task_id="reconcile", config_file=_config_ref(config.source_file),
                                             trigger_rule="none_failed")
         wait >> reconcile

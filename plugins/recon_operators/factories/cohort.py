@@ -1,6 +1,6 @@
 """One DAG per cohort from include/config/cohorts: load, reconcile and gate, hop by hop.
 
-    select_batches -> land sources -> load_transform[batch]
+    select_batches -> land sources, prepare layer tables -> load_transform[batch]
     -> Mini Recon 1: suites[suite x batch] + batch report[batch] -> ledger wait[prefix]
        -> prefix summary[prefix] -> gate_mini_recon_1
     -> load_stage[batch] -> Mini Recon 2: suites + report[batch] -> gate_mini_recon_2
@@ -12,8 +12,10 @@
 
 Batch work is mapped over the batches ``select_batches`` picks from the run's params (all by
 default), prefix work over their prefixes. Gates judge the whole cohort's stage (every batch's
-results, suites and reports alike); a stop skips every later hop and ``recon_outcome`` fails the
-run. Parsing reads only the YAML: no database, no S3.
+results, suites and reports alike); a stop fails the gate, no later hop starts, and
+``recon_outcome`` fails the run naming the gate. Each hop is one TaskGroup (task ids keep no
+group prefix). A gate that passes emits the cohort and hop's verified asset event. Retries back off
+exponentially with jitter (``retries``). Parsing reads only the YAML: no database, no S3.
 """
 
 from __future__ import annotations
@@ -22,15 +24,17 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import DAG, Param
+from airflow.sdk import DAG, Param, TaskGroup, chain
 
 from recon_operators.factories.alerts import failure_callbacks
 from recon_operators.factories.cohort_config import CohortConfig, StageConfig
 from recon_operators.factories.gates import build_gate
+from recon_operators.factories.retries import retry_args
+from recon_operators.operators.assets import verified_asset
 from recon_operators.operators.batches import SelectBatchesOperator
 from recon_operators.operators.check import ReconCheckOperator
 from recon_operators.operators.gate import ReconRunOutcomeOperator
-from recon_operators.operators.loads import BuiltinLoadOperator, LandDemoSourcesOperator
+from recon_operators.operators.loads import BuiltinLoadOperator, LandDemoSourcesOperator, PrepareLayersOperator
 from recon_operators.operators.mini_recon_1 import (
     BATCH_REPORT as MR1_BATCH_REPORT,
     MiniRecon1BatchReportOperator,
@@ -48,6 +52,15 @@ from recon_operators.sensors.ledger import LedgerSensor
 MR3_DATA_PREP = MiniRecon3DataPrepOperator.suite_name
 
 HOP_OF = {"transform": "transform", "stage": "stage", "target": "target"}
+HOP_TITLES = {"transform": "Transform", "mini_recon_1": "Mini Recon 1", "stage": "Stage",
+              "mini_recon_2": "Mini Recon 2", "target": "Target", "mini_recon_3": "Mini Recon 3",
+              "overall_summary": "Overall", "etl_stage_report": "ETL report"}
+HOP_TOOLTIPS = {"transform": "Landing files -> Transformation (Postgres)",
+                "mini_recon_1": "Landing vs Transformation, gated",
+                "stage": "Transformation -> Stage (MariaDB)", "mini_recon_2": "Transformation vs Stage, gated",
+                "target": "Stage -> Target (Postgres)", "mini_recon_3": "Stage vs Target and BRM, gated",
+                "overall_summary": "Source vs Target, per prefix and subset, gated",
+                "etl_stage_report": "Table counts per layer, gated"}
 PREFIX_FIELDS = ("env", "cohort_id", "prefix_id", "prefix")
 PREFIX_WAIT_POKE_SECONDS = 10
 PREFIX_WAIT_TIMEOUT = timedelta(hours=6)
@@ -124,6 +137,7 @@ def _gate(cohort: CohortConfig, stage: StageConfig) -> Any:
         scope={"env": cohort.env, "cohort_id": cohort.cohort_id}, stage=stage.name, with_children=True,
         store_conn_id=cohort.connections.store, slack_conn_id=cohort.alerts.slack_conn_id,
         sns_topic_arn=cohort.alerts.sns_topic_arn, aws_conn_id=cohort.connections.aws,
+        verified_asset=verified_asset(cohort.env, cohort.cohort_id, stage.name),
     )
 
 
@@ -248,7 +262,36 @@ class _Builder:
         return [], []
 
 
+def _land_and_prepare(cohort: CohortConfig) -> list[Any]:
+    """Before the mapped built-in loads: land the demo extracts, create the layer tables once.
+
+    Creating tables inside each batch's transaction deadlocked batches loading at once."""
+    transform = cohort.stage("transform")
+    if transform is None or transform.load is None or transform.load.kind != "builtin":
+        return []
+    connections = cohort.connections
+    tasks = [PrepareLayersOperator(task_id="prepare_layers", transform_conn_id=connections.transform_pg,
+                                   stage_conn_id=connections.stage_mysql, target_conn_id=connections.target)]
+    if cohort.landing:
+        tasks.append(LandDemoSourcesOperator(
+            task_id="land_demo_sources", bucket=cohort.landing.bucket, env=cohort.env, aws_conn_id=connections.aws,
+            cohort={"cohort_id": cohort.cohort_id, "prefixes": [
+                {"prefix_id": p.prefix_id, "prefix": p.prefix,
+                 "batches": [{"batch_id": b.batch_id, "msisdn_start": b.msisdn_start, "msisdn_end": b.msisdn_end}
+                             for b in p.batches]} for p in cohort.prefixes]}))
+    return tasks
+
+
+def _hop_group(stage: StageConfig) -> TaskGroup:
+    """One TaskGroup per hop, so the graph reads as the hop chain. Task ids keep no group prefix:
+    they are what the ledger, alerts and reruns name."""
+    return TaskGroup(group_id=stage.name, group_display_name=HOP_TITLES.get(stage.name, stage.name),
+                     prefix_group_id=False, tooltip=HOP_TOOLTIPS.get(stage.name, ""))
+
+
 def build_cohort_dag(cohort: CohortConfig) -> DAG:
+    alerts = {"slack_conn_id": cohort.alerts.slack_conn_id, "sns_topic_arn": cohort.alerts.sns_topic_arn,
+              "aws_conn_id": cohort.connections.aws}
     with DAG(
         dag_id=cohort.dag_id,
         description=cohort.description or f"Migration of cohort {cohort.cohort_id}, reconciled hop by hop",
@@ -263,42 +306,36 @@ def build_cohort_dag(cohort: CohortConfig) -> DAG:
                 "faults": Param([], type="array",
                                 description='faults to inject, e.g. [{"stage": "stage", "kind": "drop", '
                                             '"dataset": "subscribers", "n": 3}]')},
-        default_args={"owner": cohort.owner, "retries": 1, "retry_delay": timedelta(seconds=30),
-                      "on_failure_callback": failure_callbacks({"slack_conn_id": cohort.alerts.slack_conn_id,
-                                                                "sns_topic_arn": cohort.alerts.sns_topic_arn})},
+        default_args={"owner": cohort.owner, **retry_args(),
+                      "on_failure_callback": failure_callbacks(alerts, scope=cohort.cohort_params())},
         doc_md=__doc__,
     ) as dag:
-        build = _Builder(cohort)
+        groups = {stage.name: _hop_group(stage) for stage in cohort.stages}
+        with groups[cohort.stages[0].name]:  # the first hop starts by picking the run's batches
+            build = _Builder(cohort)
         previous: Any = build.select
         scopes = build.scopes
-        transform = cohort.stage("transform")
-        if transform is not None and transform.load is not None and transform.load.kind == "builtin" and cohort.landing:
-            previous = previous >> LandDemoSourcesOperator(
-                task_id="land_demo_sources", bucket=cohort.landing.bucket, env=cohort.env,
-                aws_conn_id=cohort.connections.aws,
-                cohort={"cohort_id": cohort.cohort_id, "prefixes": [
-                    {"prefix_id": p.prefix_id, "prefix": p.prefix,
-                     "batches": [{"batch_id": b.batch_id, "msisdn_start": b.msisdn_start, "msisdn_end": b.msisdn_end}
-                                 for b in p.batches]} for p in cohort.prefixes]})
         gates: list[str] = []
         for stage in cohort.stages:
-            if stage.is_load:
-                task = _load_task(cohort, stage, scopes)
-                previous >> task
-                previous = task
-                continue
-            if stage.name == "mini_recon_3" and cohort.landing is not None:
-                build.brm_sensor = _brm_sensor(cohort)  # the landing config names the BRM extract
-            checks = _checks(cohort, stage, scopes, build.brm_sensor)
-            roots, leaves = build.reports(stage)
-            roots = list(dict.fromkeys([first for first, _ in checks] + roots))  # the BRM sensor once
-            if not roots:
-                continue  # nothing measures this stage
-            gate = _gate(cohort, stage)
-            previous >> roots
-            [check for _, check in checks] + leaves >> gate
-            gates.append(gate.task_id)
-            previous = gate
+            with groups[stage.name]:
+                if stage.is_load:
+                    before = _land_and_prepare(cohort) if stage.name == "transform" else []
+                    task = _load_task(cohort, stage, scopes)
+                    chain(previous, *([before] if before else []), task)  # landing and DDL side by side
+                    previous = task
+                    continue
+                if stage.name == "mini_recon_3" and cohort.landing is not None:
+                    build.brm_sensor = _brm_sensor(cohort)  # the landing config names the BRM extract
+                checks = _checks(cohort, stage, scopes, build.brm_sensor)
+                roots, leaves = build.reports(stage)
+                roots = list(dict.fromkeys([first for first, _ in checks] + roots))  # the BRM sensor once
+                if not roots:
+                    continue  # nothing measures this stage
+                gate = _gate(cohort, stage)
+                previous >> roots
+                [check for _, check in checks] + leaves >> gate
+                gates.append(gate.task_id)
+                previous = gate
         outcome = ReconRunOutcomeOperator(task_id="recon_outcome", gate_task_ids=gates)
         previous >> outcome
     return dag

@@ -12,9 +12,11 @@ Target copy from Transformation, so they carry migratable rows only and no exclu
 
 Idempotency: a step replaces the batch's rows (``msisdn`` in the batch range, and the cohort when
 the table has ``cohort_id``) in ONE transaction per layer, so a rerun never duplicates and a
-failure anywhere in the step rolls back to the previous rows. Tables are created from the
-dataset's Arrow schema (``generator.DATASETS``) when missing; MariaDB DDL commits implicitly, so
-it runs before that transaction starts.
+failure anywhere in the step rolls back to the previous rows. Tables and indexes are created
+from the dataset's Arrow schema (``generator.DATASETS``) by ``layer_tables``, before and outside
+that transaction (``prepare_layers`` does it once for a run), so batches of one hop can load at
+the same time: a batch transaction takes row locks on its own batch only (MariaDB's runs READ
+COMMITTED, which locks no gaps next to the batch's range).
 
 Bulk paths are columnar where the driver allows: Postgres in and out via ``COPY`` of CSV written
 and parsed by pyarrow. MariaDB has no COPY and LOAD DATA LOCAL needs a client flag the caller's
@@ -37,13 +39,14 @@ import pyarrow.fs as pafs
 from recon_operators.engine.identifiers import quote_ident, validate_identifier
 from recon_operators.errors import one_line
 from recon_operators.migration.generator import DATASETS, drift_amounts, drop_rows, flip_status
+from recon_operators.migration.layer_tables import ensure_mariadb, ensure_postgres
+from recon_operators.paths import read_sql
 
 __all__ = ["Fault", "BatchRange", "LoadError", "apply_faults", "load_transform", "load_stage", "load_target",
-           "pg_type", "mariadb_type", "read_landing_file", "NON_MIGRATABLE", "NON_MIGRATABLE_SCHEMA", "migratable_mask"]
+           "prepare_layers", "read_landing_file", "NON_MIGRATABLE", "NON_MIGRATABLE_SCHEMA", "migratable_mask"]
 
 FAULT_KINDS = ("drop", "drift", "flip")
 FAULT_STAGES = ("transform", "stage", "target")
-JSON_COLUMNS = frozenset({"sso_connections"})  # JSON text can exceed VARCHAR(255) in MariaDB
 _CHUNK = 2_000  # rows per MariaDB round trip
 
 # The Transformation layer's record of subscribers left behind: one row per landed subscriber
@@ -225,37 +228,7 @@ class BatchRange:
                 & (pc.utf8_length(msisdn) == self.width))
 
 
-# ------------------------------------------------------------------------------------- types
-
-def pg_type(kind: pa.DataType) -> str:
-    """Postgres column type for an Arrow type."""
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        return "text"
-    if pa.types.is_decimal(kind):
-        return f"numeric({kind.precision},{kind.scale})"
-    if pa.types.is_timestamp(kind):
-        return "timestamptz"
-    if pa.types.is_integer(kind):
-        return "bigint"
-    if pa.types.is_boolean(kind):
-        return "boolean"
-    raise ValueError(f"no Postgres type for Arrow {kind}")
-
-
-def mariadb_type(name: str, kind: pa.DataType) -> str:
-    """MariaDB column type for an Arrow type; timestamps are stored as UTC DATETIME."""
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        return "TEXT" if name in JSON_COLUMNS else "VARCHAR(255)"
-    if pa.types.is_decimal(kind):
-        return f"DECIMAL({kind.precision},{kind.scale})"
-    if pa.types.is_timestamp(kind):
-        return "DATETIME(0)"
-    if pa.types.is_integer(kind):
-        return "BIGINT"
-    if pa.types.is_boolean(kind):
-        return "TINYINT(1)"
-    raise ValueError(f"no MariaDB type for Arrow {kind}")
-
+# ------------------------------------------------------------------------------------ tables
 
 def _datasets(datasets: Sequence[str] | None) -> list[str]:
     names = list(DATASETS) if datasets is None else list(datasets)
@@ -283,22 +256,17 @@ def _pg_table(schema: str, dataset: str) -> str:
     return f"{quote_ident(schema)}.{quote_ident(dataset)}"
 
 
-def _arrow_schema(dataset: str) -> pa.Schema:
-    return NON_MIGRATABLE_SCHEMA if dataset == NON_MIGRATABLE else DATASETS[dataset].schema
+def _transform_tables(names: Sequence[str]) -> list[str]:
+    """The Transformation tables a load of ``names`` writes: the exclusion record comes with subscribers."""
+    return [NON_MIGRATABLE, *names] if "subscribers" in names else list(names)
 
 
-def _pg_ensure(cur: Any, schema: str, dataset: str) -> None:
-    arrow = _arrow_schema(dataset)
-    columns = ", ".join(f"{quote_ident(f.name)} {pg_type(f.type)}" for f in arrow)
-    cur.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}")
-    cur.execute(f"CREATE TABLE IF NOT EXISTS {_pg_table(schema, dataset)} ({columns})")
-    cur.execute(f"CREATE INDEX IF NOT EXISTS {quote_ident(dataset + '_msisdn_idx')} "
-                f"ON {_pg_table(schema, dataset)} ({quote_ident('msisdn')})")
+def _arrow_schemas(names: Iterable[str]) -> dict[str, pa.Schema]:
+    return {name: NON_MIGRATABLE_SCHEMA if name == NON_MIGRATABLE else DATASETS[name].schema for name in names}
 
 
 def _pg_replace(cur: Any, schema: str, dataset: str, table: pa.Table, batch: BatchRange, cohort_id: str) -> int:
-    """Inside the caller's transaction: delete the batch's rows, COPY the new ones in."""
-    _pg_ensure(cur, schema, dataset)
+    """Inside the caller's transaction: delete the batch's rows, COPY the new ones in. No DDL here."""
     where, params = _batch_where(table.schema, batch, cohort_id, "postgres")
     cur.execute(f"DELETE FROM {_pg_table(schema, dataset)} WHERE {where}", params)
     buffer = io.BytesIO()
@@ -312,15 +280,18 @@ def _pg_replace(cur: Any, schema: str, dataset: str, table: pa.Table, batch: Bat
     return table.num_rows
 
 
-def _pg_write(pg_conn: Any, schema: str, tables: Iterable[tuple[str, pa.Table]], batch: BatchRange,
-              cohort_id: str, layer: str) -> dict[str, int]:
-    """Replace each dataset's batch in one Postgres transaction; any failure restores the old rows."""
+def _pg_write(pg_conn: Any, schema: str, tables: Iterable[tuple[str, pa.Table]], names: Sequence[str],
+              batch: BatchRange, cohort_id: str, layer: str) -> dict[str, int]:
+    """Replace each dataset's batch in one Postgres transaction; any failure restores the old rows.
+
+    ``names`` are the tables ``tables`` will yield: missing ones are created first, outside it."""
     validate_identifier(schema)
     if getattr(pg_conn, "autocommit", False):
         raise ValueError(f"{layer}: the Postgres connection must not be in autocommit mode")
     written: dict[str, int] = {}
     target = schema
     try:
+        ensure_postgres(pg_conn, schema, _arrow_schemas(names))
         with pg_conn.cursor() as cur:
             for dataset, table in tables:  # tables is lazy: reading/faults also fail inside the transaction
                 target = f"{schema}.{dataset}"
@@ -369,14 +340,6 @@ def _pg_read(pg_conn: Any, schema: str, dataset: str, batch: BatchRange, cohort_
 
 # ----------------------------------------------------------------------------------- mariadb
 
-def _my_ensure(cur: Any, dataset: str) -> None:
-    arrow = DATASETS[dataset].schema
-    columns = ", ".join(f"{quote_ident(f.name, 'mariadb')} {mariadb_type(f.name, f.type)}" for f in arrow)
-    cur.execute(f"CREATE TABLE IF NOT EXISTS {quote_ident(dataset, 'mariadb')} ({columns}, "
-                f"KEY {quote_ident(dataset + '_msisdn_idx', 'mariadb')} ({quote_ident('msisdn', 'mariadb')})) "
-                "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin")
-
-
 def _python_columns(batch: pa.RecordBatch) -> list[list[Any]]:
     """Driver-ready values: timestamps become naive UTC datetimes (DATETIME has no zone)."""
     out: list[list[Any]] = []
@@ -398,14 +361,14 @@ def _my_insert(cur: Any, dataset: str, table: pa.Table) -> None:
 
 def _my_write(mysql_conn: Any, tables: Iterable[tuple[str, pa.Table]], names: Sequence[str], batch: BatchRange,
               cohort_id: str) -> dict[str, int]:
-    """DDL first (it commits implicitly), then delete + insert of every dataset in one transaction."""
+    """Missing tables first (DDL commits by itself), then delete + insert of every dataset in one
+    READ COMMITTED transaction, which locks the batch's rows and no gaps beside them."""
     written: dict[str, int] = {}
     dataset = ""
     try:
+        ensure_mariadb(mysql_conn, _arrow_schemas(names))
         cur = mysql_conn.cursor()
-        for dataset in names:
-            _my_ensure(cur, dataset)
-        mysql_conn.commit()
+        cur.execute(read_sql("layers/mariadb_batch_isolation.sql"))
         for dataset, table in tables:
             where, params = _batch_where(table.schema, batch, cohort_id, "mariadb")
             cur.execute(f"DELETE FROM {quote_ident(dataset, 'mariadb')} WHERE {where}", params)
@@ -540,7 +503,7 @@ def load_transform(*, landing_fs: pafs.FileSystem, landing_base: str, cohort_id:
                 table = table.filter(pc.is_in(table["msisdn"], value_set=members))
             yield name, _faulted(table, name, "transform", faults, injected)
 
-    return _pg_write(pg_conn, schema, tables(), batch, cohort_id, "transform")
+    return _pg_write(pg_conn, schema, tables(), _transform_tables(names), batch, cohort_id, "transform")
 
 
 def load_stage(*, pg_conn: Any, mysql_conn: Any, cohort_id: str, batch: BatchRange, schema: str = "transform",
@@ -567,4 +530,30 @@ def load_target(*, mysql_conn: Any, target_conn: Any, cohort_id: str, batch: Bat
         for name in names:
             yield name, _faulted(_my_read(mysql_conn, name, batch, cohort_id), name, "target", faults, injected)
 
-    return _pg_write(target_conn, schema, tables(), batch, cohort_id, "target")
+    return _pg_write(target_conn, schema, tables(), names, batch, cohort_id, "target")
+
+
+def prepare_layers(*, transform_conn: Any = None, stage_conn: Any = None, target_conn: Any = None,
+                   transform_schema: str = "transform", target_schema: str = "target",
+                   datasets: Sequence[str] | None = None) -> dict[str, list[str]]:
+    """Create the tables and indexes of every layer given a connection, before a run's batches
+    load at the same time; returns, per layer, the tables that needed DDL (empty once they exist).
+
+    A DDL statement waits for the batches loading into its table; run once per run, before the
+    mapped loads, no batch is loading yet (see ``layer_tables``)."""
+    names = _datasets(datasets)
+    created: dict[str, list[str]] = {}
+    layer = "transform"
+    try:
+        if transform_conn is not None:
+            created[layer] = ensure_postgres(transform_conn, transform_schema,
+                                             _arrow_schemas(_transform_tables(names)))
+        if stage_conn is not None:
+            layer = "stage"
+            created[layer] = ensure_mariadb(stage_conn, _arrow_schemas(names))
+        if target_conn is not None:
+            layer = "target"
+            created[layer] = ensure_postgres(target_conn, target_schema, _arrow_schemas(names))
+    except _DB_ERRORS as exc:
+        raise LoadError(f"prepare {layer} tables: {one_line(exc)}") from None
+    return created

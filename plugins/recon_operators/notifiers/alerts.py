@@ -98,11 +98,23 @@ def _sample_line(sample: Mapping[str, Any]) -> str:
     return "• " + _safe(masked, 160)
 
 
+def batch_label(scope: Mapping[str, Any]) -> str | None:
+    """``PREFIX_ID/BATCH_ID`` (batch ids repeat across prefixes), or None for a wider scope."""
+    batch = scope.get("batch_id")
+    if not batch:
+        return None
+    prefix = scope.get("prefix_id") or scope.get("prefix")
+    return f"{prefix}/{batch}" if prefix else str(batch)
+
+
 def render_text(alert: GateAlert, *, max_checks: int = 15, max_samples: int = 5, limit: int = MAX_TEXT) -> str:
     """The Slack message: headline, scope, failed checks table, masked samples, link to the run."""
     icon = _ICONS.get(alert.outcome, ":rotating_light:")
     headline = f"{icon} *{_safe(alert.outcome, 20)}*: cohort *{_safe(alert.cohort_id or '-', 60)}*, " \
                f"stage *{_safe(alert.stage or '-', 40)}*"
+    batch = batch_label(alert.scope)
+    if batch:
+        headline += f", batch *{_safe(batch, 60)}*"
     if alert.policy or alert.verdict_status:
         headline += f" (policy `{_safe(alert.policy or '-', 20)}`, verdict *{_safe(alert.verdict_status or '-', 20)}*)"
     head = [headline, f"DAG `{_safe(alert.dag_id, 80)}` · run `{_safe(alert.run_id, 80)}` · "
@@ -138,23 +150,50 @@ def render_subject(alert: GateAlert) -> str:
     """One ASCII line of at most 100 characters (SNS rejects longer subjects and line breaks)."""
     failed = len(alert.failed_checks)
     what = f"{failed} failed check{'s' if failed != 1 else ''}" if failed else (alert.verdict_status or "task failed")
-    subject = f"[recon] {alert.outcome}: cohort {alert.cohort_id or '-'} stage {alert.stage or '-'} - {what}"
+    batch = batch_label(alert.scope)
+    where = f"cohort {alert.cohort_id or '-'} stage {alert.stage or '-'}" + (f" batch {batch}" if batch else "")
+    subject = f"[recon] {alert.outcome}: {where} - {what}"
     subject = scrub(" ".join(subject.split())).encode("ascii", "replace").decode("ascii")
     return subject if len(subject) <= MAX_SUBJECT else subject[: MAX_SUBJECT - 3] + "..."
 
 
 # -- building an alert from an Airflow task context (duck-typed: no Airflow import) ------------
 def _scope_from(*sources: Any) -> dict[str, str]:
-    """Scope fields only: params/conf may hold anything else, including secrets."""
+    """Scope fields only: params/conf may hold anything else, including secrets. Later sources win."""
     scope: dict[str, str] = {}
     for source in sources:
         if not source:
             continue
         for key in SCOPE_KEYS:
             value = source.get(key) if hasattr(source, "get") else None
-            if value not in (None, ""):
+            if value not in (None, "") and "{{" not in str(value):  # an unrendered template says nothing
                 scope[key] = str(value)
     return scope
+
+
+def _task_stage(task: Any) -> str | None:
+    """The stage a task works for: its ``stage``, a load's ``hop``, else its TaskGroup (one per hop)."""
+    for attribute in ("stage", "hop"):
+        value = getattr(task, attribute, None)
+        if isinstance(value, str) and value and "{{" not in value:
+            return value
+    group = getattr(task, "task_group", None)
+    group_id = getattr(group, "group_id", None)
+    return group_id if isinstance(group_id, str) and group_id else None
+
+
+def _task_label(ti: Any) -> str | None:
+    """``task_id``, with ``[map index]`` for one instance of a mapped task."""
+    task_id = getattr(ti, "task_id", None)
+    map_index = getattr(ti, "map_index", None)
+    if task_id and isinstance(map_index, int) and map_index >= 0:
+        return f"{task_id}[{map_index}]"
+    return task_id
+
+
+def already_alerted(context: Mapping[str, Any]) -> bool:
+    """True when the failure is a gate's own decision, which sent its alert before failing."""
+    return bool(getattr(context.get("exception"), "alerted", False))
 
 
 def _pull_summary(ti: Any) -> dict[str, Any]:
@@ -176,16 +215,23 @@ def _error_line(exc: Any) -> str | None:
     return " ".join(text.split())[:500] or None
 
 
-def alert_from_context(context: Mapping[str, Any], *, outcome: str = "Failed", policy: str | None = None) -> GateAlert:
+def alert_from_context(context: Mapping[str, Any], *, outcome: str = "Failed", policy: str | None = None,
+                       scope: Mapping[str, Any] | None = None) -> GateAlert:
     """A ``GateAlert`` for a failed task, from its callback context and its ``recon_summary`` XCom.
 
+    The scope comes from, later winning: ``scope`` (the DAG's own, e.g. env and cohort), the run's
+    params and conf, the task's rendered ``scope`` argument (a mapped task's batch) and the
+    summary. The stage from the summary, the scope, the task's ``stage``/``hop`` or its TaskGroup.
     The summary (pushed by recon tasks) may carry ``failed_checks``, ``samples``,
     ``verdict_status``, ``policy``, ``scope``, ``cohort_id`` and ``stage``.
     """
     ti = context.get("ti") or context.get("task_instance")
+    task = context.get("task") or getattr(ti, "task", None)
     dag_run = context.get("dag_run")
     summary = _pull_summary(ti)
-    scope = _scope_from(context.get("params"), getattr(dag_run, "conf", None))
+    task_scope = getattr(task, "scope", None)
+    scope = _scope_from(scope, context.get("params"), getattr(dag_run, "conf", None),
+                        task_scope if isinstance(task_scope, Mapping) else None)
     if isinstance(summary.get("scope"), dict):
         scope.update({str(k): str(v) for k, v in summary["scope"].items() if v is not None})
     try:
@@ -195,9 +241,9 @@ def alert_from_context(context: Mapping[str, Any], *, outcome: str = "Failed", p
     return GateAlert(
         dag_id=str(getattr(ti, "dag_id", None) or getattr(dag_run, "dag_id", None) or "-"),
         run_id=str(context.get("run_id") or getattr(ti, "run_id", None) or getattr(dag_run, "run_id", "-")),
-        task_id=getattr(ti, "task_id", None),
+        task_id=_task_label(ti),
         cohort_id=summary.get("cohort_id") or scope.get("cohort_id"),
-        stage=summary.get("stage") or scope.get("stage"),
+        stage=summary.get("stage") or scope.get("stage") or _task_stage(task),
         scope=scope,
         policy=summary.get("policy") or policy,
         outcome=outcome,

@@ -6,13 +6,13 @@ message is rendered and masked by ``alerts`` so this module only sends.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
 from airflow.sdk import BaseNotifier
 
-from recon_operators.notifiers.alerts import GateAlert, alert_from_context, render_text
+from recon_operators.notifiers.alerts import GateAlert, alert_from_context, already_alerted, render_text
 
 
 def send_slack(alert: GateAlert, slack_webhook_conn_id: str, *, timeout: int | None = None) -> None:
@@ -27,13 +27,16 @@ class ReconSlackNotifier(BaseNotifier):
     template_fields: Sequence[str] = ("slack_webhook_conn_id",)
 
     def __init__(self, slack_webhook_conn_id: str, *, outcome: str = "Failed", policy: str | None = None,
-                 timeout: int | None = None) -> None:
+                 timeout: int | None = None, scope: Mapping[str, str] | None = None) -> None:
         super().__init__()
         self.slack_webhook_conn_id = slack_webhook_conn_id
         self.outcome = outcome
         self.policy = policy
         self.timeout = timeout
+        self.scope = dict(scope or {})  # the DAG's own scope (env, cohort) for tasks that carry none
 
     def notify(self, context: Any) -> None:
-        send_slack(alert_from_context(context, outcome=self.outcome, policy=self.policy),
+        if already_alerted(context):
+            return  # a gate's stop: the gate sent its own, fuller alert
+        send_slack(alert_from_context(context, outcome=self.outcome, policy=self.policy, scope=self.scope),
                    self.slack_webhook_conn_id, timeout=self.timeout)

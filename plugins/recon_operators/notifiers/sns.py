@@ -6,14 +6,20 @@ attributes let subscribers filter by cohort, stage and outcome without parsing t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from airflow.providers.amazon.aws.hooks.sns import SnsHook
 from airflow.sdk import BaseNotifier
 
 from recon_operators.engine.masking import scrub
-from recon_operators.notifiers.alerts import GateAlert, alert_from_context, render_subject, render_text
+from recon_operators.notifiers.alerts import (
+    GateAlert,
+    alert_from_context,
+    already_alerted,
+    render_subject,
+    render_text,
+)
 
 
 def message_attributes(alert: GateAlert) -> dict[str, str]:
@@ -41,14 +47,18 @@ class ReconSnsNotifier(BaseNotifier):
     template_fields: Sequence[str] = ("target_arn", "aws_conn_id")
 
     def __init__(self, target_arn: str, aws_conn_id: str | None = "aws_default", *, outcome: str = "Failed",
-                 policy: str | None = None, region_name: str | None = None) -> None:
+                 policy: str | None = None, region_name: str | None = None,
+                 scope: Mapping[str, str] | None = None) -> None:
         super().__init__()
         self.target_arn = target_arn
         self.aws_conn_id = aws_conn_id
         self.outcome = outcome
         self.policy = policy
         self.region_name = region_name
+        self.scope = dict(scope or {})  # the DAG's own scope (env, cohort) for tasks that carry none
 
     def notify(self, context: Any) -> None:
-        send_sns(alert_from_context(context, outcome=self.outcome, policy=self.policy),
+        if already_alerted(context):
+            return  # a gate's stop: the gate sent its own, fuller alert
+        send_sns(alert_from_context(context, outcome=self.outcome, policy=self.policy, scope=self.scope),
                  self.target_arn, self.aws_conn_id, region_name=self.region_name)

@@ -1,8 +1,9 @@
 """The ``approve`` gate: a matching scope passes by itself; a mismatch waits for a human.
 
 The approver sees the mismatch summary in the Airflow UI (Airflow 3's human-in-the-loop
-operators). Approve continues; Reject skips the scope's downstream loads; no answer before
-``response_timeout`` counts as a reject. Who answered, and when, goes to the ledger.
+operators). Approve continues; Reject, or no answer before ``response_timeout``, stops like a
+``stop`` gate: the gate task fails, so it is the task that stopped the run, and the scope's next
+loads never start. Who answered, and when, goes to the ledger.
 """
 
 from __future__ import annotations
@@ -40,10 +41,12 @@ class ReconApprovalGateOperator(GateMixin, ApprovalOperator):
         sns_topic_arn: str | None = None,
         aws_conn_id: str = "aws_default",
         store_conn_id: str = ResultsStoreHook.default_conn_name,
+        verified_asset: Any = None,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("subject", "Reconciliation mismatch: approve to continue")
         kwargs["retries"] = 0
+        self.verified_outlets(kwargs, verified_asset)
         super().__init__(response_timeout=response_timeout, defaults=ApprovalOperator.REJECT, **kwargs)
         self.scope = scope
         self.suite = suite
@@ -79,18 +82,18 @@ class ReconApprovalGateOperator(GateMixin, ApprovalOperator):
             outcome = "TimedOut" if event.get("error_type") == "timeout" else "Rejected"
             self.alert(context, summary, outcome)
             self.record(context, scope, summary, outcome, extra={"error": str(event.get("error"))[:500]})
-            self.skip_downstream(context)
-            return None
-        # Record before handing over: on Reject the parent skips downstream by raising, so
-        # nothing after its call would run.
+            self.stop(failure_line(summary, outcome))
         chosen = (event.get("chosen_options") or [None])[0]
         who = _who(event.get("responded_by_user"))
         approved = chosen == self.APPROVE
         # No responder means the timeout applied the default (Reject).
         outcome = "Approved" if approved else ("Rejected" if who else "TimedOut")
         responded_at = event.get("responded_at")
-        self.record(context, scope, summary, outcome, decided_by=who,
-                    extra={"responded_at": responded_at.isoformat() if hasattr(responded_at, "isoformat") else responded_at})
+        extra = {"responded_at": responded_at.isoformat() if hasattr(responded_at, "isoformat") else responded_at}
         if not approved:
+            self.record(context, scope, summary, outcome, decided_by=who, extra=extra)
             self.alert(context, summary, outcome)
-        return super().execute_complete(context, event)
+            self.stop(failure_line(summary, outcome) + (f" (by {who})" if who else ""))
+        result = super().execute_complete(context, event)  # validates the answer before it is recorded
+        self.record(context, scope, summary, outcome, decided_by=who, extra=extra)
+        return result

@@ -1,18 +1,21 @@
 """Gates: read the ledger's verdict for a scope and apply the stage's policy.
 
-``stop``   skip the downstream loads of the scope, record Blocked, alert; the run ends failed
-           through ``ReconRunOutcomeOperator`` (skips alone would leave an Airflow 3 run green).
-``approve`` ask a human in the Airflow UI (see ``approval``); approve continues, reject or timeout stops.
-``fail``   fail the gate task (no retry), alert.
+``stop``   record Blocked, alert, then fail the gate task (no retry): in the UI the gate is the red
+           box that stopped the run, the loads after it never run (upstream_failed), and
+           ``ReconRunOutcomeOperator`` fails the run naming the gate. (A gate that skipped its
+           downstream tasks had to end green: Airflow marks a task that skips downstream success.)
+``approve`` ask a human in the Airflow UI (see ``approval``); approve continues, reject or timeout
+           stops like ``stop``.
+``fail``   fail the gate task (no retry), alert; the tasks after it end upstream_failed.
 ``warn``   continue, record Warned, alert.
-A scope with no results at all is ``Missing`` and never passes.
+A scope with no results at all is ``Missing`` and never passes. A gate that lets verified data
+through (Passed, Approved) emits its cohort and hop's asset event (``assets``).
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, NoReturn, Sequence
 
-from airflow.providers.common.compat.sdk import SkipMixin
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
@@ -20,11 +23,19 @@ from recon_operators.engine.masking import scrub
 from recon_operators.engine.scope import Scope
 from recon_operators.errors import one_line
 from recon_operators.hooks.results_store import ResultsStoreHook
+from recon_operators.operators.assets import emit_verified, gate_alias
 from recon_operators.operators.summary import compact_summary
 
 POLICIES = ("stop", "approve", "fail", "warn")
 STOPPING_OUTCOMES = ("Blocked", "Failed", "Rejected", "TimedOut")
 OUTCOME_XCOM_KEY = "gate_outcome"
+
+
+class GateStopped(AirflowFailException):
+    """The gate stopped its scope; the ledger says why and the gate has alerted already, so the
+    DAG's failure callbacks stay quiet (``notifiers.alerts.already_alerted``). Never retried."""
+
+    alerted = True
 
 
 def failure_line(summary: dict[str, Any], outcome: str) -> str:
@@ -55,7 +66,14 @@ class GateMixin:
     slack_conn_id: str | None
     sns_topic_arn: str | None
     aws_conn_id: str
+    verified_asset: Any
     log: Any
+
+    def verified_outlets(self, kwargs: dict[str, Any], verified_asset: Any) -> None:
+        """Declare the alias the verified event goes through (call before BaseOperator.__init__)."""
+        self.verified_asset = verified_asset
+        if verified_asset is not None:
+            kwargs["outlets"] = [*kwargs.get("outlets", []), gate_alias(verified_asset)]
 
     def gate_scope(self) -> Scope:
         values = dict(self.scope)
@@ -85,14 +103,14 @@ class GateMixin:
         finally:
             store.close()
         ti.xcom_push(key=OUTCOME_XCOM_KEY, value=decision)
+        if self.verified_asset is not None and emit_verified(context, self.verified_asset, decision):
+            self.log.info("verified: asset event on %s", self.verified_asset.uri)
         return decision
 
-    def skip_downstream(self, context: Any) -> None:
-        """Skip the direct downstream tasks (the scope's next load); later tasks follow by their
-        trigger rules, so the run-outcome task (all_done) still runs and fails the run."""
-        downstream = [t for t in context["task"].get_direct_relatives(upstream=False) if not t.is_teardown]
-        if downstream:
-            self.skip(ti=context["ti"], tasks=downstream)  # type: ignore[attr-defined]  (SkipMixin)
+    def stop(self, message: str) -> NoReturn:
+        """Fail this task without retry: the gate is the task that stopped the run, and the
+        scope's next loads never start. The run-outcome task (all_done) still runs."""
+        raise GateStopped(message)
 
     def alert(self, context: Any, summary: dict[str, Any], outcome: str) -> list[str]:
         """Send the alert on every configured route; a failed route is logged, never fatal."""
@@ -126,12 +144,11 @@ class GateMixin:
         return errors
 
 
-class ReconGateOperator(GateMixin, BaseOperator, SkipMixin):
+class ReconGateOperator(GateMixin, BaseOperator):
     """Gate with policy ``stop``, ``fail`` or ``warn`` (``approve``: ``ReconApprovalGateOperator``)."""
 
     template_fields: Sequence[str] = ("scope", "suite", "stage", "policy", "store_conn_id", "sns_topic_arn")
     template_fields_renderers = {"scope": "json"}
-    inherits_from_skipmixin = True
     ui_color = "#fde2c8"
 
     def __init__(
@@ -146,11 +163,13 @@ class ReconGateOperator(GateMixin, BaseOperator, SkipMixin):
         sns_topic_arn: str | None = None,
         aws_conn_id: str = "aws_default",
         store_conn_id: str = ResultsStoreHook.default_conn_name,
+        verified_asset: Any = None,
         **kwargs: Any,
     ) -> None:
         if policy not in ("stop", "fail", "warn"):
             raise ValueError(f"policy must be stop, fail or warn here (approve: ReconApprovalGateOperator), not {policy!r}")
         kwargs["retries"] = 0  # a verdict does not change by retrying the gate
+        self.verified_outlets(kwargs, verified_asset)
         super().__init__(**kwargs)
         self.scope = scope
         self.policy = policy
@@ -172,18 +191,16 @@ class ReconGateOperator(GateMixin, BaseOperator, SkipMixin):
         self.log.warning("%s", message)
         alert_errors = self.alert(context, summary, outcome)
         decision = self.record(context, scope, summary, outcome, extra={"alert_errors": alert_errors})
-        if self.policy == "fail":
-            raise AirflowFailException(message)
-        if self.policy == "stop":
-            self.skip_downstream(context)
+        if self.policy in ("stop", "fail"):
+            self.stop(message)
         return decision
 
 
 class ReconRunOutcomeOperator(BaseOperator):
-    """The run's last word: fail the DAG run when any gate stopped it or any task failed.
+    """The run's last word: fail the DAG run naming the gate that stopped it, or the failed tasks.
 
-    Airflow 3 ends a run green when its only "failures" are skips; a blocked gate skips the loads,
-    so this task (trigger rule ``all_done``) turns a stop into a failed, visible run.
+    Trigger rule ``all_done``: it runs after a stop too, so the run always ends saying why, and it
+    also fails a run whose other failures Airflow would otherwise let end green (a skip chain).
     """
 
     template_fields: Sequence[str] = ("gate_task_ids",)

@@ -12,10 +12,16 @@ from contextlib import ExitStack, closing
 from typing import Any, Sequence
 
 from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowFailException
 
 from recon_operators.engine.masking import scrub
 
 HOPS = ("transform", "stage", "target")
+
+
+def _open(connections: ExitStack, factory: Any, conn_id: str) -> Any:
+    """A connection closed with ``connections``, even when a later one fails to open."""
+    return connections.enter_context(closing(factory(conn_id)))
 
 
 def _faults(raw: Any) -> list[Any]:
@@ -85,12 +91,15 @@ class BuiltinLoadOperator(BaseOperator):
 
         scope = self.scope
         batch = loaders.BatchRange(scope["batch_id"], scope["msisdn_start"], scope["msisdn_end"])
-        faults = _faults(self.faults)
+        try:
+            faults = _faults(self.faults)
+        except (ValueError, SyntaxError) as exc:  # the run's conf is wrong: retrying cannot fix it
+            raise AirflowFailException(f"faults in the run's conf: {exc}") from None
         injected: list[dict[str, Any]] = []
         common = {"cohort_id": scope["cohort_id"], "batch": batch, "faults": faults, "injected": injected}
-        with ExitStack() as connections:  # every connection opened here is closed, even if a later one fails
+        with ExitStack() as connections:
             def open_(factory: Any, conn_id: str) -> Any:
-                return connections.enter_context(closing(factory(conn_id)))
+                return _open(connections, factory, conn_id)
 
             if self.hop == "transform":
                 from recon_operators.hooks.sources import _s3_filesystem
@@ -109,3 +118,27 @@ class BuiltinLoadOperator(BaseOperator):
                                          f"x{len(fault.get('keys', []))}"))
         return {"hop": self.hop, "batch_id": batch.batch_id, "rows": written,
                 "faults": [{k: v for k, v in f.items() if k != "keys"} for f in injected]}
+
+
+class PrepareLayersOperator(BaseOperator):
+    """Create the Transformation, Stage and Target tables the built-in loads write, once per run,
+    before the batches load in parallel (DDL inside a batch's transaction deadlocked them)."""
+
+    def __init__(self, *, transform_conn_id: str, stage_conn_id: str, target_conn_id: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.transform_conn_id = transform_conn_id
+        self.stage_conn_id = stage_conn_id
+        self.target_conn_id = target_conn_id
+
+    def execute(self, context: Any) -> dict[str, list[str]]:
+        from recon_operators.hooks.databases import mysql_connection, postgres_connection
+        from recon_operators.migration import loaders
+
+        with ExitStack() as connections:
+            created = loaders.prepare_layers(
+                transform_conn=_open(connections, postgres_connection, self.transform_conn_id),
+                stage_conn=_open(connections, mysql_connection, self.stage_conn_id),
+                target_conn=_open(connections, postgres_connection, self.target_conn_id))
+        for layer, tables in created.items():
+            self.log.info("%s: %s", layer, f"created {', '.join(tables)}" if tables else "every table in place")
+        return created

@@ -1,7 +1,13 @@
 """Wait for a business day's claims files, but only while they can still arrive.
 
 A daily run waits (deferred, no worker slot) until both files are there or the landing window
-closes: the end of the run's data interval plus ``wait_hours``. Waiting for *both* matters: the
+closes: the end of the run's business day (its ``ds``, UTC) plus ``wait_hours``. The window is
+counted from the business day, not from the data interval: under Airflow 3's default cron
+timetable (``create_cron_data_intervals = False``) a daily run's data interval ends at its
+logical date, the *start* of its business day, and a window counted from there closed half a
+day before the day's files were due. Both timetable settings give the run of day D the prefix
+``.../D/`` and a window closing D+1 at ``wait_hours``; they differ only in when the run starts
+(D 00:00 with trigger timetables, D+1 00:00 with data intervals). Waiting for *both* matters: the
 OLD and NEW extracts land minutes apart, and firing on the first would log a false
 ``INVALID_FILE_COUNT``. When the window is already closed (a backfill or catch-up of an old day)
 the sensor looks once and does not wait. A day with fewer files than expected ends the sensor
@@ -14,16 +20,27 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any, AsyncIterator, Sequence
 
-from airflow.sdk.exceptions import AirflowSkipException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from airflow.triggers.base import TriggerEvent
 
 from recon_operators.sensors.landing import _BACKSTOP, S3LandingSensor
 from recon_operators.triggers.landing import LANDED, TIMEOUT, LandingTrigger, describe, matching_keys
 
 EXPECTED_FILES = 2
+
+
+def business_day(context: Any) -> date:
+    """The day a run reconciles: its ``ds`` (the logical date's day), the date in its S3 prefix."""
+    ds = context.get("ds")
+    if ds:
+        return date.fromisoformat(str(ds))
+    logical = context.get("logical_date") or context.get("data_interval_start")
+    if logical is None:
+        raise AirflowFailException("the run has no logical date; trigger it with one: the business day to reconcile")
+    return logical.date()
 
 
 class CountedLandingTrigger(LandingTrigger):
@@ -72,8 +89,9 @@ class ClaimsLandingSensor(S3LandingSensor):
         self.expected_files = expected_files
 
     def window_closes(self, context: Any) -> datetime:
-        end = context.get("data_interval_end") or context.get("logical_date") or datetime.now(timezone.utc)
-        return end + timedelta(hours=self.wait_hours)
+        """When the business day's files stop being waited for: the day's end plus ``wait_hours``."""
+        next_day = business_day(context) + timedelta(days=1)
+        return datetime.combine(next_day, datetime.min.time(), tzinfo=timezone.utc) + timedelta(hours=self.wait_hours)
 
     def execute(self, context: Any) -> Any:
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook

@@ -4,7 +4,7 @@ A cohort is a row and its hops are columns. A reconciliation hop (Mini Recon 1..
 report) is coloured by the ledger: its gate's newest decision when that decision came after the
 results it judged, else the results themselves. A load hop (Transform, Stage, Target) records
 nothing in the ledger, so it is coloured by its Airflow tasks in the cohort's newest run: a load
-a stop gate skipped shows "Not run" next to the gate that says Blocked.
+a stop gate kept from running (skipped or upstream_failed) shows "Not run" next to the gate that says Blocked.
 No Airflow imports: the api-server plugin feeds it, the unit tests drive it directly.
 """
 
@@ -166,14 +166,13 @@ def load_cell(hop: str, states: Iterable[str]) -> Cell:
     states = [str(s) for s in states if s]
     if not states:
         return Cell(hop, "Missing", "Missing")
-    if any(s in ("failed", "upstream_failed") for s in states):
-        failed = sum(s in ("failed", "upstream_failed") for s in states)
-        return Cell(hop, "Error", "Load failed", failed=failed, total=len(states))
+    if "failed" in states:  # upstream_failed: a gate before it stopped the run, this hop never ran
+        return Cell(hop, "Error", "Load failed", failed=states.count("failed"), total=len(states))
     if all(s == "success" for s in states):
         return Cell(hop, "Match", "Loaded", total=len(states))
     if any(s in _RUNNING_STATES for s in states):
         return Cell(hop, "Missing", "Running", total=len(states))
-    return Cell(hop, "Missing", "Not run", total=len(states), note="skipped: stopped upstream")
+    return Cell(hop, "Missing", "Not run", total=len(states), note="stopped upstream")
 
 
 @dataclass
