@@ -106,6 +106,7 @@ def test_the_four_dags_and_their_governance(world):
         processing = [t for t in dag.tasks if t.task_id != "wait_for_file"]
         assert {t.execution_timeout for t in processing} == {timedelta(minutes=minutes)}, job_type
         assert {t.retry_exponential_backoff for t in processing} == {2.0}
+        assert {type(t.retry_policy).__name__ for t in processing} == {"JitteredBackoff"}
     migration = w.dag("migration")
     assert [t.task_id for t in migration.topological_sort()] == ["wait_for_file", "open_job", "plan_file",
                                                                  "load_chunk", "resync", "finish_job"]

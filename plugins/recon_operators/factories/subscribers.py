@@ -8,19 +8,20 @@
 A file job's run waits, deferred (no worker slot), for a CSV under its incoming prefix (or the
 ``input_key`` its conf names); with ``schedule: "@continuous"`` the next run starts waiting as
 soon as one ends, so a landed file starts a job. Every task gets the job type's
-``execution_timeout`` and retries with exponential backoff; audit and export runs also get it as
+``execution_timeout`` and retries with jittered exponential backoff (``factories/retries``); audit and export runs also get it as
 ``dagrun_timeout``. Parsing reads only the YAML.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 from airflow.sdk import DAG, Param
 
 from recon_operators.factories.alerts import failure_callbacks
+from recon_operators.factories.retries import retry_args
 from recon_operators.operators.subscribers import (AuditOperator, ExportOperator, FinishJobOperator,
                                                    OpenJobOperator, PlanFileOperator, ProvisionChunkOperator,
                                                    ResyncOperator)
@@ -30,7 +31,6 @@ from recon_operators.subscribers.config import FILE_JOBS, JOB_TYPES, SubscriberC
 from recon_operators.subscribers.model import STATUSES
 from recon_operators.subscribers.provisioning import Mode
 
-MAX_RETRY_DELAY = timedelta(minutes=10)
 POKE_SECONDS = 30.0
 _MODES = [None, *(m.value for m in Mode)]
 
@@ -76,8 +76,7 @@ def build_subscriber_dag(config: SubscriberConfig, job_type: str) -> DAG:
         dagrun_timeout=None if job_type in FILE_JOBS else settings.timeout,
         tags=["subscribers", "subscriber-job", job_type],
         params=_params(config, job_type),
-        default_args={"owner": config.owner, "retries": settings.retries, "retry_delay": settings.retry_delay,
-                      "retry_exponential_backoff": 2.0, "max_retry_delay": MAX_RETRY_DELAY,
+        default_args={"owner": config.owner, **retry_args(settings.retries, settings.retry_delay),
                       "execution_timeout": settings.timeout,
                       "on_failure_callback": failure_callbacks({"slack_conn_id": config.alerts.slack_conn_id,
                                                                 "sns_topic_arn": config.alerts.sns_topic_arn,
