@@ -14,9 +14,9 @@ from recon_operators.connections import ConnectionConfigError
 from recon_operators.engine.normalise import NormaliseError
 from recon_operators.engine.rowdiff import DiffError, DiffResult, DiffSpec, run_diff
 from recon_operators.engine.rowdiff.model import DEFAULT_SAMPLE
+from recon_operators.engine.adapters.base import SourceError
+from recon_operators.engine.opener import check_dataset, dataset_side, open_side, resolve_connection
 from recon_operators.engine.rowdiff.options import column_pairs, parse_tolerance, rules_from, split_names
-from recon_operators.engine.rowdiff.urls import open_dataset, parse_dataset_url
-from recon_operators.engine.sources.base import SourceError
 from recon_operators.errors import one_line
 
 EXIT_OK, EXIT_DIFFERENT, EXIT_ERROR = 0, 1, 2
@@ -47,6 +47,10 @@ def add_parser(commands: Any) -> None:
     diff.add_argument("--sample", type=int, default=DEFAULT_SAMPLE, metavar="N",
                       help=f"sample rows kept per kind (default {DEFAULT_SAMPLE})")
     diff.add_argument("--no-mask", action="store_true", help="show PII (MSISDN, IMSI, email) in samples unmasked")
+    diff.add_argument("--output", metavar="PATH", help="write every missing, extra and changed key (with the changed "
+                                                       "columns' values) to a .csv or .parquet file, local or s3://")
+    diff.add_argument("--output-conn", metavar="CONN", help="AWS connection for an s3:// --output (default aws_default)")
+    diff.add_argument("--keys-only", action="store_true", help="compare keys only (no other column needed)")
     diff.add_argument("--work-dir", help="where the diff spills to disk (default: the system temp folder)")
     diff.add_argument("--memory-limit", default="1GB", help="DuckDB memory limit for the join (default 1GB)")
     diff.add_argument("--json", action="store_true", help="print one JSON object")
@@ -64,6 +68,7 @@ def spec_from(args: argparse.Namespace) -> DiffSpec:
         tolerances={c: parse_tolerance(v) for c, v in column_pairs(args.tolerance, "--tolerance").items()},
         sample_limit=args.sample,
         mask=not args.no_mask,
+        keys_only=args.keys_only,
     )
 
 
@@ -75,6 +80,8 @@ def render_text(result: DiffResult) -> str:
              f"duplicate keys: source {result.duplicate_keys_source}, target {result.duplicate_keys_target}"]
     for column, count in sorted(result.column_mismatches.items()):
         lines.append(f"  {column}: {count} mismatched")
+    for reason in result.incomparable.values():
+        lines.append(f"  not compared: {reason}")
     for sample in result.samples:
         key = ",".join(str(v) for v in sample["key"].values())
         detail = " ".join(f"{c}={v}" for c, v in sample.get("columns", {}).items())
@@ -83,17 +90,52 @@ def render_text(result: DiffResult) -> str:
     return "\n".join(lines)
 
 
+class _Progress:
+    """Phase and rows per side on one stderr line, only on a terminal (stdout and --json stay clean)."""
+
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty()
+        self.state: dict[str, str] = {}
+
+    def __call__(self, side: str, phase: str, rows: int) -> None:
+        if not self.enabled:
+            return
+        self.state[side] = f"{side} {phase}" + (f" {rows:,} rows" if rows else "")
+        sys.stderr.write("\r\033[K" + "; ".join(self.state.values()))
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.enabled and self.state:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+def _output_filesystem(args: argparse.Namespace) -> Any:
+    if not (args.output or "").startswith("s3://"):
+        return None
+    from recon_operators.engine.adapters.files import s3_filesystem
+
+    info, _ = resolve_connection(args.output_conn or "aws_default")
+    return s3_filesystem(endpoint_url=info.extra.get("endpoint_url"), region=info.extra.get("region_name"),
+                         access_key=info.login, secret_key=info.password)
+
+
 def run(args: argparse.Namespace) -> int:
+    progress = _Progress()
     try:
         spec = spec_from(args)
         params = column_pairs(args.param, "--param")
-        refs = parse_dataset_url(args.source), parse_dataset_url(args.target)
+        sides = [dataset_side(args.source), dataset_side(args.target)]
+        for side, label in sides:
+            check_dataset(side, label)
         opened = []
         try:
-            for ref in refs:
-                opened.append(open_dataset(ref, params))
-            result = run_diff(spec, opened[0], opened[1], work_dir=args.work_dir, memory_limit=args.memory_limit)
+            for side, label in sides:
+                opened.append(open_side(side, label, params=params))
+            result = run_diff(spec, opened[0], opened[1], work_dir=args.work_dir, memory_limit=args.memory_limit,
+                              output=args.output, output_filesystem=_output_filesystem(args), progress=progress)
         finally:
+            progress.done()
             for dataset in opened:
                 dataset.close()
     except (DiffError, SourceError, ConnectionConfigError, NormaliseError) as exc:

@@ -297,8 +297,9 @@ def _typed_text(value: Any, form: Form, rule: ColumnRule) -> str:
 
 
 def register_duckdb(connection: Any) -> None:
-    """The finishing functions on a DuckDB connection: ``recon_json`` (an Arrow UDF: neither
-    Postgres, MariaDB nor DuckDB can print JSON with sorted keys in SQL) and ``recon_float``."""
+    """The canonical-form functions on a DuckDB connection: ``recon_json`` (an Arrow UDF: neither
+    Postgres, MariaDB nor DuckDB can print JSON with sorted keys in SQL), ``recon_float`` and
+    ``recon_decimal`` (include/sql/engine/duckdb_macros.sql)."""
     import pyarrow as pa
 
     def canonical_batch(values: Any) -> Any:
@@ -310,10 +311,11 @@ def register_duckdb(connection: Any) -> None:
                 out.append(text)  # not JSON: compared as it is, so it differs from any document
         return pa.array(out, pa.string())
 
+    from recon_operators.paths import read_sql
+
     connection.create_function("recon_json", canonical_batch, ["VARCHAR"], "VARCHAR", type="arrow",
                                side_effects=False)
-    connection.execute("CREATE OR REPLACE MACRO recon_float(v) AS CASE WHEN TRY_CAST(v AS DOUBLE) = 0 THEN '0.0' "
-                       "ELSE coalesce(CAST(TRY_CAST(v AS DOUBLE) AS VARCHAR), v) END")
+    connection.execute(read_sql("engine/duckdb_macros.sql"))
 
 
 def finish_sql(expr: str, form: Form) -> str:
