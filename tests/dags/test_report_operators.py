@@ -14,7 +14,7 @@ import psycopg2
 import pytest
 
 from recon_operators.demo.services import MARIADB_HOST, MARIADB_PORT, pg_dsn
-from recon_operators.engine.sources.files import s3_filesystem
+from recon_operators.engine.adapters.files import s3_filesystem
 from recon_operators.migration.generator import BatchSpec, CohortSpec, PrefixSpec, generate, write_landing
 from recon_operators.migration.loaders import BatchRange, Fault, load_stage, load_target, load_transform
 from tests.airflow_helpers import query as rows, run_test, task_states, xcom

@@ -79,7 +79,8 @@ def test_same_data_matches_on_every_check_kind(databases, urls):
     assert results[("lowest_balance", None)].actual == Decimal("0.00")
     assert {g for _, g in results if g} >= {"ACTIVE", "SUSPENDED", "TERMINATED", "PREPAID", "POSTPAID"}
     assert results[("balance_total", None)].details["normalisation"]["balance"] == {
-        "source": "decimal,scale=2", "target": "decimal,scale=2"}
+        "compared_as": "decimal scale 2 rounded", "source": "numeric(14,2) as decimal scale 2 rounded, rule decimal,scale=2",
+        "target": "decimal(14,3) as decimal scale 2 rounded, rule decimal,scale=2"}
 
 
 def test_dropped_row_is_found_exactly(databases, urls):
@@ -169,7 +170,8 @@ def test_timestamp_written_in_another_time_zone(databases, urls):
     assert not any(r.passed for r in raw.values())
     declared = run(urls, *tables, checks=checks, target_extra={"normalise": {"activated_at": {"timezone": "+07:00"}}})
     assert all(r.passed for r in declared.values())
-    assert declared[("latest_activation", None)].details["normalisation"]["activated_at"]["target"] == "timestamp,tz=+07:00->UTC"
+    assert declared[("latest_activation", None)].details["normalisation"]["activated_at"]["target"] == \
+        "datetime as timestamp UTC, rule timestamp,tz=+07:00->UTC"
 
 
 def test_scope_parameters_are_bound_and_select_the_batch(databases, urls):

@@ -14,9 +14,21 @@ import pytest
 from bson.decimal128 import Decimal128
 
 from recon_operators.demo.services import pg_dsn
-from recon_operators.engine.rowdiff import DiffSpec, FileDataset, MongoDataset, SqlDataset, run_diff
-from recon_operators.engine.sources.base import SourceError
-from recon_operators.engine.sources.files import s3_filesystem
+from recon_operators.engine.adapters.base import SourceError
+from recon_operators.engine.adapters.files import FileAdapter, s3_filesystem
+from recon_operators.engine.adapters.mongo import MongoAdapter
+from recon_operators.engine.adapters.mysql import MySQLAdapter
+from recon_operators.engine.adapters.postgres import PostgresAdapter
+from recon_operators.engine.rowdiff import DiffSpec, run_diff
+from recon_operators.engine.spec import SideSpec
+
+
+def FileDataset(path, filesystem=None):
+    return FileAdapter(SideSpec(path=path), filesystem=filesystem)
+
+
+def MongoDataset(database, collection, filter=None, params=None):
+    return MongoAdapter(database, SideSpec(collection=collection, filter=filter), params=params)
 from tests.integration.rowdiff_data import COLUMNS, changed, mariadb_connect, rows, table, write_mariadb, write_postgres
 
 
@@ -43,7 +55,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def postgres(databases):
     conn = psycopg2.connect(pg_dsn(databases["transform"]))
-    yield lambda data: SqlDataset(conn, "postgres", table=_pg_table(databases, data))
+    yield lambda data: PostgresAdapter(conn, SideSpec(table=_pg_table(databases, data)))
     conn.close()
 
 
@@ -62,7 +74,7 @@ def test_csv_against_postgres_and_parquet_against_mariadb(tmp_path, postgres, da
     assert diff(FileDataset(write_csv(tmp_path / "a.csv", data)), postgres(data)).equal
     my_table = table()
     write_mariadb(databases["stage"], my_table, data)
-    mariadb = SqlDataset(mariadb_connect(databases["stage"]), "mysql", table=my_table)
+    mariadb = MySQLAdapter(mariadb_connect(databases["stage"]), SideSpec(table=my_table))
     try:
         assert diff(FileDataset(write_parquet(tmp_path / "a.parquet", data)), mariadb).equal
     finally:
@@ -122,7 +134,7 @@ def test_mongo_collection_against_postgres(postgres):
     result = diff(MongoDataset(database, "subs"), postgres(data))
     assert (result.source_rows, result.matched_rows, result.changed_rows) == (30, 30, 1)
     assert result.column_mismatches == {"balance": 1}
-    assert result.samples[0]["columns"] == {"balance": "99.5~6.42"}
+    assert result.samples[0]["columns"] == {"balance": "99.5~6.42"}  # Decimal128 has no declared scale
     only_batch_1 = diff(MongoDataset(database, "subs", filter={"batch": ":batch"}, params={"batch": 1}),
                         postgres([r for r in data if r["batch"] == 1]), columns=("status",))
     assert only_batch_1.equal and only_batch_1.source_rows == 15

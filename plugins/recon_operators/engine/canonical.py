@@ -195,7 +195,9 @@ def _to_utc(value: datetime, rule: ColumnRule) -> datetime:
 
 
 def python_text(value: Any, form: Form, rule: ColumnRule | None = None) -> str | None:
-    """The canonical text of one decoded value (the Python twin of ``dialects``' SQL)."""
+    """The canonical text of one decoded value (the Python twin of ``dialects``' SQL). A value
+    that does not parse as the pair's form stays as it is (it differs); under a rule that
+    declares the type it raises ValueError instead, as the SQL engines' casts do."""
     rule = rule or ColumnRule()
     if value is None:
         return None
@@ -219,6 +221,8 @@ def python_text(value: Any, form: Form, rule: ColumnRule | None = None) -> str |
     try:
         return _typed_text(value, form, rule)
     except (ValueError, TypeError, ArithmeticError, OverflowError):
+        if rule.effective_type:  # a declared rule that cannot read a value is an error (raised by the caller)
+            raise
         return value if isinstance(value, str) else _natural_text(value)  # a value that does not parse differs
 
 

@@ -379,8 +379,11 @@ class DuckDBDialect(Dialect):
 
     def parse(self, text: str, form: Form, rule: ColumnRule) -> str:
         kind = form.kind
+        strict = bool(rule.effective_type)  # a declared rule fails on a value it cannot read
 
         def tried(cast: str) -> str:
+            if strict:
+                return cast.replace("TRY_CAST(", "CAST(")
             return f"coalesce({cast}, {text})"
 
         if kind == INTEGER:
@@ -411,6 +414,8 @@ class DuckDBDialect(Dialect):
             return f"CAST({value} AS DECIMAL(38, {form.scale}))"
         if side.kind == FLOAT or form.kind == FLOAT:
             return f"CAST({value} AS DOUBLE)"
+        if form.kind == INTEGER:
+            return f"CAST({value} AS HUGEINT)"
         scale = form.scale if form.scale is not None else (side.scale if side.scale is not None and not textual else 18)
         return f"CAST({value} AS DECIMAL(38, {scale}))"
 

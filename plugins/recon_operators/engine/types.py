@@ -249,10 +249,8 @@ def infer_from_values(values: Iterable[Any]) -> LogicalType:
     import uuid
 
     from bson.decimal128 import Decimal128
-    from bson.objectid import ObjectId
 
     kinds: set[str] = set()
-    strings: list[str] = []
     for value in values:
         if value is None:
             continue
@@ -274,12 +272,8 @@ def infer_from_values(values: Iterable[Any]) -> LogicalType:
             kinds.add(BINARY)
         elif isinstance(value, (dict, list)):
             kinds.add(JSON)
-        elif isinstance(value, ObjectId):
+        else:  # a BSON string is text (ObjectIds too): its values are not guessed at
             kinds.add(TEXT)
-        else:
-            strings.append(str(value))
-    if strings:
-        kinds.add(infer_from_text(strings).kind)
     kind = _merge(kinds) if kinds else TEXT
     return LogicalType(kind, precision=3 if kind in (TIMESTAMP, TIMESTAMPTZ) else None, declared=f"bson {kind}",
                        inferred=True)

@@ -86,6 +86,7 @@ def diff_workspace(work_dir: str | None, memory_limit: str) -> Iterator[tuple[An
                 duck.execute(f"SET temp_directory = '{root / 'spill'}'")
                 duck.execute("SET preserve_insertion_order = false")
                 duck.execute("SET enable_progress_bar = false")  # stderr is for one-line errors only
+                duck.execute("SET TimeZone = 'UTC'")  # text without an offset is UTC, as on the SQL sides
                 register_duckdb(duck)
                 yield duck, root
             finally:

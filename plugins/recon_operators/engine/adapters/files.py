@@ -262,7 +262,6 @@ class FileAdapter(Adapter):
         try:
             exprs = [f"{self.render(p.side(side), p.form)} AS {quote_ident(p.name)}" for p in plans]
             where, _ = self._where(inline=True)
-            duck.execute("SET TimeZone = 'UTC'")
             if kind == "native":  # a view: DuckDB reads the local file in each pass, as fast as a table scan
                 duck.execute(f"CREATE VIEW {table} AS SELECT {', '.join(exprs)} FROM {value}{where}")
                 duck.execute(f"SELECT 1 FROM {table} LIMIT 0")  # a bad filter fails here, naming this side

@@ -404,7 +404,11 @@ class MongoAdapter(Adapter):
             with self._errors():
                 collection = self._collection()
                 found: dict[str, list[Any]] = {}
-                for document in collection.find(self._match(), limit=PROBE_DOCUMENTS):
+                try:
+                    match = self._match()
+                except SourceError:  # the scope's values are not known yet: sample the whole collection
+                    match = {}
+                for document in collection.find(match, limit=PROBE_DOCUMENTS):
                     _flatten(document, "", found)
                 found.pop("_id", None)
                 self._columns = {name: infer_from_values(values) for name, values in found.items()}

@@ -54,8 +54,7 @@ class MySQLAdapter(SqlAdapter):
             rows = cursor.fetchall()
             if rows:
                 return {r[0]: mysql_type(r[1], r[2], r[3], r[4], r[5], bool(r[6])) for r in rows}
-        tail, params = self.tail()
-        cursor.execute(f"SELECT *{tail} LIMIT 0", params)
+        cursor.execute(f"SELECT * FROM {self.relation} LIMIT 0")  # the columns, whatever the filter binds
         return {d[0]: mysql_description_type(d[1], d[2], d[5]) for d in cursor.description}
 
     @staticmethod

@@ -51,8 +51,7 @@ class PostgresAdapter(SqlAdapter):
         return _ECHOED_VALUE.sub("", one_line(exc))  # a value the server quotes may be PII
 
     def read_columns(self, cursor: Any) -> dict[str, LogicalType]:
-        tail, params = self.tail()
-        cursor.execute(f"SELECT *{tail} LIMIT 0", params)
+        cursor.execute(f"SELECT * FROM {self.relation} LIMIT 0")  # the columns, whatever the filter binds
         described = cursor.description
         cursor.execute(read_sql("engine/postgres_columns.sql"),
                        {"types": [d.type_code for d in described], "tables": [d.table_oid for d in described],
