@@ -18,7 +18,7 @@ from recon_operators.engine.adapters.mongo import HASH_BATCH_SIZE, MongoAdapter,
 from recon_operators.engine.canonical import Side, resolve
 from recon_operators.engine.normalise import ColumnRule
 from recon_operators.engine.spec import SideSpec
-from recon_operators.engine.types import text
+from recon_operators.engine.logical_types import text
 
 TRIM = ColumnRule(trim=True)
 UPPER = ColumnRule(trim=True, case="upper")

@@ -15,7 +15,7 @@ from recon_operators.engine.rowdiff.model import DiffError, DiffSpec
 from recon_operators.engine.rowdiff.options import column_pairs, parse_rule, parse_tolerance, rules_from, split_names
 from recon_operators.engine.rowdiff.plan import plan_columns
 from recon_operators.engine.spec import Tolerance
-from recon_operators.engine.types import LogicalType, infer_from_text, postgres_type, text
+from recon_operators.engine.logical_types import LogicalType, infer_from_text, postgres_type, text
 
 
 def test_rule_text():

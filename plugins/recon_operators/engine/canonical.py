@@ -29,7 +29,7 @@ from typing import Any
 
 from recon_operators.engine.normalise import ColumnRule, tzinfo_for
 from recon_operators.engine.spec import Tolerance
-from recon_operators.engine.types import (BINARY, BOOLEAN, BOOLEAN_WORDS, DATE, DECIMAL, FLOAT, INTEGER, JSON,
+from recon_operators.engine.logical_types import (BINARY, BOOLEAN, BOOLEAN_WORDS, DATE, DECIMAL, FLOAT, INTEGER, JSON,
                                           NUMERIC_KINDS, TEMPORAL_KINDS, TEXT, TIME, TIMESTAMP, TIMESTAMPTZ, UUID,
                                           LogicalType)
 
@@ -46,6 +46,7 @@ class Form:
     kind: str
     scale: int | None = None
     rounds: bool = False
+    sum_scale: int | None = None  # decimals of the declared side, for exact sums in DuckDB
 
     def __str__(self) -> str:
         if self.kind == DECIMAL and self.scale is not None:
@@ -103,8 +104,8 @@ def _pair_kind(a: LogicalType, b: LogicalType) -> str:
         return TIMESTAMP if a.kind == TIMESTAMPTZ else a.kind
     if TEXT in kinds:
         text_side, other = (a, b) if a.kind == TEXT else (b, a)
-        if other.inferred and not text_side.inferred:
-            return TEXT  # a declared text column wins over a guess from values (MSISDNs sniffed as numbers)
+        if other.inferred and not text_side.inferred and other.kind in (*NUMERIC_KINDS, BOOLEAN):
+            return TEXT  # declared text wins over numbers guessed from values (an MSISDN is a code)
         return TIMESTAMP if other.kind == TIMESTAMPTZ else other.kind
     if kinds <= set(NUMERIC_KINDS):
         return FLOAT if FLOAT in kinds else DECIMAL
@@ -132,10 +133,13 @@ def resolve(source: LogicalType, target: LogicalType, rule: ColumnRule | None = 
     kind = _RULE_FORMS[declared] if declared else _pair_kind(source, target)
     if kind == DECIMAL and rule.scale is not None:
         return Form(DECIMAL, scale=rule.scale, rounds=True)
-    if kind == DECIMAL:
+    if kind in (DECIMAL, INTEGER):
         scales = [_scale(source), _scale(target)]
         known = None if any(s is None for s in scales) else max(s for s in scales if s is not None)
-        return Form(DECIMAL, scale=known)
+        declared = [s for s in scales if s is not None]
+        if kind == INTEGER:
+            return Form(INTEGER, sum_scale=0)
+        return Form(DECIMAL, scale=known, sum_scale=max(declared) if declared else None)
     return Form(kind)
 
 

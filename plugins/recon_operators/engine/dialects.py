@@ -14,7 +14,7 @@ from __future__ import annotations
 from recon_operators.engine.canonical import Form
 from recon_operators.engine.identifiers import quote_ident
 from recon_operators.engine.normalise import ColumnRule, NormaliseError, offset_minutes, tzinfo_for
-from recon_operators.engine.types import (BINARY, BOOLEAN, DATE, DECIMAL, FLOAT, INTEGER, JSON, TEXT, TIME, TIMESTAMP,
+from recon_operators.engine.logical_types import (BINARY, BOOLEAN, DATE, DECIMAL, FLOAT, INTEGER, JSON, TEXT, TIME, TIMESTAMP,
                                           TIMESTAMPTZ, UUID, LogicalType)
 
 NULL_MARK = "\\N"  # stands for NULL inside a row hash, so (NULL, 'a') and ('a', NULL) differ
@@ -67,7 +67,8 @@ class Dialect:
             base = expr if (side.kind == TEXT and not side.padded) or textual else self.typed_as_text(expr, side)
             return self.text_rules(base, rule)
         if side.kind == TEXT or textual:
-            return self.parse(self.blank_to_null(expr), form, rule)
+            # '' is no number or date (NULL, as a CSV's empty field), but it is empty bytes
+            return self.parse(self.blank_to_null(expr) if form.kind != BINARY else self.as_text(expr), form, rule)
         render = getattr(self, f"r_{form.kind}")
         return render(expr, side, form, rule)
 
@@ -414,9 +415,10 @@ class DuckDBDialect(Dialect):
             return f"CAST({value} AS DECIMAL(38, {form.scale}))"
         if side.kind == FLOAT or form.kind == FLOAT:
             return f"CAST({value} AS DOUBLE)"
-        if form.kind == INTEGER:
+        if form.kind == INTEGER or side.kind == INTEGER:
             return f"CAST({value} AS HUGEINT)"
-        scale = form.scale if form.scale is not None else (side.scale if side.scale is not None and not textual else 18)
+        scale = form.scale if form.scale is not None else (side.scale if side.scale is not None and not textual else None)
+        scale = scale if scale is not None else (form.sum_scale if form.sum_scale is not None else 20)
         return f"CAST({value} AS DECIMAL(38, {scale}))"
 
     def row_hash(self, texts: list[str]) -> str:

@@ -23,7 +23,7 @@ from recon_operators.engine.results import CheckResult, Status, utcnow
 from recon_operators.engine.compare import build_results
 from recon_operators.engine.scope import Scope
 from recon_operators.engine.spec import CheckSpec, SideSpec, SuiteSpec
-from recon_operators.engine.types import LogicalType, text
+from recon_operators.engine.logical_types import LogicalType, text
 
 SideOpener = Callable[[SideSpec, str], Adapter]  # (side spec, "source"|"target") -> live adapter
 

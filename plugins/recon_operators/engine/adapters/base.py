@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from recon_operators.engine.canonical import ColumnPlan, Form, Side
-from recon_operators.engine.types import LogicalType
+from recon_operators.engine.logical_types import LogicalType
 from recon_operators.errors import one_line
 
 # Measure functions every side implements.
@@ -80,7 +80,7 @@ class AggregateRequest:
 
     def column(self, name: str) -> tuple[Side, Form]:
         if name not in self.columns:
-            from recon_operators.engine.types import text
+            from recon_operators.engine.logical_types import text
 
             return Side(name, text("unknown")), Form("text")
         return self.columns[name]

@@ -24,7 +24,7 @@ from recon_operators.engine.identifiers import IdentifierError, quote_ident
 from recon_operators.engine.normalise import NormaliseError
 from recon_operators.engine.spec import SQL_PARAMETER, SideSpec
 from recon_operators.engine.sqlguard import StackedStatementError, single_statement
-from recon_operators.engine.types import LogicalType, arrow_type, infer_from_text
+from recon_operators.engine.logical_types import LogicalType, arrow_type, infer_from_text
 from recon_operators.engine.workspace import lock_down
 from recon_operators.errors import one_line
 

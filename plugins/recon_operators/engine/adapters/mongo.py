@@ -42,7 +42,7 @@ from recon_operators.engine.canonical import ColumnPlan, Form, Side, python_text
 from recon_operators.engine.fingerprint import fingerprint, row_hash
 from recon_operators.engine.identifiers import quote_ident
 from recon_operators.engine.spec import SideSpec
-from recon_operators.engine.types import DECIMAL, FLOAT, INTEGER, TEXT, LogicalType, infer_from_values
+from recon_operators.engine.logical_types import DECIMAL, FLOAT, INTEGER, TEXT, LogicalType, infer_from_values
 from recon_operators.errors import first_line
 
 PROBE_DOCUMENTS = 200
@@ -146,9 +146,10 @@ class _Column:
     def group_key(self) -> Any:
         # Numbers group as text: identical on every server and on mongomock, which cannot order
         # Decimal128. 1.1 and 1.10 land in two raw groups that the canonical key merges again.
+        # Plain paths otherwise (mongomock's $ifNull takes 0, false and '' for null).
         if self.form.kind in NUMERIC_FORMS:
             return self.unless_null({"$toString": self.value})
-        return self.value
+        return self.path
 
     @property
     def native_extremes(self) -> bool:
@@ -331,20 +332,30 @@ class MongoAdapter(Adapter):
                 stage[f"m{index}"] = {f"${measure.func}": column.ordered_value}
             elif measure.func == "expression":
                 stage[f"m{index}"] = measure.expression
-        value_sets = {name: f"v{i}" for i, name in enumerate(sorted(
-            {m.column for m in measures if m.column and self._uses_set(m, columns[m.column])}))}
-        for name, alias in value_sets.items():
-            stage[alias] = {"$addToSet": columns[name].value}
+        value_sets = sorted({m.column for m in measures if m.column and self._uses_set(m, columns[m.column])})
+        key_ids = {f"k{i}": c.group_key for i, c in enumerate(keys)}
         for doc in collection.aggregate(prefix + [{"$group": stage}], allowDiskUse=True):
             raw_key = doc.get("_id") or {}
-            key = tuple(c.canonical(raw_key.get(f"k{i}")) for i, c in enumerate(keys))
-            group = groups.setdefault(key, _Group())
-            for name, alias in value_sets.items():
-                normalised = (columns[name].normalise(v) for v in doc.get(alias) or ())
-                group.sets.setdefault(name, set()).update(v for v in normalised if v is not None)
+            group = groups.setdefault(tuple(c.canonical(raw_key.get(f"k{i}")) for i, c in enumerate(keys)), _Group())
             for index, measure in enumerate(measures):
                 if not self._uses_set(measure, columns.get(measure.column or "")):
                     self._fold(group, measure, columns.get(measure.column or ""), doc.get(f"m{index}"))
+        for name in value_sets:
+            # Distinct raw values per group as groups of their own ($addToSet would do, but
+            # mongomock's takes 0, false and '' for null); folded into canonical values here.
+            column = columns[name]
+            raw_value = {"$toString": column.path} if column.form.kind in NUMERIC_FORMS else column.path
+            pipeline = prefix + [{"$group": {"_id": {**key_ids, "v": raw_value}}}]
+            for doc in collection.aggregate(pipeline, allowDiskUse=True):
+                raw = doc.get("_id") or {}
+                key = tuple(c.canonical(raw.get(f"k{i}")) for i, c in enumerate(keys))
+                raw_value = raw.get("v")
+                if column.form.kind in NUMERIC_FORMS and raw_value == "None":
+                    raw_value = None  # mongomock's $toString of null; no number prints as "None"
+                value = column.normalise(raw_value)
+                values = groups.setdefault(key, _Group()).sets.setdefault(name, set())
+                if value is not None:
+                    values.add(value)
 
     @staticmethod
     def _uses_set(measure: Measure, column: _Column | None) -> bool:
@@ -399,7 +410,8 @@ class MongoAdapter(Adapter):
 
     # -- types and the row diff -----------------------------------------------------------------
     def columns(self) -> dict[str, LogicalType]:
-        """Types inferred from a sample of matching documents, nested fields as dotted paths."""
+        """Types inferred from a sample of matching documents (top-level fields; a dotted path
+        into a sub-document is looked up as schemaless text by the runner)."""
         if self._columns is None:
             with self._errors():
                 collection = self._collection()
@@ -461,10 +473,7 @@ class MongoAdapter(Adapter):
 
 def _flatten(document: Any, prefix: str, found: dict[str, list[Any]]) -> None:
     for name, value in document.items():
-        path = f"{prefix}{name}"
-        found.setdefault(path, []).append(value)
-        if isinstance(value, dict):
-            _flatten(value, f"{path}.", found)
+        found.setdefault(f"{prefix}{name}", []).append(value)
 
 
 def _final(measure: Measure, group: _Group, column: _Column | None) -> Any:

@@ -19,7 +19,7 @@ from recon_operators.engine.adapters.client import run_client
 from recon_operators.engine.adapters.sql import SqlAdapter
 from recon_operators.engine.canonical import ColumnPlan
 from recon_operators.engine.dialects import DIALECTS
-from recon_operators.engine.types import LogicalType, postgres_type
+from recon_operators.engine.logical_types import LogicalType, postgres_type
 from recon_operators.errors import one_line
 from recon_operators.paths import read_sql
 

@@ -22,7 +22,7 @@ from recon_operators.engine.identifiers import IdentifierError
 from recon_operators.engine.normalise import NormaliseError
 from recon_operators.engine.spec import SQL_PARAMETER, SideSpec
 from recon_operators.engine.sqlguard import StackedStatementError, single_statement
-from recon_operators.engine.types import DECIMAL, FLOAT, INTEGER, text
+from recon_operators.engine.logical_types import DECIMAL, FLOAT, INTEGER, text
 from recon_operators.errors import one_line
 
 _TOKEN = "\x00p:{}\x00"
@@ -116,14 +116,40 @@ def _finish(measure: Measure, value: Any, request: AggregateRequest) -> Any:
     return value
 
 
-def needs_finishing(request: AggregateRequest) -> bool:
-    """Whether a measure reads a float or JSON column as text (DuckDB finishes those forms)."""
-    text_columns = set(request.group_by)
-    for measure in request.measures:
-        text_columns |= set(measure.as_text)
-        if measure.func in ("min", "max") and measure.column:
-            text_columns |= {measure.column} if request.column(measure.column)[1].kind == "json" else set()
-    return any(request.column(c)[1].kind in ("float", "json") for c in text_columns)
+def _finished(request: AggregateRequest, columns: Any) -> bool:
+    return any(request.column(c)[1].kind in ("float", "json") for c in columns)
+
+
+def needs_finishing(request: AggregateRequest, measure: Measure | None = None) -> bool:
+    """Whether the group keys, or ``measure`` (any measure when None), read a float or JSON
+    column as text: DuckDB finishes those forms."""
+    if _finished(request, request.group_by):
+        return True
+    for item in (request.measures if measure is None else (measure,)):
+        text_columns = set(item.as_text)
+        if item.func in ("min", "max") and item.column and request.column(item.column)[1].kind == "json":
+            text_columns.add(item.column)
+        if _finished(request, text_columns):
+            return True
+    return False
+
+
+def split_finishing(adapter: Adapter, request: AggregateRequest,
+                    in_engine: Callable[[AggregateRequest], AggregateRows]) -> AggregateRows:
+    """Measures the engine renders run in it; the ones DuckDB must finish run over the staged
+    columns; the two results are merged per group."""
+    if not needs_finishing(request):
+        return in_engine(request)
+    if needs_finishing(AggregateRequest((), request.group_by, request.columns, request.params)):
+        return staged_aggregate(adapter, request)
+    staged = tuple(m for m in request.measures if needs_finishing(request, m))
+    plain = tuple(m for m in request.measures if m not in staged)
+    out = staged_aggregate(adapter, AggregateRequest(staged, request.group_by, request.columns, request.params))
+    if plain:
+        for key, values in in_engine(AggregateRequest(plain, request.group_by, request.columns,
+                                                      request.params)).items():
+            out.setdefault(key, {}).update(values)
+    return out
 
 
 def staged_aggregate(adapter: Adapter, request: AggregateRequest) -> AggregateRows:
@@ -254,8 +280,9 @@ class SqlAdapter(Adapter):
 
     # -- checks ---------------------------------------------------------------------------------
     def aggregate(self, request: AggregateRequest) -> AggregateRows:
-        if needs_finishing(request):
-            return staged_aggregate(self, request)
+        return split_finishing(self, request, self._aggregate_in_engine)
+
+    def _aggregate_in_engine(self, request: AggregateRequest) -> AggregateRows:
         try:
             selects, groups = aggregate_select(self.dialect, request, lambda c: self.render(*request.column(c)),
                                                lambda c: self.number(*request.column(c)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from recon_operators.engine.canonical import ColumnPlan, Form, Incomparable, Side, resolve
 from recon_operators.engine.rowdiff.model import DiffError, DiffSpec
-from recon_operators.engine.types import TEXT, LogicalType
+from recon_operators.engine.logical_types import TEXT, LogicalType
 
 
 def plan_columns(spec: DiffSpec, source_types: dict[str, LogicalType],
