@@ -34,13 +34,13 @@ class RowDiffOperator(BaseOperator):
 
     ``source``/``target``: dataset mappings or URLs (see ``engine.opener.dataset_side``). ``rules``:
     column -> rule text (``"decimal,scale:2"``) or ``ColumnRule`` fields; ``tolerances``: column ->
-    ``"0.01"``/``"0.5%"``. Samples written to the store are always masked. ``output``: a .csv or
+    ``"0.01"``/``"0.5%"``. Samples written to the store are always masked. ``output_path``: a .csv or
     .parquet path (local, or ``s3://`` through ``aws_conn_id``) that receives every difference,
     masked, next to the ledger results (its path is in the ``changed_rows`` result's details).
     """
 
     template_fields: Sequence[str] = ("source", "target", "key", "columns", "exclude", "scope", "stage",
-                                      "diff_name", "store_conn_id", "output")
+                                      "diff_name", "store_conn_id", "output_path")
     template_fields_renderers = {"scope": "json", "source": "json", "target": "json"}
     ui_color = "#e6eef8"
 
@@ -49,11 +49,11 @@ class RowDiffOperator(BaseOperator):
                  exclude: list[str] | None = None, rules: Mapping[str, Any] | None = None,
                  source_rules: Mapping[str, Any] | None = None, target_rules: Mapping[str, Any] | None = None,
                  tolerances: Mapping[str, str] | None = None, sample_limit: int = DEFAULT_SAMPLE,
-                 stage: str | None = None, process_name: str | None = None, output: str | None = None,
+                 stage: str | None = None, process_name: str | None = None, output_path: str | None = None,
                  aws_conn_id: str = "aws_default", store_conn_id: str = ResultsStoreHook.default_conn_name,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.output, self.aws_conn_id = output, aws_conn_id
+        self.output_path, self.aws_conn_id = output_path, aws_conn_id
         self.source, self.target = source, target
         self.key = key
         self.columns, self.exclude = columns, exclude
@@ -81,8 +81,8 @@ class RowDiffOperator(BaseOperator):
         try:
             for side in (self.source, self.target):
                 opened.append(open_dataset(side, params))
-            filesystem = s3_filesystem(self.aws_conn_id) if (self.output or "").startswith("s3://") else None
-            result = run_diff(spec, opened[0], opened[1], output=self.output, output_filesystem=filesystem)
+            filesystem = s3_filesystem(self.aws_conn_id) if (self.output_path or "").startswith("s3://") else None
+            result = run_diff(spec, opened[0], opened[1], output=self.output_path, output_filesystem=filesystem)
         except SourceError as exc:
             described = [d.describe() for d in opened]
             return [diff_error_result(scrub(one_line(exc)), *(described + [{}, {}])[:2], started)], None
@@ -90,8 +90,8 @@ class RowDiffOperator(BaseOperator):
             for dataset in opened:
                 dataset.close()
         results = diff_check_results(result, started)
-        if self.output:
-            next(r for r in results if r.check_name == "changed_rows").details["output"] = self.output
+        if self.output_path:
+            next(r for r in results if r.check_name == "changed_rows").details["output"] = self.output_path
         return results, result
 
     def execute(self, context: Any) -> dict[str, Any]:
