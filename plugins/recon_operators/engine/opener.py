@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from typing import Any, Callable, Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -45,15 +46,17 @@ def resolve_connection(reference: str, resolve: Resolver = env_resolver) -> tupl
 def _aws(side: SideSpec, resolve: Resolver) -> tuple[ConnectionInfo | None, str | None]:
     """The AWS connection of an ``s3://`` side: its own, else aws_default when it exists, else
     the environment's credentials (AWS_* variables)."""
+    environment = {k: v for k, v in (("endpoint_url", os.environ.get("AWS_ENDPOINT_URL")),
+                                     ("region_name", os.environ.get("AWS_DEFAULT_REGION"))) if v}
     if side.connection:
         info, label = resolve_connection(side.connection, resolve)
-        return info, ("aws://***" if "://" in side.connection else label)
+        if "://" in side.connection:  # keys in the URL: endpoint and region from the environment
+            return replace(info, extra={**environment, **info.extra}), "aws://***"
+        return info, label
     try:
         return resolve(DEFAULT_AWS), DEFAULT_AWS
     except (ConnectionConfigError, SourceError):
-        extra = {k: v for k, v in (("endpoint_url", os.environ.get("AWS_ENDPOINT_URL")),
-                                   ("region_name", os.environ.get("AWS_DEFAULT_REGION"))) if v}
-        return ConnectionInfo("aws", extra=extra), None
+        return ConnectionInfo("aws", extra=environment), None
 
 
 def open_side(side: SideSpec, name: str = "side", *, resolve: Resolver = env_resolver,

@@ -15,6 +15,7 @@ Adding an engine is one module with a subclass and one line in ``registry`` (doc
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -36,6 +37,16 @@ class SourceError(RuntimeError):
 
     The message is one line a user can act on; it names the side and never holds a password.
     """
+
+
+_QUOTED_VALUE = re.compile(r"""(string|value|Line|line)\s*(\S*\s*)?("[^"]*"|'[^']*')""")
+_CSV_LINE = re.compile(r"Original Line:.*$")
+
+
+def value_free(message: str) -> str:
+    """A driver's one-line error without the data value it quotes (it may be an MSISDN): DuckDB's
+    'Could not convert string "0812x" to INT128' -> 'Could not convert string to INT128'."""
+    return _CSV_LINE.sub("", _QUOTED_VALUE.sub(lambda m: m.group(1), message)).strip()
 
 
 @dataclass(frozen=True)
@@ -113,7 +124,7 @@ class Adapter:
         return None
 
     def fail(self, exc: BaseException) -> SourceError:
-        return SourceError(f"{self.label}: {one_line(exc)}")
+        return SourceError(f"{self.label}: {value_free(one_line(exc))}")
 
     # Adapters are context managers: ``with open_side(...) as side:``.
     def __enter__(self) -> "Adapter":

@@ -230,8 +230,8 @@ class FileAdapter(Adapter):
             raise SourceError(f"{self.label}: filter needs :{absent[0]} but the scope has no {absent[0]}")
         if inline:  # a view cannot hold prepared parameters: values become quoted literals
             text = SQL_PARAMETER.sub(lambda m: literal(str(values[m.group(1)])), self.filter)
-            return f" WHERE ({text})", {}
-        return f" WHERE ({SQL_PARAMETER.sub(lambda m: '$' + m.group(1), self.filter)})", \
+            return f" WHERE ({text}\n)", {}
+        return f" WHERE ({SQL_PARAMETER.sub(lambda m: '$' + m.group(1), self.filter)}\n)", \
             {n: values[n] for n in needed}
 
     def render(self, side: Side, form: Form) -> str:

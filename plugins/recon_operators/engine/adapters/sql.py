@@ -260,7 +260,8 @@ class SqlAdapter(Adapter):
         """`` FROM relation WHERE (filter)`` with driver placeholders, and the bound values
         (the side's own ``params`` win over the scope's)."""
         values = {**dict(scope or {}), **self.params}
-        tail = f" FROM {self.relation}" + (f" WHERE ({self.filter})" if self.filter else "")
+        # The line break ends a trailing '--' comment of the filter before the closing parenthesis.
+        tail = f" FROM {self.relation}" + (f" WHERE ({self.filter}\n)" if self.filter else "")
         needed = sorted(set(SQL_PARAMETER.findall(tail)))
         absent = [n for n in needed if values.get(n) in (None, "")]
         if absent:

@@ -20,7 +20,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from recon_operators.engine.adapters.base import Adapter, Progress, SourceError
+import duckdb
+
+from recon_operators.engine.adapters.base import Adapter, Progress, SourceError, value_free
+from recon_operators.errors import one_line
 from recon_operators.engine.canonical import ColumnPlan, finish_sql
 from recon_operators.engine.masking import mask_value
 from recon_operators.engine.rowdiff.model import DiffError, DiffResult, DiffSpec
@@ -67,13 +70,16 @@ def _stage_both(duck: Any, root: Path, source: Adapter, target: Adapter, plans: 
             if progress:
                 progress(side, "reading", 0)
             dataset.stage(cursor, table, plans, side, root, memory // 4, progress)  # a table may hold a quarter
-            if progress:
-                progress(side, "staged", cursor.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+            if progress:  # rows of a staged table; a view over a file is counted by the comparison itself
+                staged = 0 if dataset.staged_bytes else cursor.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                progress(side, "staged", staged)
             timings[f"{side}_seconds"] = round(time.monotonic() - started, 3)
             if dataset.staged_bytes * 2 > memory:  # the join cannot be wide: see _compare
                 _narrow(cursor, table, plans)
         except SourceError as exc:
             raise SourceError(f"{side}: {exc}") from None
+        except duckdb.Error as exc:
+            raise SourceError(f"{side}: {dataset.fail(exc)}") from None
         finally:
             cursor.close()
 
@@ -129,9 +135,13 @@ def run_diff(spec: DiffSpec, source: Adapter, target: Adapter, *, work_dir: str 
             compared = time.monotonic()
             if progress:
                 progress("both", "comparing", 0)
-            _compare(duck, spec, keys, values, result, memory_limit, staged_bytes)
-            if output:
-                write_output(duck, root, output, output_filesystem, keys, values, mask=spec.mask)
+            try:
+                _compare(duck, spec, keys, values, result, memory_limit, staged_bytes)
+                if output:
+                    write_output(duck, root, output, output_filesystem, keys, values, mask=spec.mask)
+            except (duckdb.Error, OSError) as exc:  # a file side read in each pass, a full disk, an S3 upload
+                sides = f"{source.label} / {target.label}"
+                raise SourceError(f"{sides}: {value_free(one_line(exc))}") from None
             result.timings["compare_seconds"] = round(time.monotonic() - compared, 3)
     except WorkspaceError as exc:
         raise DiffError(str(exc)) from None
