@@ -260,7 +260,8 @@ class FileAdapter(Adapter):
         kind, value = self.sources[VIEW]
         view = f"{table}_input"
         try:
-            exprs = [f"{self.render(p.side(side), p.form)} AS {quote_ident(p.name)}" for p in plans]
+            exprs = [f"{quote_ident(p.side(side).physical) if p.side(side).deferred else self.render(p.side(side), p.form)}"
+                     f" AS {quote_ident(p.name)}" for p in plans]
             where, _ = self._where(inline=True)
             if kind == "native":  # a view: DuckDB reads the local file in each pass, as fast as a table scan
                 duck.execute(f"CREATE VIEW {table} AS SELECT {', '.join(exprs)} FROM {value}{where}")

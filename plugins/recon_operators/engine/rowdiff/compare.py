@@ -27,7 +27,7 @@ from recon_operators.errors import one_line
 from recon_operators.engine.canonical import ColumnPlan, finish_sql
 from recon_operators.engine.masking import mask_value
 from recon_operators.engine.rowdiff.model import DiffError, DiffResult, DiffSpec
-from recon_operators.engine.rowdiff.plan import plan_columns
+from recon_operators.engine.rowdiff.plan import defer, finish, plan_columns
 from recon_operators.engine.workspace import WorkspaceError, diff_workspace, lock_down, size_bytes
 
 DEFAULT_MEMORY_LIMIT = "1GB"
@@ -52,7 +52,7 @@ def _differs(plan: ColumnPlan, left: str, right: str) -> str:
         gap = f"abs({a} - {b})"
         same = (f"({gap} <= {float(plan.tolerance.abs)!r} OR {gap} <= {float(plan.tolerance.rel)!r} * abs({a}))")
     elif plan.finished:
-        same = f"{finish_sql(left, plan.form)} IS NOT DISTINCT FROM {finish_sql(right, plan.form)}"
+        same = f"{finish(plan, 'source', left)} IS NOT DISTINCT FROM {finish(plan, 'target', right)}"
     else:
         return f"({left} IS DISTINCT FROM {right})"
     return f"(CASE WHEN {left} IS NOT DISTINCT FROM {right} THEN false ELSE NOT coalesce({same}, false) END)"
@@ -119,7 +119,8 @@ def run_diff(spec: DiffSpec, source: Adapter, target: Adapter, *, work_dir: str 
     except WorkspaceError as exc:
         raise DiffError(str(exc)) from None
     local_output = check_output(output)
-    plans = plan_columns(spec, _types(source, "source"), _types(target, "target"))
+    plans = defer(plan_columns(spec, _types(source, "source"), _types(target, "target")),
+                  getattr(source, "textual", False), getattr(target, "textual", False))
     keys = [p for p in plans if p.is_key]
     values = [p for p in plans if not p.is_key and not p.incomparable]
     result = DiffResult(key=[p.name for p in keys], columns=[p.name for p in values],
@@ -353,7 +354,7 @@ def _samples(duck: Any, spec: DiffSpec, keys: list[ColumnPlan], values: list[Col
 
     samples: list[dict[str, Any]] = []
     width = len(key_cols)
-    flags = ", ".join(f"d{j}, {finish_sql(f's{j}', p.form)}, {finish_sql(f't{j}', p.form)}"
+    flags = ", ".join(f"d{j}, {finish(p, 'source', f's{j}')}, {finish(p, 'target', f't{j}')}"
                       for j, p in enumerate(values))
     changed = duck.execute(f"SELECT {order}{', ' + flags if flags else ''} FROM diff WHERE sp AND tp "
                            f"ORDER BY {order} LIMIT {limit}").fetchall()

@@ -14,7 +14,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from recon_operators.engine.canonical import ColumnPlan, finish_sql
+from recon_operators.engine.canonical import ColumnPlan
+from recon_operators.engine.rowdiff.plan import finish
 from recon_operators.engine.masking import _column_kind
 from recon_operators.engine.rowdiff.model import DiffError
 from recon_operators.paths import read_sql
@@ -57,7 +58,7 @@ def write_output(duck: Any, root: Path, path: str, filesystem: Any, keys: list[C
                *(f"{_masked(p.name, f'k{i}', mask)} AS \"{p.name}\"" for i, p in enumerate(keys))]
     for j, plan in enumerate(values):
         for side, prefix in (("source", "s"), ("target", "t")):
-            value = _masked(plan.name, finish_sql(f"{prefix}{j}", plan.form), mask)
+            value = _masked(plan.name, finish(plan, side, f"{prefix}{j}"), mask)
             columns.append(f"CASE WHEN sp AND tp AND d{j} THEN {value} END AS \"{plan.name}__{side}\"")
     order = ", ".join(f"k{i}" for i in range(len(keys)))
     local = str(root / f"output{Path(path).suffix.lower()}") if path.startswith("s3://") else os.path.abspath(path)

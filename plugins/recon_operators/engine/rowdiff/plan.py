@@ -7,7 +7,10 @@ with no common form (json vs integer) is planned as incomparable: reported once,
 
 from __future__ import annotations
 
-from recon_operators.engine.canonical import ColumnPlan, Form, Incomparable, Side, resolve
+from dataclasses import replace
+
+from recon_operators.engine.canonical import ColumnPlan, Form, Incomparable, Side, finish_sql, resolve
+from recon_operators.engine.dialects import DIALECTS
 from recon_operators.engine.rowdiff.model import DiffError, DiffSpec
 from recon_operators.engine.logical_types import TEXT, LogicalType
 
@@ -43,3 +46,22 @@ def plan_columns(spec: DiffSpec, source_types: dict[str, LogicalType],
         plans.append(ColumnPlan(name, source, target, form, is_key=name in spec.key,
                                 tolerance=spec.tolerances.get(name), incomparable=incomparable))
     return plans
+
+
+def defer(plans: list[ColumnPlan], source_textual: bool, target_textual: bool) -> list[ColumnPlan]:
+    """Compared columns of a CSV side travel as the file's raw text: parsing every value into its
+    form costs more than the diff, while equal text is equal data. DuckDB renders the form only for
+    the values whose text differs (``finish``). Keys and text forms are rendered as they are staged."""
+    def deferred(plan: ColumnPlan, textual: bool) -> bool:
+        return textual and not plan.is_key and plan.form.kind != TEXT and not plan.incomparable
+
+    return [replace(p, source=replace(p.source, deferred=deferred(p, source_textual)),
+                    target=replace(p.target, deferred=deferred(p, target_textual))) for p in plans]
+
+
+def finish(plan: ColumnPlan, side: str, expr: str) -> str:
+    """The canonical text, in DuckDB, of a staged value of this side (see ``defer``)."""
+    column = plan.side(side)
+    if column.deferred:
+        expr = DIALECTS["duckdb"].canonical(expr, column.type, plan.form, column.rule, textual=True)
+    return finish_sql(expr, plan.form)
