@@ -89,7 +89,7 @@ def test_plan_settles_cosmetic_types_from_either_side():
     target = {"msisdn": csv, "amount": csv, "seen": csv, "born": LogicalType("date"), "fee": csv}
     plans = {p.name: p for p in plan_columns(spec, source, target)}
     assert list(plans) == ["msisdn", "amount", "seen", "born", "fee"]
-    assert plans["amount"].form == Form("decimal")  # the CSV's scale is unknown: trailing zeros dropped
+    assert plans["amount"].form == Form("decimal", sum_scale=2)  # the CSV scale is unknown: trailing zeros dropped
     assert plans["seen"].form.kind == "timestamp" and plans["born"].form.kind == "date"
     assert plans["seen"].target.rule == ColumnRule(trim=True, timezone="+07:00")
     assert plans["msisdn"].source.rule == ColumnRule()  # "*" is for compared columns, not the key

@@ -24,6 +24,7 @@ _TRUE_WORDS, _FALSE_WORDS = "'t', 'true', 'yes', '1'", "'f', 'false', 'no', '0'"
 class Dialect:
     name = "generic"
     text_type = "VARCHAR"
+    date_type = "DATE"
 
     def quote(self, name: str) -> str:
         return quote_ident(name)
@@ -88,6 +89,19 @@ class Dialect:
         """The value as an exact number, for sums and numeric min/max."""
         raise NotImplementedError
 
+    def r_boolean(self, expr: str, side: LogicalType, form: Form, rule: ColumnRule) -> str:
+        if side.kind == BOOLEAN:
+            return self.as_text(expr)
+        return _zero_one(expr, self.as_text(expr))
+
+    def r_timestamp(self, expr: str, side: LogicalType, form: Form, rule: ColumnRule) -> str:
+        # Postgres (a UTC session, ISO DateStyle) and DuckDB print the fraction up to its last non-zero digit.
+        return self.as_text(self.utc(expr, side, rule))
+
+    def r_date(self, expr: str, side: LogicalType, form: Form, rule: ColumnRule) -> str:
+        value = expr if side.kind == DATE else self.utc(expr, side, rule)
+        return self.as_text(f"CAST({value} AS {self.date_type})")
+
     # -- aggregates -------------------------------------------------------------------------------
     def row_hash(self, texts: list[str]) -> str:
         """60-bit integer from the md5 of the row's canonical texts joined by '|'."""
@@ -110,6 +124,7 @@ def _zero_one(number: str, as_text: str) -> str:
 class PostgresDialect(Dialect):
     name = "postgres"
     text_type = "text"
+    date_type = "date"
 
     def typed_as_text(self, expr: str, side: LogicalType) -> str:
         if side.kind == BINARY:
@@ -145,19 +160,6 @@ class PostgresDialect(Dialect):
 
     def r_float(self, expr: str, side: LogicalType, form: Form, rule: ColumnRule) -> str:
         return self.as_text(expr)  # shortest round-trip digits; DuckDB settles the notation
-
-    def r_boolean(self, expr: str, side: LogicalType, form: Form, rule: ColumnRule) -> str:
-        if side.kind == BOOLEAN:
-            return self.as_text(expr)
-        return _zero_one(expr, self.as_text(expr))
-
-    def r_timestamp(self, expr: str, side: LogicalType, form: Form, rule: ColumnRule) -> str:
-        # A UTC session with ISO DateStyle prints the fraction up to its last non-zero digit.
-        return self.as_text(self.utc(expr, side, rule))
-
-    def r_date(self, expr: str, side: LogicalType, form: Form, rule: ColumnRule) -> str:
-        value = expr if side.kind == DATE else self.utc(expr, side, rule)
-        return f"CAST(CAST({value} AS date) AS text)"
 
     def r_time(self, expr: str, side: LogicalType, form: Form, rule: ColumnRule) -> str:
         return f"CAST(CAST({expr} AS time) AS text)"
@@ -353,18 +355,6 @@ class DuckDBDialect(Dialect):
 
     def r_float(self, expr: str, side: LogicalType, form: Form, rule: ColumnRule) -> str:
         return self.as_text(expr)
-
-    def r_boolean(self, expr: str, side: LogicalType, form: Form, rule: ColumnRule) -> str:
-        if side.kind == BOOLEAN:
-            return self.as_text(expr)
-        return _zero_one(expr, self.as_text(expr))
-
-    def r_timestamp(self, expr: str, side: LogicalType, form: Form, rule: ColumnRule) -> str:
-        return self.as_text(self.utc(expr, side, rule))
-
-    def r_date(self, expr: str, side: LogicalType, form: Form, rule: ColumnRule) -> str:
-        value = expr if side.kind == DATE else self.utc(expr, side, rule)
-        return f"CAST(CAST({value} AS DATE) AS VARCHAR)"
 
     def r_time(self, expr: str, side: LogicalType, form: Form, rule: ColumnRule) -> str:
         return self.as_text(expr)

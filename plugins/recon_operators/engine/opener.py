@@ -65,15 +65,21 @@ def open_side(side: SideSpec, name: str = "side", *, resolve: Resolver = env_res
     if side.path:
         info, label = _aws(side, resolve) if side.path.startswith("s3://") else (None, side.connection)
         return adapter_class("file").from_connection(side, info, label, dict(params or {}))
+    info, label, engine = _database(side, name, resolve)
+    return adapter_class(engine).from_connection(side, info, label, dict(params or {}))
+
+
+def _database(side: SideSpec, name: str, resolve: Resolver) -> tuple[ConnectionInfo, str, str]:
+    """A database side's connection, label and engine, or one line saying what does not fit."""
     info, label = resolve_connection(side.connection or "", resolve)
     engine = engine_for(info.conn_type, label)
     if engine == "file":
-        raise SourceError(f"{label} is an AWS connection: give a path (s3://bucket/key) for files on S3")
+        raise SourceError(f"{label} is an AWS connection: use s3://bucket/key?conn=<id> for files on S3")
     if engine == "mongo" and not side.collection:
-        raise SourceError(f"{name}: connection {label} is MongoDB: name a collection")
+        raise SourceError(f"{name}: a MongoDB dataset needs a collection (?collection=name)")
     if engine != "mongo" and side.collection:
         raise SourceError(f"{name} names a collection but connection {label} is {info.conn_type}")
-    return adapter_class(engine).from_connection(side, info, label, dict(params or {}))
+    return info, label, engine
 
 
 # -- dataset URLs and mappings (recon diff, RowDiffOperator) -------------------------------------
@@ -153,12 +159,7 @@ def check_dataset(side: SideSpec, label: str, resolve: Resolver = env_resolver) 
     """What ``recon diff`` can tell before connecting: one table or query, a collection for Mongo."""
     if side.path:
         return
-    info, _ = resolve_connection(side.connection or "", resolve)
-    engine = engine_for(info.conn_type, label)
-    if engine == "file":
-        raise SourceError(f"{label} is an AWS connection: use s3://bucket/key?conn=<id> for files on S3")
-    if engine == "mongo" and not side.collection:
-        raise SourceError(f"{label}: a MongoDB dataset needs ?collection=name")
+    _, _, engine = _database(side, label, resolve)
     if engine != "mongo" and bool(side.table) == bool(side.query):
         raise SourceError(f"{label}: give ?table=name or ?query=SELECT..., exactly one")
 
