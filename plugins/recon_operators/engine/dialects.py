@@ -135,7 +135,7 @@ class PostgresDialect(Dialect):
         # The session runs in UTC: naive values are taken as UTC unless the rule names their zone.
         if side.kind == TIMESTAMPTZ:
             return f"({expr} AT TIME ZONE 'UTC')"
-        value = f"CAST({expr} AS timestamp)"
+        value = expr if side.kind == TIMESTAMP else f"CAST({expr} AS timestamp)"
         if not rule.timezone:
             return value
         minutes = offset_minutes(rule.timezone)

@@ -17,7 +17,7 @@ from recon_operators.engine.adapters.client import run_client
 from recon_operators.engine.adapters.sql import SqlAdapter
 from recon_operators.engine.canonical import ColumnPlan
 from recon_operators.engine.dialects import DIALECTS
-from recon_operators.engine.logical_types import BOOLEAN, JSON, TEXT, UUID, LogicalType, mysql_description_type, mysql_type
+from recon_operators.engine.logical_types import JSON, TEXT, LogicalType, mysql_description_type, mysql_type
 from recon_operators.errors import one_line
 from recon_operators.paths import read_sql
 
@@ -60,7 +60,7 @@ class MySQLAdapter(SqlAdapter):
     @staticmethod
     def _quoted(plan: ColumnPlan, side: str) -> bool:
         """Text that may hold a tab, quote or newline goes through QUOTE()."""
-        return plan.form.kind in (TEXT, JSON, UUID, BOOLEAN) or plan.side(side).type.kind == TEXT
+        return plan.form.kind in (TEXT, JSON) or plan.side(side).type.kind == TEXT
 
     def stream(self, exprs: list[str], plans: list[ColumnPlan], side: str, tail: str, params: dict[str, Any],
                spill: Path) -> None:
