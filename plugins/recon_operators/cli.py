@@ -76,7 +76,13 @@ def _check(args: argparse.Namespace) -> int:
 
     suite = load_suite(args.suite)
     scope = _parse_scope(args.scope)
-    results = run_suite(suite, scope, open_side, only=args.only or None)
+    from recon_operators.diff_cli import TerminalProgress
+
+    progress = TerminalProgress()
+    try:
+        results = run_suite(suite, scope, open_side, only=args.only or None, progress=progress)
+    finally:
+        progress.done()
     counts = summary(results)
     if args.json:
         print(render_json(suite.name, scope.as_dict(), results))

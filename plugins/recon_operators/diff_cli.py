@@ -90,7 +90,7 @@ def render_text(result: DiffResult) -> str:
     return "\n".join(lines)
 
 
-class _Progress:
+class TerminalProgress:
     """Phase and rows per side on one stderr line, only on a terminal (stdout and --json stay clean)."""
 
     def __init__(self) -> None:
@@ -121,7 +121,7 @@ def _output_filesystem(args: argparse.Namespace) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
-    progress = _Progress()
+    progress = TerminalProgress()
     try:
         spec = spec_from(args)
         params = column_pairs(args.param, "--param")

@@ -1,9 +1,9 @@
 """Engine providers for the conformance suite: how each engine creates a dataset of the logical
 types in ``cases`` and loads values into it, and how its adapter is opened.
 
-A new engine joins the suite by adding one provider to ``PROVIDERS``: ``declared`` (its type for
-each logical kind), ``write(name, cases, rows) -> SideSpec`` and, when it cannot be reached by a
-URL, ``open(side)``. The tests then run every engine pair unchanged.
+A new engine joins the suite by one entry in ``PROVIDERS``: a provider with ``declared`` (its
+type for each logical kind), ``write(name, cases, rows) -> SideSpec`` and, when it cannot be
+reached by a URL, ``open(side)``. The tests then run every engine pair unchanged.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime, time, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from recon_operators.demo.services import MARIADB_HOST, MARIADB_PORT, MARIADB_USER, pg_dsn
 from recon_operators.engine.adapters.base import Adapter
@@ -202,9 +202,16 @@ class Mongo(Provider):
         return MongoAdapter(self.database, side, connection_label="mongomock")
 
 
-ENGINE_NAMES = ("postgres", "mariadb", "csv", "parquet", "mongo")
+# One entry per engine: (the session's databases, a scratch folder) -> its provider.
+PROVIDERS: dict[str, Callable[[dict[str, str], Path], Provider]] = {
+    "postgres": lambda databases, folder: Postgres(databases["transform"]),
+    "mariadb": lambda databases, folder: MariaDB(databases["stage"]),
+    "csv": lambda databases, folder: CsvFiles(folder),
+    "parquet": lambda databases, folder: ParquetFiles(folder),
+    "mongo": lambda databases, folder: Mongo(),
+}
+ENGINE_NAMES = tuple(PROVIDERS)
 
 
 def providers(databases: dict[str, str], folder: Path) -> dict[str, Provider]:
-    return {"postgres": Postgres(databases["transform"]), "mariadb": MariaDB(databases["stage"]),
-            "csv": CsvFiles(folder), "parquet": ParquetFiles(folder), "mongo": Mongo()}
+    return {name: make(databases, folder) for name, make in PROVIDERS.items()}

@@ -202,17 +202,14 @@ def test_spill_folder_is_private_and_removed_on_sigterm(databases, tmp_path):
     assert list(tmp_path.glob("recon-diff-*")) == []
 
 
-def test_progress_shows_on_a_terminal_only(tmp_path):
+def _on_terminal(*args: str) -> tuple[int, bytes]:
+    """Run ``recon`` with stderr on a pseudo-terminal; its exit code and what the terminal showed."""
     import pty
 
-    left = tmp_path / "l.csv"
-    left.write_text("msisdn,a\n1,x\n")
-    plain = recon("diff", str(left), str(left), "--key", "msisdn")
-    assert plain.stderr == ""
     primary, secondary = pty.openpty()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "plugins")}
-    done = subprocess.run([sys.executable, "-m", "recon_operators.cli", "diff", str(left), str(left), "--key",
-                           "msisdn"], stdout=subprocess.PIPE, stderr=secondary, env=env, cwd=ROOT)
+    done = subprocess.run([sys.executable, "-m", "recon_operators.cli", *args], stdout=subprocess.PIPE,
+                          stderr=secondary, env=env, cwd=ROOT)
     os.close(secondary)
     shown = b""
     try:
@@ -221,5 +218,19 @@ def test_progress_shows_on_a_terminal_only(tmp_path):
     except OSError:
         pass
     os.close(primary)
-    assert done.returncode == 0
-    assert b"source staged" in shown and b"comparing" in shown
+    return done.returncode, shown
+
+
+def test_progress_shows_on_a_terminal_only(tmp_path):
+    left = tmp_path / "l.csv"
+    left.write_text("msisdn,a\n1,x\n")
+    plain = recon("diff", str(left), str(left), "--key", "msisdn")
+    assert plain.stderr == ""
+    code, shown = _on_terminal("diff", str(left), str(left), "--key", "msisdn")
+    assert code == 0 and b"source staged" in shown and b"comparing" in shown
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(json.dumps({"suite": "s", "source": {"path": str(left)}, "target": {"path": str(left)},
+                                 "checks": [{"name": "rows", "kind": "row_count"}]}))
+    assert recon("check", str(suite)).stderr == ""
+    code, shown = _on_terminal("check", str(suite))
+    assert code == 0 and b"source aggregating 1 measure(s)" in shown

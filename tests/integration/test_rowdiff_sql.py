@@ -242,3 +242,38 @@ def test_a_null_key_never_pairs_with_the_other_sides_null_key(sides):
     result = sides(source, target)
     assert (result.missing_in_target, result.extra_in_target, result.changed_rows) == (2, 2, 0)
     assert (result.matched_rows, result.duplicate_keys_source, result.duplicate_keys_target) == (6, 0, 0)
+
+
+def test_two_null_keys_on_one_side_are_two_missing_rows(sides):
+    """Both paths agree: a NULL key never pairs and is never a duplicate (was 2 missing + 1
+    duplicate in memory, 0 + 1 beyond the budget)."""
+    data = rows(8)
+    source = changed(changed(data, 2, msisdn=None), 5, msisdn=None)
+    result = sides(source, data)
+    assert (result.missing_in_target, result.extra_in_target, result.duplicate_keys_source) == (2, 2, 0)
+    assert (result.source_rows, result.matched_rows, result.changed_rows) == (8, 6, 0)
+
+
+def test_boolean_rule_and_incomparable_column(databases):
+    """A declared rule picks the form (--rule flag=boolean); a pair with no form is reported once."""
+    pg_table, my_table = table(), table()
+    conn = psycopg2.connect(pg_dsn(databases["transform"]))
+    with conn, conn.cursor() as cur:
+        cur.execute(f"CREATE TABLE {pg_table} (id int, flag text, doc jsonb)")
+        cur.execute(f"INSERT INTO {pg_table} VALUES (1, 'yes', '{{\"a\": 1}}'), (2, 'no', '[1]')")
+    my = mariadb_connect(databases["stage"])
+    cur = my.cursor()
+    cur.execute(f"CREATE TABLE {my_table} (id INT, flag TINYINT(1), doc INT)")
+    cur.execute(f"INSERT INTO {my_table} VALUES (1, 1, 5), (2, 0, 6)")
+    my.commit()
+    source = PostgresAdapter(conn, SideSpec(table=pg_table))
+    target = MySQLAdapter(my, SideSpec(table=my_table))
+    try:
+        result = run_diff(DiffSpec(key=("id",), rules={"flag": ColumnRule(type="boolean")}), source, target)
+    finally:
+        source.close()
+        target.close()
+    assert result.column_mismatches == {} and result.changed_rows == 0
+    assert result.incomparable == {"doc": "doc: jsonb (source) vs int(11) (target) have no common form; "
+                                          "pass --rule doc=text or --exclude doc"}
+    assert not result.equal and result.columns == ["flag"]

@@ -35,7 +35,8 @@ from recon_operators.engine.logical_types import (BINARY, BOOLEAN, BOOLEAN_WORDS
 
 # Forms the engines cannot all spell in SQL: rendered to text by the engine, finished in DuckDB.
 FINISHED_IN_DUCKDB = (FLOAT, JSON)
-_RULE_FORMS = {"text": TEXT, "decimal": DECIMAL, "integer": INTEGER, "timestamp": TIMESTAMP, "date": DATE}
+_RULE_FORMS = {"text": TEXT, "decimal": DECIMAL, "integer": INTEGER, "float": FLOAT, "boolean": BOOLEAN,
+               "timestamp": TIMESTAMP, "date": DATE, "time": TIME, "uuid": UUID, "json": JSON, "binary": BINARY}
 
 
 @dataclass(frozen=True)

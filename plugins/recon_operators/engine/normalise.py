@@ -16,7 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-COLUMN_TYPES = ("text", "decimal", "integer", "timestamp", "date")
+COLUMN_TYPES = ("text", "decimal", "integer", "float", "boolean", "timestamp", "date", "time", "uuid", "json", "binary")
 _OFFSET = re.compile(r"^([+-])(\d{2}):(\d{2})$")
 TIMESTAMP_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -29,7 +29,7 @@ class NormaliseError(ValueError):
 class ColumnRule:
     """How one column's values are made comparable. Empty rule: compare values as they are."""
 
-    type: str | None = None  # text | decimal | integer | timestamp | date
+    type: str | None = None  # one of COLUMN_TYPES: the canonical form to compare in (canonical.py)
     trim: bool = False
     case: str | None = None  # upper | lower
     empty_as_null: bool = False

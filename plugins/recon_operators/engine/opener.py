@@ -64,7 +64,7 @@ def open_side(side: SideSpec, name: str = "side", *, resolve: Resolver = env_res
     """Connect and return the side's adapter (the caller closes it)."""
     if side.path:
         info, label = _aws(side, resolve) if side.path.startswith("s3://") else (None, side.connection)
-        return adapter_class("file").from_connection(side, info, label, dict(params or {}))
+        return adapter_class(engine_for("aws", "files")).from_connection(side, info, label, dict(params or {}))
     info, label, engine = _database(side, name, resolve)
     return adapter_class(engine).from_connection(side, info, label, dict(params or {}))
 
@@ -73,11 +73,12 @@ def _database(side: SideSpec, name: str, resolve: Resolver) -> tuple[ConnectionI
     """A database side's connection, label and engine, or one line saying what does not fit."""
     info, label = resolve_connection(side.connection or "", resolve)
     engine = engine_for(info.conn_type, label)
-    if engine == "file":
+    locator = adapter_class(engine).locator
+    if locator == "path":
         raise SourceError(f"{label} is an AWS connection: use s3://bucket/key?conn=<id> for files on S3")
-    if engine == "mongo" and not side.collection:
-        raise SourceError(f"{name}: a MongoDB dataset needs a collection (?collection=name)")
-    if engine != "mongo" and side.collection:
+    if locator == "collection" and not side.collection:
+        raise SourceError(f"{name}: a {info.conn_type} dataset needs a collection (?collection=name)")
+    if locator != "collection" and side.collection:
         raise SourceError(f"{name} names a collection but connection {label} is {info.conn_type}")
     return info, label, engine
 
@@ -160,7 +161,7 @@ def check_dataset(side: SideSpec, label: str, resolve: Resolver = env_resolver) 
     if side.path:
         return
     _, _, engine = _database(side, label, resolve)
-    if engine != "mongo" and bool(side.table) == bool(side.query):
+    if adapter_class(engine).locator == "table" and bool(side.table) == bool(side.query):
         raise SourceError(f"{label}: give ?table=name or ?query=SELECT..., exactly one")
 
 

@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import replace
 from typing import Any, Callable, Iterable
 
-from recon_operators.engine.adapters.base import Adapter, AggregateRequest, Measure, SourceError
+from recon_operators.engine.adapters.base import Adapter, AggregateRequest, Measure, Progress, SourceError
 from recon_operators.engine.canonical import ColumnPlan, Form, Incomparable, Side, resolve
 from recon_operators.engine.normalise import ColumnRule
 from recon_operators.engine.results import CheckResult, Status, utcnow
@@ -54,7 +54,7 @@ def plan_column(name: str, sides: dict[str, Adapter], specs: dict[str, SideSpec]
         types = adapter.columns()
         logical: LogicalType | None = types.get(physical)
         if logical is None:
-            if adapter.engine != "mongo":  # documents are schemaless: a missing field is null
+            if not adapter.schemaless:  # in documents a missing field is null
                 raise SourceError(f"{side} {adapter.label}: no column {physical}")
             logical = text(inferred=True)
         found[side] = Side(physical, logical, rules[side].get(name, ColumnRule()))
@@ -90,10 +90,11 @@ def bind_path(side: SideSpec, scope: Scope) -> SideSpec:
 
 
 class SuiteRun:
-    def __init__(self, suite: SuiteSpec, scope: Scope, open_side: SideOpener):
+    def __init__(self, suite: SuiteSpec, scope: Scope, open_side: SideOpener, progress: Progress | None = None):
         self.suite = suite
         self.scope = scope
         self.open_side = open_side
+        self.progress = progress
         self.rules = {"source": suite.rules_for(suite.source), "target": suite.rules_for(suite.target)}
         self.sides: dict[str, Adapter] = {}
         self.descriptions: dict[str, dict[str, Any]] = {"source": {}, "target": {}}
@@ -113,6 +114,8 @@ class SuiteRun:
             plan = self._plan(name)
             columns[name] = (plan.side(side), plan.form)
         request = AggregateRequest(measures=measures, group_by=group_by, columns=columns, params=self.scope.as_dict())
+        if self.progress:
+            self.progress(side, f"aggregating {len(measures)} measure(s)" + (f" by {', '.join(group_by)}" if group_by else ""), 0)
         return self.sides[side].aggregate(request)
 
     def _run_batch(self, checks: list[CheckSpec], group_by: tuple[str, ...]) -> list[CheckResult]:
@@ -166,6 +169,8 @@ class SuiteRun:
         self.sides.clear()
 
 
-def run_suite(suite: SuiteSpec, scope: Scope, open_side: SideOpener, *, only: Iterable[str] | None = None) -> list[CheckResult]:
-    """Every check of the suite (or ``only`` those named) for the scope, as results."""
-    return SuiteRun(suite, scope, open_side).run(only)
+def run_suite(suite: SuiteSpec, scope: Scope, open_side: SideOpener, *, only: Iterable[str] | None = None,
+              progress: Progress | None = None) -> list[CheckResult]:
+    """Every check of the suite (or ``only`` those named) for the scope, as results.
+    ``progress(side, phase, rows)`` hears of each aggregate as it starts (the CLI shows it)."""
+    return SuiteRun(suite, scope, open_side, progress).run(only)

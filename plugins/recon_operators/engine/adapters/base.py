@@ -103,6 +103,9 @@ class Adapter:
     engine = "base"
     label = "side"
     staged_bytes = 0  # bytes of the side DuckDB reads from files in each diff pass (views)
+    locator = "table"  # what a side of this engine names: "table" (or a query), "collection" or "path"
+    schemaless = False  # a column missing from the sample is a field absent from the documents, not an error
+    textual = False  # every column is stored as text (CSV): the diff may compare the raw text first
 
     def describe(self) -> dict[str, Any]:
         raise NotImplementedError

@@ -81,6 +81,7 @@ class FileAdapter(Adapter):
     filter may query by name). ``filesystem``: an Arrow filesystem for ``s3://`` paths."""
 
     engine = "file"
+    locator = "path"
     dialect = DIALECTS["duckdb"]
 
     def __init__(self, side: SideSpec, *, filesystem: Any = None, connection_label: str | None = None,

@@ -217,6 +217,8 @@ class MongoAdapter(Adapter):
     """A collection (filter + pipeline) on a pymongo Database given by the caller."""
 
     engine = "mongo"
+    locator = "collection"
+    schemaless = True
 
     def __init__(self, database: Any, side: SideSpec, *, connection_label: str | None = None,
                  params: Mapping[str, Any] | None = None):

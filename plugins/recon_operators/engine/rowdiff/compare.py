@@ -120,7 +120,7 @@ def run_diff(spec: DiffSpec, source: Adapter, target: Adapter, *, work_dir: str 
         raise DiffError(str(exc)) from None
     local_output = check_output(output)
     plans = defer(plan_columns(spec, _types(source, "source"), _types(target, "target")),
-                  getattr(source, "textual", False), getattr(target, "textual", False))
+                  source.textual, target.textual)
     keys = [p for p in plans if p.is_key]
     values = [p for p in plans if not p.is_key and not p.incomparable]
     result = DiffResult(key=[p.name for p in keys], columns=[p.name for p in values],
