@@ -27,7 +27,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from recon_operators.engine.normalise import ColumnRule, tzinfo_for
+from recon_operators.engine.normalise import ColumnRule, NormaliseError, tzinfo_for
 from recon_operators.engine.spec import Tolerance
 from recon_operators.engine.logical_types import (BINARY, BOOLEAN, BOOLEAN_WORDS, DATE, DECIMAL, FLOAT, INTEGER, JSON,
                                           NUMERIC_KINDS, TEMPORAL_KINDS, TEXT, TIME, TIMESTAMP, TIMESTAMPTZ, UUID,
@@ -227,9 +227,17 @@ def python_text(value: Any, form: Form, rule: ColumnRule | None = None) -> str |
     try:
         return _typed_text(value, form, rule)
     except (ValueError, TypeError, ArithmeticError, OverflowError):
-        if rule.effective_type:  # a declared rule that cannot read a value is an error (raised by the caller)
-            raise
+        if rule.effective_type:  # a declared rule that cannot read a value is an error (never quoting it)
+            raise NormaliseError(f"a {type(value).__name__} value does not fit {form}") from None
         return value if isinstance(value, str) else _natural_text(value)  # a value that does not parse differs
+
+
+def rule_text(value: Any, rule: ColumnRule | None = None) -> str | None:
+    """The canonical text of a value under a rule alone (no pair: the rule's type decides, else
+    text), as the batch loads hash their records in Python and in Postgres alike."""
+    from recon_operators.engine.logical_types import text
+
+    return python_text(value, resolve(text(), text(), rule), rule)
 
 
 def _natural_text(value: Any) -> str:
