@@ -30,8 +30,6 @@ def test_filter_parameters_are_found_on_both_kinds_of_side():
 
 
 @pytest.mark.parametrize("mutate, message", [
-    (lambda s: s["checks"].append({"name": "x", "kind": "hash", "columns": ["balance"]}) or
-     s["normalise"].update({"balance": {"type": "decimal"}}), "needs normalise.balance.scale"),
     (lambda s: s["source"].update({"table": "users; drop"}), "table:"),
     (lambda s: s["checks"].append({"name": "r", "kind": "rule", "target": "SUM(x)"}), "kind rule needs target: plus source"),
     (lambda s: s["checks"].append({"name": "m", "kind": "min"}), "kind min needs a column"),
