@@ -117,7 +117,8 @@ class Adapter:
         raise NotImplementedError
 
     def stage(self, duck: Any, table: str, plans: list[ColumnPlan], side: str, spill_dir: Path,
-              table_budget: int = 1 << 62, progress: Progress | None = None) -> None:
+              table_budget: int = 1 << 62, progress: Progress | None = None,
+              scope: Mapping[str, Any] | None = None) -> None:
         raise NotImplementedError
 
     def local_files(self) -> list[str]:

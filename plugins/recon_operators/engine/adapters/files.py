@@ -13,7 +13,7 @@ import glob
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from recon_operators.engine.adapters.base import (Adapter, AggregateRequest, AggregateRows, Progress,
                                                   SourceError)
@@ -257,13 +257,14 @@ class FileAdapter(Adapter):
             raise self.fail(exc) from None
 
     def stage(self, duck: Any, table: str, plans: list[ColumnPlan], side: str, spill_dir: Path,
-              table_budget: int = 1 << 62, progress: Progress | None = None) -> None:
+              table_budget: int = 1 << 62, progress: Progress | None = None,
+              scope: Mapping[str, Any] | None = None) -> None:
         kind, value = self.sources[VIEW]
         view = f"{table}_input"
         try:
             exprs = [f"{quote_ident(p.side(side).physical) if p.side(side).deferred else self.render(p.side(side), p.form)}"
                      f" AS {quote_ident(p.name)}" for p in plans]
-            where, _ = self._where(inline=True)
+            where, _ = self._where(inline=True, scope=dict(scope or {}))
             if kind == "native":  # a view: DuckDB reads the local file in each pass, as fast as a table scan
                 duck.execute(f"CREATE VIEW {table} AS SELECT {', '.join(exprs)} FROM {value}{where}")
                 duck.execute(f"SELECT 1 FROM {table} LIMIT 0")  # a bad filter fails here, naming this side

@@ -436,7 +436,8 @@ class MongoAdapter(Adapter):
         return bind_filter(self.side.filter, self.params)
 
     def stage(self, duck: Any, table: str, plans: list[ColumnPlan], side: str, spill_dir: Path,
-              table_budget: int = 1 << 62, progress: Progress | None = None) -> None:
+              table_budget: int = 1 << 62, progress: Progress | None = None,
+              scope: Mapping[str, Any] | None = None) -> None:
         import pyarrow as pa
 
         columns = [_Column(p.name, _field_path(p.side(side).physical), p.side(side), p.form) for p in plans]
@@ -445,7 +446,8 @@ class MongoAdapter(Adapter):
         with self._errors():
             collection = self._collection()
             projection = {"_id": 0, **{f"f{i}": c.path for i, c in enumerate(columns)}}
-            cursor = collection.aggregate(self._prefix(AggregateRequest(())) + [{"$project": projection}],
+            cursor = collection.aggregate(self._prefix(AggregateRequest((), params=dict(scope or {})))
+                                          + [{"$project": projection}],
                                           allowDiskUse=True, batchSize=DIFF_BATCH)
             batch: list[Any] = []
             staged = 0

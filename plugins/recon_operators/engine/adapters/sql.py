@@ -175,7 +175,7 @@ def staged_aggregate(adapter: Adapter, request: AggregateRequest) -> AggregateRo
         return duck_dialect.numeric(alias[name], text(), form, textual=True)
 
     with diff_workspace(None, "1GB") as (duck, root):
-        adapter.stage(duck, "staged", plans, "source", root)
+        adapter.stage(duck, "staged", plans, "source", root, scope=request.params)
         selects, groups = aggregate_select(duck_dialect, request, canon, number)
         sql = f"SELECT {', '.join(selects)} FROM staged" + (f" GROUP BY {', '.join(groups)}" if groups else "")
         return shape_rows(duck.execute(sql).fetchall(), request)
@@ -300,10 +300,11 @@ class SqlAdapter(Adapter):
 
     # -- row diff -------------------------------------------------------------------------------
     def stage(self, duck: Any, table: str, plans: list[ColumnPlan], side: str, spill_dir: Path,
-              table_budget: int = 1 << 62, progress: Progress | None = None) -> None:
+              table_budget: int = 1 << 62, progress: Progress | None = None,
+              scope: Mapping[str, Any] | None = None) -> None:
         try:
             exprs = [self.render(p.side(side), p.form) for p in plans]
-            tail, params = self.tail()
+            tail, params = self.tail(scope)
         except (IdentifierError, NormaliseError, StackedStatementError) as exc:
             raise SourceError(f"{self.label}: {exc}") from None
         spill = spill_dir / f"{table}.spill"
