@@ -14,7 +14,7 @@ import uuid
 
 import pytest
 
-from recon_operators.engine.rowdiff import DiffSpec, run_diff
+from recon_operators.engine.rowdiff import DiffSpec, compare, run_diff
 from recon_operators.engine.runner import run_suite
 from recon_operators.engine.scope import Scope
 from recon_operators.engine.spec import CheckSpec, SuiteSpec
@@ -55,9 +55,26 @@ def sides(engines, source: str, target: str, *, changed: bool):
     return cases, source_side, target_side
 
 
+COUNTS = ("source_rows", "target_rows", "matched_rows", "missing_in_target", "extra_in_target", "changed_rows",
+          "duplicate_keys_source", "duplicate_keys_target", "column_mismatches")
+
+
 def diff(engines, source: str, target: str, source_side, target_side, **spec):
-    with engines[source].open(source_side) as left, engines[target].open(target_side) as right:
-        return run_diff(DiffSpec(key=("id",), mask=False, **spec), left, right)
+    """The diff in memory, and again as a diff too big for memory runs (views over the spill files,
+    a fingerprint join): both paths must give the same counts."""
+    def once():
+        with engines[source].open(source_side) as left, engines[target].open(target_side) as right:
+            return run_diff(DiffSpec(key=("id",), mask=False, **spec), left, right)
+
+    in_memory = once()
+    budget = compare._bytes
+    compare._bytes = lambda limit: 4  # DuckDB's own limit is unchanged: only the plan changes
+    try:
+        beyond = once()
+    finally:
+        compare._bytes = budget
+    assert {k: getattr(beyond, k) for k in COUNTS} == {k: getattr(in_memory, k) for k in COUNTS}
+    return in_memory
 
 
 def check(engines, source: str, target: str, source_side, target_side, cases) -> dict:

@@ -265,10 +265,15 @@ class FileAdapter(Adapter):
             exprs = [f"{quote_ident(p.side(side).physical) if p.side(side).deferred else self.render(p.side(side), p.form)}"
                      f" AS {quote_ident(p.name)}" for p in plans]
             where, _ = self._where(inline=True, scope=dict(scope or {}))
-            if kind == "native":  # a view: DuckDB reads the local file in each pass, as fast as a table scan
+            if kind == "native":
+                size = sum(os.path.getsize(f) for f in self.local_files())
+                if size <= table_budget:  # parsed once, in this side's thread, while the other side loads
+                    duck.execute(f"CREATE TABLE {table} AS SELECT {', '.join(exprs)} FROM {value}{where}")
+                    return
+                # Too big to hold: a view, DuckDB parses the local file in each pass.
                 duck.execute(f"CREATE VIEW {table} AS SELECT {', '.join(exprs)} FROM {value}{where}")
                 duck.execute(f"SELECT 1 FROM {table} LIMIT 0")  # a bad filter fails here, naming this side
-                self.staged_bytes = sum(os.path.getsize(f) for f in self.local_files())
+                self.staged_bytes = size
                 return
             duck.register(view, value)  # S3 and Parquet: read once, into a table
             duck.execute(f"CREATE TABLE {table} AS SELECT {', '.join(exprs)} FROM {view}{where}")

@@ -229,15 +229,19 @@ def _fits(rows: int, columns: int, memory_limit: str) -> bool:
 
 
 def _join_wide(duck: Any, values: list[ColumnPlan], key_cols: list[str], sides: dict[str, str]) -> None:
-    """The ``diff`` table in one pass: a FULL OUTER JOIN carrying every compared column."""
+    """The ``diff`` table in one pass: a FULL OUTER JOIN carrying every compared column. Equal
+    staged text is equal data, so the per-column comparisons (finishing, parsing a CSV's text,
+    tolerances) run only on the rows where some text differs."""
     on = " AND ".join(f"s.{k} = t.{k}" for k in key_cols)
-    projections = ["s.p AS sp", "t.p AS tp",
-                   *(f"coalesce(s.{k}, t.{k}) AS {k}" for k in key_cols),
-                   *(f"{_differs(p, f's.v{j}', f't.v{j}')} AS d{j}" for j, p in enumerate(values)),
-                   *(f"s.v{j} AS s{j}, t.v{j} AS t{j}" for j in range(len(values)))]
+    joined = ["s.p AS sp", "t.p AS tp", *(f"coalesce(s.{k}, t.{k}) AS {k}" for k in key_cols),
+              *(f"s.v{j} AS s{j}, t.v{j} AS t{j}" for j in range(len(values)))]
+    text_differs = " OR ".join(["s.p IS NULL", "t.p IS NULL",
+                                *(f"s.v{j} IS DISTINCT FROM t.v{j}" for j in range(len(values)))])
+    flags = [f"{_differs(p, f's{j}', f't{j}')} AS d{j}" for j, p in enumerate(values)]
     differs = " OR ".join(["sp IS NULL", "tp IS NULL", *(f"d{j}" for j in range(len(values)))])
-    duck.execute(f"CREATE TEMP TABLE diff AS SELECT * FROM (SELECT {', '.join(projections)} "
-                 f"FROM {sides['src']} s FULL OUTER JOIN {sides['tgt']} t ON {on}) WHERE {differs}")
+    duck.execute(f"CREATE TEMP TABLE diff AS SELECT * FROM (SELECT *{''.join(', ' + f for f in flags)} FROM "
+                 f"(SELECT {', '.join(joined)} FROM {sides['src']} s FULL OUTER JOIN {sides['tgt']} t ON {on} "
+                 f"WHERE {text_differs})) WHERE {differs}")
 
 
 def _count_rows_and_duplicates(duck: Any, key_cols: list[str], relations: dict[str, str], result: DiffResult) -> int:
