@@ -76,6 +76,8 @@ def _stage_both(duck: Any, root: Path, source: Adapter, target: Adapter, plans: 
             timings[f"{side}_seconds"] = round(time.monotonic() - started, 3)
             if dataset.staged_bytes * 2 > memory:  # the join cannot be wide: see _compare
                 _narrow(cursor, table, plans)
+            else:  # row count and duplicated keys while the other side still streams
+                _side_counts(cursor, table, plans)
         except SourceError as exc:
             raise SourceError(f"{side}: {exc}") from None
         except duckdb.Error as exc:
@@ -166,7 +168,7 @@ def _compare(duck: Any, spec: DiffSpec, keys: list[ColumnPlan], values: list[Col
         _join_by_fingerprint(duck, values, key_cols, sides)
         _count_diff(duck, spec, keys, values, key_cols, result, compared_source)
         return
-    compared_source = _count_rows_and_duplicates(duck, key_cols, sides, result)
+    compared_source = _count_rows_and_duplicates(duck, [*keys, *values], result)
     if result.duplicate_keys_source or result.duplicate_keys_target:
         # Rows of a duplicated key are reported, not paired arbitrarily with the other side.
         keys_list = ", ".join(key_cols)
@@ -244,15 +246,22 @@ def _join_wide(duck: Any, values: list[ColumnPlan], key_cols: list[str], sides: 
                  f"WHERE {text_differs})) WHERE {differs}")
 
 
-def _count_rows_and_duplicates(duck: Any, key_cols: list[str], relations: dict[str, str], result: DiffResult) -> int:
-    """Row counts and duplicated keys (``src_dup``/``tgt_dup``): one pass per side, the ()
-    grouping set giving the total. Returns the source's row count."""
+def _side_counts(duck: Any, table: str, plans: list[ColumnPlan]) -> None:
+    """``{table}_counts``, once: the side's duplicated keys (a NULL key is never one) and, the ()
+    grouping set, its row total, in one pass. Not TEMP: a stage thread's cursor builds it."""
+    key_cols = [f"k{i}" for i, p in enumerate(p for p in plans if p.is_key)]
     keys = ", ".join(key_cols)
-    for table, relation in relations.items():
-        null_key = " OR ".join(f"{k} IS NULL" for k in key_cols)
-        duck.execute(f"CREATE TEMP TABLE {table}_counts AS SELECT {keys}, GROUPING({key_cols[0]}) AS total, "
-                     f"count(*) AS n FROM {relation} GROUP BY GROUPING SETS (({keys}), ()) "
-                     f"HAVING (count(*) > 1 AND NOT ({null_key})) OR GROUPING({key_cols[0]}) = 1")
+    null_key = " OR ".join(f"{k} IS NULL" for k in key_cols)
+    duck.execute(f"CREATE TABLE IF NOT EXISTS {table}_counts AS SELECT {keys}, GROUPING({key_cols[0]}) AS total, "
+                 f"count(*) AS n FROM {_keyed(duck, table, plans)} GROUP BY GROUPING SETS (({keys}), ()) "
+                 f"HAVING (count(*) > 1 AND NOT ({null_key})) OR GROUPING({key_cols[0]}) = 1")
+
+
+def _count_rows_and_duplicates(duck: Any, plans: list[ColumnPlan], result: DiffResult) -> int:
+    """Row counts and duplicated keys (``src_dup``/``tgt_dup``) from each side's counts (built by
+    its stage thread when it was staged as a table). Returns the source's row count."""
+    for table in ("src", "tgt"):
+        _side_counts(duck, table, plans)
         duck.execute(f"CREATE TEMP VIEW {table}_dup AS SELECT * EXCLUDE (total) FROM {table}_counts WHERE total = 0")
     result.source_rows = duck.execute("SELECT coalesce(sum(n), 0) FROM src_counts WHERE total = 1").fetchone()[0]
     result.target_rows = duck.execute("SELECT coalesce(sum(n), 0) FROM tgt_counts WHERE total = 1").fetchone()[0]
