@@ -121,7 +121,13 @@ def _check(args: argparse.Namespace, out: Output) -> int:
     if unknown:
         raise CommandError(f"--only {', '.join(unknown)}: no such check in suite {suite.name} "
                            f"(its checks: {', '.join(c.name for c in suite.checks)})")
-    results = run_suite(suite, scope, open_side, only=args.only or None)
+    from recon_operators.diff_cli import TerminalProgress
+
+    progress = TerminalProgress()
+    try:
+        results = run_suite(suite, scope, open_side, only=args.only or None, progress=progress)
+    finally:
+        progress.done()
     counts = summary(results)
     if args.json:
         out.print(render_json(suite.name, scope.as_dict(), results))

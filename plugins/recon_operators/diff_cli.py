@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any, Sequence
+import sys
+from typing import Any, Callable, Sequence, TypeVar
 
-from recon_operators.engine.rowdiff import Dataset, DiffResult, DiffSpec, run_diff
+from recon_operators.engine.rowdiff import DiffResult, DiffSpec, run_diff
 from recon_operators.engine.rowdiff.model import DEFAULT_SAMPLE
+from recon_operators.engine.adapters.base import Adapter
+from recon_operators.engine.opener import check_dataset, dataset_side, open_side, resolve_connection
 from recon_operators.engine.rowdiff.options import column_pairs, parse_tolerance, rules_from, split_names
-from recon_operators.engine.rowdiff.urls import open_dataset, parse_dataset_url
+from recon_operators.engine.workspace import WorkspaceError, check_work_dir, size_bytes
 from recon_operators.errors import CommandError, error_line
 
 EXIT_OK, EXIT_DIFFERENT = 0, 1
+T = TypeVar("T")
 
 
 def add_parser(commands: Any, parents: Sequence[argparse.ArgumentParser] = ()) -> None:
@@ -44,6 +48,10 @@ def add_parser(commands: Any, parents: Sequence[argparse.ArgumentParser] = ()) -
     diff.add_argument("--sample", type=int, default=DEFAULT_SAMPLE, metavar="N",
                       help=f"sample rows kept per kind (default {DEFAULT_SAMPLE})")
     diff.add_argument("--no-mask", action="store_true", help="show PII (MSISDN, IMSI, email) in samples unmasked")
+    diff.add_argument("--output", metavar="PATH", help="write every missing, extra and changed key (with the changed "
+                                                       "columns' values) to a .csv or .parquet file, local or s3://")
+    diff.add_argument("--output-conn", metavar="CONN", help="AWS connection for an s3:// --output (default aws_default)")
+    diff.add_argument("--keys-only", action="store_true", help="compare keys only (no other column needed)")
     diff.add_argument("--work-dir", help="where the diff spills to disk (default: the system temp folder)")
     diff.add_argument("--memory-limit", default="1GB", help="DuckDB memory limit for the join (default 1GB)")
     diff.add_argument("--json", action="store_true", help="print one JSON object")
@@ -61,6 +69,7 @@ def spec_from(args: argparse.Namespace) -> DiffSpec:
         tolerances={c: parse_tolerance(v) for c, v in column_pairs(args.tolerance, "--tolerance").items()},
         sample_limit=args.sample,
         mask=not args.no_mask,
+        keys_only=args.keys_only,
     )
 
 
@@ -72,6 +81,8 @@ def render_text(result: DiffResult) -> str:
              f"duplicate keys: source {result.duplicate_keys_source}, target {result.duplicate_keys_target}"]
     for column, count in sorted(result.column_mismatches.items()):
         lines.append(f"  {column}: {count} mismatched")
+    for reason in result.incomparable.values():
+        lines.append(f"  not compared: {reason}")
     for sample in result.samples:
         key = ",".join(str(v) for v in sample["key"].values())
         detail = " ".join(f"{c}={v}" for c, v in sample.get("columns", {}).items())
@@ -80,24 +91,72 @@ def render_text(result: DiffResult) -> str:
     return "\n".join(lines)
 
 
-def _side(side: str, url: str, params: dict[str, str]) -> Dataset:
-    """One side opened; an error names the side it came from."""
+class TerminalProgress:
+    """Phase and rows per side on one stderr line, only on a terminal (stdout and --json stay clean)."""
+
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty()
+        self.state: dict[str, str] = {}
+
+    def __call__(self, side: str, phase: str, rows: int) -> None:
+        if not self.enabled:
+            return
+        self.state[side] = f"{side} {phase}" + (f" {rows:,} rows" if rows else "")
+        sys.stderr.write("\r\033[K" + "; ".join(self.state.values()))
+        sys.stderr.flush()
+
+    def done(self) -> None:
+        if self.enabled and self.state:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+def _output_filesystem(args: argparse.Namespace) -> Any:
+    if not (args.output or "").startswith("s3://"):
+        return None
+    from recon_operators.engine.adapters.files import s3_filesystem
+
+    info, _ = resolve_connection(args.output_conn or "aws_default")
+    return s3_filesystem(endpoint_url=info.extra.get("endpoint_url"), region=info.extra.get("region_name"),
+                         access_key=info.login, secret_key=info.password)
+
+
+def _named(side: str, work: Callable[[], T]) -> T:
+    """``work()``; an error names the side it came from."""
     try:
-        return open_dataset(parse_dataset_url(url), params)
+        return work()
     except Exception as exc:  # noqa: BLE001 - whatever failed, the user needs to know which side
         raise CommandError(f"{side}: {error_line(exc)}") from exc
 
 
+def _check_options(args: argparse.Namespace) -> None:
+    """The workspace options, named as the user typed them, before any side is read."""
+    for option, check in (("--memory-limit", lambda: size_bytes(args.memory_limit)),
+                          ("--work-dir", lambda: check_work_dir(args.work_dir))):
+        try:
+            check()
+        except WorkspaceError as exc:
+            raise CommandError(f"{option}: {exc}") from None
+
+
 def run(args: argparse.Namespace, out: Any) -> int:
     """Diff and print; errors propagate to ``cli.main``, which prints them as one masked line."""
+    _check_options(args)
     spec = spec_from(args)
     params = column_pairs(args.param, "--param")
-    opened: list[Dataset] = []
+    named = [("source", args.source), ("target", args.target)]
+    sides = [_named(name, lambda url=url: dataset_side(url)) for name, url in named]
+    for (name, _), (side, label) in zip(named, sides):
+        _named(name, lambda: check_dataset(side, label))
+    progress = TerminalProgress()
+    opened: list[Adapter] = []
     try:
-        for side, url in (("source", args.source), ("target", args.target)):
-            opened.append(_side(side, url, params))
-        result = run_diff(spec, opened[0], opened[1], work_dir=args.work_dir, memory_limit=args.memory_limit)
+        for (name, _), (side, label) in zip(named, sides):
+            opened.append(_named(name, lambda: open_side(side, label, params=params)))
+        result = run_diff(spec, opened[0], opened[1], work_dir=args.work_dir, memory_limit=args.memory_limit,
+                          output=args.output, output_filesystem=_output_filesystem(args), progress=progress)
     finally:
+        progress.done()
         for dataset in opened:
             dataset.close()
     out.print(json.dumps(result.as_dict(), default=str) if args.json else render_text(result))

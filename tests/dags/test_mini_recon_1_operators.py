@@ -33,7 +33,7 @@ def env(airflow_db, airflow_env, store_dsn, databases, moto_server, monkeypatch)
 
 def cohort(databases: dict[str, str], moto_server: Any, faults: list[dict[str, Any]] = ()) -> list[dict[str, str]]:
     """Land a two-batch cohort and load its transformation; returns the batch scopes."""
-    from recon_operators.engine.sources.files import s3_filesystem
+    from recon_operators.engine.adapters.files import s3_filesystem
     from recon_operators.migration.generator import BatchSpec, CohortSpec, PrefixSpec, generate, write_landing
     from recon_operators.migration.loaders import BatchRange, Fault, load_transform
 

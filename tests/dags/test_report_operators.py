@@ -14,7 +14,7 @@ import psycopg2
 import pytest
 
 from recon_operators.demo.services import MARIADB_HOST, MARIADB_PORT, pg_dsn
-from recon_operators.engine.sources.files import s3_filesystem
+from recon_operators.engine.adapters.files import s3_filesystem
 from recon_operators.migration.generator import BatchSpec, CohortSpec, PrefixSpec, generate, write_landing
 from recon_operators.migration.loaders import BatchRange, Fault, load_stage, load_target, load_transform
 from tests.airflow_helpers import query as rows, run_test, task_states, xcom
@@ -138,13 +138,13 @@ def test_bad_config_fails_the_task_with_one_line_and_a_failed_log(env, moto_serv
     assert all(e.startswith("mr2.yaml: measures[0].transform.table:") and "\n" not in e for _, e in logs)
 
 
-def test_mongo_stage_is_opened_through_the_mongo_hook(env, moto_server, store_dsn, monkeypatch, tmp_path):
-    """A Mongo stage reaches the report through MongoHook (mongomock behind it)."""
+def test_mongo_stage_is_opened_through_the_airflow_connection(env, moto_server, store_dsn, monkeypatch, tmp_path):
+    """A Mongo stage reaches the report through its Airflow connection (mongomock behind pymongo)."""
     from contextlib import ExitStack
 
     import mongomock
+    import pymongo
     import yaml
-    from airflow.providers.mongo.hooks.mongo import MongoHook
 
     from recon_operators.migration.mr2_reports import write_mr2_batch
     from recon_operators.migration.report_config import load_measures
@@ -161,7 +161,7 @@ def test_mongo_stage_is_opened_through_the_mongo_hook(env, moto_server, store_ds
         subscribers = cur.fetchall()
     docs = [{"msisdn": m, "subscriber_status": s, "cohort": cohort} for m, s in subscribers]
     client["stage"]["subscribers"].insert_many(docs[1:])  # one subscriber never reached the stage
-    monkeypatch.setattr(MongoHook, "get_conn", lambda self: client)
+    monkeypatch.setattr(pymongo, "MongoClient", lambda uri, **options: client)
     monkeypatch.setenv("AIRFLOW_CONN_STAGE_MONGO", "mongo://127.0.0.1:27017/stage")
     config = tmp_path / "mr2.yaml"
     config.write_text(yaml.safe_dump({"measures": [{

@@ -67,20 +67,26 @@ def test_equal_tables_pass_the_gate_with_a_templated_filter(env, store_dsn):
     assert summary["status"] == "Match" and summary["diff"]["matched_rows"] == 15
 
 
-def test_differences_block_the_gate_with_masked_samples_in_the_store(env, store_dsn):
+def test_differences_block_the_gate_with_masked_samples_in_the_store(env, store_dsn, tmp_path):
     cohort = f"C{uuid.uuid4().hex[:8]}"
     pg_table, my_table = table(), table()
     data = rows()
     write_postgres(env["transform"], pg_table, data)
     write_mariadb(env["stage"], my_table, changed(data, 4, email="moved@elsewhere.org")[:-1])
+    output = tmp_path / "differences.csv"
     run = run_test(build_dag(cohort, {"conn_id": "transform_pg", "table": pg_table},
-                             {"conn_id": "stage_mysql", "table": my_table}, tolerances={"balance": "0.01"}))
+                             {"conn_id": "stage_mysql", "table": my_table}, tolerances={"balance": "0.01"},
+                             output_path=str(output)))
     assert task_states(run) == {"row_diff": "success", "gate": "failed", "next_stage": "upstream_failed"}
+    written = output.read_text().splitlines()  # every difference, masked, next to the ledger rows
+    assert written[0].startswith("status,msisdn,") and len(written) == 3
+    assert "u***@example.com,m***@elsewhere.org" in output.read_text() and "moved@" not in output.read_text()
     results = ledger(store_dsn, cohort)
     assert results["missing_in_target"][:2] == ("Mismatch", "1")
     assert results["changed_rows"][:2] == ("Mismatch", "1")
     assert results["column_mismatch:email"][:2] == ("Mismatch", "1")
     assert results["column_mismatch:balance"][:2] == ("Match", "0")
+    assert results["changed_rows"][2]["output"] == str(output)
     samples = results["changed_rows"][2]["samples"]
     assert samples == [{"status": "changed", "key": {"msisdn": "62812*******04"},
                         "columns": {"email": "u***@example.com~m***@elsewhere.org"}}]

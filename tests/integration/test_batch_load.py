@@ -157,7 +157,7 @@ def test_error_verdicts_when_the_staging_table_is_missing(target):
 
 
 def test_s3_source_reads_byte_ranges_like_a_local_file(target, moto_server):
-    from recon_operators.engine.sources.files import s3_filesystem
+    from recon_operators.engine.adapters.files import s3_filesystem
 
     job = load_batch_job(FIXED)
     s3 = moto_server.client("s3")

@@ -123,3 +123,44 @@ def test_filters_bound_from_params_through_the_database_clients(tables):
     report = json.loads(done.stdout)
     assert (report["source_rows"], report["target_rows"], report["missing_in_target"]) == (15, 14, 1)
     assert report["changed_rows"] == 0
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_output_holds_every_difference_masked_unless_asked(tables, tmp_path, suffix):
+    import duckdb
+
+    data = rows()
+    target = changed(changed(data, 3, status="BARRED"), 5, email="new@else.org")[:-1] + [dict(data[0], msisdn="6281399999999")]
+    source, target_url = tables(data, target)
+    out = tmp_path / f"diff{suffix}"
+    done = recon(source, target_url, "--key", "msisdn", "--output", str(out), "--sample", "0")
+    assert done.returncode == 1, done.stderr
+    written = duckdb.sql(f"SELECT * FROM '{out}' ORDER BY status, msisdn").fetchall()
+    columns = [d[0] for d in duckdb.sql(f"SELECT * FROM '{out}' LIMIT 0").description]
+    assert columns[:2] == ["status", "msisdn"] and "status__source" in columns and "email__target" in columns
+    by_status = {}
+    for row in written:
+        by_status.setdefault(row[0], []).append(dict(zip(columns, row)))
+    assert {k: len(v) for k, v in by_status.items()} == {"changed": 2, "extra_in_target": 1, "missing_in_target": 1}
+    email_change = next(r for r in by_status["changed"] if r["email__target"])
+    assert email_change["email__source"] == "u***@example.com" and email_change["email__target"] == "n***@else.org"
+    assert email_change["status__source"] is None  # only the changed columns carry values
+    assert all("*******" in r["msisdn"] for rs in by_status.values() for r in rs)
+    raw = tmp_path / f"raw{suffix}"
+    recon(source, target_url, "--key", "msisdn", "--output", str(raw), "--no-mask")
+    assert "6281399999999" in {str(r[1]) for r in duckdb.sql(f"SELECT * FROM '{raw}'").fetchall()}
+
+
+def test_output_to_s3(tables, airflow_env, moto_server, tmp_path):
+    import pyarrow.parquet as pq
+
+    from recon_operators.engine.adapters.files import s3_filesystem
+
+    data = rows()
+    source, target = tables(data, changed(data, 1, status="BARRED"))
+    moto_server.client("s3").create_bucket(Bucket="diffs")
+    done = recon(source, target, "--key", "msisdn", "--output", "s3://diffs/run1/diff.parquet")
+    assert done.returncode == 1, done.stderr
+    filesystem = s3_filesystem(endpoint_url=moto_server.endpoint_url, access_key="testing", secret_key="testing")
+    table = pq.read_table("diffs/run1/diff.parquet", filesystem=filesystem)
+    assert table.num_rows == 1 and table.column("status__target").to_pylist() == ["BARRED"]

@@ -13,7 +13,7 @@ from recon_operators.demo.services import pg_dsn
 from recon_operators.engine.opener import open_side as open_cli_side
 from recon_operators.engine.runner import run_suite
 from recon_operators.engine.scope import Scope
-from recon_operators.engine.sources.mongo import MongoSource
+from recon_operators.engine.adapters.mongo import MongoAdapter
 from recon_operators.engine.spec import parse_suite
 
 from .recon_data import faulted, subscribers, table_name, write_postgres
@@ -60,7 +60,7 @@ def run(databases, pg_table, docs):
 
     def opener(side, name):
         if side.kind == "mongo":
-            return MongoSource(client["stage"], side, conn_id="stage_mongo")
+            return MongoAdapter(client["stage"], side, connection_label="stage_mongo")
         return open_cli_side(side, name)
 
     suite = parse_suite(suite_text(pg_table, pg_dsn(databases["transform"])))
@@ -81,17 +81,19 @@ def test_drift_in_mongo_is_found(databases, pg_table):
     assert not results[("fingerprint", None)].passed
 
 
-def test_airflow_opener_reaches_mongo_through_the_mongo_hook(monkeypatch, airflow_env):
-    from airflow.providers.mongo.hooks.mongo import MongoHook
+def test_airflow_opener_reaches_mongo_through_the_airflow_connection(monkeypatch, airflow_env):
+    import pymongo
 
-    from recon_operators.engine.sources.base import AggregateRequest, Measure
+    from recon_operators.engine.adapters.base import AggregateRequest, Measure
     from recon_operators.engine.spec import SideSpec
-    from recon_operators.hooks.sources import open_side
+    from recon_operators.hooks.databases import open_side
 
     client = mongomock.MongoClient()
     client["stage"]["users"].insert_many([{"contact": "62811", "sso": {"google": True}}, {"contact": "62812"}])
-    monkeypatch.setattr(MongoHook, "get_conn", lambda self: client)
+    seen = []
+    monkeypatch.setattr(pymongo, "MongoClient", lambda uri, **kw: seen.append(uri) or client)
     monkeypatch.setenv("AIRFLOW_CONN_STAGE_MONGO", "mongo://127.0.0.1:27017/stage")
     source = open_side(SideSpec(connection="stage_mongo", collection="users"), "target")
     rows = source.aggregate(AggregateRequest(measures=(Measure("n", "count"),)))
     assert rows == {(): {"n": 2}} and source.describe()["connection"] == "stage_mongo"
+    assert seen == ["mongodb://127.0.0.1:27017/"]  # host and port from the Airflow connection

@@ -79,7 +79,8 @@ def test_same_data_matches_on_every_check_kind(databases, urls):
     assert results[("lowest_balance", None)].actual == Decimal("0.00")
     assert {g for _, g in results if g} >= {"ACTIVE", "SUSPENDED", "TERMINATED", "PREPAID", "POSTPAID"}
     assert results[("balance_total", None)].details["normalisation"]["balance"] == {
-        "source": "decimal,scale=2", "target": "decimal,scale=2"}
+        "compared_as": "decimal scale 2 rounded", "source": "numeric(14,2) as decimal scale 2 rounded, rule decimal,scale=2",
+        "target": "decimal(14,3) as decimal scale 2 rounded, rule decimal,scale=2"}
 
 
 def test_dropped_row_is_found_exactly(databases, urls):
@@ -169,7 +170,8 @@ def test_timestamp_written_in_another_time_zone(databases, urls):
     assert not any(r.passed for r in raw.values())
     declared = run(urls, *tables, checks=checks, target_extra={"normalise": {"activated_at": {"timezone": "+07:00"}}})
     assert all(r.passed for r in declared.values())
-    assert declared[("latest_activation", None)].details["normalisation"]["activated_at"]["target"] == "timestamp,tz=+07:00->UTC"
+    assert declared[("latest_activation", None)].details["normalisation"]["activated_at"]["target"] == \
+        "datetime as timestamp UTC, rule timestamp,tz=+07:00->UTC"
 
 
 def test_scope_parameters_are_bound_and_select_the_batch(databases, urls):
@@ -245,3 +247,26 @@ def test_empty_sides_compare_equal(databases, urls):
     results = run(urls, pg_table, my_table)
     assert all(r.passed for r in results.values())
     assert results[("balance_total", None)].actual == Decimal(0)
+
+
+def test_float_and_json_columns_are_finished_in_duckdb_with_the_scope_bound(databases, urls):
+    """A hash over a float column (Postgres double vs MariaDB decimal) is computed over the staged,
+    finished values; the side's filter still binds the scope's values."""
+    from tests.integration.rowdiff_data import changed, rows as diff_rows, table, write_mariadb as write_my, \
+        write_postgres as write_pg
+
+    data = diff_rows()
+    pg_table, my_table, drifted = table(), table(), table()
+    write_pg(databases["transform"], pg_table, data)
+    write_my(databases["stage"], my_table, data)
+    write_my(databases["stage"], drifted, changed(data, 3, rate=0.3))  # row 3 is in batch 2
+    checks = [{"name": "rate_fingerprint", "kind": "hash", "columns": ["msisdn", "rate"]},
+              {"name": "rates", "kind": "distinct_count", "column": "rate"}, {"name": "rows", "kind": "row_count"}]
+    batch = {"filter": "batch = :batch_id"}
+    scope = Scope(env="test", batch_id="2")
+    same = run(urls, pg_table, my_table, checks=checks, rules={}, source_extra=batch, target_extra=batch, scope=scope)
+    assert all(r.passed for r in same.values()), {k: (r.expected, r.actual, r.message) for k, r in same.items()}
+    assert same[("rows", None)].actual == 15
+    assert same[("rate_fingerprint", None)].details["normalisation"]["rate"]["compared_as"] == "float"
+    moved = run(urls, pg_table, drifted, checks=checks, rules={}, source_extra=batch, target_extra=batch, scope=scope)
+    assert not moved[("rate_fingerprint", None)].passed and moved[("rows", None)].passed

@@ -10,7 +10,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
 
-from recon_operators.engine.sources.files import s3_filesystem
+from recon_operators.engine.adapters.files import s3_filesystem
 from recon_operators.migration.generator import (
     DATASETS, BatchSpec, CohortSpec, PrefixSpec, drift_amounts, generate, write_landing,
 )

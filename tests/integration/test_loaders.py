@@ -15,7 +15,7 @@ import pyarrow.fs as pafs
 import pytest
 
 from recon_operators.demo import services
-from recon_operators.engine.sources.files import s3_filesystem
+from recon_operators.engine.adapters.files import s3_filesystem
 from recon_operators.migration.generator import DATASETS, BatchSpec, CohortSpec, PrefixSpec, generate, write_landing
 from recon_operators.migration.loaders import (
     NON_MIGRATABLE, BatchRange, Fault, LoadError, apply_faults, load_stage, load_target, load_transform,

@@ -18,7 +18,7 @@ from recon_operators.demo import services
 from recon_operators.engine.opener import open_side
 from recon_operators.engine.runner import run_suite
 from recon_operators.engine.scope import Scope
-from recon_operators.engine.sources.files import s3_filesystem
+from recon_operators.engine.adapters.files import s3_filesystem
 from recon_operators.engine.spec import load_suite
 from recon_operators.migration.generator import BatchSpec, CohortSpec, PrefixSpec, generate, write_landing
 from recon_operators.migration.loaders import NON_MIGRATABLE, BatchRange, Fault, load_transform

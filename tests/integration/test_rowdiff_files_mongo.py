@@ -14,9 +14,21 @@ import pytest
 from bson.decimal128 import Decimal128
 
 from recon_operators.demo.services import pg_dsn
-from recon_operators.engine.rowdiff import DiffSpec, FileDataset, MongoDataset, SqlDataset, run_diff
-from recon_operators.engine.sources.base import SourceError
-from recon_operators.engine.sources.files import s3_filesystem
+from recon_operators.engine.adapters.base import SourceError
+from recon_operators.engine.adapters.files import FileAdapter, s3_filesystem
+from recon_operators.engine.adapters.mongo import MongoAdapter
+from recon_operators.engine.adapters.mysql import MySQLAdapter
+from recon_operators.engine.adapters.postgres import PostgresAdapter
+from recon_operators.engine.rowdiff import DiffSpec, run_diff
+from recon_operators.engine.spec import SideSpec
+
+
+def file_side(path, filesystem=None):
+    return FileAdapter(SideSpec(path=path), filesystem=filesystem)
+
+
+def mongo_side(database, collection, filter=None, params=None):
+    return MongoAdapter(database, SideSpec(collection=collection, filter=filter), params=params)
 from tests.integration.rowdiff_data import COLUMNS, changed, mariadb_connect, rows, table, write_mariadb, write_postgres
 
 
@@ -43,7 +55,7 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def postgres(databases):
     conn = psycopg2.connect(pg_dsn(databases["transform"]))
-    yield lambda data: SqlDataset(conn, "postgres", table=_pg_table(databases, data))
+    yield lambda data: PostgresAdapter(conn, SideSpec(table=_pg_table(databases, data)))
     conn.close()
 
 
@@ -59,25 +71,25 @@ def diff(source, target, **spec):
 
 def test_csv_against_postgres_and_parquet_against_mariadb(tmp_path, postgres, databases):
     data = rows()
-    assert diff(FileDataset(write_csv(tmp_path / "a.csv", data)), postgres(data)).equal
+    assert diff(file_side(write_csv(tmp_path / "a.csv", data)), postgres(data)).equal
     my_table = table()
     write_mariadb(databases["stage"], my_table, data)
-    mariadb = SqlDataset(mariadb_connect(databases["stage"]), "mysql", table=my_table)
+    mariadb = MySQLAdapter(mariadb_connect(databases["stage"]), SideSpec(table=my_table))
     try:
-        assert diff(FileDataset(write_parquet(tmp_path / "a.parquet", data)), mariadb).equal
+        assert diff(file_side(write_parquet(tmp_path / "a.parquet", data)), mariadb).equal
     finally:
         mariadb.close()
 
 
 def test_csv_with_bom_crlf_quoted_commas_and_newlines_against_parquet(tmp_path):
     data = changed(rows(), 2, note="line one\nline two, \"quoted\"")
-    source = FileDataset(write_csv(tmp_path / "s.csv", data, bom=True, crlf=True))
+    source = file_side(write_csv(tmp_path / "s.csv", data, bom=True, crlf=True))
     target_data = changed(data, 8, status="SUSPENDED", note="other")
-    result = diff(source, FileDataset(write_parquet(tmp_path / "t.parquet", target_data)))
+    result = diff(source, file_side(write_parquet(tmp_path / "t.parquet", target_data)))
     assert (result.source_rows, result.changed_rows) == (30, 1)
     assert result.column_mismatches == {"status": 1, "note": 1}
     assert result.samples[0]["columns"] == {"status": "BARRED~SUSPENDED", "note": "note 8, with \"quotes\"~other"}
-    multiline = diff(source, FileDataset(write_parquet(tmp_path / "t.parquet", data)), columns=("note",))
+    multiline = diff(source, file_side(write_parquet(tmp_path / "t.parquet", data)), columns=("note",))
     assert multiline.equal  # the quoted newline and comma survived the CSV read intact
 
 
@@ -88,19 +100,19 @@ def test_csv_to_csv_counts_missing_extra_and_a_csv_on_s3(tmp_path, moto_server):
     s3.create_bucket(Bucket="rowdiff")
     s3.put_object(Bucket="rowdiff", Key="in/target.csv", Body=open(write_csv(tmp_path / "t.csv", target), "rb").read())
     filesystem = s3_filesystem(endpoint_url=moto_server.endpoint_url, access_key="testing", secret_key="testing")
-    result = diff(FileDataset(write_csv(tmp_path / "s.csv", data)),
-                  FileDataset("s3://rowdiff/in/target.csv", filesystem=filesystem))
+    result = diff(file_side(write_csv(tmp_path / "s.csv", data)),
+                  file_side("s3://rowdiff/in/target.csv", filesystem=filesystem))
     assert (result.missing_in_target, result.extra_in_target, result.changed_rows) == (1, 1, 0)
     assert result.target["path"] == "s3://rowdiff/in/target.csv"
 
 
 def test_malformed_and_missing_files_are_clear_errors(tmp_path):
     with pytest.raises(SourceError, match="nope.csv"):
-        FileDataset(str(tmp_path / "nope.csv"))
+        file_side(str(tmp_path / "nope.csv"))
     broken = tmp_path / "broken.parquet"
     broken.write_text("not parquet")
     with pytest.raises(SourceError, match="broken.parquet"):
-        FileDataset(str(broken))
+        file_side(str(broken))
 
 
 def mongo_docs(data):
@@ -119,10 +131,10 @@ def test_mongo_collection_against_postgres(postgres):
     data = rows()
     database = mongomock.MongoClient()["crm"]
     database["subs"].insert_many(mongo_docs(changed(data, 6, balance=Decimal("99.5"))))
-    result = diff(MongoDataset(database, "subs"), postgres(data))
+    result = diff(mongo_side(database, "subs"), postgres(data))
     assert (result.source_rows, result.matched_rows, result.changed_rows) == (30, 30, 1)
     assert result.column_mismatches == {"balance": 1}
-    assert result.samples[0]["columns"] == {"balance": "99.5~6.42"}
-    only_batch_1 = diff(MongoDataset(database, "subs", filter={"batch": ":batch"}, params={"batch": 1}),
+    assert result.samples[0]["columns"] == {"balance": "99.5~6.42"}  # Decimal128 has no declared scale
+    only_batch_1 = diff(mongo_side(database, "subs", filter={"batch": ":batch"}, params={"batch": 1}),
                         postgres([r for r in data if r["batch"] == 1]), columns=("status",))
     assert only_batch_1.equal and only_batch_1.source_rows == 15

@@ -14,9 +14,15 @@ AIRFLOW_FREE = [
     "recon_operators.engine.spec",
     "recon_operators.engine.runner",
     "recon_operators.engine.opener",
-    "recon_operators.engine.sources.sql",
-    "recon_operators.engine.sources.files",
-    "recon_operators.engine.sources.mongo",
+    "recon_operators.engine.logical_types",
+    "recon_operators.engine.canonical",
+    "recon_operators.engine.dialects",
+    "recon_operators.engine.workspace",
+    "recon_operators.engine.adapters.registry",
+    "recon_operators.engine.adapters.postgres",
+    "recon_operators.engine.adapters.mysql",
+    "recon_operators.engine.adapters.mongo",
+    "recon_operators.engine.adapters.files",
     "recon_operators.engine.masking",
     "recon_operators.yaml_lines",
     "recon_operators.errors",
@@ -25,7 +31,7 @@ AIRFLOW_FREE = [
     "recon_operators.cli",
     "recon_operators.diff_cli",
     "recon_operators.engine.rowdiff",
-    "recon_operators.engine.rowdiff.urls",
+    "recon_operators.engine.rowdiff.output",
     "recon_operators.engine.rowdiff.options",
     "recon_operators.engine.rowdiff.results",
     "recon_operators.bench.run",
@@ -66,3 +72,11 @@ def test_module_does_not_import_airflow(module):
             "print(leaked[:3]); sys.exit(1 if leaked else 0)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, f"{module} imports Airflow: {result.stdout}{result.stderr}"
+
+
+def test_no_plugin_module_shadows_the_standard_library():
+    """Airflow's plugin loader imports every .py under plugins/ by its file name: a module named
+    ``types.py`` there replaces the standard library's ``types`` in every task process."""
+    clashes = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "plugins").rglob("*.py")
+                     if p.stem in sys.stdlib_module_names)
+    assert clashes == []

@@ -11,5 +11,6 @@ SELECT count(*) FILTER (WHERE t.msisdn IS NULL) AS missing,
            OR s.balance IS DISTINCT FROM t.balance OR s.data_mb IS DISTINCT FROM t.data_mb
            OR s.activated_at IS DISTINCT FROM t.activated_at OR s.last_topup IS DISTINCT FROM t.last_topup
            OR s.region IS DISTINCT FROM t.region OR s.is_postpaid IS DISTINCT FROM t.is_postpaid
-           OR s.score IS DISTINCT FROM t.score)) AS changed
+           OR s.score IS DISTINCT FROM t.score OR s.updated_at IS DISTINCT FROM t.updated_at
+           OR s.is_migratable IS DISTINCT FROM t.is_migratable OR s.profile IS DISTINCT FROM t.profile)) AS changed
 FROM s FULL OUTER JOIN t ON s.msisdn = t.msisdn;

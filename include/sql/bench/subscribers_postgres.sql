@@ -13,5 +13,8 @@ CREATE TABLE subscribers (
     last_topup    date,
     region        varchar(20),
     is_postpaid   smallint,
-    score         double precision
+    score         double precision,
+    updated_at    timestamp(6),
+    is_migratable boolean,
+    profile       jsonb
 );

@@ -1,5 +1,7 @@
--- DuckDB: N synthetic subscribers, 14 columns, MSISDN text key. Deterministic (no random()), so
--- every run diffs the same data and the truth is known. Parameter: $rows.
+-- DuckDB: N synthetic subscribers, 17 columns, MSISDN text key. Deterministic (no random()), so
+-- every run diffs the same data and the truth is known. Parameter: $rows. The columns a migration
+-- retypes: updated_at (timestamp(6) -> DATETIME(6), real microseconds), is_migratable (boolean ->
+-- TINYINT(1), written 1/0) and profile (jsonb -> JSON, the text Postgres prints for the document).
 COPY (
     SELECT
         '628' || lpad(CAST(1000000000 + i * 7 AS VARCHAR), 10, '0')                AS msisdn,
@@ -15,6 +17,10 @@ COPY (
         DATE '2024-01-01' + CAST(i % 700 AS INTEGER)                               AS last_topup,
         'REGION_' || CAST(i % 11 AS VARCHAR)                                       AS region,
         CAST(i % 2 AS SMALLINT)                                                    AS is_postpaid,
-        CAST(i % 1000 AS DOUBLE) / 8                                               AS score
+        CAST(i % 1000 AS DOUBLE) / 8                                               AS score,
+        TIMESTAMP '2021-01-01 00:00:00' + to_microseconds(CAST(i * 7919 % 31536000000000 AS BIGINT)) AS updated_at,
+        CAST(i % 3 <> 0 AS INTEGER)                                                AS is_migratable,
+        '{"plan": "PLAN' || CAST(i % 37 AS VARCHAR) || '", "tags": ["' || CASE i % 2 WHEN 0 THEN 'prepaid' ELSE 'postpaid' END
+            || '"], "score": ' || CAST(i % 997 AS VARCHAR) || '}'                  AS profile
     FROM range(0, $rows) AS t(i)
 ) TO '__SOURCE__' (HEADER, DELIMITER ',');

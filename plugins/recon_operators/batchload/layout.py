@@ -15,7 +15,8 @@ from functools import cached_property
 from decimal import Decimal, InvalidOperation
 from typing import Any, Sequence
 
-from recon_operators.engine.normalise import ColumnRule, canonical_text
+from recon_operators.engine.canonical import rule_text
+from recon_operators.engine.normalise import ColumnRule
 
 FIELD_TYPES = ("text", "integer", "decimal", "date")
 FORMATS = ("fixed_width", "csv")
@@ -137,7 +138,7 @@ class Layout:
     def canonical(self, record: dict[str, Any], names: Sequence[str]) -> list[str | None]:
         """Canonical texts of the named fields, as the engine's hash measure renders them in SQL."""
         rules = self.rules
-        return [canonical_text(record[n], rules[n]) for n in names]
+        return [rule_text(record[n], rules[n]) for n in names]
 
     @cached_property
     def rules(self) -> dict[str, ColumnRule]:

@@ -5,8 +5,8 @@
     source amount total --sum, Decimal tolerance--> staging amount total
     source fingerprint of the hash fields --hash--> staging fingerprint
 
-The staging and final sides are aggregated inside Postgres by the engine's ``SqlSource`` (the
-same SQL, normalisation and row hash as any suite); the source side comes from the planner's
+The staging and final sides are aggregated inside Postgres by the engine's Postgres adapter (the
+same SQL, canonical forms and row hash as any suite); the source side comes from the planner's
 single pass over the file and the workers' counts. Verdicts are the engine's ``CheckResult``s,
 so the ledger, gates, CLI and alerts read them like any other check.
 """
@@ -20,11 +20,11 @@ from typing import Any, Callable, Sequence
 from recon_operators.batchload.layout import Layout
 from recon_operators.batchload.staging import Tables
 from recon_operators.batchload.worker import WorkerMetrics
+from recon_operators.engine.adapters.base import AggregateRequest, AggregateRows, Measure, SourceError
+from recon_operators.engine.adapters.postgres import PostgresAdapter
+from recon_operators.engine.canonical import Side, resolve
 from recon_operators.engine.compare import build_results
-from recon_operators.engine.dialects import DIALECTS
 from recon_operators.engine.results import CheckResult, Status, utcnow
-from recon_operators.engine.sources.base import AggregateRequest, AggregateRows, Measure, SourceError
-from recon_operators.engine.sources.sql import SqlSource
 from recon_operators.engine.spec import CheckSpec, SideSpec, Tolerance
 from recon_operators.paths import read_sql
 
@@ -67,12 +67,28 @@ def scope_filter(name: str) -> str:
                     if line.strip() and not line.lstrip().startswith("--"))
 
 
-def _aggregate(connect: Callable[[], Any], side: SideSpec, request: AggregateRequest, label: str) -> AggregateRows:
-    source = SqlSource(connect(), side, DIALECTS["postgres"], conn_id=label)
+def _aggregate(connect: Callable[[], Any], side: SideSpec, request: AggregateRequest, label: str,
+               rules: dict[str, Any] | None = None) -> AggregateRows:
+    """One request on a fresh connection; ``rules``: the layout's rules for the columns it reads,
+    which set their forms over the staging table's declared types (the file side's fingerprint
+    was computed under the same rules)."""
+    adapter = PostgresAdapter(connect(), side, label=f"postgres {label} {side.table}")
     try:
-        return source.aggregate(request)
+        if rules is not None:
+            types = adapter.columns()
+            names = {c for m in request.measures for c in (m.column, *m.columns) if c}
+            columns = {}
+            for name in names:
+                rule = rules.get(name)
+                logical = types.get(name)
+                if logical is None:
+                    raise SourceError(f"{adapter.label}: no column {name}")
+                form = resolve(logical, logical, rule)
+                columns[name] = (Side(name, logical, rule) if rule else Side(name, logical), form)
+            request = AggregateRequest(request.measures, request.group_by, columns, request.params)
+        return adapter.aggregate(request)
     finally:
-        source.close()
+        adapter.close()
 
 
 def _target_sides(recon: Reconciliation, connect: Callable[[], Any]) -> dict[str, AggregateRows]:
@@ -88,8 +104,8 @@ def _target_sides(recon: Reconciliation, connect: Callable[[], Any]) -> dict[str
         measures.append(Measure(AMOUNT, "sum", column=layout.amount_field))
     if layout.hash_fields:
         measures.append(Measure(HASH, "hash", columns=layout.hash_fields))
-    totals = _aggregate(connect, staging, AggregateRequest(tuple(measures), rules=rules, params=params),
-                        recon.target_label)
+    totals = _aggregate(connect, staging, AggregateRequest(tuple(measures), params=params), recon.target_label,
+                        rules)
     by_worker = _aggregate(connect, staging, AggregateRequest((Measure(BY_WORKER, "count"),),
                                                               group_by=(WORKER_GROUP,), params=params),
                            recon.target_label)

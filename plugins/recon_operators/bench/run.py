@@ -1,16 +1,18 @@
 """``make bench [N=rows]``: time ``recon diff`` against this machine's floor, in one run.
 
-Generates N subscribers (14 columns, MSISDN text key) with a known 0.2% of differences, loads
-them into fresh Postgres and MariaDB databases (dropped at the end), and measures, each in its
-own process (wall time, and peak RSS from the process's VmHWM):
+Generates N subscribers (17 columns, MSISDN text key) with a known 0.2% of differences, loads
+them into fresh Postgres and MariaDB databases in the types a migration uses (timestamp(6) ->
+DATETIME(6) with real microseconds, boolean -> TINYINT(1), jsonb -> JSON; dropped at the end), and
+measures, each in its own process (wall time, and peak RSS from the process's VmHWM):
 
-* the floor: ``COPY subscribers TO STDOUT`` (psql), ``mariadb --quick`` streaming the table,
+* the floor: both databases streaming the table out at once (``COPY subscribers TO STDOUT``
+  through psql and ``mariadb --quick``, in parallel: what any diff of the two must wait for),
   and DuckDB's full outer join diff of the two CSV files;
-* ``recon diff`` Postgres -> MariaDB and CSV -> CSV, every non-key column compared, whose
-  counts must equal the truth (exit 1 otherwise).
+* ``recon diff`` Postgres -> MariaDB and CSV -> CSV, every non-key column compared and no rule
+  given, whose counts must equal the truth (exit 1 otherwise).
 
 Each figure is printed with its ratio to the floor and to the previous run's figure, read from
-``bench/history.jsonl`` (one JSON line appended per run).
+``bench/history.jsonl`` (one JSON line appended per run), with the machine's load average.
 """
 
 from __future__ import annotations
@@ -79,6 +81,25 @@ def measure(name: str, command: list[str], *, env: dict[str, str] | None = None)
     return Measure(name, seconds, peak, output)
 
 
+def measure_together(name: str, commands: list[list[str]]) -> Measure:
+    """Wall time until every command is done, started at once (peak: the largest of them)."""
+    with tempfile.TemporaryFile() as sink:
+        actions = [(os.POSIX_SPAWN_DUP2, sink.fileno(), 1), (os.POSIX_SPAWN_DUP2, sink.fileno(), 2)]
+        started = time.perf_counter()
+        pids = [os.posix_spawnp(c[0], c, dict(os.environ), file_actions=actions) for c in commands]
+        peak, running = 0.0, set(pids)
+        while running:
+            for pid in list(running):
+                peak = max(peak, _high_water_mb(pid) or 0.0)
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    running.discard(pid)
+                    if os.waitstatus_to_exitcode(status) != 0:
+                        raise RuntimeError(f"{name}: {commands[pids.index(pid)][0]} failed")
+            time.sleep(0.02)
+        return Measure(name, time.perf_counter() - started, peak)
+
+
 def _diff_command(source: str, target: str) -> list[str]:
     return [sys.executable, "-m", "recon_operators.cli", "diff", source, target, "--key", "msisdn", "--json",
             "--sample", "5"]
@@ -111,13 +132,14 @@ def run(rows: int, history: Path) -> int:
             print("loaded Postgres (source) and MariaDB (target); measuring ...", flush=True)
             floor_sql = read_sql("bench/floor_duckdb_diff.sql").replace("__SOURCE__", str(source_csv)) \
                 .replace("__TARGET__", str(target_csv))
+            copy = ["psql", "-X", "-q", "-h", services.PG_HOST, "-p", str(services.PG_PORT), "-U",
+                    services.PG_USER, "-d", pg_db, "-c", "COPY subscribers TO STDOUT"]
+            quick = ["mariadb", "--quick", "--batch", "-h", services.MARIADB_HOST, "-P", str(services.MARIADB_PORT),
+                     "-u", services.MARIADB_USER, my_db, "-e", "SELECT * FROM subscribers"]
             results = [
-                measure("floor: Postgres COPY TO STDOUT", ["psql", "-X", "-q", "-h", services.PG_HOST, "-p",
-                        str(services.PG_PORT), "-U", services.PG_USER, "-d", pg_db, "-c",
-                        "COPY subscribers TO STDOUT"]),
-                measure("floor: mariadb --quick", ["mariadb", "--quick", "--batch", "-h", services.MARIADB_HOST,
-                        "-P", str(services.MARIADB_PORT), "-u", services.MARIADB_USER, my_db, "-e",
-                        "SELECT * FROM subscribers"]),
+                measure("floor: Postgres COPY TO STDOUT", copy),
+                measure("floor: mariadb --quick", quick),
+                measure_together("floor: both databases stream out together", [copy, quick]),
                 measure("floor: DuckDB CSV join diff", [sys.executable, "-c",
                         "import duckdb,sys; print(duckdb.sql(sys.argv[1]).fetchall())", floor_sql], env=env),
             ]
@@ -138,11 +160,13 @@ def run(rows: int, history: Path) -> int:
 
 def report(rows: int, results: list[Measure], history: Path, problems: list[str]) -> None:
     by_name = {m.name: m for m in results}
-    slower_db = max(by_name["floor: Postgres COPY TO STDOUT"].seconds, by_name["floor: mariadb --quick"].seconds)
-    floors = {"recon diff Postgres->MariaDB": ("slower DB stream-out", slower_db, 3.0),
-              "recon diff CSV->CSV": ("DuckDB join diff", by_name["floor: DuckDB CSV join diff"].seconds, 1.5)}
+    together = by_name["floor: both databases stream out together"].seconds
+    floors = {"recon diff Postgres->MariaDB": ("both DBs stream out", together, 2.0),
+              "recon diff CSV->CSV": ("DuckDB join diff", by_name["floor: DuckDB CSV join diff"].seconds, 1.3)}
     previous = _previous(history, rows)
-    print(f"\nrow diff benchmark, {rows:,} rows, 13 compared columns, {os.cpu_count()} cores")
+    load = os.getloadavg()
+    print(f"\nrow diff benchmark, {rows:,} rows, 16 compared columns, no rule, {os.cpu_count()} cores, "
+          f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
     print(f"{'measure':34} {'wall s':>8} {'peak MB':>8}  vs floor            vs previous")
     for m in results:
         against = ""
@@ -157,6 +181,9 @@ def report(rows: int, results: list[Measure], history: Path, problems: list[str]
     with history.open("a") as out:
         out.write(json.dumps({"at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "rows": rows,
                               "host": platform.node(), "cores": os.cpu_count(), "counts_ok": not problems,
+                              "load_average": [round(x, 2) for x in load], "columns": 16,
+                              "ratios": {name: round(by_name[name].seconds / floor, 2)
+                                         for name, (_, floor, _) in floors.items()},
                               "figures": {m.name: {"seconds": round(m.seconds, 3), "peak_mb": round(m.peak_mb)}
                                           for m in results}}) + "\n")
     print(f"figures appended to {history}")

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from recon_operators.claims.stage import StageTable
-from recon_operators.engine.rowdiff import DiffResult, DiffSpec, SqlDataset, run_diff
+from recon_operators.engine.adapters.postgres import PostgresAdapter
+from recon_operators.engine.rowdiff import DiffResult, DiffSpec, run_diff
 from recon_operators.engine.rowdiff.options import parse_tolerance, rules_from
 
 # Engine sample statuses -> the OLD/NEW vocabulary of metrics.mismatch_detail_sample.
@@ -34,8 +35,10 @@ def build_spec(key_columns: tuple[str, ...], columns: tuple[str, ...] | None, ex
 
 def diff_stage_tables(conn: Any, spec: DiffSpec, old: StageTable, new: StageTable) -> DiffResult:
     """OLD is the engine's source, NEW its target; both tables are read over ``conn`` in turn."""
-    return run_diff(spec, SqlDataset(conn, "postgres", table=old.dotted, label=f"OLD {old.dotted}"),
-                    SqlDataset(conn, "postgres", table=new.dotted, label=f"NEW {new.dotted}"))
+    from recon_operators.engine.spec import SideSpec
+
+    return run_diff(spec, PostgresAdapter(conn, SideSpec(table=old.dotted), label=f"OLD {old.dotted}"),
+                    PostgresAdapter(conn, SideSpec(table=new.dotted), label=f"NEW {new.dotted}"))
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The order-independent fingerprint of a set of rows, computed the same way in every engine.
 
-Each row's canonical texts (``normalise.canonical_text``) are joined by ``|`` (NULL as ``\\N``),
+Each row's canonical texts (``canonical``) are joined by ``|`` (NULL as ``\\N``),
 md5-hashed, and the first 15 hex digits read as a 60-bit integer; the fingerprint is the row
 count and the sum of those integers (``"<rows>:<sum, hex>"``). SQL sides compute the same in the
 database (``dialects.row_hash``); Python-side readers (Mongo, flat files) use this module.

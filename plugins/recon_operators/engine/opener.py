@@ -1,89 +1,176 @@
-"""Open a suite's sides outside Airflow: connection URLs or ``AIRFLOW_CONN_*`` variables.
+"""The one way to turn "where the data is" into an adapter.
 
-The Airflow layer has its own opener built on hooks; both hand the same ``Source`` objects to
-the runner, so a suite behaves identically from the CLI and from a DAG.
+Three spellings of a side, one path: a suite side (``SideSpec``), a dataset URL as ``recon diff``
+takes it, or a mapping as ``RowDiffOperator`` takes it (``dataset_side`` turns the last two into a
+``SideSpec``). ``open_side`` resolves the side's connection (a URL, or a connection id through
+``resolve``: ``AIRFLOW_CONN_*`` by default; the Airflow layer passes a resolver built on its hooks),
+picks the engine from the registry and connects. Labels and descriptions never hold a secret.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import os
+from dataclasses import replace
+from typing import Any, Callable, Mapping
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from recon_operators.connections import ConnectionConfigError, ConnectionInfo, airflow_connection, parse_uri
-from recon_operators.engine.dialects import DIALECTS
-from recon_operators.engine.sources.base import Source, SourceError
-from recon_operators.engine.sources.sql import SqlSource
-from recon_operators.errors import one_line
+from recon_operators.engine.adapters.base import Adapter, SourceError
+from recon_operators.engine.adapters.registry import adapter_class, engine_for
 from recon_operators.engine.spec import SideSpec
 
+Resolver = Callable[[str], ConnectionInfo]  # connection id -> its settings
+DATASET_OPTIONS = ("table", "query", "filter", "collection", "conn", "format")
+MAPPING_KEYS = ("conn_id", "table", "query", "filter", "collection", "path", "format")
+FILE_SUFFIXES = (".csv", ".parquet", ".pq")
+DEFAULT_AWS = "aws_default"
 
-def resolve_connection(reference: str) -> tuple[ConnectionInfo, str]:
-    """A URL (``postgresql://...``) or an Airflow connection id; returns info and a safe label."""
+
+def env_resolver(conn_id: str) -> ConnectionInfo:
+    """``AIRFLOW_CONN_<ID>`` from the environment (URI or JSON), as Airflow reads it."""
+    return airflow_connection(conn_id)
+
+
+def resolve_connection(reference: str, resolve: Resolver = env_resolver) -> tuple[ConnectionInfo, str]:
+    """A URL or a connection id -> its settings and a label without the password."""
     try:
-        if "://" in reference:
+        if "://" in reference:  # a dataset URL's own options (table, filter...) are not connection settings
             info = parse_uri(reference)
+            info = replace(info, extra={k: v for k, v in info.extra.items() if k not in DATASET_OPTIONS})
             return info, info.masked()
-        return airflow_connection(reference), reference
+        return resolve(reference), reference
     except ConnectionConfigError as exc:
         raise SourceError(str(exc)) from None
 
 
-def connect_postgres(info: ConnectionInfo, label: str) -> Any:
-    import psycopg2
-
+def _aws(side: SideSpec, resolve: Resolver) -> tuple[ConnectionInfo | None, str | None]:
+    """The AWS connection of an ``s3://`` side: its own, else aws_default when it exists, else
+    the environment's credentials (AWS_* variables)."""
+    environment = {k: v for k, v in (("endpoint_url", os.environ.get("AWS_ENDPOINT_URL")),
+                                     ("region_name", os.environ.get("AWS_DEFAULT_REGION"))) if v}
+    if side.connection:
+        info, label = resolve_connection(side.connection, resolve)
+        if "://" in side.connection:  # keys in the URL: endpoint and region from the environment
+            return replace(info, extra={**environment, **info.extra}), "aws://***"
+        return info, label
     try:
-        return psycopg2.connect(info.libpq_dsn(), connect_timeout=5)
-    except psycopg2.Error as exc:
-        raise SourceError(f"postgres {label}: cannot connect: {one_line(exc)}") from None
+        return resolve(DEFAULT_AWS), DEFAULT_AWS
+    except (ConnectionConfigError, SourceError):
+        return ConnectionInfo("aws", extra=environment), None
 
 
-def connect_mysql(info: ConnectionInfo, label: str) -> Any:
-    import MySQLdb
+def open_side(side: SideSpec, name: str = "side", *, resolve: Resolver = env_resolver,
+              params: Mapping[str, Any] | None = None) -> Adapter:
+    """Connect and return the side's adapter (the caller closes it)."""
+    if side.path:
+        info, label = _aws(side, resolve) if side.path.startswith("s3://") else (None, side.connection)
+        return adapter_class(engine_for("aws", "files")).from_connection(side, info, label, dict(params or {}))
+    info, label, engine = _database(side, name, resolve)
+    return adapter_class(engine).from_connection(side, info, label, dict(params or {}))
 
+
+def _database(side: SideSpec, name: str, resolve: Resolver) -> tuple[ConnectionInfo, str, str]:
+    """A database side's connection, label and engine, or one line saying what does not fit."""
+    info, label = resolve_connection(side.connection or "", resolve)
+    engine = engine_for(info.conn_type, label)
+    locator = adapter_class(engine).locator
+    if locator == "path":
+        raise SourceError(f"{label} is an AWS connection: use s3://bucket/key?conn=<id> for files on S3")
+    if locator == "collection" and not side.collection:
+        raise SourceError(f"{name}: a {info.conn_type} dataset needs a collection (?collection=name)")
+    if locator != "collection" and side.collection:
+        raise SourceError(f"{name} names a collection but connection {label} is {info.conn_type}")
+    return info, label, engine
+
+
+# -- dataset URLs and mappings (recon diff, RowDiffOperator) -------------------------------------
+def _split_options(url: str) -> tuple[str, dict[str, str]]:
+    """The URL without the dataset options (table, query...), and those options."""
+    parts = urlsplit(url)
+    kept, options = [], {}
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        (options.__setitem__(key, value) if key in DATASET_OPTIONS else kept.append((key, value)))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(kept), parts.fragment)), options
+
+
+def _mongo_filter(value: Any, label: str) -> Any:
+    if not isinstance(value, str):
+        return value
     try:
-        return MySQLdb.connect(host=info.host or "127.0.0.1", port=info.port or 3306, user=info.login or "root",
-                               passwd=info.password or "", db=info.schema or "", charset="utf8mb4",
-                               connect_timeout=5)
-    except MySQLdb.Error as exc:
-        raise SourceError(f"mysql {label}: cannot connect: {one_line(exc)}") from None
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise SourceError(f"{label}: filter is not a JSON document: {exc.msg}") from None
 
 
-def connect_mongo(info: ConnectionInfo, label: str) -> Any:
-    import pymongo
+def dataset_side(dataset: str | Mapping[str, Any]) -> tuple[SideSpec, str]:
+    """A dataset URL or mapping as a ``SideSpec``, with a secret-free label. Does not connect.
 
-    auth = f"{info.login}:{info.password}@" if info.login else ""
-    uri = f"mongodb://{auth}{info.host or '127.0.0.1'}:{info.port or 27017}/"
-    client = pymongo.MongoClient(uri, serverSelectionTimeoutMS=5000, **{k: v for k, v in info.extra.items()
-                                                                       if k in ("authSource", "tls", "replicaSet")})
-    database = info.schema or info.extra.get("database")
-    if not database:
-        raise SourceError(f"mongo {label}: the connection names no database")
-    return client[database]
+    URLs: ``postgresql://user@host/db?table=schema.t`` (or ``&query=SELECT...``),
+    ``mysql://...?table=t``, ``mongodb://host/db?collection=c``, ``s3://bucket/key.csv``
+    (``?conn=<aws conn id>``), a local ``.csv``/``.parquet`` path, ``conn://<conn id>?table=...``;
+    each takes ``filter=``. Mappings: ``conn_id``, ``table``/``query``/``collection``/``path``,
+    ``filter``, ``format``.
+    """
+    if isinstance(dataset, Mapping):
+        unknown = sorted(set(dataset) - set(MAPPING_KEYS))
+        if unknown:
+            raise SourceError(f"dataset keys {', '.join(unknown)} are unknown (use {', '.join(MAPPING_KEYS)})")
+        conn, path = dataset.get("conn_id"), dataset.get("path")
+        if not path and not conn:
+            raise SourceError("a dataset needs a conn_id (or a path)")
+        label = f"{conn or ''} {dataset.get('table') or dataset.get('collection') or path or 'query'}".strip()
+        return _side(conn, dataset, path, label), label
+    url = dataset
+    if not url:
+        raise SourceError("empty dataset URL")
+    base, options = _split_options(url)
+    scheme = urlsplit(url).scheme.lower() if "://" in url else ""
+    if scheme == "s3" or not scheme:
+        path = base if scheme else url.split("?", 1)[0]
+        parts = urlsplit(path)
+        if scheme and "@" in parts.netloc:  # s3://KEY:SECRET@bucket/key: the keys never travel further
+            userinfo, _, bucket = parts.netloc.rpartition("@")
+            key, _, secret = userinfo.partition(":")
+            path = f"s3://{bucket}{parts.path}"
+            options["conn"] = f"aws://{key}:{secret}@"
+        if not scheme and not path.lower().endswith(FILE_SUFFIXES) and "format" not in options:
+            raise SourceError(f"{url.split('?', 1)[0]!r} is neither a dataset URL nor a .csv/.parquet path")
+        fmt = options.get("format") or ("parquet" if path.lower().endswith((".parquet", ".pq")) else "csv")
+        return _side(options.get("conn"), {**options, "format": fmt}, path, f"file {path}"), f"file {path}"
+    if scheme == "conn":
+        connection = urlsplit(url).netloc
+        label = f"conn {connection}"
+    else:  # parsed whole, once: a password may hold "?" or "#" unencoded, which urlsplit would cut at
+        try:
+            parsed = parse_uri(url)
+        except ConnectionConfigError as exc:
+            raise SourceError(str(exc)) from None
+        options = {k: v for k, v in parsed.extra.items() if k in DATASET_OPTIONS}
+        connection, label = url, parsed.masked()
+    return _side(connection, options, None, label), label
 
 
-def open_side(side: SideSpec, name: str) -> Source:
-    """Open one side for the CLI (and any caller without Airflow)."""
-    if side.kind == "file":
-        from recon_operators.engine.sources.files import FileSource, s3_filesystem
+def _side(connection: str | None, options: Mapping[str, Any], path: str | None, label: str) -> SideSpec:
+    collection = options.get("collection")
+    return SideSpec(connection=connection, table=options.get("table") or None, query=options.get("query") or None,
+                    collection=collection or None, path=path or None, format=options.get("format"),
+                    filter=_mongo_filter(options.get("filter"), label) if collection else options.get("filter"))
 
-        filesystem = None
-        if (side.path or "").startswith("s3://"):
-            extra: dict[str, Any] = {}
-            login = password = None
-            if side.connection:
-                info, _ = resolve_connection(side.connection)
-                extra, login, password = info.extra, info.login, info.password
-            filesystem = s3_filesystem(endpoint_url=extra.get("endpoint_url"), region=extra.get("region_name"),
-                                       access_key=login, secret_key=password)
-        return FileSource(side, filesystem=filesystem, conn_id=side.connection)
-    info, label = resolve_connection(side.connection or "")
-    if side.kind == "mongo":
-        if info.conn_type != "mongo":
-            raise SourceError(f"{name} names a collection but connection {label} is {info.conn_type}")
-        from recon_operators.engine.sources.mongo import MongoSource
 
-        return MongoSource(connect_mongo(info, label), side, conn_id=label)
-    if info.conn_type == "postgres":
-        return SqlSource(connect_postgres(info, label), side, DIALECTS["postgres"], conn_id=label)
-    if info.conn_type == "mysql":
-        return SqlSource(connect_mysql(info, label), side, DIALECTS["mysql"], conn_id=label)
-    raise SourceError(f"{name}: connection {label} is {info.conn_type}, which cannot hold a table")
+def check_dataset(side: SideSpec, label: str, resolve: Resolver = env_resolver) -> None:
+    """What ``recon diff`` can tell before connecting: one table or query, a collection for Mongo."""
+    if side.path:
+        return
+    _, _, engine = _database(side, label, resolve)
+    if adapter_class(engine).locator == "table" and bool(side.table) == bool(side.query):
+        raise SourceError(f"{label}: give ?table=name or ?query=SELECT..., exactly one")
+
+
+def open_dataset(dataset: str | Mapping[str, Any], params: Mapping[str, Any] | None = None, *,
+                 resolve: Resolver = env_resolver) -> Adapter:
+    """A dataset URL or mapping, connected (the caller closes it)."""
+    side, label = dataset_side(dataset)
+    check_dataset(side, label, resolve)
+    return open_side(side, label, resolve=resolve, params=params)
+

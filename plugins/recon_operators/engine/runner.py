@@ -1,9 +1,12 @@
 """Run a suite for a scope: batch the checks per side, push aggregates down, compare.
 
-Checks sharing a group-by run as one query per side (one scan for all ungrouped checks). When a
-batch fails, its checks are retried one by one so the error lands on the check that caused it
-(a missing column) and the others still get a verdict. A side that cannot be opened at all turns
-every check into an Error result: the suite always returns a verdict per check, never a traceback.
+Each column a check reads gets its pair's canonical form from both sides' catalog types and the
+suite's rules (``canonical.resolve``), exactly as ``recon diff`` plans it, so a check and a diff
+agree on the same data. Checks sharing a group-by run as one query per side (one scan for all
+ungrouped checks). When a batch fails, its checks are retried one by one so the error lands on
+the check that caused it (a missing column) and the others still get a verdict. A side that
+cannot be opened at all turns every check into an Error result: the suite always returns a
+verdict per check, never a traceback.
 """
 
 from __future__ import annotations
@@ -13,14 +16,16 @@ from collections import defaultdict
 from dataclasses import replace
 from typing import Any, Callable, Iterable
 
+from recon_operators.engine.adapters.base import Adapter, AggregateRequest, Measure, Progress, SourceError
+from recon_operators.engine.canonical import ColumnPlan, Form, Incomparable, Side, resolve
 from recon_operators.engine.normalise import ColumnRule
 from recon_operators.engine.results import CheckResult, Status, utcnow
 from recon_operators.engine.compare import build_results
 from recon_operators.engine.scope import Scope
-from recon_operators.engine.sources.base import AggregateRequest, Measure, Source, SourceError
 from recon_operators.engine.spec import CheckSpec, SideSpec, SuiteSpec
+from recon_operators.engine.logical_types import LogicalType, text
 
-SideOpener = Callable[[SideSpec, str], Source]  # (side spec, "source"|"target") -> live Source
+SideOpener = Callable[[SideSpec, str], Adapter]  # (side spec, "source"|"target") -> live adapter
 
 _FUNC = {"row_count": "count", "sum": "sum", "distinct_count": "count_distinct", "min": "min", "max": "max",
          "hash": "hash", "rule": "expression"}
@@ -39,9 +44,22 @@ def _error_results(checks: Iterable[CheckSpec], message: str, base: dict[str, An
                         started_at=base["started_at"], finished_at=utcnow()) for c in checks]
 
 
-def _rules_detail(check: CheckSpec, rules: dict[str, dict[str, ColumnRule]]) -> dict[str, Any]:
-    used = [c for c in check.columns_used if c in rules["source"] or c in rules["target"]]
-    return {c: {side: rules[side].get(c, ColumnRule()).describe() for side in ("source", "target")} for c in used}
+def plan_column(name: str, sides: dict[str, Adapter], specs: dict[str, SideSpec],
+                rules: dict[str, dict[str, ColumnRule]]) -> ColumnPlan:
+    """Both sides of one logical column and their form. Raises ``SourceError`` (no such column)
+    or ``Incomparable``."""
+    found: dict[str, Side] = {}
+    for side, adapter in sides.items():
+        physical = specs[side].physical(name)
+        types = adapter.columns()
+        logical: LogicalType | None = types.get(physical)
+        if logical is None:
+            if not adapter.schemaless:  # in documents a missing field is null
+                raise SourceError(f"{side} {adapter.label}: no column {physical}")
+            logical = text(inferred=True)
+        found[side] = Side(physical, logical, rules[side].get(name, ColumnRule()))
+    form = resolve(found["source"].type, found["target"].type, found["source"].rule.merged(found["target"].rule))
+    return ColumnPlan(name, found["source"], found["target"], form)
 
 
 _PATH_FIELD = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
@@ -72,18 +90,32 @@ def bind_path(side: SideSpec, scope: Scope) -> SideSpec:
 
 
 class SuiteRun:
-    def __init__(self, suite: SuiteSpec, scope: Scope, open_side: SideOpener):
+    def __init__(self, suite: SuiteSpec, scope: Scope, open_side: SideOpener, progress: Progress | None = None):
         self.suite = suite
         self.scope = scope
         self.open_side = open_side
+        self.progress = progress
         self.rules = {"source": suite.rules_for(suite.source), "target": suite.rules_for(suite.target)}
-        self.sides: dict[str, Source] = {}
+        self.sides: dict[str, Adapter] = {}
         self.descriptions: dict[str, dict[str, Any]] = {"source": {}, "target": {}}
+        self.plans: dict[str, ColumnPlan] = {}
+
+    def _plan(self, name: str) -> ColumnPlan:
+        if name not in self.plans:
+            specs = {"source": self.suite.source, "target": self.suite.target}
+            self.plans[name] = plan_column(name, self.sides, specs, self.rules)
+        return self.plans[name]
 
     def _aggregate(self, side: str, checks: list[CheckSpec], group_by: tuple[str, ...]) -> dict:
         measures = tuple(m for m in (measure_for(c, side) for c in checks) if m is not None)
-        request = AggregateRequest(measures=measures, group_by=group_by, rules=self.rules[side],
-                                   params=self.scope.as_dict())
+        names = {*group_by, *(n for c in checks for n in c.columns_used)}
+        columns: dict[str, tuple[Side, Form]] = {}
+        for name in names:
+            plan = self._plan(name)
+            columns[name] = (plan.side(side), plan.form)
+        request = AggregateRequest(measures=measures, group_by=group_by, columns=columns, params=self.scope.as_dict())
+        if self.progress:
+            self.progress(side, f"aggregating {len(measures)} measure(s)" + (f" by {', '.join(group_by)}" if group_by else ""), 0)
         return self.sides[side].aggregate(request)
 
     def _run_batch(self, checks: list[CheckSpec], group_by: tuple[str, ...]) -> list[CheckResult]:
@@ -93,14 +125,15 @@ class SuiteRun:
             needs_source = any(measure_for(c, "source") for c in checks)
             source_rows = self._aggregate("source", checks, group_by) if needs_source else None
             target_rows = self._aggregate("target", checks, group_by)
-        except SourceError as exc:
+        except (SourceError, Incomparable) as exc:
             if len(checks) > 1:
                 return [r for c in checks for r in self._run_batch([c], group_by)]
             return _error_results(checks, str(exc), {**base, "details": {}})
         base["finished_at"] = utcnow()
         results: list[CheckResult] = []
         for check in checks:
-            details = {"normalisation": _rules_detail(check, self.rules)} if check.columns_used else {}
+            details = {"normalisation": {c: self._plan(c).describe() for c in dict.fromkeys(check.columns_used)}} \
+                if check.columns_used else {}
             own_source = source_rows if measure_for(check, "source") else None
             results.extend(build_results(check, own_source, target_rows, base={**base, "details": details}))
         return results
@@ -136,6 +169,8 @@ class SuiteRun:
         self.sides.clear()
 
 
-def run_suite(suite: SuiteSpec, scope: Scope, open_side: SideOpener, *, only: Iterable[str] | None = None) -> list[CheckResult]:
-    """Every check of the suite (or ``only`` those named) for the scope, as results."""
-    return SuiteRun(suite, scope, open_side).run(only)
+def run_suite(suite: SuiteSpec, scope: Scope, open_side: SideOpener, *, only: Iterable[str] | None = None,
+              progress: Progress | None = None) -> list[CheckResult]:
+    """Every check of the suite (or ``only`` those named) for the scope, as results.
+    ``progress(side, phase, rows)`` hears of each aggregate as it starts (the CLI shows it)."""
+    return SuiteRun(suite, scope, open_side, progress).run(only)

@@ -422,13 +422,6 @@ def parse_suite(text: str, origin: str = "<suite>") -> SuiteSpec:
             check = _load_check(item, index, problems, seen)
             if check is not None:
                 checks.append(check)
-    for check in checks:
-        for column in check.columns_used:
-            rule = rules.get(column)
-            if (check.kind == "hash" or column in check.group_by) and rule and rule.effective_type == "decimal" \
-                    and rule.scale is None:
-                problems.add(check.line, f"check {check.name!r}",
-                             f"decimal column {column} used as a group or hash key needs normalise.{column}.scale")
     if problems.items:
         raise SuiteError(problems.items)
     return SuiteSpec(

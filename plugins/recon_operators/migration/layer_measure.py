@@ -3,7 +3,7 @@
 Why one module: Mini Recon 2 and 3, the overall summary and the ETL stage report all ask the same
 question of different layers: "how many rows (or distinct keys), and what total, in this MSISDN
 block, per group?". Postgres and MariaDB answer with one aggregate query
-(include/sql/reports/layer_measure.sql); a Mongo stage through the engine's MongoSource (one
+(include/sql/reports/layer_measure.sql); a Mongo stage through the engine's Mongo adapter (one
 aggregation pipeline, exact Decimal128 totals); the landing zone (S3 or local) with pyarrow over
 the batch's rows, restricted to migratable subscribers and their child rows, because only those
 are expected downstream. No Airflow imports: callers hand in live connections via ``Layers``.
@@ -19,8 +19,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from recon_operators.engine.identifiers import quote_ident
-from recon_operators.engine.sources.base import AggregateRequest, Measure, SourceError
-from recon_operators.engine.sources.mongo import MongoSource
+from recon_operators.engine.adapters.base import AggregateRequest, Measure, SourceError
+from recon_operators.engine.adapters.mongo import MongoAdapter
 from recon_operators.engine.spec import SideSpec
 from recon_operators.errors import one_line
 from recon_operators.migration.formulas import app_login_eligible_mongo, app_login_eligible_sql
@@ -150,7 +150,7 @@ def _mongo_measure(database: Any, side: Side, cohort_id: str, batch: BatchRange,
     measures = [Measure("n", "count_distinct", side.distinct) if side.distinct else Measure("n", "count")]
     if side.sum:
         measures.append(Measure("s", "sum", side.sum))
-    source = MongoSource(database, SideSpec(collection=side.relation, filter={"$and": terms}))
+    source = MongoAdapter(database, SideSpec(collection=side.relation, filter={"$and": terms}))
     try:
         rows = source.aggregate(AggregateRequest(measures=tuple(measures), group_by=(group_by,) if group_by else ()))
     except SourceError as exc:

@@ -49,9 +49,9 @@ class _BatchJobOperator(BaseOperator):
     def filesystem(self, job: Any) -> Any:
         if not job.source_path.startswith("s3://"):
             return None
-        from recon_operators.hooks.sources import _s3_filesystem
+        from recon_operators.hooks.databases import s3_filesystem
 
-        return _s3_filesystem(job.connections.aws)
+        return s3_filesystem(job.connections.aws)
 
     @staticmethod
     def target(job: Any) -> Any:

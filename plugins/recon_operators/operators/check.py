@@ -86,7 +86,7 @@ class ReconCheckOperator(BaseOperator):
             raise task_failure(exc) from None
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from recon_operators.hooks.sources import open_side
+        from recon_operators.hooks.databases import open_side
 
         store = ResultsStoreHook(self.store_conn_id).get_store()
         try:

@@ -49,7 +49,7 @@ class LandDemoSourcesOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, int]:
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-        from recon_operators.hooks.sources import _s3_filesystem
+        from recon_operators.hooks.databases import s3_filesystem
         from recon_operators.migration.generator import CohortSpec, generate, write_landing
 
         hook = S3Hook(aws_conn_id=self.aws_conn_id)
@@ -57,7 +57,7 @@ class LandDemoSourcesOperator(BaseOperator):
             hook.create_bucket(self.bucket)
         seed = zlib.crc32(self.cohort["cohort_id"].encode())  # stable per cohort: reruns land the same files
         tables = generate(CohortSpec.from_mapping({**self.cohort, "seed": seed}))
-        paths = write_landing(tables, filesystem=_s3_filesystem(self.aws_conn_id),
+        paths = write_landing(tables, filesystem=s3_filesystem(self.aws_conn_id),
                               base_path=f"s3://{self.bucket}/{self.env}", cohort_id=self.cohort["cohort_id"], fmt="csv")
         self.log.info("landed %d extracts for cohort %s under s3://%s/%s", len(paths), self.cohort["cohort_id"],
                       self.bucket, self.env)
@@ -102,9 +102,9 @@ class BuiltinLoadOperator(BaseOperator):
                 return _open(connections, factory, conn_id)
 
             if self.hop == "transform":
-                from recon_operators.hooks.sources import _s3_filesystem
+                from recon_operators.hooks.databases import s3_filesystem
 
-                written = loaders.load_transform(landing_fs=_s3_filesystem(self.aws_conn_id),
+                written = loaders.load_transform(landing_fs=s3_filesystem(self.aws_conn_id),
                                                  landing_base=f"s3://{self.bucket}/{scope['env']}",
                                                  pg_conn=open_(postgres_connection, self.transform_conn_id), **common)
             elif self.hop == "stage":

@@ -113,12 +113,12 @@ class MiniRecon1BatchReportOperator(BaseOperator):
         self.transform_schema = transform_schema
 
     def _landing(self, values: dict[str, str]) -> dict[str, Any]:
-        from recon_operators.hooks.sources import _s3_filesystem
+        from recon_operators.hooks.databases import s3_filesystem
         from recon_operators.migration.loaders import BatchRange, read_landing_file
         from recon_operators.migration.mr1_reports import LANDING
 
         batch = BatchRange(values["batch_id"], values["msisdn_start"], values["msisdn_end"])
-        filesystem = _s3_filesystem(self.aws_conn_id)
+        filesystem = s3_filesystem(self.aws_conn_id)
         tables = {}
         for dataset in LANDING:
             try:

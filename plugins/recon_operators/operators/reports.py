@@ -87,17 +87,17 @@ class _ReportOperator(BaseOperator):
             factory = postgres_connection if conn_type in ("postgres", "postgresql") else mysql_connection
             layers.stage = opened(factory, self.stage_conn_id)
             if self.stage_mongo_conn_id:
-                from recon_operators.hooks.sources import _mongo_database
+                from recon_operators.hooks.databases import mongo_database
 
-                database = _mongo_database(self.stage_mongo_conn_id, BaseHook.get_connection(self.stage_mongo_conn_id))
+                database = mongo_database(self.stage_mongo_conn_id)
                 stack.callback(database.client.close)
                 layers.stage_mongo = database
         if "source" in self.layers_needed:
-            from recon_operators.hooks.sources import _s3_filesystem
+            from recon_operators.hooks.databases import s3_filesystem
 
             if not self.landing_bucket:
                 raise ValueError(f"{type(self).__name__} needs landing_bucket to read the landed extracts")
-            layers.landing_fs = _s3_filesystem(self.aws_conn_id)
+            layers.landing_fs = s3_filesystem(self.aws_conn_id)
             layers.landing_base = f"s3://{self.landing_bucket}/{self.scope['env']}"
         return layers
 

@@ -20,8 +20,8 @@ from recon_operators.engine.rowdiff import DiffSpec, run_diff
 from recon_operators.engine.rowdiff.model import DEFAULT_SAMPLE
 from recon_operators.engine.rowdiff.options import parse_tolerance, rules_from
 from recon_operators.engine.rowdiff.results import diff_check_results, diff_error_result
+from recon_operators.engine.adapters.base import SourceError
 from recon_operators.engine.scope import Scope
-from recon_operators.engine.sources.base import SourceError
 from recon_operators.errors import error_line
 from recon_operators.hooks.results_store import ResultsStoreHook
 from recon_operators.notifiers.alerts import SUMMARY_XCOM_KEY
@@ -33,13 +33,15 @@ from recon_operators.operators.summary import compact_summary
 class RowDiffOperator(BaseOperator):
     """Diff ``source`` and ``target`` by ``key``; scope values are bound into the filters.
 
-    ``source``/``target``: dataset mappings or URLs (see ``hooks.row_diff``). ``rules``: column ->
-    rule text (``"decimal,scale:2"``) or ``ColumnRule`` fields; ``tolerances``: column ->
-    ``"0.01"``/``"0.5%"``. Samples written to the store are always masked.
+    ``source``/``target``: dataset mappings or URLs (see ``engine.opener.dataset_side``). ``rules``:
+    column -> rule text (``"decimal,scale:2"``) or ``ColumnRule`` fields; ``tolerances``: column ->
+    ``"0.01"``/``"0.5%"``. Samples written to the store are always masked. ``output_path``: a .csv or
+    .parquet path (local, or ``s3://`` through ``aws_conn_id``) that receives every difference,
+    masked, next to the ledger results (its path is in the ``changed_rows`` result's details).
     """
 
     template_fields: Sequence[str] = ("source", "target", "key", "columns", "exclude", "scope", "stage",
-                                      "diff_name", "store_conn_id")
+                                      "diff_name", "store_conn_id", "output_path")
     template_fields_renderers = {"scope": "json", "source": "json", "target": "json"}
     ui_color = "#e6eef8"
 
@@ -48,9 +50,11 @@ class RowDiffOperator(BaseOperator):
                  exclude: list[str] | None = None, rules: Mapping[str, Any] | None = None,
                  source_rules: Mapping[str, Any] | None = None, target_rules: Mapping[str, Any] | None = None,
                  tolerances: Mapping[str, str] | None = None, sample_limit: int = DEFAULT_SAMPLE,
-                 stage: str | None = None, process_name: str | None = None,
-                 store_conn_id: str = ResultsStoreHook.default_conn_name, **kwargs: Any) -> None:
+                 stage: str | None = None, process_name: str | None = None, output_path: str | None = None,
+                 aws_conn_id: str = "aws_default", store_conn_id: str = ResultsStoreHook.default_conn_name,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.output_path, self.aws_conn_id = output_path, aws_conn_id
         self.source, self.target = source, target
         self.key = key
         self.columns, self.exclude = columns, exclude
@@ -82,21 +86,25 @@ class RowDiffOperator(BaseOperator):
 
     def _diff(self, scope: Scope) -> Any:
         """The diff's results, or one Error result when a side cannot be read."""
-        from recon_operators.hooks.row_diff import open_row_diff_dataset
+        from recon_operators.hooks.databases import open_dataset, s3_filesystem
 
         started, params, opened = utcnow(), scope.as_dict(), []
         spec = self._spec()
         try:
             for side in (self.source, self.target):
-                opened.append(open_row_diff_dataset(side, params))
-            result = run_diff(spec, opened[0], opened[1])
+                opened.append(open_dataset(side, params))
+            filesystem = s3_filesystem(self.aws_conn_id) if (self.output_path or "").startswith("s3://") else None
+            result = run_diff(spec, opened[0], opened[1], output=self.output_path, output_filesystem=filesystem)
         except SourceError as exc:
             described = [d.describe() for d in opened]
             return [diff_error_result(error_line(exc), *(described + [{}, {}])[:2], started)], None
         finally:
             for dataset in opened:
                 dataset.close()
-        return diff_check_results(result, started), result
+        results = diff_check_results(result, started)
+        if self.output_path:
+            next(r for r in results if r.check_name == "changed_rows").details["output"] = self.output_path
+        return results, result
 
     def execute(self, context: Any) -> dict[str, Any]:
         values = dict(self.scope)

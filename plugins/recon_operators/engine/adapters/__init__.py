@@ -1,1 +1,5 @@
-"""One module per engine a reconciliation can read (see each module)."""
+"""One adapter per engine, serving both the aggregate checks and the row diff (see ``base``)."""
+
+from recon_operators.engine.adapters.base import Adapter, AggregateRequest, Measure, SourceError
+
+__all__ = ["Adapter", "AggregateRequest", "Measure", "SourceError"]

@@ -15,25 +15,22 @@ order, for counts and samples.
 
 from __future__ import annotations
 
-import re
-import shutil
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import duckdb
 
+from recon_operators.engine.adapters.base import Adapter, Progress, SourceError, value_free
+from recon_operators.errors import one_line
+from recon_operators.engine.canonical import ColumnPlan, finish_sql
 from recon_operators.engine.masking import mask_value
-from recon_operators.engine.rowdiff.datasets import Dataset
 from recon_operators.engine.rowdiff.model import DiffError, DiffResult, DiffSpec
-from recon_operators.engine.rowdiff.plan import ColumnPlan, plan_columns
-from recon_operators.engine.sources.base import SourceError
+from recon_operators.engine.rowdiff.plan import defer, finish, plan_columns
+from recon_operators.engine.workspace import WorkspaceError, diff_workspace, lock_down, size_bytes
 
 DEFAULT_MEMORY_LIMIT = "1GB"
-NUMERIC = "DECIMAL(38,10)"  # the value a number compares by: 28 integer and 10 decimal digits
 NULL_TEXT = "NULL"
 
 
@@ -41,63 +38,50 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-@contextmanager
-def _duckdb(work_dir: str | None, memory_limit: str) -> Iterator[tuple[Any, Path]]:
-    """A throw-away DuckDB database with bounded memory: beyond ``memory_limit`` its tables and
-    join spill to ``temp_directory`` (in-memory tables skip the on-disk format's compression,
-    which would cost more than the diff itself)."""
-    root = Path(tempfile.mkdtemp(prefix="recon-diff-", dir=work_dir))
-    try:
-        duck = duckdb.connect()
-        try:
-            duck.execute(f"SET memory_limit = '{memory_limit}'")
-            duck.execute(f"SET temp_directory = '{root / 'spill'}'")
-            duck.execute("SET preserve_insertion_order = false")
-            duck.execute("SET enable_progress_bar = false")  # stderr is for one-line errors only
-            yield duck, root
-        finally:
-            duck.close()
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-
-
 def _key_expr(plan: ColumnPlan) -> str:
-    """Numeric keys match by value (``7`` = ``7.0``, shown as ``7``); text keys (MSISDN...) byte
-    for byte. A fixed-scale decimal always has a '.', so trimming zeros then '.' is safe."""
-    column = _q(plan.name)
-    if plan.numeric:
-        return f"coalesce(rtrim(rtrim(CAST(TRY_CAST({column} AS {NUMERIC}) AS VARCHAR), '0'), '.'), {column})"
-    return column
+    """Keys are canonical text on both sides already (``7`` and ``7.00`` of a decimal pair render
+    alike); floats and JSON are finished here."""
+    return finish_sql(_q(plan.name), plan.form)
 
 
 def _differs(plan: ColumnPlan, left: str, right: str) -> str:
-    """True when the canonical values differ beyond the column's tolerance (NULL = NULL)."""
-    if not plan.numeric:
-        return f"({left} IS DISTINCT FROM {right})"
-    a, b = f"TRY_CAST({left} AS {NUMERIC})", f"TRY_CAST({right} AS {NUMERIC})"
-    same = f"{a} = {b}"
+    """True when the canonical values differ beyond the column's tolerance (NULL = NULL). CASE
+    evaluates lazily: finishing (floats, JSON) and casts run only for values whose text differs."""
     if plan.tolerance is not None:
-        gap = f"abs(CAST({a} AS DOUBLE) - CAST({b} AS DOUBLE))"
-        same = f"({gap} <= {float(plan.tolerance.abs)!r} OR {gap} <= {float(plan.tolerance.rel)!r} * abs(CAST({a} AS DOUBLE)))"
-    # CASE evaluates lazily: the casts run only for the few values whose text differs.
+        a, b = f"TRY_CAST({left} AS DOUBLE)", f"TRY_CAST({right} AS DOUBLE)"
+        gap = f"abs({a} - {b})"
+        same = (f"({gap} <= {float(plan.tolerance.abs)!r} OR {gap} <= {float(plan.tolerance.rel)!r} * abs({a}))")
+    elif plan.finished:
+        same = f"{finish(plan, 'source', left)} IS NOT DISTINCT FROM {finish(plan, 'target', right)}"
+    else:
+        return f"({left} IS DISTINCT FROM {right})"
     return f"(CASE WHEN {left} IS NOT DISTINCT FROM {right} THEN false ELSE NOT coalesce({same}, false) END)"
 
 
-def _stage_both(duck: Any, root: Path, source: Dataset, target: Dataset, plans: list[ColumnPlan],
-                timings: dict[str, float], memory: int) -> int:
+def _stage_both(duck: Any, root: Path, source: Adapter, target: Adapter, plans: list[ColumnPlan],
+                timings: dict[str, float], memory: int, progress: Progress | None = None) -> int:
     """Stage both sides (concurrently unless they share a connection); returns the bytes of
     the sides left as views over files. A side too big for the wide join gets its narrow table
     (``narrow``) in its own thread as soon as it is staged, while the other side still streams."""
-    def stage(dataset: Dataset, table: str, side: str) -> None:
+    def stage(dataset: Adapter, table: str, side: str) -> None:
         cursor = duck.cursor()
         started = time.monotonic()
         try:
-            dataset.stage(cursor, table, plans, side, root, memory // 4)  # a table may hold a quarter
+            if progress:
+                progress(side, "reading", 0)
+            dataset.stage(cursor, table, plans, side, root, memory // 4, progress)  # a table may hold a quarter
+            if progress:  # rows of a staged table; a view over a file is counted by the comparison itself
+                staged = 0 if dataset.staged_bytes else cursor.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                progress(side, "staged", staged)
             timings[f"{side}_seconds"] = round(time.monotonic() - started, 3)
             if dataset.staged_bytes * 2 > memory:  # the join cannot be wide: see _compare
                 _narrow(cursor, table, plans)
+            else:  # row count and duplicated keys while the other side still streams
+                _side_counts(cursor, table, plans)
         except SourceError as exc:
             raise SourceError(f"{side}: {exc}") from None
+        except duckdb.Error as exc:
+            raise SourceError(f"{side}: {dataset.fail(exc)}") from None
         finally:
             cursor.close()
 
@@ -116,28 +100,54 @@ def _stage_both(duck: Any, root: Path, source: Dataset, target: Dataset, plans: 
     return source.staged_bytes + target.staged_bytes
 
 
-def _kinds(dataset: Dataset, side: str) -> dict[str, str | None]:
+def _types(dataset: Adapter, side: str) -> dict[str, Any]:
     try:
-        return dataset.kinds()
+        return dataset.columns()
     except SourceError as exc:
         raise SourceError(f"{side}: {exc}") from None
 
 
-def run_diff(spec: DiffSpec, source: Dataset, target: Dataset, *, work_dir: str | None = None,
-             memory_limit: str = DEFAULT_MEMORY_LIMIT) -> DiffResult:
-    """Diff two datasets by key. Raises ``SourceError`` (a side cannot be read) or ``DiffError``."""
+def run_diff(spec: DiffSpec, source: Adapter, target: Adapter, *, work_dir: str | None = None,
+             memory_limit: str = DEFAULT_MEMORY_LIMIT, output: str | None = None, output_filesystem: Any = None,
+             progress: Progress | None = None) -> DiffResult:
+    """Diff two sides by key. Raises ``SourceError`` (a side cannot be read) or ``DiffError``.
+    ``output``: a .csv/.parquet path (local or s3:// with ``output_filesystem``) that receives
+    every missing, extra and changed key with the changed columns' values (``rowdiff.output``)."""
+    from recon_operators.engine.rowdiff.output import check_output, write_output
+
     started = time.monotonic()
-    _bytes(memory_limit)  # a bad limit is an error before anything is read
-    plans = plan_columns(spec, _kinds(source, "source"), _kinds(target, "target"))
+    try:
+        size_bytes(memory_limit)  # a bad limit is an error before anything is read
+    except WorkspaceError as exc:
+        raise DiffError(str(exc)) from None
+    local_output = check_output(output)
+    plans = defer(plan_columns(spec, _types(source, "source"), _types(target, "target")),
+                  source.textual, target.textual)
     keys = [p for p in plans if p.is_key]
-    values = [p for p in plans if not p.is_key]
+    values = [p for p in plans if not p.is_key and not p.incomparable]
     result = DiffResult(key=[p.name for p in keys], columns=[p.name for p in values],
-                        source=source.describe(), target=target.describe())
-    with _duckdb(work_dir, memory_limit) as (duck, root):
-        staged_bytes = _stage_both(duck, root, source, target, plans, result.timings, _bytes(memory_limit))
-        compared = time.monotonic()
-        _compare(duck, spec, keys, values, result, memory_limit, staged_bytes)
-        result.timings["compare_seconds"] = round(time.monotonic() - compared, 3)
+                        source=source.describe(), target=target.describe(),
+                        forms={p.name: p.describe() for p in plans if not p.incomparable},
+                        incomparable={p.name: p.incomparable for p in plans if p.incomparable})
+    try:
+        with diff_workspace(work_dir, memory_limit) as (duck, root):
+            lock_down(duck, [str(root)], [*source.local_files(), *target.local_files(),
+                                          *([local_output] if local_output and not output_filesystem else [])])
+            staged_bytes = _stage_both(duck, root, source, target, plans, result.timings, _bytes(memory_limit),
+                                       progress)
+            compared = time.monotonic()
+            if progress:
+                progress("both", "comparing", 0)
+            try:
+                _compare(duck, spec, keys, values, result, memory_limit, staged_bytes)
+                if output:
+                    write_output(duck, root, output, output_filesystem, keys, values, mask=spec.mask)
+            except (duckdb.Error, OSError) as exc:  # a file side read in each pass, a full disk, an S3 upload
+                sides = f"{source.label} / {target.label}"
+                raise SourceError(f"{sides}: {value_free(one_line(exc))}") from None
+            result.timings["compare_seconds"] = round(time.monotonic() - compared, 3)
+    except WorkspaceError as exc:
+        raise DiffError(str(exc)) from None
     result.seconds = time.monotonic() - started
     return result
 
@@ -158,7 +168,7 @@ def _compare(duck: Any, spec: DiffSpec, keys: list[ColumnPlan], values: list[Col
         _join_by_fingerprint(duck, values, key_cols, sides)
         _count_diff(duck, spec, keys, values, key_cols, result, compared_source)
         return
-    compared_source = _count_rows_and_duplicates(duck, key_cols, sides, result)
+    compared_source = _count_rows_and_duplicates(duck, [*keys, *values], result)
     if result.duplicate_keys_source or result.duplicate_keys_target:
         # Rows of a duplicated key are reported, not paired arbitrarily with the other side.
         keys_list = ", ".join(key_cols)
@@ -206,17 +216,12 @@ def _narrow(duck: Any, table: str, plans: list[ColumnPlan]) -> str:
     return f"{table}_narrow"
 
 
-_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
-          "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
 FILTER_BITS_PER_KEY, FILTER_MIN_BITS, FILTER_MAX_BITS = 16, 1 << 12, 1 << 24  # changed-key filter: < 1% false hits
 BYTES_PER_VALUE = 24  # a short string in a DuckDB join hash table, with its share of the row overhead
 
 
 def _bytes(limit: str) -> int:
-    match = re.fullmatch(r"\s*([0-9.]+)\s*([A-Za-z]*)\s*", limit)
-    if not match or match.group(2).upper() not in _UNITS:
-        raise DiffError(f"memory limit {limit!r} is not a size such as 512MB or 2GB")
-    return int(float(match.group(1)) * _UNITS[match.group(2).upper()])
+    return size_bytes(limit)
 
 
 def _fits(rows: int, columns: int, memory_limit: str) -> bool:
@@ -226,25 +231,37 @@ def _fits(rows: int, columns: int, memory_limit: str) -> bool:
 
 
 def _join_wide(duck: Any, values: list[ColumnPlan], key_cols: list[str], sides: dict[str, str]) -> None:
-    """The ``diff`` table in one pass: a FULL OUTER JOIN carrying every compared column."""
+    """The ``diff`` table in one pass: a FULL OUTER JOIN carrying every compared column. Equal
+    staged text is equal data, so the per-column comparisons (finishing, parsing a CSV's text,
+    tolerances) run only on the rows where some text differs."""
     on = " AND ".join(f"s.{k} = t.{k}" for k in key_cols)
-    projections = ["s.p AS sp", "t.p AS tp",
-                   *(f"coalesce(s.{k}, t.{k}) AS {k}" for k in key_cols),
-                   *(f"{_differs(p, f's.v{j}', f't.v{j}')} AS d{j}" for j, p in enumerate(values)),
-                   *(f"s.v{j} AS s{j}, t.v{j} AS t{j}" for j in range(len(values)))]
+    joined = ["s.p AS sp", "t.p AS tp", *(f"coalesce(s.{k}, t.{k}) AS {k}" for k in key_cols),
+              *(f"s.v{j} AS s{j}, t.v{j} AS t{j}" for j in range(len(values)))]
+    text_differs = " OR ".join(["s.p IS NULL", "t.p IS NULL",
+                                *(f"s.v{j} IS DISTINCT FROM t.v{j}" for j in range(len(values)))])
+    flags = [f"{_differs(p, f's{j}', f't{j}')} AS d{j}" for j, p in enumerate(values)]
     differs = " OR ".join(["sp IS NULL", "tp IS NULL", *(f"d{j}" for j in range(len(values)))])
-    duck.execute(f"CREATE TEMP TABLE diff AS SELECT * FROM (SELECT {', '.join(projections)} "
-                 f"FROM {sides['src']} s FULL OUTER JOIN {sides['tgt']} t ON {on}) WHERE {differs}")
+    duck.execute(f"CREATE TEMP TABLE diff AS SELECT * FROM (SELECT *{''.join(', ' + f for f in flags)} FROM "
+                 f"(SELECT {', '.join(joined)} FROM {sides['src']} s FULL OUTER JOIN {sides['tgt']} t ON {on} "
+                 f"WHERE {text_differs})) WHERE {differs}")
 
 
-def _count_rows_and_duplicates(duck: Any, key_cols: list[str], relations: dict[str, str], result: DiffResult) -> int:
-    """Row counts and duplicated keys (``src_dup``/``tgt_dup``): one pass per side, the ()
-    grouping set giving the total. Returns the source's row count."""
+def _side_counts(duck: Any, table: str, plans: list[ColumnPlan]) -> None:
+    """``{table}_counts``, once: the side's duplicated keys (a NULL key is never one) and, the ()
+    grouping set, its row total, in one pass. Not TEMP: a stage thread's cursor builds it."""
+    key_cols = [f"k{i}" for i, p in enumerate(p for p in plans if p.is_key)]
     keys = ", ".join(key_cols)
-    for table, relation in relations.items():
-        duck.execute(f"CREATE TEMP TABLE {table}_counts AS SELECT {keys}, GROUPING({key_cols[0]}) AS total, "
-                     f"count(*) AS n FROM {relation} GROUP BY GROUPING SETS (({keys}), ()) "
-                     f"HAVING count(*) > 1 OR GROUPING({key_cols[0]}) = 1")
+    null_key = " OR ".join(f"{k} IS NULL" for k in key_cols)
+    duck.execute(f"CREATE TABLE IF NOT EXISTS {table}_counts AS SELECT {keys}, GROUPING({key_cols[0]}) AS total, "
+                 f"count(*) AS n FROM {_keyed(duck, table, plans)} GROUP BY GROUPING SETS (({keys}), ()) "
+                 f"HAVING (count(*) > 1 AND NOT ({null_key})) OR GROUPING({key_cols[0]}) = 1")
+
+
+def _count_rows_and_duplicates(duck: Any, plans: list[ColumnPlan], result: DiffResult) -> int:
+    """Row counts and duplicated keys (``src_dup``/``tgt_dup``) from each side's counts (built by
+    its stage thread when it was staged as a table). Returns the source's row count."""
+    for table in ("src", "tgt"):
+        _side_counts(duck, table, plans)
         duck.execute(f"CREATE TEMP VIEW {table}_dup AS SELECT * EXCLUDE (total) FROM {table}_counts WHERE total = 0")
     result.source_rows = duck.execute("SELECT coalesce(sum(n), 0) FROM src_counts WHERE total = 1").fetchone()[0]
     result.target_rows = duck.execute("SELECT coalesce(sum(n), 0) FROM tgt_counts WHERE total = 1").fetchone()[0]
@@ -254,39 +271,32 @@ def _count_rows_and_duplicates(duck: Any, key_cols: list[str], relations: dict[s
 
 
 def _fingerprint(values: list[ColumnPlan], alias: str) -> str:
-    """One 64-bit hash of a row's compared values, numbers by value (1.10 = 1.1); columns with a
-    tolerance stay out of it and are compared one by one."""
-    parts = []
-    for j, plan in enumerate(values):
-        column = f"{alias}.v{j}"
-        if plan.tolerance is not None:
-            continue
-        if plan.numeric:
-            number = f"TRY_CAST({column} AS {NUMERIC})"
-            parts += [number, f"CASE WHEN {number} IS NULL THEN {column} END"]
-        else:
-            parts.append(column)
+    """One 64-bit hash of a row's compared values (canonical text); columns with a tolerance stay
+    out of it and are compared one by one. Floats and JSON hash their engine text: a row whose
+    text differs is only a candidate, settled by the per-column comparison of the full rows."""
+    parts = [f"{alias}.v{j}" for j, plan in enumerate(values) if plan.tolerance is None]
     return f"hash({', '.join(parts)})" if parts else "0"
 
 
 def _group_keys(duck: Any, values: list[ColumnPlan], key_cols: list[str], result: DiffResult) -> int:
     """Row counts, duplicated keys (``src_dup``/``tgt_dup``) and ``key_diff`` (missing, extra
     and changed keys) in one hash aggregate over both narrow tables, cheaper than a GROUP BY per
-    side plus a FULL OUTER JOIN. Rows with a NULL in the key never pair (as in a join): they
-    group per side. Returns the source rows whose key is not duplicated on either side."""
+    side plus a FULL OUTER JOIN. A row with a NULL in the key never pairs (as in a join) and is
+    never a duplicate: each is missing (source) or extra (target), as in the wide join. Returns
+    the source rows whose key is not duplicated on either side."""
     keys = ", ".join(key_cols)
     tolerant = [j for j, p in enumerate(values) if p.tolerance is not None]
     carried = "".join(f", v{j}" for j in tolerant)
-    both = " UNION ALL ".join(f"SELECT {keys}, h{carried}, {side} AS side FROM {table}_narrow"
+    null_key = " OR ".join(f"{k} IS NULL" for k in key_cols)
+    both = " UNION ALL ".join(f"SELECT {keys}, h{carried}, {side} AS side FROM {table}_narrow WHERE NOT ({null_key})"
                               for side, table in ((0, "src"), (1, "tgt")))
     per_side = ["count(*) FILTER (WHERE side = 0) AS ns", "count(*) FILTER (WHERE side = 1) AS nt",
                 "min(h) FILTER (WHERE side = 0) AS hs", "min(h) FILTER (WHERE side = 1) AS ht",
                 *(f"min(v{j}) FILTER (WHERE side = 0) AS s{j}, min(v{j}) FILTER (WHERE side = 1) AS t{j}"
                   for j in tolerant)]
-    null_key = " OR ".join(f"{k} IS NULL" for k in key_cols)
     changed = " OR ".join(["hs IS DISTINCT FROM ht", *(_differs(values[j], f"s{j}", f"t{j}") for j in tolerant)])
     duck.execute(f"CREATE TEMP TABLE key_groups AS SELECT * FROM (SELECT {keys}, {', '.join(per_side)} FROM ({both}) "
-                 f"GROUP BY {keys}, CASE WHEN {null_key} THEN side END) WHERE ns <> 1 OR nt <> 1 OR {changed}")
+                 f"GROUP BY {keys}) WHERE ns <> 1 OR nt <> 1 OR {changed}")
     for table, count in (("src", "ns"), ("tgt", "nt")):
         duck.execute(f"CREATE TEMP VIEW {table}_dup AS SELECT {keys}, {count} AS n FROM key_groups WHERE {count} > 1")
     result.source_rows = duck.execute("SELECT count(*) FROM src_narrow").fetchone()[0]
@@ -295,7 +305,9 @@ def _group_keys(duck: Any, values: list[ColumnPlan], key_cols: list[str], result
     result.duplicate_keys_target = duck.execute("SELECT count(*) FROM tgt_dup").fetchone()[0]
     duplicated = duck.execute("SELECT coalesce(sum(ns), 0) FROM key_groups WHERE ns > 1 OR nt > 1").fetchone()[0]
     duck.execute(f"CREATE TEMP TABLE key_diff AS SELECT CASE WHEN ns = 1 THEN true END AS sp, "
-                 f"CASE WHEN nt = 1 THEN true END AS tp, {keys} FROM key_groups WHERE ns <= 1 AND nt <= 1")
+                 f"CASE WHEN nt = 1 THEN true END AS tp, {keys} FROM key_groups WHERE ns <= 1 AND nt <= 1 "
+                 f"UNION ALL SELECT true, NULL, {keys} FROM src_narrow WHERE {null_key} "
+                 f"UNION ALL SELECT NULL, true, {keys} FROM tgt_narrow WHERE {null_key}")
     return result.source_rows - int(duplicated)
 
 
@@ -355,7 +367,8 @@ def _samples(duck: Any, spec: DiffSpec, keys: list[ColumnPlan], values: list[Col
 
     samples: list[dict[str, Any]] = []
     width = len(key_cols)
-    flags = ", ".join(f"d{j}, s{j}, t{j}" for j in range(len(values)))
+    flags = ", ".join(f"d{j}, {finish(p, 'source', f's{j}')}, {finish(p, 'target', f't{j}')}"
+                      for j, p in enumerate(values))
     changed = duck.execute(f"SELECT {order}{', ' + flags if flags else ''} FROM diff WHERE sp AND tp "
                            f"ORDER BY {order} LIMIT {limit}").fetchall()
     for row in changed:

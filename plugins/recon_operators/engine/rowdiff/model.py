@@ -38,6 +38,7 @@ class DiffSpec:
     tolerances: Mapping[str, Tolerance] = field(default_factory=dict)
     sample_limit: int = DEFAULT_SAMPLE
     mask: bool = True
+    keys_only: bool = False  # no column to compare is fine: only missing/extra/duplicate keys count
 
     def __post_init__(self) -> None:
         if not self.key:
@@ -85,11 +86,13 @@ class DiffResult:
     target: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)  # source/target staging, compare
+    forms: dict[str, dict[str, str]] = field(default_factory=dict)  # column -> canonical form per side
+    incomparable: dict[str, str] = field(default_factory=dict)  # column -> why it could not be compared
 
     @property
     def equal(self) -> bool:
         return not (self.missing_in_target or self.extra_in_target or self.changed_rows
-                    or self.duplicate_keys_source or self.duplicate_keys_target)
+                    or self.duplicate_keys_source or self.duplicate_keys_target or self.incomparable)
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)

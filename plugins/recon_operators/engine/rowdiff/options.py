@@ -1,7 +1,7 @@
 """Rules and tolerances written as short text, as the CLI and DAG config give them.
 
-Rule: comma-separated items: a type (``text``, ``decimal``, ``integer``, ``timestamp``,
-``date``), flags (``trim``, ``upper``, ``lower``, ``empty_as_null``) and ``scale:N``,
+Rule: comma-separated items: a type (``text``, ``decimal``, ``integer``, ``float``, ``boolean``,
+``timestamp``, ``date``, ``time``, ``uuid``, ``json``, ``binary``: the form to compare in), flags (``trim``, ``upper``, ``lower``, ``empty_as_null``) and ``scale:N``,
 ``tz:ZONE`` (the zone naive timestamps were written in). E.g. ``decimal,scale:2`` or
 ``timestamp,tz:+07:00``. Tolerance: an absolute number, a percentage (relative), or both:
 ``0.01``, ``0.5%``, ``0.01,0.5%``.

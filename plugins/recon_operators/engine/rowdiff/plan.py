@@ -1,89 +1,67 @@
-"""Which columns are compared, how: one ``ColumnPlan`` per column, shared by both sides.
+"""Which columns are compared, and how: one ``ColumnPlan`` per column, shared by both sides.
 
-Cosmetic differences between engines are settled here, once, from the column types both sides
-report: a column that is numeric on either side compares by value (``1.10`` = ``1.1`` =
-``1.100``, with the tolerance if one is declared), a timestamp or date on either side gets the
-canonical UTC text of ``normalise``/``dialects`` on both sides (``timestamp`` vs ``datetime``
-vs ISO text in a CSV), and Postgres ``CAST(char AS text)`` drops CHAR padding as MariaDB does.
-Declared rules always win over what the types suggest.
+Each column's canonical form comes from both sides' logical types (``canonical.resolve``), with
+declared rules on top (``--rule``, ``rules=``): equal data matches with no rule written. A pair
+with no common form (json vs integer) is planned as incomparable: reported once, not compared.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
-from recon_operators.engine.dialects import Dialect
-from recon_operators.engine.normalise import ColumnRule
+from recon_operators.engine.canonical import ColumnPlan, Form, Incomparable, Side, finish_sql, resolve
+from recon_operators.engine.dialects import DIALECTS
 from recon_operators.engine.rowdiff.model import DiffError, DiffSpec
-from recon_operators.engine.spec import Tolerance
-
-# Column kinds a side reports (None: text or unknown, e.g. every CSV column).
-NUMBER, TIMESTAMP, DATE = "number", "timestamp", "date"
+from recon_operators.engine.logical_types import TEXT, LogicalType
 
 
-@dataclass(frozen=True)
-class ColumnPlan:
-    """One column: its rule on each side and whether the comparison is numeric."""
-
-    name: str
-    is_key: bool
-    numeric: bool
-    source_rule: ColumnRule
-    target_rule: ColumnRule
-    tolerance: Tolerance | None = None
-
-    def rule(self, side: str) -> ColumnRule:
-        return self.source_rule if side == "source" else self.target_rule
-
-
-def _inferred(kinds: tuple[str | None, str | None], declared: ColumnRule) -> tuple[bool, str | None]:
-    """(numeric, type to add to the rules) from both sides' kinds, unless a rule declares a type."""
-    declared_type = declared.effective_type
-    if declared_type in ("decimal", "integer"):
-        return True, None
-    if declared_type is not None:
-        return False, None
-    if NUMBER in kinds:
-        return True, None
-    for kind in (TIMESTAMP, DATE):
-        if kind in kinds:
-            return False, kind
-    return False, None
-
-
-def plan_columns(spec: DiffSpec, source_kinds: dict[str, str | None],
-                 target_kinds: dict[str, str | None]) -> list[ColumnPlan]:
+def plan_columns(spec: DiffSpec, source_types: dict[str, LogicalType],
+                 target_types: dict[str, LogicalType]) -> list[ColumnPlan]:
     """Key columns first, then the compared ones; unknown names are one clear error."""
-    for side, kinds in (("source", source_kinds), ("target", target_kinds)):
-        missing = [c for c in (*spec.key, *(spec.columns or ())) if c not in kinds]
+    for side, types in (("source", source_types), ("target", target_types)):
+        missing = [c for c in (*spec.key, *(spec.columns or ())) if c not in types]
         if missing:
-            raise DiffError(f"{side} has no column {', '.join(missing)} (it has: {', '.join(kinds) or 'none'})")
+            raise DiffError(f"{side} has no column {', '.join(missing)} (it has: {', '.join(types) or 'none'})")
     if spec.columns is not None:
         compared = [c for c in spec.columns if c not in spec.key and c not in spec.exclude]
     else:
-        compared = [c for c in source_kinds if c in target_kinds and c not in spec.key and c not in spec.exclude]
+        compared = [c for c in source_types if c in target_types and c not in spec.key and c not in spec.exclude]
     unknown = [c for c in spec.tolerances if c not in compared]
     if unknown:
         raise DiffError(f"tolerance for {', '.join(unknown)}, which is not a compared column")
+    if not compared and not spec.keys_only:
+        raise DiffError("no column to compare besides the key (the sides share none): pass --columns, "
+                        "or --keys-only to compare keys alone")
     plans = []
     for name in (*spec.key, *compared):
-        source_rule, target_rule = spec.rule(name, "source"), spec.rule(name, "target")
-        numeric, added = _inferred((source_kinds[name], target_kinds[name]), source_rule.merged(target_rule))
-        tolerance = spec.tolerances.get(name)
-        numeric = numeric or tolerance is not None
-        if added:
-            source_rule, target_rule = replace(source_rule, type=added), replace(target_rule, type=added)
-        plans.append(ColumnPlan(name, name in spec.key, numeric, source_rule, target_rule, tolerance))
+        source = Side(name, source_types[name], spec.rule(name, "source"))
+        target = Side(name, target_types[name], spec.rule(name, "target"))
+        try:
+            form = resolve(source.type, target.type, source.rule.merged(target.rule))
+            incomparable = None
+        except Incomparable as exc:
+            if name in spec.key:
+                raise DiffError(f"key column {name}: {exc}") from None
+            form, incomparable = Form(TEXT), f"{name}: {exc}; pass --rule {name}=text or --exclude {name}"
+        plans.append(ColumnPlan(name, source, target, form, is_key=name in spec.key,
+                                tolerance=spec.tolerances.get(name), incomparable=incomparable))
     return plans
 
 
-def side_expression(dialect: Dialect, expr: str, rule: ColumnRule, numeric: bool, textual: bool) -> str:
-    """The side's canonical text for a column, computed where the data lives.
+def defer(plans: list[ColumnPlan], source_textual: bool, target_textual: bool) -> list[ColumnPlan]:
+    """Compared columns of a CSV side travel as the file's raw text: parsing every value into its
+    form costs more than the diff, while equal text is equal data. DuckDB renders the form only for
+    the values whose text differs (``finish``). Keys and text forms are rendered as they are staged."""
+    def deferred(plan: ColumnPlan, textual: bool) -> bool:
+        return textual and not plan.is_key and plan.form.kind != TEXT and not plan.incomparable
 
-    Numbers without a declared scale travel as the engine's own text and compare by value in
-    the join (``compare``); everything else is the canonical text ``dialects`` defines.
-    """
-    if numeric and rule.scale is None and rule.effective_type in (None, "decimal"):
-        return dialect.blank_to_null(expr) if textual else dialect.as_text(expr)
-    return dialect.canonical(expr, rule, textual)
+    return [replace(p, source=replace(p.source, deferred=deferred(p, source_textual)),
+                    target=replace(p.target, deferred=deferred(p, target_textual))) for p in plans]
 
+
+def finish(plan: ColumnPlan, side: str, expr: str) -> str:
+    """The canonical text, in DuckDB, of a staged value of this side (see ``defer``)."""
+    column = plan.side(side)
+    if column.deferred:
+        expr = DIALECTS["duckdb"].canonical(expr, column.type, plan.form, column.rule, textual=True)
+    return finish_sql(expr, plan.form)

@@ -3,7 +3,8 @@
 Names (``kind`` ``row_diff``): ``row_count`` (expected source rows, actual target rows),
 ``missing_in_target``, ``extra_in_target``, ``changed_rows``, ``duplicate_keys_source``,
 ``duplicate_keys_target`` (expected 0 each) and ``column_mismatch`` per compared column
-(``group`` = the column). Samples (masked) ride in ``changed_rows``' details.
+(``group`` = the column; an Error result for a column whose types cannot be compared). Samples
+(masked) and the canonical form of every column ride in ``changed_rows``' details.
 """
 
 from __future__ import annotations
@@ -32,12 +33,17 @@ def diff_check_results(result: DiffResult, started_at: datetime) -> list[CheckRe
                     details={"key": result.key, "columns": result.columns, "matched_rows": result.matched_rows,
                              "seconds": round(result.seconds, 3)})]
     for name, status in COUNTS.items():
-        details = {"column_mismatches": result.column_mismatches} if name == "changed_rows" else {}
+        details = {"column_mismatches": result.column_mismatches, "forms": result.forms} \
+            if name == "changed_rows" else {}
         samples = [s for s in result.samples if s["status"] == status]
         if samples:
             details["samples"] = samples
         results.append(made(name, 0, getattr(result, name), details=details))
     results += [made("column_mismatch", 0, result.column_mismatches.get(c, 0), group=c) for c in result.columns]
+    for column, reason in result.incomparable.items():  # a pair of types with no common form
+        results.append(CheckResult(check_name="column_mismatch", kind=KIND, status=Status.ERROR, group=column,
+                                   message=reason, source=result.source, target=result.target,
+                                   started_at=started_at, finished_at=utcnow()))
     return results
 
 

@@ -1,31 +1,24 @@
-"""MongoDB side: one aggregation pipeline per request, normalised like the SQL sides.
+"""MongoDB: aggregates in one pipeline per request, the row diff in document batches.
 
 The pipeline is ``$match`` (the side's filter, ``:name`` parameters bound from the scope) + the
 side's own ``pipeline`` + one ``$group`` on the raw group-key values. Mongo computes what it can
-compute exactly: counts, exact Decimal128 sums (``$toDecimal``), min/max where the rule keeps the
-order of values, and expression accumulators. The rest of the normalisation runs here, on the
-grouped results only, through ``normalise.normalise_value`` so the canonical forms are the very
-ones the SQL and file sides produce:
+compute exactly: counts, exact Decimal128 sums (``$toDecimal``), min/max of plain text, and
+expression accumulators. Canonical forms are rendered here, on the grouped results only, by
+``canonical.python_text``, the Python twin of the SQL dialects, so group keys, distinct values
+and row hashes are the very texts the SQL and file sides produce:
 
-* trim and case: MongoDB has ``$trim``, but mongomock (the test double) does not, and
-  ``$toUpper``/``$toLower`` fold ASCII only while SQL ``UPPER`` is Unicode. So raw values are
-  grouped and normalised here; raw groups that normalise to the same key are merged.
-* decimal scale: ``$round`` rounds half to even, the engine rounds half away from zero
-  (``ROUND_HALF_UP``, like SQL ``CAST(x AS DECIMAL(p,s))``), and mongomock has neither ``$round``
-  nor Decimal128 arithmetic. Sums are therefore exact Decimal128 totals of the stored values,
-  rounded once here. This equals the SQL sides' sum of per-row rounded values whenever stored
-  values carry at most ``scale`` decimals (the usual case; doubles go through ``$toDecimal``,
-  which keeps 15 significant digits, so ``10.1`` sums as ``10.10``).
-* ``count_distinct``, and ``min``/``max`` of decimal/integer columns or of trimmed/case-folded
-  text, ship each group's distinct raw values (``$addToSet``) and reduce them here: trimming
-  and case folding do not keep order, mongomock cannot compare Decimal128, and a field mixing
-  strings and numbers would compare by BSON type in Mongo. One group's distinct raw values must
-  fit in a 16 MB result document (some 500k short values).
+* raw values are grouped and their canonical forms merged here: MongoDB's ``$trim`` is missing
+  from mongomock (the test double) and ``$toUpper`` folds ASCII only while SQL ``UPPER`` is
+  Unicode; ``$round`` rounds half to even where the engine rounds half away from zero.
+* ``count_distinct`` and min/max of anything but plain text ship each group's distinct raw values
+  (``$addToSet``) and reduce them here. One group's distinct raw values must fit in a 16 MB
+  result document (some 500k short values).
 * ``hash``: MongoDB's aggregation language has no md5, so the matched documents' projected
-  fields are streamed in batches and hashed here. It is the one measure computed client-side
-  (its own streaming pipeline, next to the ``$group`` one when a request also has other measures).
+  fields are streamed in batches and hashed here (the one measure computed client-side).
 
-Mongo documents are schemaless: a missing field is null, never an error.
+Column types are inferred from a sample of documents (``types.infer_from_values``). Documents are
+schemaless: a missing field is null, never an error. Documents are decoded by the driver anyway,
+so the row diff renders them in Python batch by batch and appends them to DuckDB as Arrow tables.
 """
 
 from __future__ import annotations
@@ -35,17 +28,42 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from decimal import ROUND_HALF_UP, Context, Decimal
+from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping
 
 from bson.decimal128 import Decimal128
 from bson.errors import BSONError
 from pymongo.errors import OperationFailure, PyMongoError
 
+from recon_operators.connections import ConnectionInfo
+from recon_operators.engine.adapters.base import (Adapter, AggregateRequest, AggregateRows, GroupKey, Measure,
+                                                  Progress, SourceError)
+from recon_operators.engine.canonical import ColumnPlan, Form, Side, python_text
 from recon_operators.engine.fingerprint import fingerprint, row_hash
-from recon_operators.engine.normalise import ColumnRule, NormaliseError, normalise_value, render
-from recon_operators.engine.sources.base import AggregateRequest, AggregateRows, GroupKey, Measure, SourceError
+from recon_operators.engine.identifiers import quote_ident
 from recon_operators.engine.spec import SideSpec
+from recon_operators.engine.logical_types import DECIMAL, FLOAT, INTEGER, TEXT, LogicalType, infer_from_values
 from recon_operators.errors import first_line
+
+PROBE_DOCUMENTS = 200
+DIFF_BATCH = 10_000
+NUMERIC_FORMS = (INTEGER, DECIMAL, FLOAT)
+
+
+def connect(info: ConnectionInfo, label: str) -> Any:
+    """A pymongo Database for a ``mongodb://`` URL or a Mongo connection."""
+    import pymongo
+
+    auth = f"{info.login}:{info.password}@" if info.login else ""
+    uri = f"mongodb://{auth}{info.host or '127.0.0.1'}:{info.port or 27017}/"
+    options = {k: v for k, v in info.extra.items() if k in ("authSource", "tls", "replicaSet")}
+    client = pymongo.MongoClient(uri, serverSelectionTimeoutMS=5000, **options)
+    database = info.schema or info.extra.get("database")
+    if not database:
+        client.close()
+        raise SourceError(f"mongo {label}: the connection names no database")
+    return client[database]
+
 
 HASH_BATCH_SIZE = 10_000
 _PARAM = re.compile(r"^:([a-z_][a-z0-9_]*)$")
@@ -109,11 +127,12 @@ def _field_path(physical: str) -> str:
 
 @dataclass(frozen=True)
 class _Column:
-    """A logical column on this side: its field path, its rule, and how to normalise its values."""
+    """A logical column on this side: its field path, this side's column and the pair's form."""
 
     name: str
     path: str
-    rule: ColumnRule
+    side: Side
+    form: Form
 
     @property
     def value(self) -> dict[str, Any]:
@@ -127,49 +146,44 @@ class _Column:
     def group_key(self) -> Any:
         # Numbers group as text: identical on every server and on mongomock, which cannot order
         # Decimal128. 1.1 and 1.10 land in two raw groups that the canonical key merges again.
-        if self.rule.effective_type in ("decimal", "integer"):
+        # Plain paths otherwise (mongomock's $ifNull takes 0, false and '' for null).
+        if self.form.kind in NUMERIC_FORMS:
             return self.unless_null({"$toString": self.value})
-        return self.value
+        return self.path
 
     @property
     def native_extremes(self) -> bool:
-        return _native_extremes(self.rule)
+        """Whether Mongo's own $min/$max pick the value the form would (plain text keeps its order)."""
+        rule = self.side.rule
+        return self.form.kind == TEXT and self.side.type.kind == TEXT and not rule.trim and not rule.case
 
     @property
     def ordered_value(self) -> Any:
         """The value for $min/$max: '' is null when the rule says so (else '' would be the min)."""
-        if self.rule.empty_as_null or self.rule.effective_type not in (None, "text"):
+        if self.side.rule.empty_as_null:
             return {"$cond": [{"$eq": [self.value, ""]}, None, self.value]}
         return self.value
 
-    def normalise(self, value: Any) -> Any:
+    def canonical(self, value: Any) -> str | None:
         try:
-            return normalise_value(_plain(value), self.rule)
-        except (NormaliseError, ValueError, TypeError, AttributeError, OverflowError):
+            return python_text(_plain(value), self.form, self.side.rule)
+        except (ValueError, TypeError, ArithmeticError, OverflowError):
             # The value itself stays out of the message: it may be an MSISDN or an email.
             raise SourceError(f"column {self.name}: a {type(value).__name__} value does not fit "
-                              f"rule {self.rule.describe()}") from None
+                              f"{self.form}") from None
 
-    def canonical(self, value: Any) -> str | None:
-        normalised = self.normalise(value)
-        if normalised is None or isinstance(normalised, str):
-            return normalised
-        return render(normalised, self.rule)
+    def normalise(self, value: Any) -> Any:
+        """The value as the measures compare it: a Decimal for numeric forms, else canonical text."""
+        text = self.canonical(value)
+        if text is None or self.form.kind not in NUMERIC_FORMS:
+            return text
+        try:
+            return Decimal(text)
+        except ArithmeticError:
+            return text
 
     def extreme(self, value: Any) -> Any:
-        """A min/max result in the engine's type: Decimal for numbers, canonical text otherwise."""
-        value = _plain(value)
-        if self.rule.effective_type is None and isinstance(value, (int, float, Decimal)) \
-                and not isinstance(value, bool):
-            return _number(value)
-        normalised = self.normalise(value)
-        return Decimal(normalised) if isinstance(normalised, int) else normalised
-
-
-def _native_extremes(rule: ColumnRule) -> bool:
-    """Whether Mongo's own $min/$max pick the value the rule would (the rule keeps the order)."""
-    kind = rule.effective_type
-    return kind in ("timestamp", "date") or (kind in (None, "text") and not rule.trim and not rule.case)
+        return self.normalise(value)
 
 
 def _pick(current: Any, new: Any, func: str) -> Any:
@@ -199,20 +213,30 @@ class _Group:
     sets: dict[str, set[Any]] = field(default_factory=dict)
 
 
-class MongoSource:
+class MongoAdapter(Adapter):
     """A collection (filter + pipeline) on a pymongo Database given by the caller."""
 
-    kind = "mongo"
+    engine = "mongo"
+    locator = "collection"
+    schemaless = True
 
-    def __init__(self, database: Any, side: SideSpec, *, conn_id: str | None = None):
+    def __init__(self, database: Any, side: SideSpec, *, connection_label: str | None = None,
+                 params: Mapping[str, Any] | None = None):
         if not side.collection:
             raise SourceError("a mongo side needs a collection")
         self.database = database
         self.side = side
-        self.conn_id = conn_id
+        self.conn_id = connection_label
+        self.params = {**dict(params or {}), **side.params}
+        self._columns: dict[str, LogicalType] | None = None
+
+    @classmethod
+    def from_connection(cls, side: SideSpec, info: ConnectionInfo, label: str,
+                        params: Mapping[str, Any] | None = None) -> "MongoAdapter":
+        return cls(connect(info, label), side, connection_label=label, params=params)
 
     @property
-    def label(self) -> str:
+    def label(self) -> str:  # type: ignore[override]
         return f"{self.conn_id or getattr(self.database, 'name', '')}.{self.side.collection}"
 
     def describe(self) -> dict[str, Any]:
@@ -243,7 +267,11 @@ class MongoSource:
             raise SourceError(f"mongo {self.label}: {_one_line(exc)}") from None
 
     def _column(self, name: str, request: AggregateRequest) -> _Column:
-        return _Column(name, _field_path(self.side.physical(name)), request.rule(name))
+        if name in request.columns:
+            side, form = request.columns[name]
+        else:
+            side, form = Side(self.side.physical(name), LogicalType(TEXT)), Form(TEXT)
+        return _Column(name, _field_path(side.physical), side, form)
 
     def _prefix(self, request: AggregateRequest) -> list[dict[str, Any]]:
         """$match (filter with bound parameters) + the side's own stages."""
@@ -251,7 +279,7 @@ class MongoSource:
         if self.side.filter:
             if not isinstance(self.side.filter, dict):
                 raise SourceError("a mongo filter is a query document, e.g. {cohort_id: ':cohort_id'}")
-            stages.append({"$match": bind_filter(self.side.filter, {**request.params, **self.side.params})})
+            stages.append({"$match": bind_filter(self.side.filter, {**self.params, **request.params, **self.side.params})})
         for stage in self.side.pipeline:
             if not (isinstance(stage, dict) and len(stage) == 1 and str(next(iter(stage))).startswith("$")):
                 raise SourceError("each pipeline stage is a document with one $stage key")
@@ -261,8 +289,6 @@ class MongoSource:
         return stages
 
     def _validate(self, request: AggregateRequest) -> None:
-        """Mirror the SQL sides: a decimal read as text (key, distinct, hash) needs a scale."""
-        as_text = set(request.group_by)
         for measure in request.measures:
             if measure.func in ("sum", "count_distinct", "min", "max") and not measure.column:
                 raise SourceError(f"measure {measure.name}: {measure.func} needs a column")
@@ -270,12 +296,6 @@ class MongoSource:
                 raise SourceError(f"measure {measure.name}: hash needs columns")
             if measure.func == "expression":
                 _accumulator_op(measure)
-            as_text |= set(measure.columns) if measure.func == "hash" else set()
-            as_text |= {measure.column} if measure.func == "count_distinct" and measure.column else set()
-        for name in sorted(as_text):
-            rule = request.rule(name)
-            if rule.effective_type == "decimal" and rule.scale is None:
-                raise SourceError(f"column {name}: a decimal column used as text (group, distinct, hash) needs a scale")
 
     def _collection(self) -> Any:
         name = self.side.collection
@@ -314,20 +334,30 @@ class MongoSource:
                 stage[f"m{index}"] = {f"${measure.func}": column.ordered_value}
             elif measure.func == "expression":
                 stage[f"m{index}"] = measure.expression
-        value_sets = {name: f"v{i}" for i, name in enumerate(sorted(
-            {m.column for m in measures if m.column and self._uses_set(m, columns[m.column])}))}
-        for name, alias in value_sets.items():
-            stage[alias] = {"$addToSet": columns[name].value}
+        value_sets = sorted({m.column for m in measures if m.column and self._uses_set(m, columns[m.column])})
+        key_ids = {f"k{i}": c.group_key for i, c in enumerate(keys)}
         for doc in collection.aggregate(prefix + [{"$group": stage}], allowDiskUse=True):
             raw_key = doc.get("_id") or {}
-            key = tuple(c.canonical(raw_key.get(f"k{i}")) for i, c in enumerate(keys))
-            group = groups.setdefault(key, _Group())
-            for name, alias in value_sets.items():
-                normalised = (columns[name].normalise(v) for v in doc.get(alias) or ())
-                group.sets.setdefault(name, set()).update(v for v in normalised if v is not None)
+            group = groups.setdefault(tuple(c.canonical(raw_key.get(f"k{i}")) for i, c in enumerate(keys)), _Group())
             for index, measure in enumerate(measures):
                 if not self._uses_set(measure, columns.get(measure.column or "")):
                     self._fold(group, measure, columns.get(measure.column or ""), doc.get(f"m{index}"))
+        for name in value_sets:
+            # Distinct raw values per group as groups of their own ($addToSet would do, but
+            # mongomock's takes 0, false and '' for null); folded into canonical values here.
+            column = columns[name]
+            raw_value = {"$toString": column.path} if column.form.kind in NUMERIC_FORMS else column.path
+            pipeline = prefix + [{"$group": {"_id": {**key_ids, "v": raw_value}}}]
+            for doc in collection.aggregate(pipeline, allowDiskUse=True):
+                raw = doc.get("_id") or {}
+                key = tuple(c.canonical(raw.get(f"k{i}")) for i, c in enumerate(keys))
+                raw_value = raw.get("v")
+                if column.form.kind in NUMERIC_FORMS and raw_value == "None":
+                    raw_value = None  # mongomock's $toString of null; no number prints as "None"
+                value = column.normalise(raw_value)
+                values = groups.setdefault(key, _Group()).sets.setdefault(name, set())
+                if value is not None:
+                    values.add(value)
 
     @staticmethod
     def _uses_set(measure: Measure, column: _Column | None) -> bool:
@@ -377,10 +407,80 @@ class MongoSource:
                 group.values[name] = fingerprint(rows, total)
 
     def _finish(self, group: _Group, request: AggregateRequest) -> dict[str, Any]:
-        return {m.name: _final(m, group, request.rule(m.column or "")) for m in request.measures}
+        return {m.name: _final(m, group, self._column(m.column, request) if m.column else None)
+                for m in request.measures}
+
+    # -- types and the row diff -----------------------------------------------------------------
+    def columns(self) -> dict[str, LogicalType]:
+        """Types inferred from a sample of matching documents (top-level fields; a dotted path
+        into a sub-document is looked up as schemaless text by the runner)."""
+        if self._columns is None:
+            with self._errors():
+                collection = self._collection()
+                found: dict[str, list[Any]] = {}
+                try:
+                    match = self._match()
+                except SourceError:  # the scope's values are not known yet: sample the whole collection
+                    match = {}
+                for document in collection.find(match, limit=PROBE_DOCUMENTS):
+                    _flatten(document, "", found)
+                found.pop("_id", None)
+                self._columns = {name: infer_from_values(values) for name, values in found.items()}
+        return dict(self._columns)
+
+    def _match(self) -> dict[str, Any]:
+        if not self.side.filter:
+            return {}
+        if not isinstance(self.side.filter, dict):
+            raise SourceError("a mongo filter is a query document, e.g. {cohort_id: ':cohort_id'}")
+        return bind_filter(self.side.filter, self.params)
+
+    def stage(self, duck: Any, table: str, plans: list[ColumnPlan], side: str, spill_dir: Path,
+              table_budget: int = 1 << 62, progress: Progress | None = None,
+              scope: Mapping[str, Any] | None = None) -> None:
+        import pyarrow as pa
+
+        columns = [_Column(p.name, _field_path(p.side(side).physical), p.side(side), p.form) for p in plans]
+        schema = pa.schema([(p.name, pa.string()) for p in plans])
+        duck.execute(f"CREATE TABLE {table} ({', '.join(quote_ident(p.name) + ' VARCHAR' for p in plans)})")
+        with self._errors():
+            collection = self._collection()
+            projection = {"_id": 0, **{f"f{i}": c.path for i, c in enumerate(columns)}}
+            cursor = collection.aggregate(self._prefix(AggregateRequest((), params=dict(scope or {})))
+                                          + [{"$project": projection}],
+                                          allowDiskUse=True, batchSize=DIFF_BATCH)
+            batch: list[Any] = []
+            staged = 0
+            for document in cursor:
+                batch.append(document)
+                if len(batch) >= DIFF_BATCH:
+                    staged += self._append(duck, table, schema, columns, batch)
+                    batch = []
+                    if progress:
+                        progress(side, "streaming", staged)
+            self._append(duck, table, schema, columns, batch)
+
+    @staticmethod
+    def _append(duck: Any, table: str, schema: Any, columns: list[_Column], documents: list[Any]) -> int:
+        import pyarrow as pa
+
+        if not documents:
+            return 0
+        values = [[c.canonical(d.get(f"f{i}")) for d in documents] for i, c in enumerate(columns)]
+        duck.register("mongo_batch", pa.table(values, schema=schema))
+        try:
+            duck.execute(f"INSERT INTO {table} SELECT * FROM mongo_batch")
+        finally:
+            duck.unregister("mongo_batch")
+        return len(documents)
 
 
-def _final(measure: Measure, group: _Group, rule: ColumnRule) -> Any:
+def _flatten(document: Any, prefix: str, found: dict[str, list[Any]]) -> None:
+    for name, value in document.items():
+        found.setdefault(f"{prefix}{name}", []).append(value)
+
+
+def _final(measure: Measure, group: _Group, column: _Column | None) -> Any:
     """A measure's value in the engine's types, defaults for groups without documents."""
     value = group.values.get(measure.name)
     if measure.func == "count":
@@ -389,10 +489,10 @@ def _final(measure: Measure, group: _Group, rule: ColumnRule) -> Any:
         return len(group.sets.get(measure.column or "", ()))
     if measure.func == "sum":
         total = value or Decimal(0)
-        if rule.scale is None:
+        if column is None or not column.form.rounds:
             return total
-        return total.quantize(Decimal(1).scaleb(-rule.scale), rounding=ROUND_HALF_UP, context=_EXACT)
-    if measure.func in ("min", "max") and not _native_extremes(rule):
+        return total.quantize(Decimal(1).scaleb(-(column.form.scale or 0)), rounding=ROUND_HALF_UP, context=_EXACT)
+    if measure.func in ("min", "max") and column is not None and not column.native_extremes:
         values = group.sets.get(measure.column or "") or set()
         value = (min(values) if measure.func == "min" else max(values)) if values else None
         return Decimal(value) if isinstance(value, int) else value
