@@ -125,27 +125,25 @@ def step_plant(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def step_scan_cloud(args: dict[str, Any]) -> dict[str, Any]:
-    from recon_operators.engine.adapters.dynamodb import scan_pages, scan_request, typed_item
+    from recon_operators.engine.adapters.dynamodb import scan_pages, scan_request, tagged_item
 
     _, cloud, _ = _world(args)
     items = sum(len(page) for page in scan_pages(cloud.client, scan_request(args["table"]), segments=args["segments"],
-                                                 convert=typed_item))
+                                                 convert=tagged_item))
     return {"items": items}
 
 
 def step_audit(args: dict[str, Any]) -> dict[str, Any]:
-    from recon_operators.connections import ConnectionInfo
-    from recon_operators.engine.adapters.dynamodb import DynamoDBDataset
-    from recon_operators.engine.rowdiff import SqlDataset
-    from recon_operators.subscribers.audit import CLOUD_COLUMNS, legacy_query, run_audit, sync_summary
+    from recon_operators.engine.adapters.dynamodb import DynamoDBAdapter
+    from recon_operators.engine.opener import open_side
+    from recon_operators.engine.spec import SideSpec
+    from recon_operators.subscribers.audit import legacy_query, run_audit, sync_summary
 
-    _, cloud, legacy_store = _world(args)
-    legacy = legacy_store()
-    native = ConnectionInfo("mysql", services.MARIADB_HOST, services.MARIADB_PORT, services.MARIADB_USER, None,
-                            args["legacy_db"])
-    result = run_audit(DynamoDBDataset(cloud.client, args["table"], columns=CLOUD_COLUMNS, segments=args["segments"]),
-                       SqlDataset(legacy.conn, "mysql", query=legacy_query(), native=native), mismatch_limit=1000)
-    legacy.conn.close()
+    _, cloud, _ = _world(args)
+    legacy_url = f"mysql://{services.MARIADB_USER}@{services.MARIADB_HOST}:{services.MARIADB_PORT}/{args['legacy_db']}"
+    with DynamoDBAdapter(cloud.client, SideSpec(table=args["table"]), segments=args["segments"]) as source, \
+            open_side(SideSpec(connection=legacy_url, query=legacy_query()), "legacy") as target:
+        result = run_audit(source, target, mismatch_limit=1000)
     return {**sync_summary(result, 1000), "timings": result.timings}
 
 

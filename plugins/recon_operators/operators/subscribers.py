@@ -43,7 +43,7 @@ def _bad_input() -> tuple[type[BaseException], ...]:
 
 
 def _unavailable() -> tuple[type[BaseException], ...]:
-    from recon_operators.engine.sources.base import SourceError
+    from recon_operators.engine.adapters.base import SourceError
     from recon_operators.store.db import StoreError
     from recon_operators.subscribers.cloud import CloudError
     from recon_operators.subscribers.legacy import LegacyError
@@ -346,29 +346,25 @@ class AuditOperator(_SubscriberOperator):
     def run(self, context: Any) -> dict[str, Any]:
         from recon_operators.claims.artifacts import to_csv
         from recon_operators.claims.storage import put_text
-        from recon_operators.engine.adapters.dynamodb import DynamoDBDataset
+        from recon_operators.engine.adapters.base import SourceError
         from recon_operators.engine.results import utcnow
         from recon_operators.engine.rowdiff.results import diff_check_results, diff_error_result
-        from recon_operators.engine.sources.base import SourceError
-        from recon_operators.hooks.row_diff import open_row_diff_dataset
+        from recon_operators.engine.spec import SideSpec
+        from recon_operators.hooks.databases import open_side
         from recon_operators.hooks.subscribers import aws_client, job_store
-        from recon_operators.subscribers.audit import (CLOUD_COLUMNS, MISMATCH_HEADER, legacy_query, mismatch_rows,
-                                                       run_audit, sync_summary)
+        from recon_operators.subscribers.audit import (MISMATCH_HEADER, legacy_query, mismatch_rows, run_audit,
+                                                       sync_summary)
 
         config, job = self.config(), self.opened(context)
         limit, started = config.jobs["audit"].mismatch_limit, utcnow()
-        cloud = DynamoDBDataset(aws_client(config, "dynamodb"), config.cloud_table, columns=CLOUD_COLUMNS,
-                                segments=config.scan_segments, label=f"cloud table {config.cloud_table}")
+        described = ({"engine": "dynamodb", "table": config.cloud_table}, {"engine": "mysql", "table": "subscribers"})
         try:
-            legacy = open_row_diff_dataset({"conn_id": config.legacy_conn_id, "query": legacy_query()}, {})
-            try:
+            with open_side(SideSpec(connection=config.aws_conn_id, table=config.cloud_table), "cloud") as cloud, \
+                    open_side(SideSpec(connection=config.legacy_conn_id, query=legacy_query()), "legacy") as legacy:
+                cloud.segments = config.scan_segments
                 result = run_audit(cloud, legacy, mismatch_limit=limit)
-            finally:
-                legacy.close()
         except SourceError as exc:  # a side cannot be read: an Error verdict for gates, and the attempt fails
-            self.record_verdict(context, config, [diff_error_result(error_line(exc), cloud.describe(),
-                                                                    {"engine": "mysql", "table": "subscribers"},
-                                                                    started)])
+            self.record_verdict(context, config, [diff_error_result(error_line(exc), *described, started)])
             raise
         self.record_verdict(context, config, diff_check_results(result, started))
         summary = sync_summary(result, limit)

@@ -1,9 +1,9 @@
 """Audit: Cloud vs Legacy per subscriber, with the engine's keyed row diff.
 
-Cloud is the diff's source (a ``DynamoDBDataset`` whose attributes are named as Legacy's
-columns), Legacy its target (``legacy_query()``: the ``subscribers`` table with its timestamps
-written as Cloud holds them, so a ``DATETIME(3)`` and an ISO string of the same instant are
-equal to the millisecond), keyed by ``uid``; every field is compared. The result becomes:
+Cloud is the diff's source (the DynamoDB adapter: the table's items), Legacy its target
+(``legacy_query()``: the ``subscribers`` table with its columns named as Cloud's attributes),
+keyed by ``uid``; every field is compared in the pair's canonical form (an ISO string and a
+``DATETIME(3)`` of the same instant are equal, to the millisecond). The result becomes:
 
 * a sync summary: in sync, cloud only, legacy only, field conflicts, and conflicts by field;
 * the mismatch list (one row per cloud-only or legacy-only subscriber and per differing field,
@@ -19,11 +19,9 @@ from recon_operators.engine.rowdiff import DiffResult, DiffSpec, run_diff
 from recon_operators.engine.rowdiff.compare import NULL_TEXT
 from recon_operators.engine.scope import Scope
 from recon_operators.paths import read_sql
-from recon_operators.subscribers.model import COLUMN_OF, PII_ATTRIBUTES, mask_field
+from recon_operators.subscribers.model import PII_ATTRIBUTES, mask_field
 
 AUDIT_SUITE = "subscriber_audit"
-ATTRIBUTE_OF = {column: attribute for attribute, column in COLUMN_OF.items()}
-CLOUD_COLUMNS = dict(ATTRIBUTE_OF)  # logical (Legacy column) name -> Cloud attribute
 KINDS = {"changed": "CONFLICT", "missing_in_target": "CLOUD_ONLY", "extra_in_target": "LEGACY_ONLY",
          "duplicate_in_source": "DUPLICATE_IN_CLOUD", "duplicate_in_target": "DUPLICATE_IN_LEGACY"}
 MISMATCH_HEADER = ("kind", "uid", "field", "cloud_value", "legacy_value")
@@ -41,16 +39,16 @@ def legacy_query() -> str:
 
 
 def run_audit(cloud: Any, legacy: Any, *, mismatch_limit: int) -> DiffResult:
-    """Diff the Cloud dataset against the Legacy one; samples are masked here, before they leave."""
+    """Diff the Cloud side against the Legacy one (adapters); samples are masked here, before they
+    leave (the engine masks MSISDN, IMSI and e-mail; names, address and birth date are PII too)."""
     result = run_diff(DiffSpec(key=("uid",), sample_limit=mismatch_limit, mask=False), cloud, legacy)
     for sample in result.samples:
         sample["columns"] = {column: _masked_pair(column, pair) for column, pair in sample.get("columns", {}).items()}
     return result
 
 
-def _masked_pair(column: str, pair: str) -> str:
+def _masked_pair(attribute: str, pair: str) -> str:
     """``cloud~legacy`` with each side masked as its field's PII rule says."""
-    attribute = ATTRIBUTE_OF.get(column, column)
     if attribute not in PII_ATTRIBUTES:
         return pair
     if pair.count("~") != 1:
@@ -64,8 +62,9 @@ def sync_summary(result: DiffResult, mismatch_limit: int) -> dict[str, Any]:
         "cloud_items": result.source_rows, "legacy_rows": result.target_rows, "in_sync": in_sync,
         "cloud_only": result.missing_in_target, "legacy_only": result.extra_in_target,
         "field_conflicts": result.changed_rows,
-        "conflicts_by_field": {ATTRIBUTE_OF.get(c, c): n for c, n in sorted(result.column_mismatches.items())},
+        "conflicts_by_field": dict(sorted(result.column_mismatches.items())),
         "duplicate_uids": result.duplicate_keys_source + result.duplicate_keys_target,
+        "not_compared": dict(result.incomparable),  # fields whose types have no common form
         "seconds": round(result.seconds, 3),
     }
     summary["subscribers"] = (in_sync + summary["cloud_only"] + summary["legacy_only"] + summary["field_conflicts"]
@@ -85,5 +84,5 @@ def mismatch_rows(result: DiffResult) -> list[tuple[str, str, str, str, str]]:
             continue
         for column, pair in sorted(sample["columns"].items()):
             cloud_value, _, legacy_value = pair.partition("~")
-            rows.append((kind, uid, ATTRIBUTE_OF.get(column, column), cloud_value, legacy_value))
+            rows.append((kind, uid, column, cloud_value, legacy_value))
     return sorted(rows, key=lambda r: (r[1], r[2], r[0]))

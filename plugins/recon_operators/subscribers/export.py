@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from recon_operators.engine.rowdiff.base import literal
+from recon_operators.engine.adapters.sql import literal
 from recon_operators.subscribers.model import ATTRIBUTES, PII_ATTRIBUTES, Record, mask_field
 
 EXTRA_COLUMNS = ("inCloud", "inLegacy", "syncStatus", "conflictFields")

@@ -1,19 +1,22 @@
-"""DynamoDB as one more engine: a row diff side (``DynamoDBDataset``) and a check side
-(``DynamoDBSource``), both over paginated Scan/Query of a table.
+"""DynamoDB: one more engine, read by a (parallel) Scan and compared in DuckDB.
 
-Plain boto3 (no Airflow): the caller hands over a low-level DynamoDB client (from an Airflow
-AWS connection, or ``boto3.client("dynamodb", endpoint_url=...)``). Each page is one request,
-retried with exponential backoff when DynamoDB throttles, and resumed from its
-``LastEvaluatedKey``; a parallel scan reads ``segments`` segments at once.
+DynamoDB can neither aggregate nor join, so the side streams what it holds and DuckDB does the
+work, as it does for files: the table is scanned once (``segments`` segments at once, each page
+one request, retried with exponential backoff when DynamoDB throttles and resumed from its
+``LastEvaluatedKey``) into an Arrow table of text, which the adapter registers as the side's
+view; checks aggregate over it and the row diff stages from it, exactly as for a CSV side
+(``FileAdapter``), the side's ``filter`` being a DuckDB predicate over that view.
 
-DynamoDB cannot aggregate or join, so a side streams what it needs and the work happens in
-DuckDB: the row diff stages pages as Arrow batches, exactly as the MongoDB side does (the
-dataset hands ``MongoDataset`` a collection-like face over the scan); checks scan the table
-once into an Arrow table that DuckDB aggregates, as file sides are. Numbers (``N``) keep their
-exact digits and compare by value; maps and lists compare as canonical JSON text.
+Types come from what DynamoDB stores: ``BOOL`` is boolean, maps, lists and sets are JSON, ``B``
+is binary (UTF-8 bytes), numbers (``N``, exact digits) and strings (``S``) are typed from their
+text as CSV columns are (``infer_from_text``: ISO timestamps and dates, UUIDs, integers and
+decimals; a code with a leading zero stays text), marked inferred so a declared type on the
+other side wins. Items are schemaless: an attribute an item lacks is NULL.
 
-Written against today's interfaces (``rowdiff.base.Dataset``, ``sources.base.Source``); the
-engine's adapter model (one adapter per engine, logical types) is the place it moves to.
+Plain boto3 (no Airflow): ``from_connection`` builds the client from an AWS connection (keys,
+``endpoint_url``, ``region_name``); a caller holding a client passes it to ``DynamoDBAdapter``.
+The whole table is held in memory once (as Arrow text), so this suits tables of millions of
+items, not billions. ``scan_pages``/``read_pages`` also serve the subscriber jobs' Cloud store.
 """
 
 from __future__ import annotations
@@ -22,62 +25,93 @@ import json
 import queue
 import re
 import threading
-from base64 import b64encode
 from decimal import Decimal
 from typing import Any, Callable, Iterator, Mapping
 
-from recon_operators.engine.dialects import DIALECTS
-from recon_operators.engine.rowdiff.mongo_dataset import MongoDataset
-from recon_operators.engine.sources.base import SourceError
-from recon_operators.engine.sources.files import VIEW, FileSource, _DuckDBSession
-from recon_operators.engine.sources.sql import SqlSource
+from recon_operators.connections import ConnectionInfo
+from recon_operators.engine.adapters.base import SourceError, value_free
+from recon_operators.engine.adapters.files import VIEW, FileAdapter
+from recon_operators.engine.canonical import Form, Side
+from recon_operators.engine.identifiers import IdentifierError
+from recon_operators.engine.logical_types import BINARY, BOOLEAN, JSON, LogicalType, infer_from_text
+from recon_operators.engine.spec import SideSpec
+from recon_operators.engine.sqlguard import StackedStatementError, single_statement
 from recon_operators.errors import one_line
 from recon_operators.retry import Backoff, aws_throttling
 
 Item = dict[str, Any]
 PAGE_SIZE = 1000  # items per request (DynamoDB also stops a page at 1 MB)
 _DONE = object()
+_DOCUMENT_TAGS = ("M", "L", "SS", "NS", "BS")
 
 
-def plain(value: Mapping[str, Any]) -> Any:
-    """A DynamoDB attribute value (``{"S": "x"}``) as Python: text stays text, a number stays
-    its exact text (so ``10.10`` keeps its digits), maps and lists become canonical JSON text."""
-    (kind, raw), = value.items()
-    if kind in ("S", "N"):
-        return raw
-    if kind == "BOOL":
-        return "true" if raw else "false"
-    if kind == "NULL":
-        return None
-    if kind == "B":
-        return b64encode(raw).decode("ascii")
-    if kind in ("SS", "NS"):
-        return json.dumps(sorted(raw))
-    if kind == "BS":
-        return json.dumps(sorted(b64encode(b).decode("ascii") for b in raw))
-    return json.dumps(_nested(value), sort_keys=True, separators=(",", ":"))
+def connect(info: ConnectionInfo | None, label: str | None) -> Any:
+    """A low-level DynamoDB client from an AWS connection (keys, endpoint, region), else boto3's
+    default chain (instance role, environment)."""
+    import boto3
+
+    extra = info.extra if info is not None else {}
+    try:
+        return boto3.client("dynamodb", endpoint_url=extra.get("endpoint_url") or None,
+                            region_name=extra.get("region_name") or "us-east-1",
+                            aws_access_key_id=(info.login if info else None) or None,
+                            aws_secret_access_key=(info.password if info else None) or None,
+                            aws_session_token=extra.get("aws_session_token") or None)
+    except Exception as exc:  # noqa: BLE001 - botocore configuration errors
+        raise SourceError(f"dynamodb {label or ''}: cannot connect: {one_line(exc)}") from None
+
+
+def _number(text: str) -> int | float:
+    value = Decimal(text)
+    return int(value) if value == value.to_integral_value() else float(value)
 
 
 def _nested(value: Mapping[str, Any]) -> Any:
+    """A DynamoDB value as plain JSON data (numbers as numbers, sets as sorted lists)."""
     (kind, raw), = value.items()
     if kind == "M":
         return {k: _nested(v) for k, v in raw.items()}
     if kind == "L":
         return [_nested(v) for v in raw]
     if kind == "N":
-        return Decimal(raw) if "." in raw or "e" in raw.lower() else int(raw)
+        return _number(raw)
+    if kind == "NS":
+        return sorted(_number(n) for n in raw)
+    if kind in ("SS", "BS"):
+        return sorted(raw if kind == "SS" else (b.decode("utf-8") for b in raw))
     if kind == "BOOL":
         return bool(raw)
-    return None if kind == "NULL" else plain(value)
+    if kind == "B":
+        return raw.decode("utf-8")
+    return None if kind == "NULL" else raw
+
+
+def plain(value: Mapping[str, Any]) -> str | None:
+    """A DynamoDB attribute value (``{"S": "x"}``) as text: a string as it is, a number as its
+    exact digits (``10.10`` keeps them), ``true``/``false``, maps, lists and sets as compact JSON
+    with sorted keys, binary as its UTF-8 text (other bytes are refused)."""
+    (kind, raw), = value.items()
+    if kind in ("S", "N"):
+        return raw
+    if kind == "NULL":
+        return None
+    if kind == "BOOL":
+        return "true" if raw else "false"
+    try:
+        if kind == "B":
+            return raw.decode("utf-8")
+        return json.dumps(_nested(value), sort_keys=True, separators=(",", ":"))
+    except UnicodeDecodeError:
+        raise SourceError("a binary attribute holds bytes that are not UTF-8 text (not supported)") from None
 
 
 def plain_item(item: Mapping[str, Mapping[str, Any]]) -> Item:
     return {name: plain(value) for name, value in item.items()}
 
 
-def typed_item(item: Mapping[str, Mapping[str, Any]]) -> Item:
-    """Like ``plain_item``, but numbers as ``Decimal``: what tells a diff or check they are numbers."""
-    return {name: Decimal(value["N"]) if "N" in value else plain(value) for name, value in item.items()}
+def tagged_item(item: Mapping[str, Mapping[str, Any]]) -> Item:
+    """Each attribute as (DynamoDB type tag, text): the tag tells the adapter the column's type."""
+    return {name: (next(iter(value)), plain(value)) for name, value in item.items()}
 
 
 Converter = Callable[[Mapping[str, Mapping[str, Any]]], Item]
@@ -176,96 +210,98 @@ def scan_request(table: str, filter: str | None = None, params: Mapping[str, Any
     return request
 
 
-class _ScannedTable:
-    """What ``MongoDataset`` reads from a collection (``find``), served by a DynamoDB Scan.
-    Documents carry the logical column names (``columns``: logical name -> attribute)."""
-
-    def __init__(self, dataset: "DynamoDBDataset"):
-        self.dataset = dataset
-
-    def find(self, _filter: Any = None, projection: Mapping[str, Any] | None = None, *, limit: int | None = None,
-             batch_size: int | None = None) -> Iterator[Item]:
-        d = self.dataset
-        wanted = [d.columns.get(name, name) for name in projection] if projection else None
-        request = scan_request(d.table, d.filter, d.params, wanted)
-        if limit:
-            pages: Iterator[list[Item]] = read_pages(d.client, {**request, "Limit": limit}, backoff=d.backoff,
-                                                     convert=typed_item)
-            rows = next(pages, [])[:limit]
-        else:
-            rows = (item for page in scan_pages(d.client, request, segments=d.segments, backoff=d.backoff,
-                                                convert=typed_item) for item in page)
-        logical = {attribute: name for name, attribute in d.columns.items()}
-        for item in rows:
-            yield {logical.get(name, name): value for name, value in item.items()}
+def _logical(tags: set[str], texts: list[str | None]) -> LogicalType:
+    """A column's type from the DynamoDB types its items hold, and its text when that decides."""
+    if tags == {"BOOL"}:
+        return LogicalType(BOOLEAN, declared="dynamodb BOOL")
+    if tags and tags <= set(_DOCUMENT_TAGS):
+        return LogicalType(JSON, declared="dynamodb " + "/".join(sorted(tags)))
+    if tags == {"B"}:
+        return LogicalType(BINARY, declared="dynamodb B")
+    return infer_from_text(texts)
 
 
-class DynamoDBDataset(MongoDataset):
-    """A DynamoDB table as a row diff side: ``client`` a low-level boto3 client, ``columns`` the
-    logical names of attributes (``{"plan_id": "planId"}``; unnamed attributes keep their own),
-    ``filter`` a FilterExpression (``"#status = :status"``, values from ``params``). Attributes
-    an item lacks are NULL; ``columns`` names exist even when the probed items lack them."""
+class DynamoDBAdapter(FileAdapter):
+    """A DynamoDB table (``side.table``) over a low-level boto3 client given by the caller.
+    ``side.filter``: a DuckDB predicate over the scanned items (``:name`` bound from the scope)."""
 
-    def __init__(self, client: Any, table: str, *, columns: Mapping[str, str] | None = None,
-                 filter: str | None = None, params: Mapping[str, Any] | None = None, segments: int = 4,
-                 backoff: Backoff = Backoff(), label: str | None = None):
-        self.client, self.table, self.segments, self.backoff = client, table, segments, backoff
-        self.columns = dict(columns or {})
-        self.params = dict(params or {})
-        self.filter = filter  # MongoDataset hands it to find(), which builds the Scan from the fields above
-        self.name = table
-        self.label = label or f"dynamodb {table}"
-        self.collection = _ScannedTable(self)
+    engine = "dynamodb"
+    locator = "table"
+    schemaless = True
 
-    def describe(self) -> dict[str, Any]:
-        return {"engine": "dynamodb", "table": self.table, "filter": self.filter or None}
-
-    def kinds(self) -> dict[str, str | None]:
-        found = super().kinds()
-        for name in self.columns:
-            found.setdefault(name, None)
-        return found
-
-    def fail(self, exc: BaseException) -> SourceError:
-        return SourceError(f"{self.label}: {one_line(exc)}")
-
-
-class DynamoDBSource(FileSource):
-    """A DynamoDB table as a check side: one (parallel) scan into an Arrow table of text columns
-    that DuckDB aggregates (``side.filter`` is a DuckDB predicate over it, as on file sides)."""
-
-    def __init__(self, client: Any, side: Any, *, table: str, segments: int = 4, backoff: Backoff = Backoff(),
-                 conn_id: str | None = None):
-        import duckdb
-        import pyarrow as pa
-
-        self.table = table
-        columns: dict[str, list[Any]] = {}
-        count = 0
+    def __init__(self, client: Any, side: SideSpec, *, connection_label: str | None = None,
+                 params: Mapping[str, Any] | None = None, segments: int = 4, backoff: Backoff = Backoff()):
+        if not side.table or side.query:
+            raise SourceError("a dynamodb side names a table (DynamoDB runs no SQL query)")
+        self.client, self.table, self.segments, self.backoff = client, side.table, segments, backoff
+        self.side = side
+        self.path, self.format, self.filesystem = "", "dynamodb", None
+        self.connection_label = connection_label
+        self.params = {**dict(params or {}), **side.params}
+        self.label = f"dynamodb {side.table}"
+        self.textual = True
+        self._columns: dict[str, LogicalType] | None = None
+        self._session: Any = None
+        self._scanned: Any = None
         try:
-            for page in scan_pages(client, scan_request(table), segments=segments, backoff=backoff):
-                for item in page:
-                    for name in item.keys() - columns.keys():
-                        columns[name] = [None] * count
-                    for name, values in columns.items():
-                        values.append(item.get(name))
-                    count += 1
-        except Exception as exc:  # noqa: BLE001 - botocore errors differ by cause
-            raise SourceError(f"dynamodb {table}: {one_line(exc)}") from None
-        connection = duckdb.connect()
-        connection.register(VIEW, pa.table({n: pa.array(v, type=pa.string()) for n, v in columns.items()}
-                                           if columns else {"_empty": pa.array([], type=pa.string())}))
-        SqlSource.__init__(self, _DuckDBSession(connection), side, DIALECTS["duckdb"], conn_id=conn_id, relation=VIEW,
-                           textual=True)
-        self.kind = "dynamodb"
+            self.filter = single_statement(side.filter, "filter") if side.filter else None
+        except (StackedStatementError, IdentifierError) as exc:
+            raise SourceError(f"{self.label}: {exc}") from None
+
+    @classmethod
+    def from_connection(cls, side: SideSpec, info: Any, label: str | None,
+                        params: Mapping[str, Any] | None = None) -> "DynamoDBAdapter":
+        return cls(connect(info, label), side, connection_label=label, params=params)
 
     @property
-    def label(self) -> str:
-        return f"dynamodb {self.table}"
+    def sources(self) -> dict[str, tuple[str, Any]]:  # type: ignore[override]
+        """The side's view: the table, scanned once, as an Arrow table of text."""
+        if self._scanned is None:
+            self._scanned = self._scan()
+        return {VIEW: ("arrow", self._scanned)}
+
+    def _scan(self) -> Any:
+        import pyarrow as pa
+
+        values: dict[str, list[str | None]] = {name: [] for name in self.side.columns.values()}
+        tags: dict[str, set[str]] = {name: set() for name in values}
+        count = 0
+        try:
+            for page in scan_pages(self.client, scan_request(self.table), segments=self.segments,
+                                   backoff=self.backoff, convert=tagged_item):
+                for item in page:
+                    for name in item.keys() - values.keys():
+                        values[name], tags[name] = [None] * count, set()
+                    for name, column in values.items():
+                        tag, text = item.get(name, ("NULL", None))
+                        column.append(text)
+                        if tag != "NULL":
+                            tags[name].add(tag)
+                    count += 1
+        except SourceError as exc:
+            raise SourceError(f"{self.label}: {exc}") from None
+        except Exception as exc:  # noqa: BLE001 - botocore errors differ by cause
+            raise self.fail(exc) from None
+        self._columns = {name: _logical(tags[name], column) for name, column in values.items()}
+        return pa.table({name: pa.array(column, type=pa.string()) for name, column in values.items()}
+                        or {"_no_attribute": pa.array([], type=pa.string())})
+
+    def columns(self) -> dict[str, LogicalType]:
+        self.sources  # noqa: B018 - the scan types the columns
+        return dict(self._columns or {})
+
+    def render(self, side: Side, form: Form) -> str:
+        if side.physical not in (self._columns or {}):
+            return "CAST(NULL AS VARCHAR)"  # an attribute no item holds: NULL, as on any schemaless side
+        return super().render(side, form)
 
     def describe(self) -> dict[str, Any]:
-        out = {"engine": "dynamodb", "table": self.table}
-        if self.side.filter:
-            out["filter"] = self.side.filter
+        out: dict[str, Any] = {"engine": "dynamodb", "table": self.table}
+        if self.connection_label:
+            out["connection"] = self.connection_label
+        if self.filter:
+            out["filter"] = self.filter
         return out
 
+    def fail(self, exc: BaseException) -> SourceError:
+        return SourceError(f"{self.label}: {value_free(one_line(exc))}")
