@@ -20,13 +20,18 @@ LEGACY_DB = "recon_demo_legacy"
 ROWS, BAD_EVERY = 1000, 50  # 20 bad rows, one rule broken each
 
 
+def legacy_conn_env() -> dict[str, str]:
+    """The Legacy connection of the subscriber DAGs, as the demo (and ``airflow standalone``) sets it."""
+    return {"AIRFLOW_CONN_LEGACY_MYSQL": f"mysql://{services.MARIADB_USER}@{services.MARIADB_HOST}:"
+                                         f"{services.MARIADB_PORT}/{LEGACY_DB}"}
+
+
 def _prepare(moto: services.MotoServer) -> Any:
     from recon_operators.subscribers.config import load_subscriber_config
 
     config = load_subscriber_config()
     services.create_mariadb_database(LEGACY_DB, replace=True)
-    os.environ["AIRFLOW_CONN_LEGACY_MYSQL"] = (f"mysql://{services.MARIADB_USER}@{services.MARIADB_HOST}:"
-                                               f"{services.MARIADB_PORT}/{LEGACY_DB}")
+    os.environ.update(legacy_conn_env())
     s3 = moto.client("s3")
     s3.create_bucket(Bucket=config.bucket)
     print(f"Legacy: MariaDB {LEGACY_DB}; Cloud: DynamoDB table {config.cloud_table}; "
