@@ -10,8 +10,8 @@ import json
 import os
 import re
 from dataclasses import dataclass, field
-from typing import Any, Mapping
-from urllib.parse import parse_qsl, quote, unquote
+from typing import Any, Iterable, Mapping
+from urllib.parse import parse_qsl, quote, unquote, urlencode
 
 _SCHEME_ALIASES = {
     "postgresql": "postgres",
@@ -160,6 +160,20 @@ def environment_secrets(environ: Mapping[str, str]) -> set[str]:
         if name.startswith("AIRFLOW_CONN_") or name == "RECON_STORE_DSN":
             found |= connection_secrets(value)
     return found
+
+
+def split_query_options(url: str, names: Iterable[str]) -> tuple[str, dict[str, str]]:
+    """The URL without the query parameters ``names`` (a dataset URL's table, filter...), and
+    their values: split where the strict parser finds the query, so a password holding "?" or
+    "#" unencoded stays whole."""
+    parts = _split_url(url)
+    wanted, kept, options = set(names), [], {}
+    for key, value in parse_qsl(parts.query, keep_blank_values=True):
+        (options.__setitem__(key, value) if key in wanted else kept.append((key, value)))
+    base = url.strip()
+    if parts.query:  # the query is the URL's tail (a fragment after it goes too)
+        base = base[: base.rindex("?" + parts.query)]
+    return base + (f"?{urlencode(kept)}" if kept else ""), options
 
 
 def parse_uri(uri: str) -> ConnectionInfo:

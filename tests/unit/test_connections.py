@@ -101,3 +101,16 @@ def test_secrets_of_connections_and_urls():
                              '"extra": {"aws_secret_access_key": "sk2", "region_name": "eu"}}',
            "RECON_STORE_DSN": "postgresql://u:pw3@h/db", "HOME": "postgresql://u:not-a-connection@h/db"}
     assert environment_secrets(env) == {"pw1", "sk2", "pw3"}
+
+
+def test_dataset_options_split_off_where_the_strict_parser_finds_the_query():
+    """A dataset URL's own options leave the connection URL; a raw '?' or '#' in the password stays in it."""
+    from recon_operators.connections import parse_uri, split_query_options
+
+    connection, options = split_query_options("postgresql://u:p?a#b@db:5433/app?table=crm.subs&sslmode=require"
+                                              "&filter=x%20%3D%201", ("table", "filter"))
+    assert options == {"table": "crm.subs", "filter": "x = 1"}
+    assert connection == "postgresql://u:p?a#b@db:5433/app?sslmode=require"
+    info = parse_uri(connection)
+    assert (info.password, info.host, info.schema, info.extra) == ("p?a#b", "db", "app", {"sslmode": "require"})
+    assert split_query_options("mysql://root@h/stage", ("table",)) == ("mysql://root@h/stage", {})

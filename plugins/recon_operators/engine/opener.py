@@ -15,7 +15,8 @@ from dataclasses import replace
 from typing import Any, Callable, Mapping
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from recon_operators.connections import ConnectionConfigError, ConnectionInfo, airflow_connection, parse_uri
+from recon_operators.connections import (ConnectionConfigError, ConnectionInfo, airflow_connection, parse_uri,
+                                         split_query_options)
 from recon_operators.engine.adapters.base import Adapter, SourceError
 from recon_operators.engine.adapters.registry import adapter_class, engine_for
 from recon_operators.engine.spec import SideSpec
@@ -35,9 +36,8 @@ def env_resolver(conn_id: str) -> ConnectionInfo:
 def resolve_connection(reference: str, resolve: Resolver = env_resolver) -> tuple[ConnectionInfo, str]:
     """A URL or a connection id -> its settings and a label without the password."""
     try:
-        if "://" in reference:  # a dataset URL's own options (table, filter...) are not connection settings
+        if "://" in reference:
             info = parse_uri(reference)
-            info = replace(info, extra={k: v for k, v in info.extra.items() if k not in DATASET_OPTIONS})
             return info, info.masked()
         return resolve(reference), reference
     except ConnectionConfigError as exc:
@@ -141,13 +141,12 @@ def dataset_side(dataset: str | Mapping[str, Any]) -> tuple[SideSpec, str]:
     if scheme == "conn":
         connection = urlsplit(url).netloc
         label = f"conn {connection}"
-    else:  # parsed whole, once: a password may hold "?" or "#" unencoded, which urlsplit would cut at
+    else:  # split by the strict parser: a password may hold "?" or "#" unencoded, which urlsplit cuts at
         try:
-            parsed = parse_uri(url)
+            connection, options = split_query_options(url, DATASET_OPTIONS)
+            label = parse_uri(connection).masked()
         except ConnectionConfigError as exc:
             raise SourceError(str(exc)) from None
-        options = {k: v for k, v in parsed.extra.items() if k in DATASET_OPTIONS}
-        connection, label = url, parsed.masked()
     return _side(connection, options, None, label), label
 
 
