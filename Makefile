@@ -4,12 +4,13 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help demo test bench services install clean
+.PHONY: help demo test bench bench-subscribers services install clean
 
 help:
 	@echo "make demo   install, prepare databases, run the main job end to end, print what happened"
 	@echo "make test   install, then run the whole test suite against real Postgres and MariaDB"
 	@echo "make bench  time recon diff on N synthetic rows (default 1000000) against this machine's floor"
+	@echo "make bench-subscribers  time a DUAL_PROV migration of SUBS subscribers (default 100000) and the audit"
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml scripts/bootstrap.sh
 	@scripts/bootstrap.sh
@@ -30,6 +31,11 @@ test: install services
 N ?= 1000000
 bench: install services
 	@PYTHONPATH=plugins $(PY) -m recon_operators.bench.run --rows $(N)
+
+# A DUAL_PROV migration of SUBS subscribers and a SUBS vs SUBS audit (moto DynamoDB, MariaDB).
+SUBS ?= 100000
+bench-subscribers: install services
+	@PYTHONPATH=plugins $(PY) -m recon_operators.bench.subscribers --rows $(SUBS)
 
 clean:
 	rm -rf .airflow .demo .pytest_cache

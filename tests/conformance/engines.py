@@ -202,6 +202,58 @@ class Mongo(Provider):
         return MongoAdapter(self.database, side, connection_label="mongomock")
 
 
+def _dynamodb_value(value: Any) -> dict[str, Any]:
+    """A value as DynamoDB stores it: numbers as N, booleans as BOOL, documents as M/L, bytes as B;
+    timestamps, dates, times and UUIDs as the strings an export writes (the CSV spellings)."""
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, (int, Decimal)):
+        return {"N": str(value)}
+    if isinstance(value, float):
+        return {"N": repr(value)}
+    if isinstance(value, bytes):
+        return {"B": value}
+    if isinstance(value, dict):
+        return {"M": {k: _dynamodb_value(v) if v is not None else {"NULL": True} for k, v in value.items()}}
+    if isinstance(value, list):
+        return {"L": [_dynamodb_value(v) if v is not None else {"NULL": True} for v in value]}
+    return {"S": _csv_text(value)}
+
+
+class DynamoDB(Provider):
+    """moto in server mode (a process of its own, started on first use): a table per dataset, an
+    item per row, a NULL value as a missing attribute."""
+
+    name = "dynamodb"
+
+    def __init__(self) -> None:
+        self._moto: Any = None
+
+    def client(self) -> Any:
+        if self._moto is None:
+            import atexit
+
+            from recon_operators.demo.services import MotoServer
+
+            self._moto = MotoServer().start()
+            atexit.register(self._moto.stop)
+        return self._moto.client("dynamodb")
+
+    def write(self, name: str, cases: list[Case], rows: list[dict[str, Any]]) -> SideSpec:
+        client = self.client()
+        client.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "N"}])
+        for row in rows:
+            client.put_item(TableName=name, Item={k: _dynamodb_value(v) for k, v in row.items() if v is not None})
+        return SideSpec(table=name)
+
+    def open(self, side: SideSpec) -> Adapter:
+        from recon_operators.engine.adapters.dynamodb import DynamoDBAdapter
+
+        return DynamoDBAdapter(self.client(), side, connection_label="moto")
+
+
 # One entry per engine: (the session's databases, a scratch folder) -> its provider.
 PROVIDERS: dict[str, Callable[[dict[str, str], Path], Provider]] = {
     "postgres": lambda databases, folder: Postgres(databases["transform"]),
@@ -209,6 +261,7 @@ PROVIDERS: dict[str, Callable[[dict[str, str], Path], Provider]] = {
     "csv": lambda databases, folder: CsvFiles(folder),
     "parquet": lambda databases, folder: ParquetFiles(folder),
     "mongo": lambda databases, folder: Mongo(),
+    "dynamodb": lambda databases, folder: DynamoDB(),
 }
 ENGINE_NAMES = tuple(PROVIDERS)
 

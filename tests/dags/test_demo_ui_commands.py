@@ -37,6 +37,7 @@ def test_closing_lines_export_every_connection_the_dags_name():
     needed = named_connections()
     assert {"recon_store", "transform_pg", "stage_mysql", "target_pg", "aws_default", "slack_alerts"} <= needed
     assert needed <= set(exported), needed - set(exported)
+    assert exported["legacy_mysql"].endswith("/recon_demo_legacy")  # the subscriber jobs' Legacy (from their config)
     # The AWS and Slack connections point at the moto server and receiver the lines start.
     assert "http://127.0.0.1:5055" in exported["aws_default"]
     assert any("moto.server" in line and "-p 5055" in line for line in lines)

@@ -58,6 +58,10 @@ AIRFLOW_FREE = [
     "recon_operators.ui.matrix",
     "recon_operators.ui.charts",
     "recon_operators.ui.catalog",
+    "recon_operators.retry",
+    "recon_operators.engine.adapters.dynamodb",
+    *(f"recon_operators.subscribers.{m}" for m in ("model", "config", "cloud", "legacy", "provisioning", "jobs",
+                                                   "files", "export", "audit", "sample")),
 ]
 
 

@@ -105,12 +105,13 @@ def _diff_command(source: str, target: str) -> list[str]:
             "--sample", "5"]
 
 
-def _previous(history: Path, rows: int) -> dict[str, Any]:
-    """The figures of the last recorded run with the same row count ({} when there is none)."""
+def _previous(history: Path, rows: int, bench: str = "rowdiff") -> dict[str, Any]:
+    """The figures of the last recorded run of ``bench`` with the same row count ({} when none)."""
     if not history.exists():
         return {}
     runs = [json.loads(line) for line in history.read_text().splitlines() if line.strip()]
-    return next((run["figures"] for run in reversed(runs) if run.get("rows") == rows), {})
+    return next((run["figures"] for run in reversed(runs)
+                 if run.get("rows") == rows and run.get("bench", "rowdiff") == bench), {})
 
 
 def run(rows: int, history: Path) -> int:

@@ -261,6 +261,10 @@ def main() -> int:
 
         cohorts(receiver)
 
+        from recon_operators.demo.subscribers import subscriber_jobs
+
+        subscriber_jobs(moto)
+
     except services.ServiceUnavailable as exc:
         print(f"demo: {exc}", file=sys.stderr)
         return 1
@@ -279,11 +283,14 @@ def main() -> int:
 
 def ui_commands(moto_port: int, receiver_port: int) -> list[str]:
     """Shell lines that open the demo's runs in ``airflow standalone``: the demo's Airflow home and
-    every connection the DAGs name (store, transformation, stage, target, AWS on moto, Slack)."""
+    every connection the DAGs name (store, transformation, stage, target, AWS on moto, Slack, Legacy)."""
+    from recon_operators.demo.subscribers import legacy_conn_env
+
     connections = {
         **services.airflow_conn_env(STORE_DB, TRANSFORM_DB, STAGE_DB, services.MotoServer(port=moto_port),
                                     target_db=TARGET_DB),
         "AIRFLOW_CONN_SLACK_ALERTS": slack_conn(receiver_port),
+        **legacy_conn_env(),
     }
     python = ROOT / ".venv/bin/python"
     return [

@@ -73,7 +73,7 @@ def open_side(side: SideSpec, name: str = "side", *, resolve: Resolver = env_res
 def _database(side: SideSpec, name: str, resolve: Resolver) -> tuple[ConnectionInfo, str, str]:
     """A database side's connection, label and engine, or one line saying what does not fit."""
     info, label = resolve_connection(side.connection or "", resolve)
-    engine = engine_for(info.conn_type, label)
+    engine = engine_for(info.conn_type, label, table=bool(side.table))
     locator = adapter_class(engine).locator
     if locator == "path":
         raise SourceError(f"{label} is an AWS connection: use s3://bucket/key?conn=<id> for files on S3")

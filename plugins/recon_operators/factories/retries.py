@@ -45,7 +45,8 @@ class JitteredBackoff(RetryPolicy):
                                                        f"retrying in {delay.total_seconds():.0f} s (jittered backoff)")
 
 
-def retry_args(retries: int = RETRIES) -> dict[str, Any]:
-    """``default_args`` entries for retries with jittered exponential backoff."""
-    return {"retries": retries, "retry_delay": BASE_DELAY, "retry_exponential_backoff": FACTOR,
-            "max_retry_delay": MAX_DELAY, "retry_policy": JitteredBackoff()}
+def retry_args(retries: int = RETRIES, base: timedelta = BASE_DELAY) -> dict[str, Any]:
+    """``default_args`` entries for retries with jittered exponential backoff from ``base``."""
+    cap = max(MAX_DELAY, base)
+    return {"retries": retries, "retry_delay": base, "retry_exponential_backoff": FACTOR,
+            "max_retry_delay": cap, "retry_policy": JitteredBackoff(base=base, cap=cap)}

@@ -17,10 +17,13 @@ ENGINES: dict[str, str] = {
     "mysql": "recon_operators.engine.adapters.mysql:MySQLAdapter",
     "mongo": "recon_operators.engine.adapters.mongo:MongoAdapter",
     "file": "recon_operators.engine.adapters.files:FileAdapter",
+    "dynamodb": "recon_operators.engine.adapters.dynamodb:DynamoDBAdapter",
 }
 
 # A connection's type (``connections.ConnectionInfo.conn_type``) -> the engine that reads it.
 CONNECTION_TYPES: dict[str, str] = {"postgres": "postgres", "mysql": "mysql", "mongo": "mongo", "aws": "file"}
+# ... and when the side names a table on it: an AWS connection holds files on S3 or DynamoDB tables.
+TABLE_CONNECTION_TYPES: dict[str, str] = {"aws": "dynamodb"}
 
 
 def adapter_class(engine: str) -> Any:
@@ -30,8 +33,8 @@ def adapter_class(engine: str) -> Any:
     return getattr(import_module(module), name)
 
 
-def engine_for(conn_type: str, label: str) -> str:
-    engine = CONNECTION_TYPES.get(conn_type)
+def engine_for(conn_type: str, label: str, *, table: bool = False) -> str:
+    engine = (TABLE_CONNECTION_TYPES.get(conn_type) if table else None) or CONNECTION_TYPES.get(conn_type)
     if engine is None:
         raise SourceError(f"{label}: a {conn_type} connection cannot hold a dataset")
     return engine
