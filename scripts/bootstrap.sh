@@ -16,8 +16,10 @@ if ((${#missing[@]})); then
   echo "bootstrap: installing apt packages: ${missing[*]}"
   sudo_cmd=()
   [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-  "${sudo_cmd[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq "${missing[@]}" >/dev/null
+  # Wait for another apt run (a second checkout bootstrapping) rather than failing on its lock.
+  apt_lock=(-o DPkg::Lock::Timeout=300)
+  "${sudo_cmd[@]}" apt-get "${apt_lock[@]}" update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get "${apt_lock[@]}" install -y -qq "${missing[@]}" >/dev/null
 fi
 
 python_bin="${PYTHON:-python3}"
