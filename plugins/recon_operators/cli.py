@@ -18,6 +18,7 @@ from typing import NoReturn, Sequence
 from recon_operators.connections import environment_secrets, store_dsn, url_secrets
 from recon_operators.engine.scope import Scope, ScopeError
 from recon_operators.engine.spec import SuiteError, SuiteSpec, load_suite
+from recon_operators.paths import resolve_suite_path
 from recon_operators.errors import CommandError, error_line, mask_line, redact_values, url_secrets_in
 from recon_operators.store import apply_migrations, connect, migration_status
 from recon_operators.store.catalog import missing_tables
@@ -45,7 +46,13 @@ class Output:
 
 
 def _load_suite(path: str, out: Output) -> SuiteSpec:
-    """Load a suite, first learning the passwords of the URLs written in it."""
+    """Load a suite, first learning the passwords of the URLs written in it.
+
+    A name that is no file here is looked up among the bundled suites (include/config/suites),
+    so an installed ``recon`` runs ``recon check example_files.yaml`` from any folder.
+    """
+    if not Path(path).exists() and resolve_suite_path(path).is_file():
+        path = str(resolve_suite_path(path))
     try:
         out.secrets |= url_secrets_in(Path(path).read_text(encoding="utf-8", errors="replace"))
     except OSError:
@@ -152,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="run a check suite; exit 0 all matched, 1 mismatch, 2 error",
                                 parents=[common])
-    check.add_argument("suite", help="suite YAML file")
+    check.add_argument("suite", help="suite YAML file, or the name of a bundled suite (example_files.yaml)")
     check.add_argument("--scope", action="append", default=[], metavar="KEY=VALUE",
                        help="scope values bound into filters (repeatable), e.g. cohort_id=C1; env defaults to local")
     check.add_argument("--only", action="append", metavar="CHECK", help="run only this check (repeatable)")
@@ -160,7 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.set_defaults(handler=_check)
 
     validate = commands.add_parser("validate", help="validate a suite without running it", parents=[common])
-    validate.add_argument("suite", help="suite YAML file")
+    validate.add_argument("suite", help="suite YAML file, or the name of a bundled suite")
     validate.set_defaults(handler=_validate)
 
     from recon_operators import diff_cli

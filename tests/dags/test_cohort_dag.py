@@ -39,10 +39,11 @@ def env(slack_receiver):
 
 
 def build(path: Path):
+    from recon_operators.demo.load_operators import DEMO_LOADS
     from recon_operators.factories.cohort import build_cohort_dag
     from recon_operators.factories.cohort_config import load_cohort
 
-    return build_cohort_dag(load_cohort(path))
+    return build_cohort_dag(load_cohort(path), DEMO_LOADS)
 
 
 def decisions(store_dsn: str, cohort_id: str) -> dict[str, str]:
@@ -304,3 +305,20 @@ def test_production_load_steps_become_glue_runs_and_dag_triggers(tmp_path):
     assert trigger.operator_class.__name__ == "TriggerDagRunOperator"
     assert conf[0]["msisdn_start"] < conf[1]["msisdn_start"] and conf[0]["dry_run"] is False
     assert "gate_mini_recon_1" in dag.get_task("mini_recon_1__cohort_mini_recon_1").get_direct_relative_ids(upstream=False)
+
+
+def test_production_cohorts_build_without_demo_steps_and_builtin_ones_need_them(tmp_path):
+    """The factory imports no demo code: built-in loads come only from what the DAG file hands in."""
+    from recon_operators.factories.cohort import build_cohort_dag
+    from recon_operators.factories.cohort_config import load_cohort
+
+    path = small_cohort(tmp_path)
+    with pytest.raises(ValueError, match=f"cohort {path.stem}: load kind builtin needs the built-in load steps"):
+        build_cohort_dag(load_cohort(path))
+    config = yaml.safe_load(path.read_text())
+    for hop in ("transform", "stage", "target"):
+        config["stages"][hop]["load"] = {"kind": "trigger_dag", "dag_id": f"{hop}_loader"}
+    path.write_text(yaml.safe_dump(config))
+    dag = build_cohort_dag(load_cohort(path))
+    assert "faults" not in dag.params and "land_demo_sources" not in dag.task_ids
+    assert dag.get_task("load_transform").operator_class.__name__ == "TriggerDagRunOperator"

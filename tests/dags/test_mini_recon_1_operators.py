@@ -34,8 +34,10 @@ def env(airflow_db, airflow_env, store_dsn, databases, moto_server, monkeypatch)
 def cohort(databases: dict[str, str], moto_server: Any, faults: list[dict[str, Any]] = ()) -> list[dict[str, str]]:
     """Land a two-batch cohort and load its transformation; returns the batch scopes."""
     from recon_operators.engine.adapters.files import s3_filesystem
-    from recon_operators.migration.generator import BatchSpec, CohortSpec, PrefixSpec, generate, write_landing
-    from recon_operators.migration.loaders import BatchRange, Fault, load_transform
+    from recon_operators.demo.generator import BatchSpec, CohortSpec, PrefixSpec, generate, write_landing
+    from recon_operators.demo.faults import Fault
+    from recon_operators.demo.loaders import load_transform
+    from recon_operators.migration.landing import BatchRange
 
     cohort_id = f"R{uuid.uuid4().hex[:8]}"
     start = 628170000000 + uuid.uuid4().int % 9000 * 1000

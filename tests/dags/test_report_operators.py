@@ -15,8 +15,10 @@ import pytest
 
 from recon_operators.demo.services import MARIADB_HOST, MARIADB_PORT, pg_dsn
 from recon_operators.engine.adapters.files import s3_filesystem
-from recon_operators.migration.generator import BatchSpec, CohortSpec, PrefixSpec, generate, write_landing
-from recon_operators.migration.loaders import BatchRange, Fault, load_stage, load_target, load_transform
+from recon_operators.demo.generator import BatchSpec, CohortSpec, PrefixSpec, generate, write_landing
+from recon_operators.demo.faults import Fault
+from recon_operators.demo.loaders import load_stage, load_target, load_transform
+from recon_operators.migration.landing import BatchRange
 from tests.airflow_helpers import query as rows, run_test, task_states, xcom
 
 pytestmark = pytest.mark.dags

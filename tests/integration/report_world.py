@@ -18,9 +18,11 @@ import pyarrow.compute as pc
 import pyarrow.fs as pafs
 
 from recon_operators.demo import services
-from recon_operators.migration.generator import BatchSpec, CohortSpec, PrefixSpec, generate, write_landing
+from recon_operators.demo.generator import BatchSpec, CohortSpec, PrefixSpec, generate, write_landing
 from recon_operators.migration.layer_measure import Layers
-from recon_operators.migration.loaders import BatchRange, Fault, load_stage, load_target, load_transform
+from recon_operators.demo.faults import Fault
+from recon_operators.demo.loaders import load_stage, load_target, load_transform
+from recon_operators.migration.landing import BatchRange
 from recon_operators.migration.report_sql import ReportScope
 
 ENV = "test"

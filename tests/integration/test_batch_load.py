@@ -16,12 +16,12 @@ import psycopg2
 import pytest
 
 from recon_operators.batchload.audit import record_audit, run_report
-from recon_operators.batchload.faults import parse_faults
 from recon_operators.batchload.reconcile import Reconciliation, failure_message, reconcile
 from recon_operators.batchload.source import profile, read_chunk
 from recon_operators.batchload.staging import Tables, ensure_tables, merge_final
 from recon_operators.batchload.worker import load_chunk
 from recon_operators.demo import services
+from recon_operators.demo.faults import after_merge, after_worker, parse_faults
 from recon_operators.engine.results import Status
 from recon_operators.factories.batch_load_config import load_batch_job
 
@@ -43,17 +43,22 @@ def own_tables() -> Tables:
 
 def load(job, target, tables: Tables, run_id: str, *, path: str | None = None, workers: int | None = None,
          faults=(), filesystem=None):
-    """The DAG's work without Airflow: plan, every worker, MERGE, reconcile. Returns the results."""
+    """The DAG's work without Airflow: plan, every worker, MERGE, reconcile, with the faults
+    wrapped around the worker and MERGE steps as the drill operators do. Returns the results."""
     path = path or job.source_path
+    faults = parse_faults(list(faults))
     source, chunks = profile(job.layout, path, chunks=workers or job.workers, filesystem=filesystem)
     conn = target()
     try:
         ensure_tables(conn, tables, job.layout)
-        metrics = [load_chunk(conn, tables, job.layout, run_id, c.worker_id,
-                              read_chunk(job.layout, path, c, filesystem=filesystem),
-                              job.layout.positions(c.header), parse_faults(list(faults))) for c in chunks]
-        merge_final(conn, tables, job.layout, run_id,
-                    lose=sum(f.n for f in parse_faults(list(faults)) if f.kind == "merge_loses_rows"))
+        metrics = []
+        for c in chunks:
+            metrics.append(load_chunk(conn, tables, job.layout, run_id, c.worker_id,
+                                      read_chunk(job.layout, path, c, filesystem=filesystem),
+                                      job.layout.positions(c.header)))
+            after_worker(conn, tables, job.layout, run_id, c.worker_id, faults)
+        merge_final(conn, tables, job.layout, run_id)
+        after_merge(conn, tables, job.layout, run_id, faults)
     finally:
         conn.close()
     recon = Reconciliation(run_id=run_id, layout=job.layout, tables=tables, source=source.as_dict(), workers=metrics,

@@ -11,9 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from recon_operators.engine.adapters.files import s3_filesystem
-from recon_operators.migration.generator import (
-    DATASETS, BatchSpec, CohortSpec, PrefixSpec, drift_amounts, generate, write_landing,
-)
+from recon_operators.demo.generator import BatchSpec, CohortSpec, PrefixSpec, drift_amounts, generate, write_landing
+from recon_operators.migration.landing import DATASETS
 
 pytestmark = pytest.mark.integration
 

@@ -16,10 +16,10 @@ import pytest
 
 from recon_operators.demo import services
 from recon_operators.engine.adapters.files import s3_filesystem
-from recon_operators.migration.generator import DATASETS, BatchSpec, CohortSpec, PrefixSpec, generate, write_landing
-from recon_operators.migration.loaders import (
-    NON_MIGRATABLE, BatchRange, Fault, LoadError, apply_faults, load_stage, load_target, load_transform,
-)
+from recon_operators.demo.faults import Fault, apply_faults
+from recon_operators.demo.generator import BatchSpec, CohortSpec, PrefixSpec, generate, write_landing
+from recon_operators.demo.loaders import load_stage, load_target, load_transform
+from recon_operators.migration.landing import DATASETS, NON_MIGRATABLE, BatchRange, LoadError
 
 pytestmark = pytest.mark.integration
 
@@ -356,8 +356,8 @@ def test_a_table_whose_first_chunk_is_empty_copies_cleanly(databases):
     import psycopg2
 
     from recon_operators.demo.services import pg_dsn
-    from recon_operators.migration import loaders
-    from recon_operators.migration.generator import DATASETS
+    from recon_operators.demo import loaders
+    from recon_operators.migration.landing import DATASETS
 
     schema = DATASETS["balances"].schema
     full = pa.Table.from_pylist([{"msisdn": f"6281100000{i:02d}", "pulsa_balance": None, "ucoin_balance": i,
@@ -367,7 +367,7 @@ def test_a_table_whose_first_chunk_is_empty_copies_cleanly(databases):
     conn = psycopg2.connect(pg_dsn(databases["transform"]))
     schema_name = f"chunks_{uuid.uuid4().hex[:8]}"
     try:
-        batch = loaders.BatchRange("B1", "628110000000", "628110000099")
+        batch = BatchRange("B1", "628110000000", "628110000099")
         assert loaders._pg_write(conn, schema_name, [("balances", chunked)], ["balances"], batch, "C1",
                                  "transform") == {"balances": 10}
     finally:

@@ -21,9 +21,11 @@ import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pytest
 
-from recon_operators.migration import loaders
+from recon_operators.demo import loaders
+from recon_operators.demo.faults import Fault
+from recon_operators.migration.landing import BatchRange
 from recon_operators.migration.formulas import write_prefix_summary
-from recon_operators.migration.generator import BatchSpec, CohortSpec, PrefixSpec, generate, write_landing
+from recon_operators.demo.generator import BatchSpec, CohortSpec, PrefixSpec, generate, write_landing
 from recon_operators.migration.mr1_reports import LANDING, RESULT_TABLES, app_login_eligible_json, write_mr1_batch
 
 pytestmark = pytest.mark.integration
@@ -82,8 +84,8 @@ def load(conn: Any, schema: str, cohort_id: str, base: str, batch: BatchSpec,
     """The batch's transformation, written by the real loader; returns the faults it injected."""
     injected: list[dict[str, Any]] = []
     loaders.load_transform(landing_fs=pafs.LocalFileSystem(), landing_base=base, cohort_id=cohort_id,
-                           batch=loaders.BatchRange(batch.batch_id, batch.msisdn_start, batch.msisdn_end),
-                           pg_conn=conn, schema=schema, faults=loaders.Fault.from_conf(faults), injected=injected)
+                           batch=BatchRange(batch.batch_id, batch.msisdn_start, batch.msisdn_end),
+                           pg_conn=conn, schema=schema, faults=Fault.from_conf(faults), injected=injected)
     return injected
 
 

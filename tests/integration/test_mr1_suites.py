@@ -20,8 +20,10 @@ from recon_operators.engine.runner import run_suite
 from recon_operators.engine.scope import Scope
 from recon_operators.engine.adapters.files import s3_filesystem
 from recon_operators.engine.spec import load_suite
-from recon_operators.migration.generator import BatchSpec, CohortSpec, PrefixSpec, generate, write_landing
-from recon_operators.migration.loaders import NON_MIGRATABLE, BatchRange, Fault, load_transform
+from recon_operators.demo.generator import BatchSpec, CohortSpec, PrefixSpec, generate, write_landing
+from recon_operators.demo.faults import Fault
+from recon_operators.demo.loaders import load_transform
+from recon_operators.migration.landing import NON_MIGRATABLE, BatchRange
 
 pytestmark = pytest.mark.integration
 

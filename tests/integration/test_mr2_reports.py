@@ -12,8 +12,8 @@ import mongomock
 import pytest
 import yaml
 
-from recon_operators.migration.generator import BatchSpec
-from recon_operators.migration.loaders import Fault
+from recon_operators.demo.generator import BatchSpec
+from recon_operators.demo.faults import Fault
 from recon_operators.migration.mr1_reports import app_login_eligible_json
 from recon_operators.migration.mr2_reports import check_results, write_mr2_batch
 from recon_operators.migration.report_config import ReportConfigError, load_measures

@@ -12,9 +12,10 @@ import mongomock
 import pytest
 import yaml
 
-from recon_operators.migration.generator import PrefixSpec
+from recon_operators.demo.generator import PrefixSpec
 from recon_operators.migration.layer_measure import measure
-from recon_operators.migration.loaders import BatchRange, Fault
+from recon_operators.demo.faults import Fault
+from recon_operators.migration.landing import BatchRange
 from recon_operators.migration.etl_stage_report import NOT_DEPLOYED, etl_results, write_etl_stage_report
 from recon_operators.migration.mr3_reports import (
     brm_results, data_prep_results, summary_results, write_data_prep, write_data_prep_brm, write_prefix_summary,

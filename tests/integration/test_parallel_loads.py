@@ -24,8 +24,9 @@ import pyarrow.fs as pafs
 import pytest
 
 from recon_operators.demo import services
-from recon_operators.migration.generator import BatchSpec, CohortSpec, PrefixSpec, generate, write_landing
-from recon_operators.migration.loaders import BatchRange, load_stage, load_target, load_transform
+from recon_operators.demo.generator import BatchSpec, CohortSpec, PrefixSpec, generate, write_landing
+from recon_operators.demo.loaders import load_stage, load_target, load_transform
+from recon_operators.migration.landing import BatchRange
 
 pytestmark = pytest.mark.integration
 
@@ -147,9 +148,10 @@ def test_batches_of_a_hop_load_at_once_without_deadlocks(hop, landing, databases
 
 
 def test_prepare_layers_creates_tables_and_batch_indexes_once(databases, stage_db):
-    from recon_operators.migration.generator import DATASETS as GENERATED
-    from recon_operators.migration.layer_tables import layer_ddl
-    from recon_operators.migration.loaders import NON_MIGRATABLE, prepare_layers
+    from recon_operators.migration.landing import DATASETS as GENERATED
+    from recon_operators.demo.layer_tables import layer_ddl
+    from recon_operators.demo.loaders import prepare_layers
+    from recon_operators.migration.landing import NON_MIGRATABLE
 
     dsn = services.pg_dsn(databases["transform"])
     tag = uuid.uuid4().hex[:8]

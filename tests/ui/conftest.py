@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from recon_operators.demo import services
+from recon_operators.demo.load_operators import DEMO_LOADS
 from recon_operators.demo.run import COHORT_FAULTS
 from tests.airflow_helpers import WebhookReceiver, run_test
 from tests.ui.server import ApiServer
@@ -70,11 +71,9 @@ def ui_store() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def recon_world(airflow_db, airflow_env, ui_store, tmp_path_factory) -> World:
-    from recon_operators.factories.batch_load import build_batch_load_dag
-    from recon_operators.factories.batch_load_config import load_batch_job
     from recon_operators.factories.cohort import build_cohort_dag
     from recon_operators.factories.cohort_config import load_cohort
-    from tests.dags.test_batch_load_dag import make_job
+    from tests.dags.test_batch_load_dag import build, make_job
 
     env = f"ui{uuid.uuid4().hex[:6]}"
     tmp_path = tmp_path_factory.mktemp("ui_cohorts")
@@ -89,13 +88,13 @@ def recon_world(airflow_db, airflow_env, ui_store, tmp_path_factory) -> World:
             built = {}
             for cohort_id in ("A", "B"):
                 path, dags[cohort_id] = _cohort_file(tmp_path, cohort_id, env)
-                built[cohort_id] = build_cohort_dag(load_cohort(path))
+                built[cohort_id] = build_cohort_dag(load_cohort(path), DEMO_LOADS)
             assert run_test(built["A"], run_conf={"faults": []}).state == "success"
             clean = run_test(built["B"], run_conf={"faults": []})
             faulted = run_test(built["B"], run_conf={"faults": B_FAULTS})
             assert (clean.state, faulted.state) == ("success", "failed")
             job_path = make_job(tmp_path, env=env)
-            lost_rows = run_test(build_batch_load_dag(load_batch_job(job_path)),
+            lost_rows = run_test(build(job_path),
                                  run_conf={"faults": [{"kind": "drop_rows", "worker": "w03", "n": 2}]})
             assert lost_rows.state == "failed"
     finally:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from recon_operators.batchload.faults import FaultError, merge_loss, parse_faults
+from recon_operators.demo.faults import FaultError, merge_loss, parse_faults
 from recon_operators.batchload.layout import RecordError
 from recon_operators.factories.batch_load_config import BatchJobConfigError, load_batch_job, load_batch_jobs
 

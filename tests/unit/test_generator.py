@@ -13,11 +13,12 @@ import pyarrow.csv as pacsv
 import pyarrow.fs as pafs
 import pytest
 
-from recon_operators.migration.generator import (
-    APP_USER_RATE, DATASETS, EMPTY_EXTERNAL_RATE, EXTERNAL_ONLY_RATE, MONEY, NON_MIGRATABLE_REASONS, SSO_SHARES,
+from recon_operators.demo.generator import (
+    APP_USER_RATE, EMPTY_EXTERNAL_RATE, EXTERNAL_ONLY_RATE, NON_MIGRATABLE_REASONS, SSO_SHARES,
     BatchSpec, CohortSpec, PrefixSpec, drift_amounts, drop_rows, expected_app_login_share, flip_status, generate,
     write_landing,
 )
+from recon_operators.migration.landing import DATASETS, MONEY
 
 BATCHES = {("P811", "B1"): ("628110000000", "628110001999"),
            ("P811", "B2"): ("628110005000", "628110006499"),

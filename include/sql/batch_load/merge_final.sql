@@ -1,15 +1,13 @@
 -- Upsert one run's staging rows into the final table, stamping last_run_id. Rerunning it gives
 -- the same final table (MATCHED rows are updated, never duplicated). A key present twice in
 -- the file keeps its last record (DISTINCT ON ... line_no DESC), as a sequential load would.
--- %(lose)s is 0 except when a test injects the merge_loses_rows fault: it leaves that many
--- staging rows out of the MERGE.
+-- The braced names are identifiers and column lists built from the validated job config,
+-- quoted by psycopg2.sql.
 MERGE INTO {final} AS f
 USING (
     SELECT DISTINCT ON ({key_columns}) {columns}
       FROM {staging}
      WHERE run_id = %(run_id)s
-       AND line_no NOT IN (SELECT line_no FROM {staging} WHERE run_id = %(run_id)s
-                            ORDER BY line_no LIMIT %(lose)s)
      ORDER BY {key_columns}, line_no DESC
 ) AS s
 ON {key_match}

@@ -90,7 +90,7 @@ def write_chunk(conn: Any, tables: Tables, layout: Layout, run_id: str, worker_i
                            page_size=INSERT_PAGE_SIZE)
 
 
-def merge_final(conn: Any, tables: Tables, layout: Layout, run_id: str, *, lose: int = 0) -> int:
+def merge_final(conn: Any, tables: Tables, layout: Layout, run_id: str) -> int:
     """MERGE the run's staging rows into the final table; returns the rows it inserted or updated."""
     others = [n for n in layout.names if n not in layout.key]
     key_match = sql.SQL(" AND ").join(
@@ -103,5 +103,5 @@ def merge_final(conn: Any, tables: Tables, layout: Layout, run_id: str, *, lose:
         key_columns=_columns(layout.key), columns=_columns(layout.names), key_match=key_match,
         set_columns=set_columns, source_columns=_columns(layout.names, "s"))
     with transaction(conn) as cur:
-        cur.execute(statement, {"run_id": run_id, "lose": lose})
+        cur.execute(statement, {"run_id": run_id})
         return cur.rowcount

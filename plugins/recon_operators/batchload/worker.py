@@ -8,10 +8,8 @@ the staging table really holds, so a worker that loses rows without noticing is 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from decimal import Decimal
 from typing import Any, Iterable
 
-from recon_operators.batchload.faults import BatchFault
 from recon_operators.batchload.layout import Layout, RecordError
 from recon_operators.batchload.staging import Tables, write_chunk
 from recon_operators.engine.results import utcnow
@@ -58,30 +56,12 @@ def parse_chunk(layout: Layout, lines: Iterable[tuple[int, bytes]], positions: t
     return metrics, rows, rejects
 
 
-def apply_faults(layout: Layout, rows: list[tuple[int, dict[str, Any]]], faults: Iterable[BatchFault],
-                 worker_id: str) -> list[tuple[int, dict[str, Any]]]:
-    """The rows as a faulty writer would hand them over (tests only; no faults: unchanged)."""
-    for fault in (f for f in faults if f.hits(worker_id)):
-        if fault.kind == "drop_rows":
-            rows = rows[: max(0, len(rows) - fault.n)]
-        elif fault.kind == "shift_amount" and layout.amount_field:
-            changed = []
-            for index, (line_no, record) in enumerate(rows):
-                if index < fault.n and record[layout.amount_field] is not None:
-                    record = {**record, layout.amount_field: record[layout.amount_field] + Decimal(fault.delta)}
-                changed.append((line_no, record))
-            rows = changed
-    return rows
-
-
 def load_chunk(conn: Any, tables: Tables, layout: Layout, run_id: str, worker_id: str,
-               lines: Iterable[tuple[int, bytes]], positions: tuple[int, ...],
-               faults: Iterable[BatchFault] = ()) -> WorkerMetrics:
+               lines: Iterable[tuple[int, bytes]], positions: tuple[int, ...]) -> WorkerMetrics:
     """Parse the chunk, replace this worker's staging rows for the run, return its counts."""
-    faults = list(faults)
     metrics, rows, rejects = parse_chunk(layout, lines, positions, worker_id)
     # The worker counts what it hands to the writer; a faulty writer may then lose some silently.
     metrics.records_written = len(rows)
-    write_chunk(conn, tables, layout, run_id, worker_id, apply_faults(layout, rows, faults, worker_id), rejects)
+    write_chunk(conn, tables, layout, run_id, worker_id, rows, rejects)
     metrics.finished_at = utcnow().isoformat()
     return metrics

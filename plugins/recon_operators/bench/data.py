@@ -54,7 +54,7 @@ class Truth:
 
 
 def _sql(name: str, source: Path, target: Path | None = None) -> str:
-    text = read_sql(f"bench/{name}").replace("__SOURCE__", str(source))
+    text = read_sql(name, package="recon_operators.bench").replace("__SOURCE__", str(source))
     return text.replace("__TARGET__", str(target)) if target else text
 
 
@@ -72,8 +72,8 @@ def load_postgres(dsn: str, csv_path: Path) -> None:
     import psycopg2
 
     with psycopg2.connect(dsn) as conn, conn.cursor() as cur, open(csv_path, "rb") as data:
-        cur.execute(read_sql("bench/subscribers_postgres.sql"))
-        cur.copy_expert(read_sql("bench/load_postgres.sql"), data)
+        cur.execute(read_sql("subscribers_postgres.sql", package="recon_operators.bench"))
+        cur.copy_expert(read_sql("load_postgres.sql", package="recon_operators.bench"), data)
         cur.execute("ANALYZE subscribers")
     conn.close()
 
@@ -84,8 +84,8 @@ def load_mariadb(connect_kwargs: dict[str, Any], csv_path: Path) -> None:
     conn = MySQLdb.connect(local_infile=1, **connect_kwargs)
     try:
         cur = conn.cursor()
-        cur.execute(read_sql("bench/subscribers_mariadb.sql"))
-        cur.execute(read_sql("bench/load_mariadb.sql"), (str(csv_path),))
+        cur.execute(read_sql("subscribers_mariadb.sql", package="recon_operators.bench"))
+        cur.execute(read_sql("load_mariadb.sql", package="recon_operators.bench"), (str(csv_path),))
         conn.commit()
     finally:
         conn.close()

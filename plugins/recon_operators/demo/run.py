@@ -168,7 +168,8 @@ def report_tables(env: str, cohort_id: str) -> None:
     params = {"env": env, "cohort_id": cohort_id}
     names = ("mini_recon_1_prefix_summary", "mini_recon_2_summary", "mini_recon_3_prefix_summary",
              "overall_summary", "etl_stage_report", "etl_stage_not_deployed")
-    mr1, mr2, mr3, overall, etl, not_deployed = ledger_rows(*((read_sql(f"demo_report/{n}.sql"), params) for n in names))
+    mr1, mr2, mr3, overall, etl, not_deployed = ledger_rows(
+        *((read_sql(f"demo_report/{n}.sql", package="recon_operators.demo"), params) for n in names))
     _table("Mini Recon 1 prefix summary (mini_recon_1.tbl_recon_report_prefix_summary)",
            ("prefix", "status", "src", "non_migr", "trgt", "match%", "match", "migratable", "failed subsets"), mr1)
     _table("Mini Recon 2 per service (mini_recon_2.tbl_recon_2_summary, all batches)",

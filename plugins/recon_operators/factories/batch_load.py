@@ -14,6 +14,7 @@ as one clean run would. Parsing reads only the YAML: no database, no S3, not the
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any, Mapping
 
 from airflow.sdk import DAG, Param
 
@@ -24,12 +25,15 @@ from recon_operators.operators.batch_load import (
     SOURCE_XCOM_KEY, BatchMergeOperator, BatchPlanOperator, BatchReconcileOperator, BatchWorkerOperator,
 )
 
-FAULTS_HELP = ('faults to inject (tests, drills), e.g. [{"kind": "drop_rows", "worker": "w02", "n": 2}], '
-               '[{"kind": "shift_amount", "worker": "w01", "delta": "0.01"}], [{"kind": "merge_loses_rows", "n": 3}]')
 
 
-def build_batch_load_dag(job: BatchJobConfig) -> DAG:
+def build_batch_load_dag(job: BatchJobConfig, drill: Mapping[str, Any] | None = None) -> DAG:
+    """The job's DAG. ``drill`` (tests, drills: ``demo.load_operators.BATCH_DRILL``) swaps in worker
+    and MERGE operators that wrap the real ones and adds the run params they read."""
     job_file = str(job.path)
+    drill = drill or {}
+    worker_operator = drill.get("worker_operator", BatchWorkerOperator)
+    merge_operator = drill.get("merge_operator", BatchMergeOperator)
     with DAG(
         dag_id=job.dag_id,
         description=job.description or f"Batch load {job.job}, reconciled source -> workers -> staging -> final",
@@ -40,7 +44,7 @@ def build_batch_load_dag(job: BatchJobConfig) -> DAG:
         tags=list(job.tags),
         params={
             "run_id": Param("", type="string", description="batch run id to rerun (empty: this Airflow run's id)"),
-            "faults": Param([], type="array", description=FAULTS_HELP),
+            **drill.get("params", {}),
         },
         default_args={"owner": job.owner, **retry_args(retries=job.retries),  # parallel workers: jittered
                       "on_failure_callback": failure_callbacks({"slack_conn_id": job.alerts.slack_conn_id,
@@ -49,17 +53,16 @@ def build_batch_load_dag(job: BatchJobConfig) -> DAG:
         doc_md=__doc__,
     ) as dag:
         plan = BatchPlanOperator(task_id="plan_chunks", job_file=job_file)
-        workers = BatchWorkerOperator.partial(task_id="load_chunk", job_file=job_file,
-                                              faults="{{ params.faults }}").expand(chunk=plan.output)
-        merge = BatchMergeOperator(task_id="merge_final", job_file=job_file, faults="{{ params.faults }}")
+        workers = worker_operator.partial(task_id="load_chunk", job_file=job_file).expand(chunk=plan.output)
+        merge = merge_operator(task_id="merge_final", job_file=job_file)
         reconcile = BatchReconcileOperator(task_id="reconcile", job_file=job_file,
                                            source=plan.output[SOURCE_XCOM_KEY], worker_metrics=workers.output)
         workers >> merge >> reconcile
     return dag
 
 
-def build_batch_load_dags() -> dict[str, DAG]:
+def build_batch_load_dags(drill: Mapping[str, Any] | None = None) -> dict[str, DAG]:
     """Every batch job's DAG, keyed by DAG id; a bad job file raises one error listing every problem."""
     from recon_operators.factories.batch_load_config import load_batch_jobs
 
-    return {job.dag_id: build_batch_load_dag(job) for job in load_batch_jobs()}
+    return {job.dag_id: build_batch_load_dag(job, drill) for job in load_batch_jobs()}

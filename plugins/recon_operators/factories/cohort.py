@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping, Protocol
 
 from airflow.sdk import DAG, Param, TaskGroup, chain
 
@@ -34,7 +34,6 @@ from recon_operators.operators.assets import verified_asset
 from recon_operators.operators.batches import SelectBatchesOperator
 from recon_operators.operators.check import ReconCheckOperator
 from recon_operators.operators.gate import ReconRunOutcomeOperator
-from recon_operators.operators.loads import BuiltinLoadOperator, LandDemoSourcesOperator, PrepareLayersOperator
 from recon_operators.operators.mini_recon_1 import (
     BATCH_REPORT as MR1_BATCH_REPORT,
     MiniRecon1BatchReportOperator,
@@ -51,7 +50,6 @@ from recon_operators.sensors.ledger import LedgerSensor
 
 MR3_DATA_PREP = MiniRecon3DataPrepOperator.suite_name
 
-HOP_OF = {"transform": "transform", "stage": "stage", "target": "target"}
 HOP_TITLES = {"transform": "Transform", "mini_recon_1": "Mini Recon 1", "stage": "Stage",
               "mini_recon_2": "Mini Recon 2", "target": "Target", "mini_recon_3": "Mini Recon 3",
               "overall_summary": "Overall", "etl_stage_report": "ETL report"}
@@ -66,11 +64,27 @@ PREFIX_WAIT_POKE_SECONDS = 10
 PREFIX_WAIT_TIMEOUT = timedelta(hours=6)
 
 
+class BuiltinLoads(Protocol):
+    """The steps behind ``load: {kind: builtin}``. Production cohorts load through Glue or another
+    DAG; the demo's own loaders (``demo.load_operators.DEMO_LOADS``) come in through the DAG file,
+    so no factory imports demo code."""
+
+    params: Mapping[str, Any]  # run params the steps read (e.g. faults)
+
+    def before_loads(self, cohort: CohortConfig) -> list[Any]: ...
+
+    def load(self, cohort: CohortConfig, stage: StageConfig, scopes: Any) -> Any: ...
+
+
+def uses_builtin_loads(cohort: CohortConfig) -> bool:
+    return any(stage.load is not None and stage.load.kind == "builtin" for stage in cohort.stages)
+
+
 def batch_scopes(cohort: CohortConfig) -> list[dict[str, str]]:
     return [cohort.run_params(prefix.prefix_id, batch.batch_id) for prefix, batch in cohort.batches()]
 
 
-def _load_task(cohort: CohortConfig, stage: StageConfig, scopes: Any) -> Any:
+def _load_task(cohort: CohortConfig, stage: StageConfig, scopes: Any, builtin: BuiltinLoads | None) -> Any:
     """The hop's load, mapped over batches: built-in loaders, a Glue job run, or another DAG."""
     load = stage.load
     assert load is not None
@@ -90,12 +104,8 @@ def _load_task(cohort: CohortConfig, stage: StageConfig, scopes: Any) -> Any:
             task_id=f"load_{stage.name}", trigger_dag_id=load.dag_id, wait_for_completion=True,
             poke_interval=30, failed_states=["failed"], execution_timeout=timeout,
         ).expand(conf=scopes.map(load.arguments_for))
-    bucket = cohort.landing.bucket if cohort.landing else ""
-    return BuiltinLoadOperator.partial(
-        task_id=f"load_{stage.name}", hop=HOP_OF[stage.name], bucket=bucket, faults="{{ params.faults }}",
-        transform_conn_id=cohort.connections.transform_pg, stage_conn_id=cohort.connections.stage_mysql,
-        target_conn_id=cohort.connections.target, aws_conn_id=cohort.connections.aws,
-    ).expand(scope=scopes)
+    assert builtin is not None  # build_cohort_dag checked it
+    return builtin.load(cohort, stage, scopes)
 
 
 def _brm_sensor(cohort: CohortConfig) -> Any:
@@ -262,24 +272,13 @@ class _Builder:
         return [], []
 
 
-def _land_and_prepare(cohort: CohortConfig) -> list[Any]:
-    """Before the mapped built-in loads: land the demo extracts, create the layer tables once.
-
-    Creating tables inside each batch's transaction deadlocked batches loading at once."""
+def _land_and_prepare(cohort: CohortConfig, builtin: BuiltinLoads | None) -> list[Any]:
+    """Before the mapped built-in loads, whatever they need once (the demo: land, create tables)."""
     transform = cohort.stage("transform")
     if transform is None or transform.load is None or transform.load.kind != "builtin":
         return []
-    connections = cohort.connections
-    tasks = [PrepareLayersOperator(task_id="prepare_layers", transform_conn_id=connections.transform_pg,
-                                   stage_conn_id=connections.stage_mysql, target_conn_id=connections.target)]
-    if cohort.landing:
-        tasks.append(LandDemoSourcesOperator(
-            task_id="land_demo_sources", bucket=cohort.landing.bucket, env=cohort.env, aws_conn_id=connections.aws,
-            cohort={"cohort_id": cohort.cohort_id, "prefixes": [
-                {"prefix_id": p.prefix_id, "prefix": p.prefix,
-                 "batches": [{"batch_id": b.batch_id, "msisdn_start": b.msisdn_start, "msisdn_end": b.msisdn_end}
-                             for b in p.batches]} for p in cohort.prefixes]}))
-    return tasks
+    assert builtin is not None  # build_cohort_dag checked it
+    return builtin.before_loads(cohort)
 
 
 def _hop_group(stage: StageConfig) -> TaskGroup:
@@ -289,7 +288,11 @@ def _hop_group(stage: StageConfig) -> TaskGroup:
                      prefix_group_id=False, tooltip=HOP_TOOLTIPS.get(stage.name, ""))
 
 
-def build_cohort_dag(cohort: CohortConfig) -> DAG:
+def build_cohort_dag(cohort: CohortConfig, builtin_loads: BuiltinLoads | None = None) -> DAG:
+    """The cohort's DAG; a cohort with ``load: {kind: builtin}`` needs ``builtin_loads``."""
+    if uses_builtin_loads(cohort) and builtin_loads is None:
+        raise ValueError(f"cohort {cohort.cohort_id}: load kind builtin needs the built-in load steps "
+                         "(build_cohort_dags(builtin_loads=...), as dags/recon_cohorts.py passes the demo's)")
     alerts = {"slack_conn_id": cohort.alerts.slack_conn_id, "sns_topic_arn": cohort.alerts.sns_topic_arn,
               "aws_conn_id": cohort.connections.aws}
     with DAG(
@@ -303,9 +306,7 @@ def build_cohort_dag(cohort: CohortConfig) -> DAG:
         params={"prefix_ids": Param([], type="array", description="rerun only these prefixes (empty: all)"),
                 "batch_ids": Param([], type="array", description="rerun only these batches, BATCH or PREFIX/BATCH "
                                                                  "(empty: all)"),
-                "faults": Param([], type="array",
-                                description='faults to inject, e.g. [{"stage": "stage", "kind": "drop", '
-                                            '"dataset": "subscribers", "n": 3}]')},
+                **(builtin_loads.params if builtin_loads is not None else {})},
         default_args={"owner": cohort.owner, **retry_args(),
                       "on_failure_callback": failure_callbacks(alerts, scope=cohort.cohort_params())},
         doc_md=__doc__,
@@ -319,8 +320,8 @@ def build_cohort_dag(cohort: CohortConfig) -> DAG:
         for stage in cohort.stages:
             with groups[stage.name]:
                 if stage.is_load:
-                    before = _land_and_prepare(cohort) if stage.name == "transform" else []
-                    task = _load_task(cohort, stage, scopes)
+                    before = _land_and_prepare(cohort, builtin_loads) if stage.name == "transform" else []
+                    task = _load_task(cohort, stage, scopes, builtin_loads)
                     chain(previous, *([before] if before else []), task)  # landing and DDL side by side
                     previous = task
                     continue
@@ -341,9 +342,9 @@ def build_cohort_dag(cohort: CohortConfig) -> DAG:
     return dag
 
 
-def build_cohort_dags() -> dict[str, DAG]:
+def build_cohort_dags(builtin_loads: BuiltinLoads | None = None) -> dict[str, DAG]:
     """Every cohort's DAG, keyed by DAG id. A bad cohort file raises one error listing every
     problem (file, line, cohort, field), so Airflow shows an import error, never a half-built DAG."""
     from recon_operators.factories.cohort_config import load_cohorts
 
-    return {cohort.dag_id: build_cohort_dag(cohort) for cohort in load_cohorts()}
+    return {cohort.dag_id: build_cohort_dag(cohort, builtin_loads) for cohort in load_cohorts()}

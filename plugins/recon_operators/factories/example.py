@@ -15,7 +15,8 @@ from airflow.sdk import DAG, Param, task
 from recon_operators.factories.alerts import failure_callbacks
 from recon_operators.factories.config import ConfigError, load_yaml, require
 from recon_operators.factories.gates import build_gate
-from recon_operators.operators.check import ReconCheckOperator, resolve_suite_path
+from recon_operators.operators.check import ReconCheckOperator
+from recon_operators.paths import resolve_suite_path
 from recon_operators.operators.gate import POLICIES, ReconRunOutcomeOperator
 
 CONFIG_FILE = "example_gate.yaml"

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 from recon_operators.engine.results import CheckResult
 from recon_operators.migration.formulas import _transaction
 from recon_operators.migration.layer_measure import Layers, measure
-from recon_operators.migration.loaders import BatchRange
+from recon_operators.migration.landing import BatchRange
 from recon_operators.migration.report_config import MatrixEntry
 from recon_operators.migration.report_sql import ReportScope, sql, table, verdict
 

@@ -24,7 +24,7 @@ from recon_operators.engine.adapters.mongo import MongoAdapter
 from recon_operators.engine.spec import SideSpec
 from recon_operators.errors import one_line
 from recon_operators.migration.formulas import app_login_eligible_mongo, app_login_eligible_sql
-from recon_operators.migration.loaders import BatchRange, _read_landing
+from recon_operators.migration.landing import BatchRange, read_landing
 from recon_operators.migration import report_sql
 from recon_operators.migration.mr1_reports import app_login_eligible_json
 from recon_operators.migration.report_config import Side
@@ -64,7 +64,7 @@ class Layers:
         if key not in self._landing_cache:
             if self.landing_base is None:
                 raise MeasureError(f"source {dataset}: no landing base path was given")
-            self._landing_cache[key] = _read_landing(self.landing_fs, self.landing_base, cohort_id, dataset, batch)
+            self._landing_cache[key] = read_landing(self.landing_fs, self.landing_base, cohort_id, dataset, batch)
         return self._landing_cache[key]
 
 

@@ -47,6 +47,7 @@ from recon_operators.migration.formulas import (
     app_login_eligible_sql,
 )
 from recon_operators.migration import report_sql
+from recon_operators.migration.landing import NON_MIGRATABLE
 
 __all__ = ["LANDING", "RESULT_TABLES", "Mr1Counts", "landing_counts", "transform_counts", "mr1_counts",
            "write_mr1_batch", "app_login_eligible_json"]
@@ -68,7 +69,7 @@ _INSERTS: dict[str, tuple[str, bool]] = {
 }
 RESULT_TABLES = tuple(_INSERTS)
 LANDING = ("subscribers", "balances", "addons", "payments", "promotions", "app_users", "vouchers")
-NON_MIGRATABLE_TABLE = "non_migratable_subscribers"  # = loaders.NON_MIGRATABLE (no loader import here)
+NON_MIGRATABLE_TABLE = NON_MIGRATABLE  # the Transformation layer's record of subscribers left behind
 
 Groups = dict[Any, int]
 

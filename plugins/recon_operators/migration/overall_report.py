@@ -18,7 +18,7 @@ from typing import Any, Iterable, Mapping, Sequence
 from recon_operators.engine.results import CheckResult
 from recon_operators.migration.formulas import _transaction
 from recon_operators.migration.layer_measure import Counted, Layers, measure
-from recon_operators.migration.loaders import BatchRange
+from recon_operators.migration.landing import BatchRange
 from recon_operators.migration.mr2_reports import subset_name
 from recon_operators.migration.report_config import LAYERS, MeasureSpec
 from recon_operators.migration.report_sql import ReportScope, sql, table, verdict

@@ -13,7 +13,7 @@ from typing import Any
 
 from recon_operators.engine.identifiers import quote_ident
 from recon_operators.engine.results import CheckResult, Status
-from recon_operators.migration.loaders import BatchRange
+from recon_operators.migration.landing import BatchRange
 from recon_operators.paths import read_sql
 
 

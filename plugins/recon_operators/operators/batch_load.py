@@ -92,15 +92,11 @@ class BatchPlanOperator(_BatchJobOperator):
 class BatchWorkerOperator(_BatchJobOperator):
     """One worker: parse and validate its chunk, replace its staging rows for the run, report counts."""
 
-    template_fields: Sequence[str] = ("batch_run_id", "faults")
-
-    def __init__(self, *, chunk: dict[str, Any], faults: Any = None, **kwargs: Any) -> None:
+    def __init__(self, *, chunk: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.chunk = chunk
-        self.faults = faults
 
     def execute(self, context: Any) -> dict[str, Any]:
-        from recon_operators.batchload.faults import FaultError, parse_faults
         from recon_operators.batchload.layout import RecordError
         from recon_operators.batchload.source import BatchSourceError, Chunk, read_chunk
         from recon_operators.batchload.worker import load_chunk
@@ -108,13 +104,12 @@ class BatchWorkerOperator(_BatchJobOperator):
         job = self.job()
         chunk = Chunk.from_dict(dict(self.chunk))
         try:
-            faults = parse_faults(self.faults)
             positions = job.layout.positions(chunk.header)
             lines = read_chunk(job.layout, job.source_path, chunk, filesystem=self.filesystem(job))
             with self.target(job) as conn:
                 metrics = load_chunk(conn, job.tables, job.layout, self.batch_run_id, chunk.worker_id, lines,
-                                     positions, faults)
-        except (FaultError, RecordError, BatchSourceError) as exc:
+                                     positions)
+        except (RecordError, BatchSourceError) as exc:
             raise _fail(f"batch job {job.job} worker {chunk.worker_id}", exc) from None
         self.log.info("worker %s: read %d, processed %d, written %d, rejected %d", chunk.worker_id,
                       metrics.records_read, metrics.records_processed, metrics.records_written,
@@ -127,23 +122,12 @@ class BatchWorkerOperator(_BatchJobOperator):
 class BatchMergeOperator(_BatchJobOperator):
     """MERGE the run's staging rows into the final table, stamping ``last_run_id``."""
 
-    template_fields: Sequence[str] = ("batch_run_id", "faults")
-
-    def __init__(self, *, faults: Any = None, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.faults = faults
-
     def execute(self, context: Any) -> int:
-        from recon_operators.batchload.faults import FaultError, merge_loss, parse_faults
         from recon_operators.batchload.staging import merge_final
 
         job = self.job()
-        try:
-            lose = merge_loss(parse_faults(self.faults))
-        except FaultError as exc:
-            raise _fail(f"batch job {job.job} merge", exc) from None
         with self.target(job) as conn:
-            merged = merge_final(conn, job.tables, job.layout, self.batch_run_id, lose=lose)
+            merged = merge_final(conn, job.tables, job.layout, self.batch_run_id)
         self.log.info("batch %s run %s: MERGE upserted %d rows into %s", job.job, self.batch_run_id, merged,
                       job.tables.final_name)
         return merged

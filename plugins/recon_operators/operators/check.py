@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Sequence
 
 from airflow.sdk import BaseOperator
@@ -16,17 +15,9 @@ from recon_operators.hooks.results_store import ResultsStoreHook
 from recon_operators.operators.failures import task_failure
 from recon_operators.operators.summary import compact_summary
 from recon_operators.notifiers.alerts import SUMMARY_XCOM_KEY
-from recon_operators.paths import config_dir
+from recon_operators.paths import resolve_suite_path
 
 MAX_LOGGED_FAILURES = 20
-
-
-def resolve_suite_path(path: str) -> Path:
-    """Suite files are named relative to include/config/suites unless absolute."""
-    candidate = Path(path)
-    if candidate.is_absolute():
-        return candidate
-    return config_dir() / "suites" / candidate
 
 
 def airflow_run_id(context: Any) -> str:

@@ -114,7 +114,7 @@ class MiniRecon1BatchReportOperator(BaseOperator):
 
     def _landing(self, values: dict[str, str]) -> dict[str, Any]:
         from recon_operators.hooks.databases import s3_filesystem
-        from recon_operators.migration.loaders import BatchRange, read_landing_file
+        from recon_operators.migration.landing import BatchRange, read_landing_file
         from recon_operators.migration.mr1_reports import LANDING
 
         batch = BatchRange(values["batch_id"], values["msisdn_start"], values["msisdn_end"])

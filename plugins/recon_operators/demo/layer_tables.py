@@ -80,14 +80,14 @@ def ensure_postgres(conn: Any, schema: str, tables: Mapping[str, pa.Schema]) -> 
     statement at a time; ``conn`` must not be in autocommit mode.
     """
     validate_identifier(schema)
-    sql = read_sql("layers/postgres_indexes.sql")
+    sql = read_sql("layers/postgres_indexes.sql", package="recon_operators.demo")
     with conn.cursor() as cur:
         missing = [t for t, arrow in tables.items() if _missing(cur, sql, (schema, t), t, arrow)]
     conn.commit()
     if not missing:
         return []
     with conn.cursor() as cur:
-        cur.execute(read_sql("layers/postgres_ddl_lock.sql"))
+        cur.execute(read_sql("layers/postgres_ddl_lock.sql", package="recon_operators.demo"))
         conn.commit()
         try:
             for table in missing:
@@ -105,7 +105,7 @@ def _unlock(conn: Any) -> None:
     try:
         conn.rollback()
         with conn.cursor() as cur:
-            cur.execute(read_sql("layers/postgres_ddl_unlock.sql"))
+            cur.execute(read_sql("layers/postgres_ddl_unlock.sql", package="recon_operators.demo"))
         conn.commit()
     except Exception:  # noqa: BLE001
         pass
@@ -114,7 +114,7 @@ def _unlock(conn: Any) -> None:
 def ensure_mariadb(conn: Any, tables: Mapping[str, pa.Schema]) -> list[str]:
     """Create the missing stage tables and indexes in the connection's database; returns the
     tables that needed DDL. Every MariaDB DDL statement commits by itself."""
-    sql = read_sql("layers/mariadb_indexes.sql")
+    sql = read_sql("layers/mariadb_indexes.sql", package="recon_operators.demo")
     cur = conn.cursor()
     missing = [t for t, arrow in tables.items() if _missing(cur, sql, (t,), t, arrow)]
     conn.commit()

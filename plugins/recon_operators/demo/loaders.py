@@ -1,7 +1,7 @@
 """The demo's built-in load steps: Source files -> Transformation (Postgres) -> Stage (MariaDB) -> Target (Postgres).
 
 Why it exists: the reconciliation gates need real hops to check. Each step moves one batch (an
-MSISDN block) of each dataset one layer down, optionally corrupting it with declared faults so a
+MSISDN block) of each dataset one layer down, optionally corrupting it with declared faults (``faults``) so a
 gate has something exact to catch. No Airflow imports: callers hand in live connections.
 
 Only migratable subscribers migrate: the Transformation load writes subscribers whose
@@ -13,7 +13,7 @@ Target copy from Transformation, so they carry migratable rows only and no exclu
 Idempotency: a step replaces the batch's rows (``msisdn`` in the batch range, and the cohort when
 the table has ``cohort_id``) in ONE transaction per layer, so a rerun never duplicates and a
 failure anywhere in the step rolls back to the previous rows. Tables and indexes are created
-from the dataset's Arrow schema (``generator.DATASETS``) by ``layer_tables``, before and outside
+from the dataset's Arrow schema (``landing.DATASETS``) by ``layer_tables``, before and outside
 that transaction (``prepare_layers`` does it once for a run), so batches of one hop can load at
 the same time: a batch transaction takes row locks on its own batch only (MariaDB's runs READ
 COMMITTED, which locks no gaps next to the batch's range).
@@ -26,40 +26,25 @@ connection may lack, so it uses batched ``executemany`` (multi-row INSERTs) and 
 from __future__ import annotations
 
 import io
-from dataclasses import asdict, dataclass, fields
-from decimal import Decimal, InvalidOperation
-from typing import Any, Iterable, Mapping, MutableSequence, Sequence
+from typing import Any, Iterable, MutableSequence, Sequence
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
-import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 
 from recon_operators.engine.identifiers import quote_ident, validate_identifier
 from recon_operators.errors import one_line
-from recon_operators.migration.generator import DATASETS, drift_amounts, drop_rows, flip_status
-from recon_operators.migration.layer_tables import ensure_mariadb, ensure_postgres
+from recon_operators.demo.faults import Fault, apply_faults
+from recon_operators.demo.layer_tables import ensure_mariadb, ensure_postgres
+from recon_operators.migration.landing import (
+    DATASETS, NON_MIGRATABLE, NON_MIGRATABLE_SCHEMA, BatchRange, LoadError, read_landing,
+)
 from recon_operators.paths import read_sql
 
-__all__ = ["Fault", "BatchRange", "LoadError", "apply_faults", "load_transform", "load_stage", "load_target",
-           "prepare_layers", "read_landing_file", "NON_MIGRATABLE", "NON_MIGRATABLE_SCHEMA", "migratable_mask"]
+__all__ = ["load_transform", "load_stage", "load_target", "prepare_layers", "migratable_mask"]
 
-FAULT_KINDS = ("drop", "drift", "flip")
-FAULT_STAGES = ("transform", "stage", "target")
 _CHUNK = 2_000  # rows per MariaDB round trip
-
-# The Transformation layer's record of subscribers left behind: one row per landed subscriber
-# that is not migratable, with the landed reason (NULL when the flag itself was missing).
-NON_MIGRATABLE = "non_migratable_subscribers"
-NON_MIGRATABLE_SCHEMA = pa.schema([(name, pa.string()) for name in (
-    "msisdn", "cohort_id", "prefix_id", "prefix", "batch_id", "source_system", "subscriber_status",
-    "non_migratable_reason")])
-
-
-class LoadError(RuntimeError):
-    """A load step failed; the message is one line naming the layer, dataset and cause."""
-
 
 def _driver_errors() -> tuple[type[BaseException], ...]:
     errors: list[type[BaseException]] = []
@@ -79,153 +64,6 @@ def _driver_errors() -> tuple[type[BaseException], ...]:
 
 
 _DB_ERRORS = _driver_errors()
-
-
-# ------------------------------------------------------------------------------------- faults
-
-@dataclass(frozen=True)
-class Fault:
-    """One declared corruption of a load: which layer, what kind, which dataset, how many rows."""
-
-    stage: str
-    kind: str
-    dataset: str
-    n: int = 1
-    column: str | None = None
-    delta: str | None = None
-    to_value: str | None = None
-    prefix: str | None = None
-    seed: int = 0
-
-    @classmethod
-    def from_conf(cls, items: Iterable[Mapping[str, Any]] | None) -> list["Fault"]:
-        """Faults from DAG params/config, rejected early with one clear message per problem."""
-        known = {f.name for f in fields(cls)}
-        out: list[Fault] = []
-        for i, item in enumerate(items or []):
-            where = f"fault #{i + 1}"
-            if not isinstance(item, Mapping):
-                raise ValueError(f"{where}: must be a mapping, got {type(item).__name__}")
-            unknown = sorted(set(item) - known)
-            if unknown:
-                raise ValueError(f"{where}: unknown field(s) {', '.join(unknown)}")
-            for required in ("stage", "kind", "dataset"):
-                if not item.get(required):
-                    raise ValueError(f"{where}: {required} is required")
-            stage, kind, dataset = str(item["stage"]), str(item["kind"]), str(item["dataset"])
-            if stage not in FAULT_STAGES:
-                raise ValueError(f"{where}: stage {stage!r} must be one of {', '.join(FAULT_STAGES)}")
-            if kind not in FAULT_KINDS:
-                raise ValueError(f"{where}: kind {kind!r} must be one of {', '.join(FAULT_KINDS)}")
-            if dataset not in DATASETS:
-                raise ValueError(f"{where}: dataset {dataset!r} must be one of {', '.join(DATASETS)}")
-            try:
-                n, seed = int(item.get("n", 1)), int(item.get("seed", 0))
-            except (TypeError, ValueError):
-                raise ValueError(f"{where}: n and seed must be integers") from None
-            if n < 0:
-                raise ValueError(f"{where}: n must be >= 0, got {n}")
-            fault = cls(stage, kind, dataset, n, _opt(item, "column"), _opt(item, "delta"),
-                        _opt(item, "to_value"), _opt(item, "prefix"), seed)
-            fault._check(where)
-            out.append(fault)
-        return out
-
-    def _check(self, where: str) -> None:
-        schema = DATASETS[self.dataset].schema
-        if self.kind in ("drift", "flip"):
-            if not self.column:
-                raise ValueError(f"{where}: a {self.kind} fault needs a column")
-            if self.column not in schema.names:
-                raise ValueError(f"{where}: column {self.column!r} is not in {self.dataset} "
-                                 f"({', '.join(schema.names)})")
-        if self.kind == "drift":
-            kind = schema.field(self.column).type
-            if not (pa.types.is_decimal(kind) or pa.types.is_integer(kind)):
-                raise ValueError(f"{where}: column {self.column!r} ({kind}) is not numeric")
-            _decimal(self.delta, where)
-        if self.kind == "flip" and self.to_value is None:
-            raise ValueError(f"{where}: a flip fault needs to_value")
-        if self.prefix is not None and not self.prefix.isdigit():
-            raise ValueError(f"{where}: prefix {self.prefix!r} must be digits")
-
-
-def _opt(item: Mapping[str, Any], name: str) -> str | None:
-    value = item.get(name)
-    return None if value is None else str(value)
-
-
-def _decimal(value: str | None, where: str) -> Decimal:
-    try:
-        result = Decimal(str(value)) if value is not None else None
-    except InvalidOperation:
-        result = None
-    if result is None or not result.is_finite():
-        raise ValueError(f"{where}: delta {value!r} must be a decimal number")
-    return result
-
-
-def _holds_prefix(table: pa.Table, prefix: str) -> bool:
-    if "msisdn" not in table.column_names:
-        raise ValueError(f"a fault for prefix {prefix} needs an msisdn column")
-    return bool(pc.any(pc.fill_null(pc.starts_with(table["msisdn"], prefix), False)).as_py())
-
-
-def apply_faults(table: pa.Table, dataset: str, stage: str,
-                 faults: Sequence[Fault]) -> tuple[pa.Table, list[dict[str, Any]]]:
-    """Apply the faults declared for this dataset at this stage; report the keys each one touched."""
-    key = DATASETS[dataset].key if dataset in DATASETS else None
-    injected: list[dict[str, Any]] = []
-    for fault in faults:
-        if fault.stage != stage or fault.dataset != dataset:
-            continue
-        where = f"{stage} fault {fault.kind} on {dataset}"
-        if fault.prefix is not None and not _holds_prefix(table, fault.prefix):
-            continue  # loads run per batch: a batch of another prefix is not this fault's target
-        if fault.column is not None and fault.column not in table.column_names:
-            raise ValueError(f"{where}: column {fault.column!r} is not in the table")
-        if fault.kind == "drop":
-            table, keys = drop_rows(table, fault.n, seed=fault.seed, where_prefix=fault.prefix, key=key)
-        elif fault.kind == "drift":
-            table, keys = drift_amounts(table, fault.column or "", _decimal(fault.delta, where), fault.n,
-                                        seed=fault.seed, where_prefix=fault.prefix, key=key)
-        elif fault.kind == "flip":
-            if fault.column is None or fault.to_value is None:
-                raise ValueError(f"{where}: needs column and to_value")
-            table, keys = flip_status(table, fault.column, fault.to_value, fault.prefix, fault.n,
-                                      seed=fault.seed, key=key)
-        else:
-            raise ValueError(f"{where}: unknown kind")
-        injected.append({**asdict(fault), "keys": keys})
-    return table, injected
-
-
-# -------------------------------------------------------------------------------------- batch
-
-@dataclass(frozen=True)
-class BatchRange:
-    """One MSISDN block (inclusive, equal-length numbers): the unit a load replaces."""
-
-    batch_id: str
-    msisdn_start: str
-    msisdn_end: str
-
-    def __post_init__(self) -> None:
-        ok = (self.msisdn_start.isdigit() and self.msisdn_end.isdigit()
-              and len(self.msisdn_start) == len(self.msisdn_end) and self.msisdn_start <= self.msisdn_end)
-        if not ok:
-            raise ValueError(f"batch {self.batch_id}: {self.msisdn_start}..{self.msisdn_end} is not a range "
-                             "of equal-length digit strings")
-
-    @property
-    def width(self) -> int:
-        return len(self.msisdn_start)
-
-    def expression(self) -> ds.Expression:
-        """Arrow filter: text compare is numeric only at equal length, hence the length term."""
-        msisdn = ds.field("msisdn")
-        return ((msisdn >= self.msisdn_start) & (msisdn <= self.msisdn_end)
-                & (pc.utf8_length(msisdn) == self.width))
 
 
 # ------------------------------------------------------------------------------------ tables
@@ -368,7 +206,7 @@ def _my_write(mysql_conn: Any, tables: Iterable[tuple[str, pa.Table]], names: Se
     try:
         ensure_mariadb(mysql_conn, _arrow_schemas(names))
         cur = mysql_conn.cursor()
-        cur.execute(read_sql("layers/mariadb_batch_isolation.sql"))
+        cur.execute(read_sql("layers/mariadb_batch_isolation.sql", package="recon_operators.demo"))
         for dataset, table in tables:
             where, params = _batch_where(table.schema, batch, cohort_id, "mariadb")
             cur.execute(f"DELETE FROM {quote_ident(dataset, 'mariadb')} WHERE {where}", params)
@@ -412,54 +250,6 @@ def _my_read(mysql_conn: Any, dataset: str, batch: BatchRange, cohort_id: str) -
     return pa.Table.from_batches(batches, schema=arrow)
 
 
-# ----------------------------------------------------------------------------------- landing
-
-def _landing_file(filesystem: pafs.FileSystem, base: str, cohort_id: str, dataset: str) -> tuple[str, str]:
-    root = base.removeprefix("s3://").rstrip("/")
-    tried: list[str] = []
-    for fmt in ("parquet", "csv"):
-        path = f"{root}/{cohort_id}/{dataset}/part-0000.{fmt}"
-        try:
-            info = filesystem.get_file_info(path)
-        except (OSError, pa.ArrowException) as exc:
-            raise LoadError(f"landing {path}: {one_line(exc)}") from None
-        if info.type == pafs.FileType.File:
-            return path, fmt
-        tried.append(path)
-    raise LoadError(f"landing file for {dataset} is missing: {tried[1]} (or {tried[0]})")
-
-
-def _read_landing(filesystem: pafs.FileSystem, base: str, cohort_id: str, dataset: str,
-                  batch: BatchRange) -> pa.Table:
-    """One dataset's batch from the landing zone, typed as ``DATASETS`` declares it."""
-    path, fmt = _landing_file(filesystem, base, cohort_id, dataset)
-    return read_landing_file(filesystem, path, dataset, batch, fmt=fmt)
-
-
-def read_landing_file(filesystem: pafs.FileSystem, path: str, dataset: str, batch: BatchRange,
-                      fmt: str | None = None) -> pa.Table:
-    """The batch's rows of one landed file (CSV or Parquet, by suffix unless ``fmt``), typed as
-    ``DATASETS`` declares the dataset; any read problem is one ``LoadError`` line naming the file."""
-    arrow = DATASETS[dataset].schema
-    path = path.removeprefix("s3://")
-    fmt = fmt or path.rsplit(".", 1)[-1].lower()
-    try:
-        if fmt == "csv":
-            convert = pacsv.ConvertOptions(column_types=arrow, strings_can_be_null=True,
-                                           quoted_strings_can_be_null=False)
-            fmt_obj: Any = ds.CsvFileFormat(parse_options=pacsv.ParseOptions(newlines_in_values=True),
-                                            convert_options=convert)
-            source = ds.dataset(path, format=fmt_obj, filesystem=filesystem, schema=arrow)
-        elif fmt == "parquet":
-            source = ds.dataset(path, format="parquet", filesystem=filesystem)
-        else:
-            raise LoadError(f"landing {path}: format must be csv or parquet")
-        table = source.to_table(filter=batch.expression())
-        return table.select(arrow.names).cast(arrow)  # Parquet holds seconds as milliseconds
-    except (OSError, pa.ArrowException, KeyError) as exc:
-        raise LoadError(f"landing {path}: {one_line(exc)}") from None
-
-
 # -------------------------------------------------------------------------------------- steps
 
 def _faulted(table: pa.Table, dataset: str, stage: str, faults: Sequence[Fault],
@@ -490,7 +280,7 @@ def load_transform(*, landing_fs: pafs.FileSystem, landing_base: str, cohort_id:
     names = _datasets(datasets)
 
     def tables() -> Iterable[tuple[str, pa.Table]]:
-        subscribers = _read_landing(landing_fs, landing_base, cohort_id, "subscribers", batch)
+        subscribers = read_landing(landing_fs, landing_base, cohort_id, "subscribers", batch)
         migratable = migratable_mask(subscribers)
         members = pc.filter(subscribers["msisdn"], migratable)
         for name in names:
@@ -499,7 +289,7 @@ def load_transform(*, landing_fs: pafs.FileSystem, landing_base: str, cohort_id:
                 excluded = subscribers.filter(pc.invert(migratable))
                 yield NON_MIGRATABLE, excluded.select(NON_MIGRATABLE_SCHEMA.names).cast(NON_MIGRATABLE_SCHEMA)
             else:
-                table = _read_landing(landing_fs, landing_base, cohort_id, name, batch)
+                table = read_landing(landing_fs, landing_base, cohort_id, name, batch)
                 table = table.filter(pc.is_in(table["msisdn"], value_set=members))
             yield name, _faulted(table, name, "transform", faults, injected)
 

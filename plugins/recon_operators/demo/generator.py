@@ -73,16 +73,16 @@ import pyarrow.csv as pacsv
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from recon_operators.migration.landing import DATASETS, MONEY, TIMESTAMP
+
 __all__ = [
-    "BatchSpec", "PrefixSpec", "CohortSpec", "DatasetInfo", "DATASETS", "MONEY", "TIMESTAMP",
+    "BatchSpec", "PrefixSpec", "CohortSpec",
     "STATUS_WEIGHTS", "APP_USER_RATE", "SSO_SHARES", "EXTERNAL_ONLY_RATE", "EMPTY_EXTERNAL_RATE",
     "NON_MIGRATABLE_REASONS", "PLAN_WEIGHTS", "WALLET_RATE", "expected_app_login_share", "validate",
     "generate", "drop_rows", "drift_amounts",
     "flip_status", "write_landing",
 ]
 
-MONEY = pa.decimal128(20, 4)
-TIMESTAMP = pa.timestamp("s", tz="UTC")
 _UNITS_PER_CENT = 100  # amounts are integer ten-thousandths before becoming decimals
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
@@ -114,58 +114,6 @@ _PROMOS = {  # code: reward_type
     "WELCOME10": "DISCOUNT", "DATA2X": "DATA_BONUS", "CASHBACK5": "CASHBACK", "REFERRAL": "CASHBACK",
 }
 _DENOMINATIONS = [5_000, 10_000, 20_000, 25_000, 50_000, 100_000]
-
-
-@dataclass(frozen=True)
-class DatasetInfo:
-    """What a landing dataset is: its legacy source, its unique key and its exact schema."""
-
-    source_system: str
-    key: str
-    schema: pa.Schema
-
-
-def _schema(*columns: tuple[str, pa.DataType]) -> pa.Schema:
-    return pa.schema([pa.field(name, kind) for name, kind in columns])
-
-
-_S, _I64 = pa.string(), pa.int64()  # shorthand for the schemas below
-DATASETS: dict[str, DatasetInfo] = {
-    "subscribers": DatasetInfo("6D/AMDOCS", "msisdn", _schema(
-        ("msisdn", _S), ("imsi", _S), ("iccid", _S), ("cohort_id", _S), ("prefix_id", _S), ("prefix", _S),
-        ("batch_id", _S), ("source_system", _S), ("subscriber_status", _S), ("plan", _S),
-        ("activated_at", TIMESTAMP), ("migratable", pa.bool_()), ("non_migratable_reason", _S))),
-    "balances": DatasetInfo("CRM", "msisdn", _schema(
-        ("msisdn", _S), ("pulsa_balance", MONEY), ("ucoin_balance", _I64), ("currency", _S),
-        ("updated_at", TIMESTAMP))),
-    "addons": DatasetInfo("CRM", "addon_id", _schema(
-        ("addon_id", _S), ("msisdn", _S), ("addon_code", _S), ("quota_mb", _I64), ("price", MONEY),
-        ("started_at", TIMESTAMP), ("expires_at", TIMESTAMP))),
-    "payments": DatasetInfo("MW", "payment_id", _schema(
-        ("payment_id", _S), ("msisdn", _S), ("amount", MONEY), ("currency", _S), ("channel", _S),
-        ("payment_status", _S), ("paid_at", TIMESTAMP))),
-    "promotions": DatasetInfo("MW", "promotion_id", _schema(
-        ("promotion_id", _S), ("msisdn", _S), ("promo_code", _S), ("reward_type", _S),
-        ("reward_value", MONEY), ("promotion_status", _S), ("valid_until", TIMESTAMP))),
-    "app_users": DatasetInfo("MW", "user_id", _schema(
-        ("user_id", _S), ("msisdn", _S), ("contact_number", _S), ("sso_connections", _S),
-        ("registered_at", TIMESTAMP))),
-    "inventory": DatasetInfo("CRM", "iccid", _schema(
-        ("iccid", _S), ("imsi", _S), ("msisdn", _S), ("sim_type", _S), ("unit_status", _S),
-        ("warehouse_code", _S), ("issued_at", TIMESTAMP))),
-    "wallets": DatasetInfo("MW", "wallet_id", _schema(
-        ("wallet_id", _S), ("user_id", _S), ("msisdn", _S), ("wallet_status", _S), ("balance", MONEY),
-        ("currency", _S))),
-    "wallet_ledger": DatasetInfo("MW", "entry_id", _schema(
-        ("entry_id", _S), ("wallet_id", _S), ("msisdn", _S), ("entry_type", _S), ("amount", MONEY),
-        ("created_at", TIMESTAMP))),
-    "vouchers": DatasetInfo("MW", "voucher_id", _schema(
-        ("voucher_id", _S), ("msisdn", _S), ("voucher_type", _S), ("points", _I64), ("voucher_status", _S),
-        ("issued_at", TIMESTAMP), ("expires_at", TIMESTAMP))),
-    "brm_balances": DatasetInfo("BRM", "msisdn", _schema(
-        ("msisdn", _S), ("billing_account_id", _S), ("bill_cycle_day", _I64), ("balance", MONEY),
-        ("credit_limit", MONEY), ("last_invoice_amount", MONEY), ("currency", _S))),
-}
 
 
 def expected_app_login_share() -> float:
