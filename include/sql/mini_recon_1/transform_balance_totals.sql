@@ -4,6 +4,6 @@
 SELECT coalesce(sum(pulsa_balance), 0)                          AS pulsa_sum,
        count(*) FILTER (WHERE ucoin_balance > 0)::bigint         AS ucoin_holders,
        coalesce(sum(ucoin_balance) FILTER (WHERE ucoin_balance > 0), 0)::bigint AS ucoin_sum
-  FROM {{table}}
+  FROM {table}
  WHERE msisdn BETWEEN %(msisdn_start)s AND %(msisdn_end)s
    AND length(msisdn) = %(width)s;

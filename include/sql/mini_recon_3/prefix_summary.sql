@@ -1,7 +1,7 @@
--- Mini Recon 3 prefix summary (data prep or BRM): roll one prefix's batch rows of {{detail}} up
--- into one prefix-level row of {{summary}} (batch_id NULL). Placeholders are fixed pairs chosen
--- by recon_operators.migration.mr3_reports: {{check}} names a check (the table, or the BRM file),
--- {{src}} / {{trgt}} the upstream and downstream counts, {{sums_differ}} a predicate over the
+-- Mini Recon 3 prefix summary (data prep or BRM): roll one prefix's batch rows of {detail} up
+-- into one prefix-level row of {summary} (batch_id NULL). Placeholders are fixed pairs chosen
+-- by recon_operators.migration.mr3_reports: {check} names a check (the table, or the BRM file),
+-- {src} / {trgt} the upstream and downstream counts, {sums_differ} a predicate over the
 -- check's summed totals (false when the table has none).
 -- Parameters: run_id, env, cohort_id, prefix_id, prefix.
 --
@@ -16,21 +16,21 @@
 -- Idempotent per prefix: the lock serialises summaries of one prefix, the delete removes its
 -- previous prefix-level row only, and the caller runs everything in one transaction.
 SELECT pg_advisory_xact_lock(hashtextextended(
-    concat_ws('|', '{{summary}}', %(env)s::text, %(cohort_id)s::text, %(prefix_id)s::text, %(prefix)s::text), 0));
+    concat_ws('|', '{summary}', %(env)s::text, %(cohort_id)s::text, %(prefix_id)s::text, %(prefix)s::text), 0));
 
-DELETE FROM {{summary}}
+DELETE FROM {summary}
  WHERE env = %(env)s AND cohort_id = %(cohort_id)s AND prefix_id = %(prefix_id)s AND prefix = %(prefix)s
    AND batch_id IS NULL;
 
 WITH per_check AS (
-    SELECT {{check}} AS check_name,
-           sum({{src}})::bigint AS src,
-           sum({{trgt}})::bigint AS trgt,
-           bool_or(status = 'Failed') OR sum({{src}}) <> sum({{trgt}}) OR {{sums_differ}} AS failed
-      FROM {{detail}}
+    SELECT {check} AS check_name,
+           sum({src})::bigint AS src,
+           sum({trgt})::bigint AS trgt,
+           bool_or(status = 'Failed') OR sum({src}) <> sum({trgt}) OR {sums_differ} AS failed
+      FROM {detail}
      WHERE env = %(env)s AND cohort_id = %(cohort_id)s AND prefix_id = %(prefix_id)s AND prefix = %(prefix)s
        AND batch_id IS NOT NULL
-     GROUP BY {{check}}
+     GROUP BY {check}
 ),
 totals AS (
     SELECT count(*)::integer AS total_checks,
@@ -41,7 +41,7 @@ totals AS (
                AS failed_subsets
       FROM per_check
 )
-INSERT INTO {{summary}}
+INSERT INTO {summary}
     (run_id, env, cohort_id, prefix_id, prefix, batch_id, msisdn_start, msisdn_end, total_checks,
      failed_checks, match_percent, status_match, failed_subsets)
 SELECT %(run_id)s, %(env)s, %(cohort_id)s, %(prefix_id)s, %(prefix)s, NULL, NULL, NULL, t.total_checks,

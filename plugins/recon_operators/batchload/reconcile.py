@@ -26,7 +26,6 @@ from recon_operators.engine.canonical import Side, resolve
 from recon_operators.engine.compare import build_results
 from recon_operators.engine.results import CheckResult, Status, utcnow
 from recon_operators.engine.spec import CheckSpec, SideSpec, Tolerance
-from recon_operators.paths import read_sql
 
 SOURCE_VS_READ = "source_vs_workers_read"
 WORKERS_VS_STAGING = "workers_vs_staging_count"
@@ -61,10 +60,10 @@ class Reconciliation:
         return checks
 
 
-def scope_filter(name: str) -> str:
-    """A filter predicate from include/sql/batch_load, without its comment lines."""
-    return " ".join(line for line in read_sql(f"batch_load/{name}").splitlines()
-                    if line.strip() and not line.lstrip().startswith("--"))
+# The sides' filters are written in the suite filter language (``:name`` binds a scope value, as
+# in a suite's YAML), not as include/sql files: the engine binds them like any suite's filter.
+STAGING_SCOPE = "run_id = :run_id"  # staging rows of one run
+FINAL_SCOPE = "last_run_id = :run_id"  # final rows stamped by one run
 
 
 def _aggregate(connect: Callable[[], Any], side: SideSpec, request: AggregateRequest, label: str,
@@ -96,9 +95,9 @@ def _target_sides(recon: Reconciliation, connect: Callable[[], Any]) -> dict[str
     layout, params = recon.layout, {"run_id": recon.run_id}
     rules = layout.rules
     staging = SideSpec(connection=recon.target_label, table=recon.tables.staging_name,
-                       filter=scope_filter("staging_scope.sql"))
+                       filter=STAGING_SCOPE)
     final = SideSpec(connection=recon.target_label, table=recon.tables.final_name,
-                     filter=scope_filter("final_scope.sql"))
+                     filter=FINAL_SCOPE)
     measures = [Measure(WORKERS_VS_STAGING, "count")]
     if layout.amount_field:
         measures.append(Measure(AMOUNT, "sum", column=layout.amount_field))

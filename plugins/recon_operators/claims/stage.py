@@ -15,7 +15,7 @@ from recon_operators.claims.files import BOM, InvalidFile
 from recon_operators.engine.identifiers import quote_ident, validate_identifier
 from recon_operators.engine.masking import mask_text
 from recon_operators.errors import one_line
-from recon_operators.paths import read_sql
+from recon_operators.sql_templates import Ident, fragment, ident, render_sql
 
 READ_SIZE = 1 << 20
 
@@ -36,8 +36,8 @@ class StageTable:
         return f"{self.schema}.{self.name}"
 
     @property
-    def quoted(self) -> str:
-        return f"{quote_ident(self.schema)}.{quote_ident(self.name)}"
+    def ident(self) -> Ident:
+        return ident(self.schema, self.name)
 
 
 def stage_table(schema: str, dataset: str, day_nodash: str, side: str) -> StageTable:
@@ -75,10 +75,10 @@ def load_csv(conn: Any, table: StageTable, columns: Sequence[str], stream: Binar
 
     cur = conn.cursor()
     try:
-        cur.execute(read_sql("claims/create_stage_table.sql").format(table=table.quoted,
-                                                                    columns=_columns(columns, True)))
-        cur.copy_expert(read_sql("claims/copy_stage_table.sql").format(table=table.quoted,
-                                                                       columns=_columns(columns, False)),
+        cur.execute(render_sql("claims/create_stage_table.sql", table=table.ident,
+                               columns=fragment(_columns(columns, True))))
+        cur.copy_expert(render_sql("claims/copy_stage_table.sql", table=table.ident,
+                                   columns=fragment(_columns(columns, False))),
                         BomSkippingReader(stream), size=READ_SIZE)
         rows = cur.rowcount
         conn.commit()
@@ -109,7 +109,7 @@ def _copy_error(exc: Any) -> str:
 def drop_table(conn: Any, table: StageTable) -> None:
     cur = conn.cursor()
     try:
-        cur.execute(read_sql("claims/drop_stage_table.sql").format(table=table.quoted))
+        cur.execute(render_sql("claims/drop_stage_table.sql", table=table.ident))
         conn.commit()
     finally:
         cur.close()

@@ -17,7 +17,8 @@ from recon_operators.migration.formulas import _transaction
 from recon_operators.migration.layer_measure import Layers, measure
 from recon_operators.migration.landing import BatchRange
 from recon_operators.migration.report_config import MatrixEntry
-from recon_operators.migration.report_sql import ReportScope, sql, table, verdict
+from recon_operators.sql_templates import render_sql
+from recon_operators.migration.report_sql import ReportScope, table, verdict
 
 TABLE = ("recon_report", "tbl_recon_etl_stage_report")
 HOPS = ("transform", "stage", "target")
@@ -67,11 +68,11 @@ def write_etl_stage_report(store_conn: Any, layers: Layers, matrix: Sequence[Mat
     scope = ReportScope(run_id, env, cohort_id)
     rows = etl_rows(layers, matrix, cohort_id=cohort_id, batches=batches)
     with _transaction(store_conn) as cur:
-        cur.execute(sql("reports/cohort_delete.sql", table=table(*TABLE)), scope.params())
+        cur.execute(render_sql("reports/cohort_delete.sql", table=table(*TABLE)), scope.params())
         for row in rows:
             counts = row.counts or {}
-            cur.execute(sql("recon_report/upsert_table_matrix.sql"), _matrix_params(row.entry))
-            cur.execute(sql("recon_report/insert_etl_stage_report.sql"), {
+            cur.execute(render_sql("recon_report/upsert_table_matrix.sql"), _matrix_params(row.entry))
+            cur.execute(render_sql("recon_report/insert_etl_stage_report.sql"), {
                 **scope.params(), "service": row.entry.service, "table_name": row.entry.table,
                 "layer_pair": DEPLOYED_PAIR if row.counts is not None else NOT_DEPLOYED,
                 **{f"{hop}_count": counts.get(hop) for hop in HOPS}})

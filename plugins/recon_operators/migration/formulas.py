@@ -15,13 +15,13 @@ from typing import Any, Iterator, Sequence
 from psycopg2 import extensions
 from psycopg2.extras import execute_values
 
-from recon_operators.engine.identifiers import IdentifierError, quote_ident, validate_identifier
+from recon_operators.engine.identifiers import IdentifierError, validate_identifier
 from recon_operators.paths import read_sql
+from recon_operators.sql_templates import Ident, ident, render_sql
 
 SSO_KEY = "sso"
 SSO_PROVIDERS = ("google", "facebook", "apple")
 EXTERNAL_OPERATOR_KEY = "external_operator_number"
-JSON_COLUMN_PLACEHOLDER = "{{json_column}}"
 
 _RULE_FILES = {
     "postgres": "rules/app_login_eligible_postgres.sql",
@@ -167,12 +167,12 @@ def write_mr2_subset_status(
     )
 
 
-def _column_reference(column: str, dialect: str) -> str:
-    """``col`` or ``alias.col``, each part validated and quoted for the dialect."""
-    parts = column.split(".") if isinstance(column, str) else [column]
-    if not 1 <= len(parts) <= 2:
+def _column_reference(column: str) -> Ident:
+    """``col`` or ``alias.col``, each part validated (quoted for the dialect when rendered)."""
+    reference = ident(column)
+    if len(reference.parts) > 2:
         raise IdentifierError(f"{column!r} is not a column or alias.column")
-    return ".".join(quote_ident(part, dialect) for part in parts)
+    return reference
 
 
 def app_login_eligible_sql(dialect: str, column: str) -> str:
@@ -186,14 +186,10 @@ def app_login_eligible_sql(dialect: str, column: str) -> str:
         relative = _RULE_FILES[dialect.lower()]
     except (KeyError, AttributeError):
         raise ValueError(f"no app-login rule for dialect {dialect!r}; use one of {sorted(_RULE_FILES)}") from None
-    quoted = _column_reference(column, "mysql" if relative.endswith("_mysql.sql") else "postgres")
-    lines = [line for line in read_sql(relative).splitlines() if not line.lstrip().startswith("--")]
-    template = "\n".join(lines).strip()
-    if JSON_COLUMN_PLACEHOLDER not in template:
-        raise RuntimeError(f"{relative} lost its {JSON_COLUMN_PLACEHOLDER} placeholder")
-    expression = template.replace(JSON_COLUMN_PLACEHOLDER, quoted)
-    if "{{" in expression or "%" in expression or "?" in expression:
-        raise RuntimeError(f"{relative} holds a placeholder or parameter marker it must not")
+    target = "mysql" if relative.endswith("_mysql.sql") else "postgres"
+    expression = render_sql(relative, dialect=target, json_column=_column_reference(column)).strip()
+    if "%" in expression or "?" in expression:
+        raise RuntimeError(f"{relative} holds a parameter marker it must not")
     return f"({expression})"
 
 

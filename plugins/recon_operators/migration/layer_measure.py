@@ -25,7 +25,7 @@ from recon_operators.engine.spec import SideSpec
 from recon_operators.errors import one_line
 from recon_operators.migration.formulas import app_login_eligible_mongo, app_login_eligible_sql
 from recon_operators.migration.landing import BatchRange, read_landing
-from recon_operators.migration import report_sql
+from recon_operators.sql_templates import fragment, ident, render_sql
 from recon_operators.migration.mr1_reports import app_login_eligible_json
 from recon_operators.migration.report_config import Side
 
@@ -104,13 +104,13 @@ def _sql_measure(conn: Any, side: Side, cohort_id: str, batch: BatchRange, group
         conditions.append(f"AND {q(column)} IN ({', '.join(f'%({n})s' for n in names)})")
     if rule:
         conditions.append(f"AND {app_login_eligible_sql(dialect, side.json_column or '')}")
-    sql = report_sql.sql("reports/layer_measure.sql",
-        group=q(group_by) if group_by else "NULL",
-        count=f"COUNT(DISTINCT {q(side.distinct)})" if side.distinct else "COUNT(*)",
-        total=f"SUM({q(side.sum)})" if side.sum else "NULL",
-        relation=".".join(q(part) for part in side.relation.split(".")),
-        msisdn=q(side.msisdn_column), conditions="\n   ".join(conditions),
-        group_by=f"GROUP BY {q(group_by)}" if group_by else "")
+    sql = render_sql("reports/layer_measure.sql", dialect=dialect,
+                     group=ident(group_by) if group_by else fragment("NULL"),
+                     count=fragment(f"COUNT(DISTINCT {q(side.distinct)})" if side.distinct else "COUNT(*)"),
+                     total=fragment(f"SUM({q(side.sum)})" if side.sum else "NULL"),
+                     relation=ident(side.relation), msisdn=ident(side.msisdn_column),
+                     conditions=fragment("\n   ".join(conditions)),
+                     group_by=fragment(f"GROUP BY {q(group_by)}" if group_by else ""))
     cur = conn.cursor()
     try:
         cur.execute(sql, params)

@@ -37,7 +37,7 @@ from typing import Any, Callable, Mapping
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from recon_operators.engine.identifiers import quote_ident, validate_identifier
+from recon_operators.engine.identifiers import validate_identifier
 from recon_operators.migration.formulas import (
     EXTERNAL_OPERATOR_KEY,
     SSO_KEY,
@@ -47,6 +47,7 @@ from recon_operators.migration.formulas import (
     app_login_eligible_sql,
 )
 from recon_operators.migration import report_sql
+from recon_operators.sql_templates import fragment, ident, render_sql
 from recon_operators.migration.landing import NON_MIGRATABLE
 
 __all__ = ["LANDING", "RESULT_TABLES", "Mr1Counts", "landing_counts", "transform_counts", "mr1_counts",
@@ -203,8 +204,8 @@ def landing_counts(landing: Mapping[str, pa.Table], *, cohort_id: str, prefix: s
 
 # ----------------------------------------------------------------------------- transformation
 
-def _sql(name: str, **replace: str) -> str:
-    return report_sql.sql(f"{_DIR}/{name}", **replace)
+def _sql(name: str, **slots: Any) -> str:
+    return render_sql(f"{_DIR}/{name}", **slots)
 
 
 _table = report_sql.table
@@ -244,13 +245,13 @@ def transform_counts(transform_conn: Any, *, cohort_id: str, prefix: str, msisdn
                                                    table=_table(transform_schema, "subscribers")), params)
         for name, table, key, counted in _COUNT_BY:
             out[name] = _grouped(cur, _sql("transform_count_by.sql", table=_table(transform_schema, table),
-                                           key=quote_ident(key), counted=counted), params)
+                                           key=ident(key), counted=fragment(counted)), params)
         cur.execute(_sql("transform_open_vouchers.sql", table=_table(transform_schema, "vouchers")), params)
         vouchers = cur.fetchall()
         cur.execute(_sql("transform_balance_totals.sql", table=_table(transform_schema, "balances")), params)
         pulsa, holders, ucoin = cur.fetchone()
         cur.execute(_sql("transform_app_login_count.sql", table=_table(transform_schema, "app_users"),
-                         eligible=eligible), params)
+                         eligible=fragment(eligible)), params)
         (app_login,) = cur.fetchone()
     return {
         **out, "trgt_by_status": by_status, "trgt_by_source_system": by_system,

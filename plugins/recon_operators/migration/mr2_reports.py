@@ -19,7 +19,8 @@ from recon_operators.engine.results import CheckResult
 from recon_operators.migration.formulas import _transaction
 from recon_operators.migration.layer_measure import Counted, Layers, measure
 from recon_operators.migration.report_config import MR2_REPORTS, MeasureSpec
-from recon_operators.migration.report_sql import ReportScope, replace_scope, sql, table, verdict
+from recon_operators.sql_templates import render_sql
+from recon_operators.migration.report_sql import ReportScope, replace_scope, table, verdict
 
 SCHEMA = "mini_recon_2"
 SUMMARY_TABLE = "tbl_recon_2_summary"
@@ -97,13 +98,13 @@ def write_mr2_batch(store_conn: Any, layers: Layers, measures: Sequence[MeasureS
                       "transform_count": row.upstream_count, "stage_count": row.downstream_count,
                       "transform_sum": row.upstream_sum, "stage_sum": row.downstream_sum}
             if row.report == "pulsa_balance":
-                cur.execute(sql("mini_recon_2/insert_pulsa_balance.sql"), values)
+                cur.execute(render_sql("mini_recon_2/insert_pulsa_balance.sql"), values)
             else:
-                cur.execute(sql("mini_recon_2/insert_subset.sql", table=table(SCHEMA, f"tbl_{row.report}")), values)
+                cur.execute(render_sql("mini_recon_2/insert_subset.sql", table=table(SCHEMA, f"tbl_{row.report}")), values)
             per_service[row.service].append(cur.fetchone()[0] == "Passed")
             written[f"tbl_{row.report}"] += 1
         for service, statuses in sorted(per_service.items()):
-            cur.execute(sql("mini_recon_2/insert_service_summary.sql"),
+            cur.execute(render_sql("mini_recon_2/insert_service_summary.sql"),
                         {**scope.params(), "service": service, "total_subsets": len(statuses),
                          "failed_subsets": statuses.count(False)})
             summary[service] = cur.fetchone()[0]

@@ -23,7 +23,8 @@ from recon_operators.engine.results import CheckResult
 from recon_operators.migration.formulas import _transaction
 from recon_operators.migration.layer_measure import Layers, measure
 from recon_operators.migration.report_config import BrmSpec, MatrixEntry
-from recon_operators.migration.report_sql import ReportScope, replace_scope, sql, table, verdict
+from recon_operators.sql_templates import fragment, render_sql
+from recon_operators.migration.report_sql import ReportScope, replace_scope, table, verdict
 
 SCHEMA = "mini_recon_3"
 # (summary table, detail table, check name, upstream count, downstream count, totals differ?)
@@ -79,7 +80,7 @@ def write_data_prep(store_conn: Any, layers: Layers, matrix: Sequence[MatrixEntr
     with _transaction(store_conn) as cur:
         replace_scope(cur, table(SCHEMA, "tbl_data_prep"), scope)
         for row in rows:
-            cur.execute(sql("mini_recon_3/insert_data_prep.sql"), {**scope.params(), **row.__dict__})
+            cur.execute(render_sql("mini_recon_3/insert_data_prep.sql"), {**scope.params(), **row.__dict__})
     return rows
 
 
@@ -96,7 +97,7 @@ def write_data_prep_brm(store_conn: Any, layers: Layers, extracts: Sequence[BrmS
     with _transaction(store_conn) as cur:
         replace_scope(cur, table(SCHEMA, "tbl_data_prep_brm"), scope)
         for row in rows:
-            cur.execute(sql("mini_recon_3/insert_data_prep_brm.sql"), {**scope.params(), **row.__dict__})
+            cur.execute(render_sql("mini_recon_3/insert_data_prep_brm.sql"), {**scope.params(), **row.__dict__})
     return rows
 
 
@@ -104,8 +105,9 @@ def write_prefix_summary(store_conn: Any, scope: ReportScope, *, brm: bool = Fal
     """Replace one prefix's Mini Recon 3 summary row (data prep or BRM) from its batch rows."""
     scope.require_prefix()
     summary, detail, check, src, trgt, sums_differ = _SUMMARIES[brm]
-    text = sql("mini_recon_3/prefix_summary.sql", summary=table(SCHEMA, summary), detail=table(SCHEMA, detail),
-               check=check, src=src, trgt=trgt, sums_differ=sums_differ)
+    text = render_sql("mini_recon_3/prefix_summary.sql", summary=table(SCHEMA, summary),
+                      detail=table(SCHEMA, detail), check=fragment(check), src=fragment(src), trgt=fragment(trgt),
+                      sums_differ=fragment(sums_differ))
     params = {k: v for k, v in scope.params().items() if k in ("run_id", "env", "cohort_id", "prefix_id", "prefix")}
     with _transaction(store_conn) as cur:
         cur.execute(text, params)

@@ -21,7 +21,8 @@ from recon_operators.migration.layer_measure import Counted, Layers, measure
 from recon_operators.migration.landing import BatchRange
 from recon_operators.migration.mr2_reports import subset_name
 from recon_operators.migration.report_config import LAYERS, MeasureSpec
-from recon_operators.migration.report_sql import ReportScope, sql, table, verdict
+from recon_operators.sql_templates import render_sql
+from recon_operators.migration.report_sql import ReportScope, table, verdict
 
 TABLE = ("recon_report", "tbl_recon_report_overall_summary")
 
@@ -101,9 +102,9 @@ def write_overall_summary(store_conn: Any, layers: Layers, measures: Sequence[Me
     if not rows:
         raise ValueError("no measure has both a source and a target side; nothing to summarise")
     with _transaction(store_conn) as cur:
-        cur.execute(sql("reports/cohort_delete.sql", table=table(*TABLE)), scope.params())
+        cur.execute(render_sql("reports/cohort_delete.sql", table=table(*TABLE)), scope.params())
         for row in rows:
-            cur.execute(sql("recon_report/insert_overall_summary.sql"), {
+            cur.execute(render_sql("recon_report/insert_overall_summary.sql"), {
                 **scope.params(), "prefix_id": row.prefix_id, "prefix": row.prefix, "service": row.service,
                 "subset": row.subset, "totals_equal": row.totals_equal,
                 **{f"{layer}_count": row.counts[layer] for layer in LAYERS}})

@@ -1,5 +1,6 @@
-"""What every report writer shares: its scope, SQL templates with quoted identifiers, scope
-replacement, and the verdicts it hands to the results ledger so the gates see them.
+"""What every report writer shares: its scope, its tables as identifiers for SQL templates
+(``sql_templates.render_sql``), scope replacement, and the verdicts it hands to the results
+ledger so the gates see them.
 
 No Airflow imports. Kept apart so Mini Recon 2/3, the overall summary and the ETL stage report
 do not each carry a copy.
@@ -11,10 +12,9 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from typing import Any
 
-from recon_operators.engine.identifiers import quote_ident
 from recon_operators.engine.results import CheckResult, Status
 from recon_operators.migration.landing import BatchRange
-from recon_operators.paths import read_sql
+from recon_operators.sql_templates import Ident, ident, render_sql
 
 
 @dataclass(frozen=True)
@@ -59,27 +59,13 @@ class ReportScope:
             raise ValueError("a prefix report needs prefix_id and prefix")
 
 
-def sql(relative: str, **parts: str) -> str:
-    """An include/sql template with its ``{{name}}`` parts replaced (identifiers already quoted)."""
-    # Comments go first: they may mention placeholders or % signs a driver would misread.
-    text = "\n".join(line for line in read_sql(relative).splitlines() if not line.lstrip().startswith("--"))
-    for key, value in parts.items():
-        placeholder = "{{" + key + "}}"
-        if placeholder not in text:
-            raise RuntimeError(f"{relative} lost its {placeholder} placeholder")
-        text = text.replace(placeholder, value)
-    if "{{" in text:
-        raise RuntimeError(f"{relative} holds an unreplaced placeholder")
-    return text
+def table(schema: str, name: str) -> Ident:
+    return ident(schema, name)
 
 
-def table(schema: str, name: str) -> str:
-    return f"{quote_ident(schema)}.{quote_ident(name)}"
-
-
-def replace_scope(cur: Any, qualified: str, scope: ReportScope) -> None:
+def replace_scope(cur: Any, qualified: Ident, scope: ReportScope) -> None:
     """Delete the scope's previous rows of one report table (inside the caller's transaction)."""
-    cur.execute(sql("reports/scope_delete.sql", table=qualified), scope.params())
+    cur.execute(render_sql("reports/scope_delete.sql", table=qualified), scope.params())
 
 
 def verdict(check_name: str, kind: str, expected: int | Decimal, actual: int | Decimal, *, passed: bool,

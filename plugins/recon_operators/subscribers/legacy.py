@@ -18,7 +18,7 @@ from recon_operators.engine.masking import scrub
 from recon_operators.errors import one_line
 from recon_operators.paths import read_sql
 from recon_operators.retry import Backoff
-from recon_operators.subscribers.model import ATTRIBUTES, Record, canonical_timestamp, parse_timestamp
+from recon_operators.subscribers.model import ATTRIBUTES, COLUMNS, Record, canonical_timestamp, parse_timestamp
 
 SELECT_BATCH = 1000
 FETCH_ROWS = 5000
@@ -57,6 +57,11 @@ def _row(record: Mapping[str, Any]) -> list[Any]:
         value = record.get(name)
         values.append(parse_timestamp(value) if value is not None and name in ("createdAt", "updatedAt") else value)
     return values
+
+
+def _params(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A record as the bound parameters of legacy_insert.sql / legacy_update.sql (by column name)."""
+    return dict(zip(COLUMNS, _row(record)))
 
 
 def record_of(row: Iterable[Any]) -> Record:
@@ -106,7 +111,8 @@ class LegacyStore:
         cur = self.conn.cursor()
         try:
             for start in range(0, len(wanted), SELECT_BATCH):
-                cur.execute(read_sql("subscribers/legacy_select.sql"), (tuple(wanted[start:start + SELECT_BATCH]),))
+                cur.execute(read_sql("subscribers/legacy_select.sql"),
+                            {"uids": tuple(wanted[start:start + SELECT_BATCH])})
                 for row in cur.fetchall():
                     found[row[0]] = record_of(row)
             self.conn.commit()  # end the read's snapshot
@@ -142,9 +148,9 @@ class LegacyStore:
         inserts = [(uid, r) for uid, r in changes.items() if r is not None and uid not in before]
         updates = [(uid, r) for uid, r in changes.items() if r is not None and uid in before]
         deletes = [uid for uid, r in changes.items() if r is None and uid in before]
-        statements = [(read_sql("subscribers/legacy_insert.sql"), [(uid, _row(r)) for uid, r in inserts]),
-                      (read_sql("subscribers/legacy_update.sql"), [(uid, _row(r)[1:] + [uid]) for uid, r in updates]),
-                      (read_sql("subscribers/legacy_delete.sql"), [(uid, [uid]) for uid in deletes])]
+        statements = [(read_sql("subscribers/legacy_insert.sql"), [(uid, _params(r)) for uid, r in inserts]),
+                      (read_sql("subscribers/legacy_update.sql"), [(uid, _params(r)) for uid, r in updates]),
+                      (read_sql("subscribers/legacy_delete.sql"), [(uid, {"uid": uid}) for uid in deletes])]
         refused: dict[str, str] = {}
         cur = self.conn.cursor()
         try:
