@@ -70,7 +70,7 @@ def airflow_env(databases: dict[str, str], moto_server: services.MotoServer) -> 
     """``AIRFLOW_CONN_*`` for this session's databases and moto, exported for hooks and CLI."""
     env = services.airflow_conn_env(databases["store"], databases["transform"], databases["stage"], moto_server,
                                     target_db=databases["target"])
-    services.apply_env(env)
+    os.environ.update(env)
     return env
 
 

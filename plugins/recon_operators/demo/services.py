@@ -1,13 +1,13 @@
 """Local services for the demo and the tests: loopback Postgres/MariaDB databases and moto.
 
 Each caller works in databases it creates and drops, so two runs never collide and a rerun
-starts clean. Nothing here is used in production.
+starts clean. Nothing here is used in production (tests/unit/test_demo_apart.py holds it so);
+the demo, the benchmarks and the tests share it.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import socket
 import subprocess
@@ -176,7 +176,3 @@ def airflow_conn_env(store_db: str, transform_db: str, stage_db: str, moto: Moto
     if moto is not None:
         env["AIRFLOW_CONN_AWS_DEFAULT"] = moto.airflow_conn()
     return env
-
-
-def apply_env(env: dict[str, str]) -> None:
-    os.environ.update(env)
