@@ -9,7 +9,7 @@ SQL placeholder styles, one per purpose (tests/unit/test_sql_style.py holds incl
 
 A slot takes an :func:`ident` (validated when made, quoted for the dialect when rendered) or a
 :func:`fragment`: SQL the Python side assembled from fixed text and identifiers it quoted, never
-text from config. A plain ``str`` is refused, so nothing reaches a slot unchecked. Full-line
+text from config (:func:`literal` quotes a file path where DuckDB cannot bind one). A plain ``str`` is refused, so nothing reaches a slot unchecked. Full-line
 ``--`` comments are dropped first (they may name slots or hold ``%`` signs); a slot without a
 value, or a value without a slot, is a bug in the caller and raises.
 """
@@ -52,6 +52,12 @@ def ident(*parts: str) -> Ident:
 
 def fragment(text: str) -> Fragment:
     return Fragment(text)
+
+
+def literal(text: str) -> Fragment:
+    """A string literal for the one place a value cannot be bound: a file path DuckDB reads or
+    writes (``read_csv``, ``COPY ... TO``) in the benchmark. Quotes doubled, so it stays one literal."""
+    return Fragment("'" + text.replace("'", "''") + "'")
 
 
 def strip_comments(text: str) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 import duckdb
 
 from recon_operators.paths import read_sql
+from recon_operators.sql_templates import literal, render_sql
 
 
 @dataclass(frozen=True)
@@ -54,8 +55,8 @@ class Truth:
 
 
 def _sql(name: str, source: Path, target: Path | None = None) -> str:
-    text = read_sql(name, package="recon_operators.bench").replace("__SOURCE__", str(source))
-    return text.replace("__TARGET__", str(target)) if target else text
+    files = {"source": literal(str(source)), **({"target": literal(str(target))} if target else {})}
+    return render_sql(name, package="recon_operators.bench", **files)
 
 
 def write_csvs(rows: int, folder: Path) -> tuple[Path, Path, Truth]:
@@ -85,7 +86,7 @@ def load_mariadb(connect_kwargs: dict[str, Any], csv_path: Path) -> None:
     try:
         cur = conn.cursor()
         cur.execute(read_sql("subscribers_mariadb.sql", package="recon_operators.bench"))
-        cur.execute(read_sql("load_mariadb.sql", package="recon_operators.bench"), (str(csv_path),))
+        cur.execute(read_sql("load_mariadb.sql", package="recon_operators.bench"), {"path": str(csv_path)})
         conn.commit()
     finally:
         conn.close()

@@ -33,7 +33,8 @@ from typing import Any
 
 from recon_operators.bench.data import Truth, load_mariadb, load_postgres, write_csvs
 from recon_operators.demo import services
-from recon_operators.paths import project_root, read_sql
+from recon_operators.paths import project_root
+from recon_operators.sql_templates import literal, render_sql
 
 HISTORY = Path("bench") / "history.jsonl"
 
@@ -130,8 +131,8 @@ def run(rows: int, history: Path) -> int:
             load_mariadb({"host": services.MARIADB_HOST, "port": services.MARIADB_PORT,
                           "user": services.MARIADB_USER, "passwd": "", "db": my_db}, target_csv)
             print("loaded Postgres (source) and MariaDB (target); measuring ...", flush=True)
-            floor_sql = read_sql("floor_duckdb_diff.sql", package="recon_operators.bench") \
-                .replace("__SOURCE__", str(source_csv)).replace("__TARGET__", str(target_csv))
+            floor_sql = render_sql("floor_duckdb_diff.sql", package="recon_operators.bench",
+                                   source=literal(str(source_csv)), target=literal(str(target_csv)))
             copy = ["psql", "-X", "-q", "-h", services.PG_HOST, "-p", str(services.PG_PORT), "-U",
                     services.PG_USER, "-d", pg_db, "-c", "COPY subscribers TO STDOUT"]
             quick = ["mariadb", "--quick", "--batch", "-h", services.MARIADB_HOST, "-P", str(services.MARIADB_PORT),

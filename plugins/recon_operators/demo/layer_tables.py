@@ -67,7 +67,7 @@ def layer_ddl(table: str, arrow: pa.Schema, dialect: str, schema: str | None = N
     return statements
 
 
-def _missing(cur: Any, sql: str, params: tuple[str, ...], table: str, arrow: pa.Schema) -> bool:
+def _missing(cur: Any, sql: str, params: Mapping[str, str], table: str, arrow: pa.Schema) -> bool:
     cur.execute(sql, params)
     have = {row[0] for row in cur.fetchall()}
     return not set(indexes(table, arrow)) <= have
@@ -82,7 +82,7 @@ def ensure_postgres(conn: Any, schema: str, tables: Mapping[str, pa.Schema]) -> 
     validate_identifier(schema)
     sql = read_sql("layers/postgres_indexes.sql", package="recon_operators.demo")
     with conn.cursor() as cur:
-        missing = [t for t, arrow in tables.items() if _missing(cur, sql, (schema, t), t, arrow)]
+        missing = [t for t, arrow in tables.items() if _missing(cur, sql, {"schema": schema, "table": t}, t, arrow)]
     conn.commit()
     if not missing:
         return []
@@ -116,7 +116,7 @@ def ensure_mariadb(conn: Any, tables: Mapping[str, pa.Schema]) -> list[str]:
     tables that needed DDL. Every MariaDB DDL statement commits by itself."""
     sql = read_sql("layers/mariadb_indexes.sql", package="recon_operators.demo")
     cur = conn.cursor()
-    missing = [t for t, arrow in tables.items() if _missing(cur, sql, (t,), t, arrow)]
+    missing = [t for t, arrow in tables.items() if _missing(cur, sql, {"table": t}, t, arrow)]
     conn.commit()
     for table in missing:
         for statement in layer_ddl(table, tables[table], "mariadb"):

@@ -1,7 +1,7 @@
 -- The benchmark's floor: DuckDB's own full outer join diff of the two CSV files, every column
--- compared as text. __SOURCE__/__TARGET__ are the files.
-WITH s AS (SELECT * FROM read_csv('__SOURCE__', header = true, all_varchar = true)),
-     t AS (SELECT * FROM read_csv('__TARGET__', header = true, all_varchar = true))
+-- compared as text. {source}/{target} are the files (string literals).
+WITH s AS (SELECT * FROM read_csv({source}, header = true, all_varchar = true)),
+     t AS (SELECT * FROM read_csv({target}, header = true, all_varchar = true))
 SELECT count(*) FILTER (WHERE t.msisdn IS NULL) AS missing,
        count(*) FILTER (WHERE s.msisdn IS NULL) AS extra,
        count(*) FILTER (WHERE s.msisdn IS NOT NULL AND t.msisdn IS NOT NULL AND (

@@ -23,4 +23,4 @@ COPY (
         '{"plan": "PLAN' || CAST(i % 37 AS VARCHAR) || '", "tags": ["' || CASE i % 2 WHEN 0 THEN 'prepaid' ELSE 'postpaid' END
             || '"], "score": ' || CAST(i % 997 AS VARCHAR) || '}'                  AS profile
     FROM range(0, $rows) AS t(i)
-) TO '__SOURCE__' (HEADER, DELIMITER ',');
+) TO {source} (HEADER, DELIMITER ',');

@@ -2,7 +2,7 @@
 -- (offset 3) deleted, as many extra rows added, every 1000th row (offset 1) changed in balance
 -- and, one in two of those, in status too; every 5000th (offset 7) one microsecond later in
 -- updated_at, every 4000th (offset 11) with is_migratable flipped, every 6000th (offset 13) with
--- one JSON value changed. Parameters: $rows, $extras; __SOURCE__/__TARGET__ paths.
+-- one JSON value changed. Parameters: $rows, $extras; {source}/{target} the files (string literals).
 COPY (
     SELECT msisdn, imsi, subscriber_id, first_name, email,
            CASE WHEN id % 1000 = 1 AND id % 2000 = 1 THEN 'SUSPENDED' ELSE status END AS status,
@@ -15,7 +15,7 @@ COPY (
                AS is_migratable,
            CASE WHEN id % 6000 = 13 THEN replace(profile, '"score": ', '"score": 1') ELSE profile END AS profile
     FROM (SELECT *, CAST(subscriber_id AS BIGINT) AS id
-          FROM read_csv('__SOURCE__', header = true, all_varchar = true))
+          FROM read_csv({source}, header = true, all_varchar = true))
     WHERE id % 2000 <> 3
     UNION ALL
     SELECT '629' || lpad(CAST(i AS VARCHAR), 10, '0'), '51011' || lpad(CAST(i AS VARCHAR), 10, '0'), CAST($rows + i AS VARCHAR),
@@ -23,4 +23,4 @@ COPY (
            '2025-01-01 00:00:00', '2025-01-01', 'REGION_0', '0', '0.5', '2025-01-01 00:00:00.000001', '1',
            '{"plan": "PLAN0", "tags": [], "score": 0}'
     FROM range(0, $extras) AS t(i)
-) TO '__TARGET__' (HEADER, DELIMITER ',');
+) TO {target} (HEADER, DELIMITER ',');

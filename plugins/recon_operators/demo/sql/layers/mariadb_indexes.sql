@@ -3,4 +3,4 @@
 SELECT DISTINCT index_name
   FROM information_schema.statistics
  WHERE table_schema = DATABASE()
-   AND table_name = %s;
+   AND table_name = %(table)s;
