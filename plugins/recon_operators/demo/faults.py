@@ -79,26 +79,26 @@ class Fault:
         for i, item in enumerate(fault_list(items)):
             where = f"fault #{i + 1}"
             if not isinstance(item, Mapping):
-                raise ValueError(f"{where}: must be a mapping, got {type(item).__name__}")
+                raise FaultError(f"{where}: must be a mapping, got {type(item).__name__}")
             unknown = sorted(set(item) - known)
             if unknown:
-                raise ValueError(f"{where}: unknown field(s) {', '.join(unknown)}")
+                raise FaultError(f"{where}: unknown field(s) {', '.join(unknown)}")
             for required in ("stage", "kind", "dataset"):
                 if not item.get(required):
-                    raise ValueError(f"{where}: {required} is required")
+                    raise FaultError(f"{where}: {required} is required")
             stage, kind, dataset = str(item["stage"]), str(item["kind"]), str(item["dataset"])
             if stage not in FAULT_STAGES:
-                raise ValueError(f"{where}: stage {stage!r} must be one of {', '.join(FAULT_STAGES)}")
+                raise FaultError(f"{where}: stage {stage!r} must be one of {', '.join(FAULT_STAGES)}")
             if kind not in FAULT_KINDS:
-                raise ValueError(f"{where}: kind {kind!r} must be one of {', '.join(FAULT_KINDS)}")
+                raise FaultError(f"{where}: kind {kind!r} must be one of {', '.join(FAULT_KINDS)}")
             if dataset not in DATASETS:
-                raise ValueError(f"{where}: dataset {dataset!r} must be one of {', '.join(DATASETS)}")
+                raise FaultError(f"{where}: dataset {dataset!r} must be one of {', '.join(DATASETS)}")
             try:
                 n, seed = int(item.get("n", 1)), int(item.get("seed", 0))
             except (TypeError, ValueError):
-                raise ValueError(f"{where}: n and seed must be integers") from None
+                raise FaultError(f"{where}: n and seed must be integers") from None
             if n < 0:
-                raise ValueError(f"{where}: n must be >= 0, got {n}")
+                raise FaultError(f"{where}: n must be >= 0, got {n}")
             fault = cls(stage, kind, dataset, n, _opt(item, "column"), _opt(item, "delta"),
                         _opt(item, "to_value"), _opt(item, "prefix"), seed)
             fault._check(where)
@@ -109,19 +109,19 @@ class Fault:
         schema = DATASETS[self.dataset].schema
         if self.kind in ("drift", "flip"):
             if not self.column:
-                raise ValueError(f"{where}: a {self.kind} fault needs a column")
+                raise FaultError(f"{where}: a {self.kind} fault needs a column")
             if self.column not in schema.names:
-                raise ValueError(f"{where}: column {self.column!r} is not in {self.dataset} "
+                raise FaultError(f"{where}: column {self.column!r} is not in {self.dataset} "
                                  f"({', '.join(schema.names)})")
         if self.kind == "drift":
             kind = schema.field(self.column).type
             if not (pa.types.is_decimal(kind) or pa.types.is_integer(kind)):
-                raise ValueError(f"{where}: column {self.column!r} ({kind}) is not numeric")
+                raise FaultError(f"{where}: column {self.column!r} ({kind}) is not numeric")
             _decimal(self.delta, where)
         if self.kind == "flip" and self.to_value is None:
-            raise ValueError(f"{where}: a flip fault needs to_value")
+            raise FaultError(f"{where}: a flip fault needs to_value")
         if self.prefix is not None and not self.prefix.isdigit():
-            raise ValueError(f"{where}: prefix {self.prefix!r} must be digits")
+            raise FaultError(f"{where}: prefix {self.prefix!r} must be digits")
 
 
 def _opt(item: Mapping[str, Any], name: str) -> str | None:
@@ -135,7 +135,7 @@ def _decimal(value: str | None, where: str) -> Decimal:
     except InvalidOperation:
         result = None
     if result is None or not result.is_finite():
-        raise ValueError(f"{where}: delta {value!r} must be a decimal number")
+        raise FaultError(f"{where}: delta {value!r} must be a decimal number")
     return result
 
 
