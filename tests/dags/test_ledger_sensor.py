@@ -147,17 +147,16 @@ def test_batch_missing_at_start_is_waited_for_in_the_trigger(store_env, cohort):
     writer = threading.Timer(2.0, write_batch, args=(store_env, cohort, "2"))
     writer.start()
     try:
-        started = time.monotonic()
         run = run_test(build_dag(cohort, ["1", "2"]))
     finally:
         writer.join()
     assert run.state == "success"
     assert states(run) == {"wait_for_batches": "success", "load_next_stage": "success"}
     result = summary(run)
-    # Resumed from the trigger's event: it polled several times, while the batch was missing.
+    # Resumed from the trigger's event: it polled at least once while batch 2 was missing and
+    # once after it came (ordering, not a clock: a loaded machine starts the trigger late).
     assert result["batches"] == ["1", "2"]
-    assert result["polls"] >= 2 and result["waited_seconds"] >= 1.0
-    assert time.monotonic() - started >= 2.0
+    assert result["polls"] >= 2 and result["waited_seconds"] > 0
 
 
 def test_mismatch_written_while_deferred_fails_fast(store_env, cohort):
