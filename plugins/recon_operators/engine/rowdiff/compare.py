@@ -76,6 +76,8 @@ def _stage_both(duck: Any, root: Path, source: Adapter, target: Adapter, plans: 
             timings[f"{side}_seconds"] = round(time.monotonic() - started, 3)
             if dataset.staged_bytes * 2 > memory:  # the join cannot be wide: see _compare
                 _narrow(cursor, table, plans)
+            elif not dataset.staged_bytes:  # a table: its row count and duplicated keys while the other side streams
+                _side_counts(cursor, table, plans)
         except SourceError as exc:
             raise SourceError(f"{side}: {exc}") from None
         except duckdb.Error as exc:
@@ -166,7 +168,9 @@ def _compare(duck: Any, spec: DiffSpec, keys: list[ColumnPlan], values: list[Col
         _join_by_fingerprint(duck, values, key_cols, sides)
         _count_diff(duck, spec, keys, values, key_cols, result, compared_source)
         return
-    compared_source = _join_once(duck, values, key_cols, result, sides)
+    # A side read from its file in each pass (a view) is read once: counts come from the join
+    # itself. Tables are cheap to read again, and each was counted as it was staged.
+    compared_source = _join_once(duck, values, key_cols, result, sides) if staged_bytes else None
     if compared_source is not None:  # no key is duplicated: counts and the diff came from one join
         _count_diff(duck, spec, keys, values, key_cols, result, compared_source)
         return
