@@ -92,25 +92,6 @@ def test_missing_table_names_the_side(tables, databases):
     assert "target:" in done.stderr and "no_such_table" in done.stderr
 
 
-def test_readme_row_diff_examples_run_as_written():
-    import re
-    import shlex
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[2]
-    text = (root / "README.md").read_text()
-    block = text[text.index("## Row diff (`recon diff`)"):]
-    block = block[block.index("```bash") + 7: block.index("```", block.index("```bash") + 7)]
-    commands = [line for line in block.strip().splitlines() if line.strip()]
-    assert len(commands) == 2
-    for line in commands:
-        command, _, comment = line.partition("#")
-        done = subprocess.run([sys.executable, "-m", "recon_operators.cli", *shlex.split(command)[1:]], cwd=root,
-                              capture_output=True, text=True)
-        assert done.returncode == int(re.search(r"exit (\d)", comment).group(1)), done.stderr
-        assert done.stderr == ""
-
-
 def test_filters_bound_from_params_through_the_database_clients(tables):
     """psql and the mariadb client get the statement with values bound client-side: a quote in a
     value and a '%' in a LIKE survive, and both sides select the same 15 rows."""

@@ -81,6 +81,9 @@ def test_login_overview_drill_down_and_trends(api_server, recon_world, browser_p
     page.locator("tr.cohort-row[data-cohort=B] td a", has_text="B").first.click()
     page.locator("#scope-tree").wait_for()
     assert "Blocked" in page.locator("table.decisions").inner_text()
+    # Results the earlier (clean) run left behind are marked as such, never read as this run's.
+    assert page.locator("#scope-tree a.cell.stale").count() > 0
+    assert all(t.startswith("earlier run: ") for t in page.locator("#scope-tree a.cell.stale").all_inner_texts())
     shot(page, "04-cohort")
 
     # Drill-down: the blocked hop's failed checks with expected, actual and discrepancy; the gate.

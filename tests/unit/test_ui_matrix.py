@@ -110,3 +110,12 @@ def test_line_chart_draws_every_point_and_escapes_labels():
     assert svg.startswith("<svg") and svg.count('class="chart-point"') == 5
     assert "<b>" not in svg and "Discrepancy &lt;b&gt;" in svg and "pulsa &amp; co" in svg
     assert "no runs recorded yet" in line_chart("empty", [], [Series("s", [])])
+
+
+def test_scope_tree_marks_what_an_earlier_run_left_behind():
+    """Cohort B's newest run stopped at Mini Recon 1: the batch lines' Mini Recon 2 results come
+    from an earlier run and must not read as this run's Match."""
+    rows = [_row("mini_recon_1", "run_2", mismatched=1), _row("mini_recon_2", "run_1")]
+    line = next(line for line in scope_tree(rows, "run_2") if line["batch_id"] == "B001")
+    assert line["earlier"] == {"mini_recon_2"}
+    assert all(not line["earlier"] for line in scope_tree(rows))  # no newest run known: nothing marked

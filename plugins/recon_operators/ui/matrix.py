@@ -250,9 +250,11 @@ def _unless_stale(cell: Cell, counts: Counts | None, newest_run: str | None) -> 
     return Cell(cell.hop, "Missing", "Not run", note=f"earlier run: {cell.label}")
 
 
-def scope_tree(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+def scope_tree(rows: Iterable[Mapping[str, Any]], newest_run: str | None = None) -> list[dict[str, Any]]:
     """A cohort's results as prefix -> batch lines, each with Counts per stage: the drill-down matrix.
-    Prefix-level results (a prefix summary) sit on the prefix line, cohort-level ones on the first."""
+    Prefix-level results (a prefix summary) sit on the prefix line, cohort-level ones on the first.
+    ``earlier`` names a line's stages whose results an earlier run than ``newest_run`` left behind
+    (as ``_unless_stale`` marks the cohort row): they say nothing about the newest run."""
     lines: dict[tuple[str | None, str | None], dict[str, Counts]] = {}
     for row in rows:
         key = (row.get("prefix"), row.get("batch_id"))
@@ -260,4 +262,12 @@ def scope_tree(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
         if row.get("batch_id"):  # roll batches up into their prefix line too
             lines.setdefault((row.get("prefix"), None), {})
     ordered = sorted(lines, key=lambda k: (k[0] is not None, k[0] or "", k[1] is not None, k[1] or ""))
-    return [{"prefix": p, "batch_id": b, "stages": lines[(p, b)]} for p, b in ordered]
+
+    def earlier(stages: dict[str, Counts]) -> set[str]:
+        if newest_run is None:
+            return set()
+        return {stage for stage, counts in stages.items()
+                if (written_by := RunRef.parse(counts.last_run_id).dag_run_id) and written_by != newest_run}
+
+    return [{"prefix": p, "batch_id": b, "stages": lines[(p, b)], "earlier": earlier(lines[(p, b)])}
+            for p, b in ordered]

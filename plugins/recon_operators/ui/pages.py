@@ -148,7 +148,7 @@ def cohort(store: ResultsStore, session: Session, viewer: Viewer, catalog: DagCa
                   latest_decisions(decisions), filters)
     if row is None:
         viewer.require(RunRef.parse(Counts.of(counts).last_run_id).dag_id or catalog.cohort_dag(env, cohort_id))
-    return {"row": row, "tree": scope_tree(counts), "recon_hops": RECON_HOPS,
+    return {"row": row, "tree": scope_tree(counts, row.dag_run_id if row else None), "recon_hops": RECON_HOPS,
             "decisions": [_decision(d) for d in decisions]}
 
 

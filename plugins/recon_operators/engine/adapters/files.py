@@ -266,11 +266,10 @@ class FileAdapter(Adapter):
                      f" AS {quote_ident(p.name)}" for p in plans]
             where, _ = self._where(inline=True, scope=dict(scope or {}))
             if kind == "native":
+                # A view: the diff's one join parses the file once, as DuckDB's own join diff
+                # does (a table would cost a parse plus a copy); beyond the memory budget each
+                # of the narrow path's passes parses it again.
                 size = sum(os.path.getsize(f) for f in self.local_files())
-                if size <= table_budget:  # parsed once, in this side's thread, while the other side loads
-                    duck.execute(f"CREATE TABLE {table} AS SELECT {', '.join(exprs)} FROM {value}{where}")
-                    return
-                # Too big to hold: a view, DuckDB parses the local file in each pass.
                 duck.execute(f"CREATE VIEW {table} AS SELECT {', '.join(exprs)} FROM {value}{where}")
                 duck.execute(f"SELECT 1 FROM {table} LIMIT 0")  # a bad filter fails here, naming this side
                 self.staged_bytes = size

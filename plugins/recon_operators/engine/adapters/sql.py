@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from recon_operators.engine.adapters.pipe import Feed, feeding
 from recon_operators.engine.adapters.base import (Adapter, AggregateRequest, AggregateRows, Measure, Progress,
                                                   SourceError)
 from recon_operators.engine.canonical import ColumnPlan, Form, Side, finish_sql
@@ -316,22 +317,24 @@ class SqlAdapter(Adapter):
             tail, params = self.tail(scope)
         except (IdentifierError, NormaliseError, StackedStatementError) as exc:
             raise SourceError(f"{self.label}: {exc}") from None
-        spill = spill_dir / f"{table}.spill"
+        ruled = [p.name for p in plans if p.side(side).rule.type]
+        pipe = spill_dir / f"{table}.pipe"
+        reader = spill_reader(pipe, [p.name for p in plans], self.spill_format)
+        # DuckDB parses the rows as the client writes them (a pipe, not a file written first and
+        # parsed after): the parse overlaps the server's scan. The table spills to the workspace's
+        # temp directory past the memory limit, so a side bigger than memory still loads.
+        fed: Feed | None = None
         try:
-            self.stream(exprs, plans, side, tail, params, spill)
-        except SourceError as exc:
-            raise SourceError(self.read_error(str(exc), [p.name for p in plans if p.side(side).rule.type])) from None
+            with feeding(pipe, lambda: self.stream(exprs, plans, side, tail, params, pipe)) as fed:
+                duck.execute(f"CREATE TABLE {table} AS SELECT * FROM {reader}")
+        except Exception:
+            if fed is not None and fed.writer_failed_first:  # the client's error truncated DuckDB's input: it is the cause
+                raise SourceError(self.read_error(str(fed.error), ruled)) from None
+            raise
+        if fed.error is not None:
+            raise SourceError(self.read_error(str(fed.error), ruled)) from None
         if progress:
             progress(side, "streamed", 0)
-        reader = spill_reader(spill, [p.name for p in plans], self.spill_format)
-        if spill.stat().st_size > table_budget:
-            # Too big to hold: DuckDB parses the file in each pass rather than spill a table.
-            duck.execute(f"CREATE VIEW {table} AS SELECT * FROM {reader}")
-            self.staged_bytes = spill.stat().st_size
-            return
-        # Loaded at once: the parse overlaps the other side's still-running stream.
-        duck.execute(f"CREATE TABLE {table} AS SELECT * FROM {reader}")
-        spill.unlink()
 
     def read_error(self, message: str, ruled: list[str]) -> str:
         """A failed read as one line naming this side and, when a value could not be cast, the

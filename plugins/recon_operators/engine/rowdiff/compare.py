@@ -76,7 +76,7 @@ def _stage_both(duck: Any, root: Path, source: Adapter, target: Adapter, plans: 
             timings[f"{side}_seconds"] = round(time.monotonic() - started, 3)
             if dataset.staged_bytes * 2 > memory:  # the join cannot be wide: see _compare
                 _narrow(cursor, table, plans)
-            else:  # row count and duplicated keys while the other side still streams
+            elif not dataset.staged_bytes:  # a table: its row count and duplicated keys while the other side streams
                 _side_counts(cursor, table, plans)
         except SourceError as exc:
             raise SourceError(f"{side}: {exc}") from None
@@ -168,6 +168,12 @@ def _compare(duck: Any, spec: DiffSpec, keys: list[ColumnPlan], values: list[Col
         _join_by_fingerprint(duck, values, key_cols, sides)
         _count_diff(duck, spec, keys, values, key_cols, result, compared_source)
         return
+    # A side read from its file in each pass (a view) is read once: counts come from the join
+    # itself. Tables are cheap to read again, and each was counted as it was staged.
+    compared_source = _join_once(duck, values, key_cols, result, sides) if staged_bytes else None
+    if compared_source is not None:  # no key is duplicated: counts and the diff came from one join
+        _count_diff(duck, spec, keys, values, key_cols, result, compared_source)
+        return
     compared_source = _count_rows_and_duplicates(duck, [*keys, *values], result)
     if result.duplicate_keys_source or result.duplicate_keys_target:
         # Rows of a duplicated key are reported, not paired arbitrarily with the other side.
@@ -244,6 +250,43 @@ def _join_wide(duck: Any, values: list[ColumnPlan], key_cols: list[str], sides: 
     duck.execute(f"CREATE TEMP TABLE diff AS SELECT * FROM (SELECT *{''.join(', ' + f for f in flags)} FROM "
                  f"(SELECT {', '.join(joined)} FROM {sides['src']} s FULL OUTER JOIN {sides['tgt']} t ON {on} "
                  f"WHERE {text_differs})) WHERE {differs}")
+
+
+def _join_once(duck: Any, values: list[ColumnPlan], key_cols: list[str], result: DiffResult,
+               sides: dict[str, str]) -> int | None:
+    """Row counts and the ``diff`` table from one FULL OUTER JOIN, each side read once (a file
+    side is parsed once, as by DuckDB's own join diff). ``joined`` keeps every joined row narrow:
+    its key, which sides it came from, and values only where some text differs. A key on more
+    than one joined row is duplicated on a side: then ``joined`` is dropped and None returned, and
+    the caller counts each side's keys first (duplicated keys are reported, never paired). A row
+    with a NULL in its key never pairs and is never a duplicate. Returns the source's rows."""
+    keys = ", ".join(key_cols)
+    on = " AND ".join(f"s.{k} = t.{k}" for k in key_cols)
+    text_differs = " OR ".join(["s.p IS NULL", "t.p IS NULL",
+                                *(f"s.v{j} IS DISTINCT FROM t.v{j}" for j in range(len(values)))])
+    joined = ["s.p AS sp", "t.p AS tp", *(f"coalesce(s.{k}, t.{k}) AS {k}" for k in key_cols), f"({text_differs}) AS td",
+              *(f"s.v{j} AS s{j}, t.v{j} AS t{j}" for j in range(len(values)))]
+    carried = "".join(f", CASE WHEN td THEN s{j} END AS s{j}, CASE WHEN td THEN t{j} END AS t{j}"
+                      for j in range(len(values)))
+    duck.execute(f"CREATE TEMP TABLE joined AS SELECT sp, tp, {keys}, td{carried} FROM "
+                 f"(SELECT {', '.join(joined)} FROM {sides['src']} s FULL OUTER JOIN {sides['tgt']} t ON {on})")
+    null_key = " OR ".join(f"{k} IS NULL" for k in key_cols)
+    keyed_rows, distinct_keys, source_rows, target_rows = duck.execute(
+        f"SELECT count(*) FILTER (WHERE NOT ({null_key})), (SELECT count(*) FROM (SELECT DISTINCT {keys} FROM joined "
+        f"WHERE NOT ({null_key}))), count(*) FILTER (WHERE sp), count(*) FILTER (WHERE tp) FROM joined").fetchone()
+    if keyed_rows != distinct_keys:
+        duck.execute("DROP TABLE joined")
+        return None
+    result.source_rows, result.target_rows = source_rows, target_rows
+    result.duplicate_keys_source = result.duplicate_keys_target = 0
+    for table in ("src", "tgt"):
+        duck.execute(f"CREATE TEMP VIEW {table}_dup AS SELECT {keys}, CAST(0 AS BIGINT) AS n FROM joined WHERE false")
+    flags = "".join(f", {_differs(p, f's{j}', f't{j}')} AS d{j}" for j, p in enumerate(values))
+    differs = " OR ".join(["sp IS NULL", "tp IS NULL", *(f"d{j}" for j in range(len(values)))])
+    pairs = "".join(f", s{j}, t{j}" for j in range(len(values)))
+    duck.execute(f"CREATE TEMP TABLE diff AS SELECT * FROM (SELECT sp, tp, {keys}{pairs}{flags} FROM joined "
+                 f"WHERE td) WHERE {differs}")
+    return source_rows
 
 
 def _side_counts(duck: Any, table: str, plans: list[ColumnPlan]) -> None:
