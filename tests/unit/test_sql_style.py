@@ -57,3 +57,10 @@ def test_every_include_and_demo_sql_file_keeps_the_style():
 
 def test_demo_and_bench_sql_stay_out_of_the_production_folders():
     assert not {p.name for p in SQL.iterdir()} & {"bench", "demo_report", "layers", "faults"}
+
+
+def test_production_sql_carries_no_fault_hook():
+    """Faults wrap a step from demo/faults.py; merge_final.sql once took a ``LIMIT %(lose)s`` hook."""
+    hooks = {str(p.relative_to(SQL)) for p in SQL.rglob("*.sql")
+             if re.search(r"%\((lose|fault\w*|inject\w*)\)s", p.read_text())}
+    assert hooks == set()
