@@ -46,6 +46,7 @@ from recon_operators.migration.formulas import (
     app_login_eligible_sql,
 )
 from recon_operators.migration import report_sql
+from recon_operators.store.db import transaction
 
 __all__ = ["LANDING", "RESULT_TABLES", "Mr1Counts", "landing_counts", "transform_counts", "mr1_counts",
            "write_mr1_batch", "app_login_eligible_json"]
