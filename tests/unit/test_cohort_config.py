@@ -21,7 +21,7 @@ from recon_operators.factories.cohort_config import (
     load_cohorts,
     missing_suites,
 )
-from recon_operators.factories.config import ConfigError
+from recon_operators.config import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 COHORTS = ROOT / "include" / "config" / "cohorts"

@@ -15,13 +15,14 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence, TypeVar, get_args, get_origin
+from typing import Any, Callable, Iterable, Sequence, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from recon_operators.yaml_lines import LineList, LineMap, YamlFileError, duplicate_keys, plain, read_yaml
 
 M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
 
 
 class ConfigModel(BaseModel):
@@ -47,11 +48,19 @@ class ConfigProblem:
 class ConfigError(ValueError):
     """A config file is missing, malformed or holds wrong values; ``problems`` lists each, located."""
 
-    def __init__(self, problems: Iterable[ConfigProblem | str]):
-        self.problems = tuple(problems)
+    def __init__(self, problems: Iterable[ConfigProblem | str] | str):
+        self.problems = (problems,) if isinstance(problems, str) else tuple(problems)
         lines = [str(p) for p in self.problems]
         super().__init__(lines[0] if len(lines) == 1
                          else f"{len(lines)} problems in config:\n" + "\n".join(f"  - {x}" for x in lines))
+
+
+class Located(ValueError):
+    """Raised by a ``build`` step with problems found across fields, each at its document path."""
+
+    def __init__(self, problems: Iterable[tuple[Sequence[Any], str]]):
+        self.problems = list(problems)
+        super().__init__("; ".join(message for _, message in self.problems))
 
 
 def _dotted(loc: Sequence[Any]) -> str:
@@ -129,8 +138,10 @@ def _message(model: type[BaseModel], document: Any, error: dict[str, Any]) -> st
         return _WORDS[kind].format(**(error.get("ctx") or {})) + f", got {plain(error.get('input'))!r}"
     message = str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
     if kind in ("literal_error", "enum"):
-        close = difflib.get_close_matches(str(error.get("input")), [str(e) for e in _expected(error)], n=1, cutoff=0.6)
-        message += f" (did you mean {close[0]!r}?)" if close else ""
+        options = _expected(error)
+        close = difflib.get_close_matches(str(error.get("input")), options, n=1, cutoff=0.6)
+        return (f"must be one of {', '.join(options)}, got {plain(error.get('input'))!r}"
+                + (f" (did you mean {close[0]!r}?)" if close else ""))
     if not kind.startswith("value_error") and "input" in error and not isinstance(error["input"], (dict, list)):
         message += f", got {plain(error['input'])!r}"
     return message
@@ -141,30 +152,40 @@ def _expected(error: dict[str, Any]) -> list[str]:
     return [part.strip(" '\"") for part in expected.replace(" or ", ",").split(",") if part.strip(" '\"")]
 
 
-def validate_document(model: type[M], document: Any, origin: str) -> M:
-    """``document`` (from ``yaml_lines``) as ``model``; every problem, located, in one ``ConfigError``."""
+def validate_document(model: type[M], document: Any, origin: str,
+                      error: type[ConfigError] = ConfigError) -> M:
+    """``document`` (from ``yaml_lines``) as ``model``; every problem, located, in one ``error``."""
     problems = [ConfigProblem(origin, d.line, d.path, d.message) for d in duplicate_keys(document)]
     try:
         result = model.model_validate(plain(document), context={"origin": origin})
     except ValidationError as exc:
-        for error in exc.errors():
-            loc = tuple(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        for found in exc.errors():
+            loc = tuple(p for p in found["loc"] if not (isinstance(p, str) and p.startswith("function-")))
             problems.append(ConfigProblem(origin, _line(document, loc), _dotted(loc) or None,
-                                          _message(model, document, error)))
+                                          _message(model, document, found)))
         result = None
     if problems:
-        raise ConfigError(sorted(problems, key=lambda p: p.line or 0))
+        raise error(sorted(problems, key=lambda p: p.line or 0))
     return result  # type: ignore[return-value]
 
 
-def load_config(model: type[M], path: str | Path, what: str = "config file") -> M:
-    """Read ``path`` and validate it as ``model``; ``ConfigError`` lists every problem with its line."""
+def load_config(model: type[M], path: str | Path, what: str = "config file", *,
+                build: Callable[[M], T] | None = None, error: type[ConfigError] = ConfigError) -> Any:
+    """Read ``path`` and validate it as ``model`` (then ``build`` it, when given: checks across
+    fields raise ``Located``); ``error`` lists every problem with its line."""
     origin = str(path)
     try:
         document = read_yaml(path, what)
     except YamlFileError as exc:
-        raise ConfigError([ConfigProblem(origin, exc.line, None, exc.message)]) from None
+        raise error([ConfigProblem(origin, exc.line, None, exc.message)]) from None
     if not isinstance(document, LineMap):
-        raise ConfigError([ConfigProblem(origin, getattr(document, "line", None), None,
-                                         f"a {what} is a mapping of {', '.join(model.model_fields)}")])
-    return validate_document(model, document, origin)
+        raise error([ConfigProblem(origin, getattr(document, "line", None), None,
+                                   f"a {what} is a mapping of {', '.join(model.model_fields)}")])
+    parsed = validate_document(model, document, origin, error)
+    if build is None:
+        return parsed
+    try:
+        return build(parsed)
+    except Located as exc:
+        raise error(sorted((ConfigProblem(origin, _line(document, loc), _dotted(loc) or None, message)
+                            for loc, message in exc.problems), key=lambda p: p.line or 0)) from None

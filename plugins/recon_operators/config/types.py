@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from croniter import croniter
 from pydantic import AfterValidator, BeforeValidator, Field
@@ -75,3 +75,7 @@ Schedule = Annotated[str, AfterValidator(_schedule),
 Identifier = Annotated[str, AfterValidator(_identifier), Field(description="a plain SQL identifier")]
 IsoDate = Annotated[date, BeforeValidator(_iso_date), Field(description="a date YYYY-MM-DD")]
 Positive = Annotated[float, AfterValidator(_positive), Field(description="a number > 0")]
+# The gate policies (operators.gate.POLICIES imports Airflow, so the names are kept here for config).
+Policy = Literal["stop", "approve", "fail", "warn"]
+SnsArn = matching(r"^arn:aws(-[a-z]+)*:sns:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$",
+                  "an SNS topic ARN, arn:aws:sns:<region>:<account>:<topic>")

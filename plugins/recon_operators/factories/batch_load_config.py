@@ -24,7 +24,7 @@ from recon_operators.batchload.staging import Tables
 from recon_operators.factories.cohort_config import (
     _CONN_ID, _DAG_ID, DEFAULT_AWS_CONN_ID, DEFAULT_STORE_CONN_ID, AlertRoutes, _Map, _Reader, _Seq,
 )
-from recon_operators.factories.config import ConfigError
+from recon_operators.config import ConfigError
 from recon_operators.paths import config_dir
 from recon_operators.yaml_lines import YamlFileError, read_yaml
 

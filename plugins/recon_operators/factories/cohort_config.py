@@ -22,7 +22,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from croniter import croniter
 
-from recon_operators.factories.config import ConfigError
+from recon_operators.config import ConfigError
 from recon_operators.paths import config_dir
 # Mappings and lists that know their lines (the names this module's readers always used).
 from recon_operators.yaml_lines import LineList as _Seq, LineMap as _Map

@@ -34,7 +34,7 @@ SUMMARY_KEYS = ("job_id", "job_type", "job_status", "mode", "input_file_key", "o
 
 
 def _bad_input() -> tuple[type[BaseException], ...]:
-    from recon_operators.factories.config import ConfigError
+    from recon_operators.config import ConfigError
     from recon_operators.operators.failures import BAD_INPUT
     from recon_operators.subscribers.files import InputFileError
     from recon_operators.subscribers.provisioning import ModeError

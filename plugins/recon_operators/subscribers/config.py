@@ -21,7 +21,7 @@ from pathlib import Path
 from recon_operators.factories.batch_load_config import JobProblem, _JobReader
 from recon_operators.factories.cohort_config import (_BUCKET, _CONN_ID, DEFAULT_AWS_CONN_ID, DEFAULT_STORE_CONN_ID,
                                                      AlertRoutes)
-from recon_operators.factories.config import ConfigError
+from recon_operators.config import ConfigError
 from recon_operators.paths import config_dir
 from recon_operators.subscribers.provisioning import Mode
 from recon_operators.yaml_lines import LineMap as _Map
