@@ -18,7 +18,7 @@ from typing import Annotated, Mapping
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from recon_operators.config import ConfigError, ConfigModel, ConfigProblem, load_config
-from recon_operators.config.types import Bucket, ConnId, DagId, Identifier, IsoDate, Positive, Schedule, Text, matching
+from recon_operators.config.fields import Bucket, ConnId, DagId, Identifier, IsoDate, Positive, Schedule, Text, matching
 
 DEFAULT_MARKER = "NEWSYSTEM"
 DEFAULT_SAMPLE_LIMIT = 1000

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from recon_operators.config.loader import ConfigModel
-from recon_operators.config.types import ConnId, DagId, Policy, Schedule, SnsArn, Text
+from recon_operators.config.fields import ConnId, DagId, Policy, Schedule, SnsArn, Text
 
 
 class Alerts(ConfigModel):

@@ -48,11 +48,13 @@ class ConfigProblem:
 class ConfigError(ValueError):
     """A config file is missing, malformed or holds wrong values; ``problems`` lists each, located."""
 
-    def __init__(self, problems: Iterable[ConfigProblem | str] | str):
+    kind = "config"  # what the message says the problems are in
+
+    def __init__(self, problems: Iterable[object] | str):
         self.problems = (problems,) if isinstance(problems, str) else tuple(problems)
         lines = [str(p) for p in self.problems]
         super().__init__(lines[0] if len(lines) == 1
-                         else f"{len(lines)} problems in config:\n" + "\n".join(f"  - {x}" for x in lines))
+                         else f"{len(lines)} problems in {self.kind}:\n" + "\n".join(f"  - {x}" for x in lines))
 
 
 class Located(ValueError):

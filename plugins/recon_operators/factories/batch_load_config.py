@@ -85,11 +85,7 @@ class JobProblem:
 class BatchJobConfigError(ConfigError):
     """One or more batch job files are invalid; ``problems`` holds each one, located."""
 
-    def __init__(self, problems: Iterable[JobProblem]):
-        self.problems = tuple(problems)
-        lines = [str(p) for p in self.problems]
-        super().__init__(lines[0] if len(lines) == 1
-                         else f"{len(lines)} problems in batch job config:\n" + "\n".join(f"  - {x}" for x in lines))
+    kind = "batch job config"
 
 
 class _JobReader(_Reader):

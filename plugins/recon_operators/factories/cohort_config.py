@@ -235,11 +235,7 @@ class CohortProblem:
 class CohortConfigError(ConfigError):
     """One or more cohort files are invalid; ``problems`` holds each one, located."""
 
-    def __init__(self, problems: Iterable[CohortProblem]):
-        self.problems = tuple(problems)
-        lines = [str(p) for p in self.problems]
-        super().__init__(lines[0] if len(lines) == 1
-                         else f"{len(lines)} problems in cohort config:\n" + "\n".join(f"  - {x}" for x in lines))
+    kind = "cohort config"
 
 
 def _join(where: str, key: Any) -> str:

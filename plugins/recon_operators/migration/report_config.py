@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal, Mapping
 from pydantic import BeforeValidator, Field
 
 from recon_operators.config import ConfigError, ConfigModel, Located, load_config
-from recon_operators.config.types import Identifier, Text
+from recon_operators.config.fields import Identifier, Text
 from recon_operators.engine.identifiers import IdentifierError, validate_identifier
 from recon_operators.paths import config_dir
 

@@ -100,11 +100,9 @@ def job_type_of(dag_id: str) -> str | None:
 
 
 class SubscriberConfigError(ConfigError):
-    def __init__(self, problems: list[JobProblem]):
-        self.problems = tuple(problems)
-        lines = [str(p) for p in self.problems]
-        super().__init__(lines[0] if len(lines) == 1
-                         else f"{len(lines)} problems in subscriber job config:\n" + "\n".join(f"  - {x}" for x in lines))
+    """One or more subscriber job settings are invalid; ``problems`` holds each one, located."""
+
+    kind = "subscriber job config"
 
 
 class _Reader(_JobReader):
