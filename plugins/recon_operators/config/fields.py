@@ -38,7 +38,7 @@ def _non_empty(value: str) -> str:
 
 
 def _schedule(value: str) -> str:
-    if value not in SCHEDULE_PRESETS and not croniter.is_valid(value):
+    if value not in SCHEDULE_PRESETS and not (croniter.is_valid(value) and len(value.split()) == 5):
         raise ValueError(f"{value!r} must be a 5-field cron or one of {', '.join(SCHEDULE_PRESETS)}")
     return value
 

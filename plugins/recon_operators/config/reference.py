@@ -24,12 +24,14 @@ def file_models() -> list[tuple[str, type[BaseModel]]]:
     from recon_operators.claims.config import ClaimsFile
     from recon_operators.config.dags import ExampleGateFile, StoreMaintenanceFile
     from recon_operators.migration.report_config import BrmFile, MatrixFile, MeasuresFile
+    from recon_operators.subscribers.config import SubscribersFile
 
     return [
         ("include/config/claims/*.yaml", ClaimsFile),
         ("include/config/reports/mini_recon_2.yaml", MeasuresFile),
         ("include/config/reports/etl_stage_matrix.yaml", MatrixFile),
         ("include/config/reports/mini_recon_3.yaml", BrmFile),
+        ("include/config/subscribers/jobs.yaml", SubscribersFile),
         ("include/config/store.yaml", StoreMaintenanceFile),
         ("include/config/example_gate.yaml", ExampleGateFile),
     ]
