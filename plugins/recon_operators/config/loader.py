@@ -7,6 +7,9 @@ and each problem is located by walking the error's path back through the parsed 
 
     claims.yaml line 31: field compare.key_colums: unknown key (did you mean 'key_columns'?)
 
+Checks across fields (a ``build`` step raising ``Located``) run once every field is valid on its
+own, so a file's problems come in at most two rounds: the fields', then the combinations'.
+
 Plain Python and pydantic only, no Airflow: the CLI, the DAG factories and tests share it.
 """
 

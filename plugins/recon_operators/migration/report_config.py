@@ -115,6 +115,8 @@ class BrmFile(ConfigModel):
 class ReportConfigError(ConfigError):
     """A report config is malformed; ``problems`` names each with file, line and field."""
 
+    kind = "report config"
+
 
 @dataclass(frozen=True)
 class Side:
