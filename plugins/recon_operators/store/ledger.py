@@ -174,22 +174,13 @@ class ResultsStore:
         return run
 
     @contextmanager
-    def run(
-        self,
-        scope: Scope,
-        suite: str,
-        *,
-        process_name: str,
-        entity_name: str | None = None,
-        run_id: str | None = None,
-        describe: Callable[[BaseException], str] = error_line,
-    ) -> Iterator[RecordedRun]:
-        """The one run lifecycle: open the run, yield it to record into, finish it ``Passed`` (or
-        ``Failed`` with the error the run was given) and read the verdict. An exception finishes
-        the run ``Failed`` with ``describe``'s one line (masked and clipped by ``finish_run``) and
-        goes on up, so a crash never leaves a run ``In Progress``."""
-        run = RecordedRun(self.open_run(scope, suite, process_name=process_name, entity_name=entity_name,
-                                        run_id=run_id), self)
+    def run(self, scope: Scope, suite: str, *, describe: Callable[[BaseException], str] = error_line,
+            **opening: Any) -> Iterator[RecordedRun]:
+        """The one run lifecycle: open the run (``opening``: ``open_run``'s keywords), yield it to
+        record into, finish it ``Passed`` (or ``Failed`` with the error the run was given) and read
+        the verdict. An exception finishes the run ``Failed`` with ``describe``'s one line (masked
+        and clipped by ``finish_run``) and goes on up, so a crash never leaves a run ``In Progress``."""
+        run = RecordedRun(self.open_run(scope, suite, **opening), self)
         try:
             yield run
         except BaseException as exc:
