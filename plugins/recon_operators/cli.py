@@ -150,6 +150,13 @@ def _check(args: argparse.Namespace, out: Output) -> int:
     return EXIT_MISMATCH if counts["mismatched"] else EXIT_OK
 
 
+def _config_docs(args: argparse.Namespace, out: Output) -> int:
+    from recon_operators.config.reference import write_reference
+
+    out.print(f"wrote {write_reference()}")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
     common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
@@ -173,6 +180,10 @@ def build_parser() -> argparse.ArgumentParser:
     from recon_operators import diff_cli
 
     diff_cli.add_parser(commands, parents=[common])
+
+    docs = commands.add_parser("config-docs", help="write docs/config-reference.md from the config models",
+                               parents=[common])
+    docs.set_defaults(handler=_config_docs)
 
     db = commands.add_parser("db", help="manage the results store", parents=[common])
     db_commands = db.add_subparsers(dest="db_command", required=True)

@@ -137,7 +137,7 @@ def test_bad_config_fails_the_task_with_one_line_and_a_failed_log(env, moto_serv
     assert task_states(run)["mini_recon_2"] == "failed" and run.state == "failed"
     logs = rows(store_dsn, "SELECT status, error FROM \"Migration\".log_table WHERE cohort_id = %s", cohort)
     assert len(logs) == 3 and {s for s, _ in logs} == {"Failed"}
-    assert all(e.startswith("mr2.yaml: measures[0].transform.table:") and "\n" not in e for _, e in logs)
+    assert all(e.startswith(f"{bad} line 1: field measures[0].transform.table:") and "\n" not in e for _, e in logs)
 
 
 def test_mongo_stage_is_opened_through_the_airflow_connection(env, moto_server, store_dsn, monkeypatch, tmp_path):

@@ -178,3 +178,66 @@ def test_unreachable_store_is_one_clear_line():
     with pytest.raises(StoreError, match=r"^cannot reach the results store: .*5999") as err:
         ResultsStore.from_dsn("postgresql://postgres@127.0.0.1:5999/nope").verdict(Scope(env="dev"))
     assert "\n" not in str(err.value)
+
+
+def _log(dsn: str, run_id: str) -> tuple:
+    conn = psycopg2.connect(dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT status, error, end_time IS NOT NULL FROM \"Migration\".log_table WHERE run_id = %s",
+                        (run_id,))
+            return cur.fetchone()
+    finally:
+        conn.close()
+
+
+def test_run_lifecycle_records_finishes_and_reads_the_verdict(store, store_dsn, cohort):
+    scope = Scope(env="dev", cohort_id=cohort, stage="mr1")
+    with store.run(scope, "lifecycle", process_name="Transformation") as run:
+        run.record(_results("one", mismatch=True))
+    assert _log(store_dsn, run.run_id) == ("Passed", None, True)  # a mismatch is the gate's to judge
+    assert (run.verdict.status, run.verdict.mismatched) == ("Mismatch", 1)
+
+
+def test_run_with_error_results_is_failed_with_their_messages(store, store_dsn, cohort):
+    scope = Scope(env="dev", cohort_id=cohort, stage="mr1")
+    unreadable = CheckResult("row_count", "row_count", Status.ERROR, message="cannot read 6281234567890")
+    with store.run(scope, "errors", process_name="Transformation") as run:
+        run.record([unreadable])
+    status, error, ended = _log(store_dsn, run.run_id)
+    assert (status, ended, run.verdict.status) == ("Failed", True, "Error")
+    assert error.startswith("row_count: cannot read ") and "6281234567890" not in error
+
+
+def test_run_that_raises_is_failed_with_one_masked_clipped_line_and_reraised(store, store_dsn, cohort):
+    scope = Scope(env="dev", cohort_id=cohort)
+    with pytest.raises(KeyError):
+        with store.run(scope, "crash", process_name="Transformation") as run:
+            raise KeyError("subscriber 6281234567890 " + "x" * 5000 + "\nsecond line")
+    status, error, ended = _log(store_dsn, run.run_id)
+    assert (status, ended) == ("Failed", True) and run.verdict is None
+    assert error.startswith("KeyError: ") and "6281234567890" not in error
+    assert len(error) == 2000 and "\n" not in error
+
+
+def test_transaction_refuses_work_left_open_instead_of_dropping_it(store_dsn, cohort):
+    """Rolling back a caller's uncommitted write would lose it silently; the store names it instead."""
+    from recon_operators.store.db import transaction
+
+    conn = psycopg2.connect(store_dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("CREATE TEMP TABLE left_open (v text)")
+            cur.execute("INSERT INTO left_open VALUES ('mine')")
+        with pytest.raises(StoreError, match="open transaction; commit or roll it back first"):
+            with transaction(conn):
+                pass
+        with conn.cursor() as cur:
+            cur.execute("SELECT v FROM left_open")  # still there: nothing was rolled back
+            assert cur.fetchall() == [("mine",)]
+        conn.commit()
+        with transaction(conn) as cur:
+            cur.execute("SELECT count(*) FROM left_open")
+            assert cur.fetchone() == (1,)
+    finally:
+        conn.close()

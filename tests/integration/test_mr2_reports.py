@@ -140,7 +140,7 @@ def test_mongo_stage_through_mongomock(world: World, store_conn: Any, tmp_path: 
     ({"report": "nope"}, "measures[0].report: must be one of"),
     ({"stage": {"store": "oracle", "table": "x"}}, "measures[0].stage.store: must be one of"),
     ({"transform": "transform.subscribers; DROP TABLE x"}, "measures[0].transform.table"),
-    ({"colour": "red"}, "measures[0]: unknown key(s) colour"),
+    ({"colour": "red"}, "measures[0].colour: unknown key (allowed here: "),
     ({"filter": {"plan": [1.5]}}, "filter.plan: values must be"),
 ])
 def test_bad_config_is_one_clear_error(tmp_path: Path, change: dict[str, Any], message: str) -> None:
@@ -151,7 +151,7 @@ def test_bad_config_is_one_clear_error(tmp_path: Path, change: dict[str, Any], m
     with pytest.raises(ReportConfigError) as caught:
         load_measures(path)
     assert message in str(caught.value) and "\n" not in str(caught.value)
-    assert str(caught.value).startswith("bad.yaml: ")
+    assert str(caught.value).startswith(f"{path} line ")
 
 
 def test_missing_stage_table_is_one_line_and_writes_nothing(world: World, store_conn: Any) -> None:

@@ -234,7 +234,7 @@ def test_etl_stage_report_with_a_mongo_stage(world: World, store_conn: Any, tmp_
 
 
 @pytest.mark.parametrize("text, message", [
-    ("tables: []", "tables: must be a non-empty list"),
+    ("tables: []", "tables: must hold at least 1 item(s)"),
     ("tables: [{service: X, table: t, deployed: false, target: target.t}]", "a table marked deployed: false"),
     ("tables: [{service: X, table: t, transform: a.b, stage: {store: mongodb}, target: c.d}]",
      "tables[0].stage.collection"),

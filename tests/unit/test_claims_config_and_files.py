@@ -11,7 +11,7 @@ import yaml
 
 from recon_operators.claims.config import load_claims_config, load_claims_configs
 from recon_operators.claims.files import InvalidFile, check_headers, classify, parse_header
-from recon_operators.factories.config import ConfigError
+from recon_operators.config import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 BUNDLED = ROOT / "include" / "config" / "claims" / "daily_claims.yaml"
@@ -35,26 +35,26 @@ def test_bundled_config_loads():
 
 
 @pytest.mark.parametrize("change, message", [
-    (lambda d: d["compare"].update(key_colums=["X"]), "field compare.key_colums: unknown key"),
-    (lambda d: d["compare"].update(key_columns=[]), "field compare.key_columns: must be a non-empty list"),
-    (lambda d: d["compare"].update(key_columns=["bad name"]), "field compare.key_columns: 'bad name' is not a valid"),
+    (lambda d: d["compare"].update(key_colums=["X"]), "field compare.key_colums: unknown key (did you mean 'key_columns'?)"),
+    (lambda d: d["compare"].update(key_columns=[]), "field compare.key_columns: must hold at least 1 item(s), got []"),
+    (lambda d: d["compare"].update(key_columns=["bad name"]), "field compare.key_columns[0]: 'bad name' is not a valid"),
     (lambda d: d["compare"].update(columns=["A", "A"]), "field compare.columns: names a column twice"),
-    (lambda d: d["compare"].update(sample_limit=-1), "field compare.sample_limit: must be an integer from 0"),
+    (lambda d: d["compare"].update(sample_limit=-1), "field compare.sample_limit: must be >= 0, got -1"),
     (lambda d: d["compare"].update(rules={"CLM_PMT_AMT": "decimel"}), "field compare: rule item 'decimel'"),
     (lambda d: d["compare"].update(tolerances={"CLM_PMT_AMT": "abc"}), "field compare: tolerance 'abc'"),
     (lambda d: d["s3"].update(inbound_prefix="claims/{date}/"), "field s3.inbound_prefix: must be an S3 prefix"),
-    (lambda d: d["s3"].update(bucket="Bad_Bucket"), "field s3.bucket: must be an S3 bucket name"),
-    (lambda d: d["s3"].pop("processed_prefix"), "field s3.processed_prefix: is required"),
-    (lambda d: d.update(schedule="every day"), "field schedule: must be a 5-field cron"),
+    (lambda d: d["s3"].update(bucket="Bad_Bucket"), "field s3.bucket: 'Bad_Bucket' is not allowed: an S3 bucket name"),
+    (lambda d: d["s3"].pop("processed_prefix"), "field s3.processed_prefix: required field is missing"),
+    (lambda d: d.update(schedule="every day"), "field schedule: 'every day' must be a 5-field cron"),
     (lambda d: d.update(start_date="31/01/2026"), "field start_date: must be a date"),
     (lambda d: d["files"].update(new_marker="NEW SYSTEM"), "field files.new_marker"),
-    (lambda d: d["landing"].update(wait_hours=0), "field landing.wait_hours: must be a number of hours > 0"),
-    (lambda d: d.pop("connections"), "field connections: must be a mapping"),
+    (lambda d: d["landing"].update(wait_hours=0), "field landing.wait_hours: must be > 0"),
+    (lambda d: d.pop("connections"), "field connections: required field is missing"),
 ])
 def test_bad_config_is_one_error_naming_file_and_field(tmp_path, change, message):
     with pytest.raises(ConfigError) as caught:
         load_claims_config(write(tmp_path, change))
-    assert str(caught.value).startswith("claims.yaml: ")
+    assert str(caught.value).startswith(f"{tmp_path / 'claims.yaml'} line ")
     assert message in str(caught.value)
 
 

@@ -21,7 +21,7 @@ from recon_operators.factories.cohort_config import (
     load_cohorts,
     missing_suites,
 )
-from recon_operators.factories.config import ConfigError
+from recon_operators.config import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 COHORTS = ROOT / "include" / "config" / "cohorts"
@@ -361,7 +361,7 @@ SCOPES = [{"prefix_id": p, "batch_id": b} for p in ("P1", "P2") for b in ("B001"
     (["P1"], ["B001", "P1/B002"], ["P1/B001", "P1/B002"]),
 ])
 def test_a_run_selects_prefixes_and_batches(prefix_ids, batch_ids, chosen):
-    from recon_operators.factories.cohort_config import select_scopes
+    from recon_operators.operators.batches import select_scopes
 
     got = select_scopes(SCOPES, prefix_ids, batch_ids)
     assert [f"{s['prefix_id']}/{s['batch_id']}" for s in got] == chosen
@@ -373,7 +373,7 @@ def test_a_run_selects_prefixes_and_batches(prefix_ids, batch_ids, chosen):
     ([], ["B9"], "batch_ids ['B9'] are not in the selected prefixes"),
 ])
 def test_a_selection_naming_unknown_ids_is_refused(prefix_ids, batch_ids, message):
-    from recon_operators.factories.cohort_config import SelectionError, select_scopes
+    from recon_operators.operators.batches import SelectionError, select_scopes
 
     with pytest.raises(SelectionError, match=re.escape(message)):
         select_scopes(SCOPES, prefix_ids, batch_ids)

@@ -27,3 +27,15 @@ def test_short_secrets_are_left_to_the_patterns_so_text_stays_readable():
     assert redact_values("an abc text", {"abc"}) == "an abc text"
     assert redact_values('{"k": "s3cr3t!"}', {"s3cr3t!"}) == '{"k": "***"}'
     assert mask_line("password=abc") == "password=***"
+
+
+def test_a_recording_operators_run_error_is_one_masked_line_whatever_raised_it():
+    """Airflow failures raised on purpose keep their own words (no class name); anything else
+    reads as the CLI's line; both are masked before they reach the run log."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from recon_operators.operators.recording import failure_line
+
+    assert failure_line(AirflowFailException("prefix P1: no report\nfor 6281234567890")) == "prefix P1: no report"
+    assert failure_line(KeyError("subscriber 6281234567890")).startswith("KeyError: 'subscriber 62812")
+    assert "6281234567890" not in failure_line(KeyError("subscriber 6281234567890"))

@@ -59,6 +59,10 @@ AIRFLOW_FREE = [
     "recon_operators.ui.catalog",
     "recon_operators.retry",
     "recon_operators.engine.adapters.dynamodb",
+    "recon_operators.config.loader",
+    "recon_operators.config.fields",
+    "recon_operators.config.dags",
+    "recon_operators.config.reference",
     *(f"recon_operators.subscribers.{m}" for m in ("model", "config", "cloud", "legacy", "provisioning", "jobs",
                                                    "files", "export", "audit", "sample")),
 ]
@@ -79,3 +83,11 @@ def test_no_plugin_module_shadows_the_standard_library():
     clashes = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "plugins").rglob("*.py")
                      if p.stem in sys.stdlib_module_names)
     assert clashes == []
+
+
+@pytest.mark.parametrize("package", ["claims", "migration", "config"])
+def test_domain_packages_do_not_import_the_dag_factories(package):
+    """Config is read through ``recon_operators.config``; the DAG builders sit above the domain."""
+    offenders = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "plugins" / "recon_operators" / package).rglob("*.py")
+                       if "recon_operators.factories" in p.read_text(encoding="utf-8"))
+    assert offenders == []

@@ -48,9 +48,10 @@ def _report(path: Path) -> Any:
 
 
 def _dag_config(path: Path) -> Any:
-    from recon_operators.factories.config import load_yaml
+    from recon_operators.config import load_config
+    from recon_operators.config.dags import StoreMaintenanceFile
 
-    return load_yaml(path.name, path.parent)
+    return load_config(StoreMaintenanceFile, path)
 
 
 LOADERS: dict[str, tuple[Callable[[Path], Any], str]] = {

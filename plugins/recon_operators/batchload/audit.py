@@ -105,9 +105,9 @@ def record_audit(conn: Any, job: str, run_id: str, results: Sequence[CheckResult
 
 def record_ledger(store: ResultsStore, env: str, job: str, run_id: str, results: Sequence[CheckResult]) -> str:
     """The verdicts in the generic ledger (replacing this run's previous ones); returns the ledger run id."""
-    handle = store.open_run(batch_scope(env, job, run_id), job, process_name=PROCESS_NAME, entity_name=job)
-    store.record_results(handle, results)
-    failed = [r for r in results if not r.passed]
-    store.finish_run(handle, "Failed" if failed else "Passed",
-                     error=failed[0].message if failed else None)
-    return handle.run_id
+    with store.run(batch_scope(env, job, run_id), job, process_name=PROCESS_NAME, entity_name=job) as run:
+        run.record(results)
+        failed = [r for r in results if not r.passed]
+        if failed:  # a load whose checks do not all pass is a failed load, mismatch included
+            run.fail(failed[0].message or failed[0].check_name)
+    return run.run_id

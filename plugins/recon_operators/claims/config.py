@@ -1,8 +1,9 @@
 """Claims DAG config (include/config/claims/*.yaml), validated strictly before any DAG is built.
 
 Loading reads the YAML and nothing else, so the DAG processor parses fast and unit tests need no
-service. The first problem raises ``ConfigError`` naming the file and the field
-(``daily_claims.yaml: field compare.key_columns: must be a non-empty list of column names``);
+service. ``ClaimsFile`` is the file's shape (its field reference is docs/config-reference.md);
+every problem raises at once in one ``ConfigError`` naming the file, line and field
+(``daily_claims.yaml line 28: field compare.key_columns: must be a non-empty list of column names``);
 an unknown key is an error too, since a misspelt option silently ignored is a wrong reconciliation.
 """
 
@@ -12,36 +13,127 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Annotated, Mapping
 
-from croniter import croniter
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
-from recon_operators.engine.identifiers import IdentifierError, validate_identifier
-from recon_operators.factories.config import ConfigError, load_yaml
+from recon_operators.config import ConfigError, ConfigModel, ConfigProblem, load_config
+from recon_operators.config.fields import Bucket, ConnId, DagId, Identifier, IsoDate, Positive, Schedule, Text, matching
 
 DEFAULT_MARKER = "NEWSYSTEM"
 DEFAULT_SAMPLE_LIMIT = 1000
 DEFAULT_WAIT_HOURS = 12.0
 DEFAULT_POKE_SECONDS = 300.0
 PLACEHOLDERS = ("ds", "ds_nodash")
+_PREFIX_RULE = "an S3 prefix ending in '/' (letters, digits, _ . = - ! /, placeholders {ds} {ds_nodash})"
 
-_DAG_ID = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
-_CONN_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,249}$")
-_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
-_PREFIX = re.compile(r"^[A-Za-z0-9_.=/{}!-]*/$")
-_DATASET = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-_PRESETS = ("@once", "@hourly", "@daily", "@weekly", "@monthly", "@yearly")
 
-_SECTIONS: dict[str | None, tuple[str, ...]] = {
-    None: ("dag_id", "dataset", "description", "owner", "tags", "schedule", "start_date", "catchup",
-           "connections", "s3", "files", "compare", "stage", "landing"),
-    "connections": ("store", "stage", "aws"),
-    "s3": ("bucket", "inbound_prefix", "processed_prefix", "output_bucket", "output_prefix"),
-    "files": ("new_marker",),
-    "compare": ("key_columns", "columns", "exclude", "rules", "tolerances", "sample_limit"),
-    "stage": ("schema", "keep_tables"),
-    "landing": ("wait_hours", "poke_seconds"),
-}
+def _prefix(value: str) -> str:
+    names = re.findall(r"{([^{}]*)}", value)
+    if not re.match(r"^[A-Za-z0-9_.=/{}!-]*/$", value) or not all(n in PLACEHOLDERS for n in names) \
+            or value.count("{") != len(names):
+        raise ValueError(f"must be {_PREFIX_RULE}, got {value!r}")
+    return value
+
+
+def _columns(value: list[str]) -> tuple[str, ...]:
+    if len(set(value)) != len(value):
+        raise ValueError("names a column twice")
+    return tuple(value)
+
+
+Prefix = Annotated[str, AfterValidator(_prefix), Field(description=_PREFIX_RULE)]
+Columns = Annotated[list[Identifier], AfterValidator(_columns)]
+ColumnText = Mapping[Identifier, Annotated[str | int | float, AfterValidator(str)]]
+
+
+class Connections(ConfigModel):
+    store: ConnId = Field(description="results store holding the metrics.* tables")
+    stage: ConnId = Field(description="Postgres holding the per-run stage tables")
+    aws: ConnId = "aws_default"
+
+
+class S3(ConfigModel):
+    bucket: Bucket
+    inbound_prefix: Prefix
+    processed_prefix: Prefix
+    output_bucket: Bucket | None = Field(None, description="defaults to bucket")
+    output_prefix: Prefix
+
+
+class Files(ConfigModel):
+    new_marker: matching(r"^[A-Za-z0-9_.-]{1,64}$", "letters, digits, _ . - (max 64)") = Field(  # type: ignore[valid-type]
+        DEFAULT_MARKER, description="the NEW file's name contains this; the OLD file's does not")
+
+
+class Compare(ConfigModel):
+    key_columns: Annotated[Columns, Field(min_length=1)]
+    columns: Annotated[Columns | None, BeforeValidator(lambda v: None if v == "all" else v)] = Field(
+        None, description="all (every column both files share, the default) or a list of column names")
+    exclude: Columns = ()
+    rules: ColumnText = Field(default_factory=dict, description="column -> rule text such as 'decimal,scale:2'")
+    tolerances: ColumnText = Field(default_factory=dict, description="column -> '0.01' or '0.5%'")
+    sample_limit: int = Field(DEFAULT_SAMPLE_LIMIT, ge=0, le=1_000_000,
+                              description="mismatch sample rows kept per kind")
+
+    @model_validator(mode="after")
+    def _engine_accepts(self) -> "Compare":
+        """Rules and tolerances are parsed now, by the engine, so a typo fails the DAG import."""
+        from recon_operators.claims.diff import build_spec
+        from recon_operators.engine.rowdiff import DiffError
+
+        try:
+            build_spec(self.key_columns, self.columns, self.exclude,
+                       dict(self.rules), dict(self.tolerances), self.sample_limit)
+        except DiffError as exc:
+            raise ValueError(str(exc)) from None
+        return self
+
+
+class Stage(ConfigModel):
+    schema_: Identifier = Field("stage", alias="schema")
+    keep_tables: bool = Field(False, description="true keeps the day's stage tables for debugging")
+
+
+class Landing(ConfigModel):
+    wait_hours: Positive = Field(DEFAULT_WAIT_HOURS, description="how long after the business day files may land")
+    poke_seconds: Positive = DEFAULT_POKE_SECONDS
+
+
+class ClaimsFile(ConfigModel):
+    """One claims file (include/config/claims/*.yaml): a daily OLD vs NEW extract reconciliation."""
+
+    dag_id: DagId
+    dataset: matching(r"^[a-z][a-z0-9_]{0,39}$", "lower_snake_case, at most 40 characters")  # type: ignore[valid-type]
+    description: str = ""
+    owner: Text
+    tags: list[Text] = []
+    schedule: Schedule | None = None
+    start_date: IsoDate
+    # Off by default: unpausing must not start a run for every missed day at once (each logs
+    # NO_FILES when its window has closed); missed days are backfilled on purpose (docs/claims.md).
+    catchup: bool = False
+    connections: Connections
+    s3: S3
+    files: Files = Files()
+    compare: Compare
+    stage: Stage = Stage()
+    landing: Landing = Landing()
+
+    def to_config(self, source_file: str) -> "ClaimsConfig":
+        compare = self.compare
+        return ClaimsConfig(
+            source_file=source_file, dag_id=self.dag_id, dataset=self.dataset, owner=self.owner,
+            schedule=self.schedule, start_date=self.start_date, catchup=self.catchup,
+            store_conn_id=self.connections.store, stage_conn_id=self.connections.stage,
+            aws_conn_id=self.connections.aws, bucket=self.s3.bucket, inbound_prefix=self.s3.inbound_prefix,
+            processed_prefix=self.s3.processed_prefix, output_bucket=self.s3.output_bucket or self.s3.bucket,
+            output_prefix=self.s3.output_prefix, key_columns=compare.key_columns,
+            columns=compare.columns, exclude=compare.exclude,
+            rules=dict(compare.rules), tolerances=dict(compare.tolerances), sample_limit=compare.sample_limit,
+            new_marker=self.files.new_marker, stage_schema=self.stage.schema_, keep_stage_tables=self.stage.keep_tables,
+            wait_hours=float(self.landing.wait_hours), poke_seconds=float(self.landing.poke_seconds),
+            description=self.description, tags=tuple(self.tags))
 
 
 @dataclass(frozen=True)
@@ -91,172 +183,9 @@ class DayPrefixes:
     output: str
 
 
-class _Reader:
-    """Typed field access that names the file and the dotted field in every error."""
-
-    def __init__(self, path: Path, data: Mapping[str, Any]) -> None:
-        self.path, self.data = path, data
-
-    def fail(self, where: str, message: str) -> ConfigError:
-        return ConfigError(f"{self.path.name}: field {where}: {message}")
-
-    def section(self, name: str, required: bool = True) -> Mapping[str, Any]:
-        value = self.data.get(name)
-        if value is None and not required:
-            value = {}
-        if not isinstance(value, Mapping):
-            raise self.fail(name, "must be a mapping")
-        self.no_unknown(value, name)
-        return value
-
-    def no_unknown(self, mapping: Mapping[str, Any], section: str | None) -> None:
-        for key in mapping:
-            if key not in _SECTIONS[section]:
-                where = f"{section}.{key}" if section else str(key)
-                raise self.fail(where, f"unknown key (allowed: {', '.join(_SECTIONS[section])})")
-
-    def get(self, mapping: Mapping[str, Any], section: str | None, key: str, check: Callable[[Any], bool],
-            rule: str, default: Any = ..., ) -> Any:
-        where = f"{section}.{key}" if section else key
-        if key not in mapping or mapping[key] is None:
-            if default is ...:
-                raise self.fail(where, f"is required ({rule})")
-            return default
-        value = mapping[key]
-        if not check(value):
-            raise self.fail(where, f"must be {rule}, got {value!r}")
-        return value
-
-    def identifiers(self, mapping: Mapping[str, Any], section: str, key: str, *, required: bool) -> tuple[str, ...]:
-        where = f"{section}.{key}"
-        value = mapping.get(key)
-        if value is None and not required:
-            return ()
-        if not isinstance(value, list) or (required and not value):
-            raise self.fail(where, "must be a non-empty list of column names" if required else "must be a list")
-        try:
-            names = tuple(validate_identifier(v) for v in value)
-        except IdentifierError as exc:
-            raise self.fail(where, str(exc)) from None
-        if len(set(names)) != len(names):
-            raise self.fail(where, "names a column twice")
-        return names
-
-    def column_map(self, mapping: Mapping[str, Any], section: str, key: str) -> dict[str, str]:
-        value = mapping.get(key) or {}
-        if not isinstance(value, Mapping) or not all(isinstance(v, (str, int, float)) for v in value.values()):
-            raise self.fail(f"{section}.{key}", "must map column names to text such as 'decimal,scale:2' or '0.01'")
-        try:
-            return {validate_identifier(k): str(v) for k, v in value.items()}
-        except IdentifierError as exc:
-            raise self.fail(f"{section}.{key}", str(exc)) from None
-
-
-def _is_text(pattern: re.Pattern[str]) -> Callable[[Any], bool]:
-    return lambda v: isinstance(v, str) and bool(pattern.match(v))
-
-
-def _is_schedule(value: Any) -> bool:
-    return isinstance(value, str) and (value in _PRESETS or croniter.is_valid(value))
-
-
-def _is_prefix(value: Any) -> bool:
-    if not _is_text(_PREFIX)(value):
-        return False
-    names = re.findall(r"{([^{}]*)}", value)
-    return all(n in PLACEHOLDERS for n in names) and value.count("{") == len(names)
-
-
-def _positive(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
-
-
 def load_claims_config(path: Path) -> ClaimsConfig:
-    """Read and validate one claims config file (``ConfigError`` names file and field)."""
-    data = load_yaml(path.name, path.parent)
-    r = _Reader(path, data)
-    r.no_unknown(data, None)
-    conns, s3, files = r.section("connections"), r.section("s3"), r.section("files", required=False)
-    compare, stage, landing = r.section("compare"), r.section("stage", required=False), r.section("landing", required=False)
-    conn = (_is_text(_CONN_ID), "an Airflow connection id")
-    prefix = (_is_prefix, "an S3 prefix ending in '/' (letters, digits, _ . = - ! /, placeholders {ds} {ds_nodash})")
-    text = (lambda v: isinstance(v, str) and bool(v.strip()), "non-empty text")
-
-    columns = compare.get("columns", "all")
-    if columns == "all":
-        compared: tuple[str, ...] | None = None
-    else:
-        compared = r.identifiers(compare, "compare", "columns", required=True)
-    key_columns = r.identifiers(compare, "compare", "key_columns", required=True)
-    start = r.get(data, None, "start_date", lambda v: isinstance(v, (str, date)), "a date YYYY-MM-DD")
-    try:
-        start_date = start if isinstance(start, date) else date.fromisoformat(start)
-    except ValueError:
-        raise r.fail("start_date", f"must be a date YYYY-MM-DD, got {start!r}") from None
-    tags = r.get(data, None, "tags", lambda v: isinstance(v, list) and all(isinstance(t, str) and t for t in v),
-                 "a list of tags", [])
-    bucket = r.get(s3, "s3", "bucket", _is_text(_BUCKET), "an S3 bucket name")
-    sample_limit = r.get(compare, "compare", "sample_limit",
-                         lambda v: isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 1_000_000,
-                         "an integer from 0 to 1000000", DEFAULT_SAMPLE_LIMIT)
-    config = ClaimsConfig(
-        source_file=str(path),
-        dag_id=r.get(data, None, "dag_id", _is_text(_DAG_ID), "letters, digits, _ . - (max 250)"),
-        dataset=r.get(data, None, "dataset", _is_text(_DATASET), "lower_snake_case, at most 40 characters"),
-        description=r.get(data, None, "description", *text, ""),
-        owner=r.get(data, None, "owner", *text),
-        tags=tuple(tags),
-        schedule=r.get(data, None, "schedule", _is_schedule, f"a 5-field cron or one of {', '.join(_PRESETS)}", None),
-        start_date=start_date,
-        # Off by default: unpausing must not start a run for every missed day at once (each logs
-        # NO_FILES when its window has closed); missed days are backfilled on purpose (docs/claims.md).
-        catchup=r.get(data, None, "catchup", lambda v: isinstance(v, bool), "true or false", False),
-        store_conn_id=r.get(conns, "connections", "store", *conn),
-        stage_conn_id=r.get(conns, "connections", "stage", *conn),
-        aws_conn_id=r.get(conns, "connections", "aws", *conn, "aws_default"),
-        bucket=bucket,
-        inbound_prefix=r.get(s3, "s3", "inbound_prefix", *prefix),
-        processed_prefix=r.get(s3, "s3", "processed_prefix", *prefix),
-        output_bucket=r.get(s3, "s3", "output_bucket", _is_text(_BUCKET), "an S3 bucket name", bucket),
-        output_prefix=r.get(s3, "s3", "output_prefix", *prefix),
-        key_columns=key_columns,
-        columns=compared,
-        exclude=r.identifiers(compare, "compare", "exclude", required=False),
-        rules=r.column_map(compare, "compare", "rules"),
-        tolerances=r.column_map(compare, "compare", "tolerances"),
-        sample_limit=sample_limit,
-        new_marker=r.get(files, "files", "new_marker", _is_text(re.compile(r"^[A-Za-z0-9_.-]{1,64}$")),
-                         "letters, digits, _ . - (max 64)", DEFAULT_MARKER),
-        stage_schema=r.get(stage, "stage", "schema", lambda v: isinstance(v, str) and _valid_identifier(v),
-                           "a plain identifier", "stage"),
-        keep_stage_tables=r.get(stage, "stage", "keep_tables", lambda v: isinstance(v, bool), "true or false", False),
-        wait_hours=float(r.get(landing, "landing", "wait_hours", _positive, "a number of hours > 0",
-                               DEFAULT_WAIT_HOURS)),
-        poke_seconds=float(r.get(landing, "landing", "poke_seconds", _positive, "a number of seconds > 0",
-                                 DEFAULT_POKE_SECONDS)),
-    )
-    _check_compare(r, config)
-    return config
-
-
-def _check_compare(r: _Reader, config: ClaimsConfig) -> None:
-    """Rules and tolerances are parsed now, by the engine, so a typo fails the DAG import."""
-    from recon_operators.claims.diff import build_spec
-    from recon_operators.engine.rowdiff import DiffError
-
-    try:
-        build_spec(config.key_columns, config.columns, config.exclude, dict(config.rules),
-                   dict(config.tolerances), config.sample_limit)
-    except DiffError as exc:
-        raise r.fail("compare", str(exc)) from None
-
-
-def _valid_identifier(name: str) -> bool:
-    try:
-        validate_identifier(name)
-    except IdentifierError:
-        return False
-    return True
+    """Read and validate one claims config file (``ConfigError`` lists every problem, located)."""
+    return load_config(ClaimsFile, path, "claims file").to_config(str(path))
 
 
 def load_claims_configs(folder: Path) -> list[ClaimsConfig]:
@@ -265,7 +194,7 @@ def load_claims_configs(folder: Path) -> list[ClaimsConfig]:
     seen: dict[str, str] = {}
     for config in configs:
         if config.dag_id in seen:
-            raise ConfigError(f"{Path(config.source_file).name}: field dag_id: {config.dag_id!r} is already used "
-                              f"by {Path(seen[config.dag_id]).name}")
+            raise ConfigError([ConfigProblem(config.source_file, None, "dag_id",
+                                             f"{config.dag_id!r} is already used by {seen[config.dag_id]}")])
         seen[config.dag_id] = config.source_file
     return configs

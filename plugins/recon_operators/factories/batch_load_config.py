@@ -24,7 +24,7 @@ from recon_operators.batchload.staging import Tables
 from recon_operators.factories.cohort_config import (
     _CONN_ID, _DAG_ID, DEFAULT_AWS_CONN_ID, DEFAULT_STORE_CONN_ID, AlertRoutes, _Map, _Reader, _Seq,
 )
-from recon_operators.factories.config import ConfigError
+from recon_operators.config import ConfigError
 from recon_operators.paths import config_dir
 from recon_operators.yaml_lines import YamlFileError, read_yaml
 
@@ -85,11 +85,7 @@ class JobProblem:
 class BatchJobConfigError(ConfigError):
     """One or more batch job files are invalid; ``problems`` holds each one, located."""
 
-    def __init__(self, problems: Iterable[JobProblem]):
-        self.problems = tuple(problems)
-        lines = [str(p) for p in self.problems]
-        super().__init__(lines[0] if len(lines) == 1
-                         else f"{len(lines)} problems in batch job config:\n" + "\n".join(f"  - {x}" for x in lines))
+    kind = "batch job config"
 
 
 class _JobReader(_Reader):

@@ -22,7 +22,7 @@ from typing import Any, Iterable, Iterator, Mapping
 
 from croniter import croniter
 
-from recon_operators.factories.config import ConfigError
+from recon_operators.config import ConfigError
 from recon_operators.paths import config_dir
 # Mappings and lists that know their lines (the names this module's readers always used).
 from recon_operators.yaml_lines import LineList as _Seq, LineMap as _Map
@@ -235,11 +235,7 @@ class CohortProblem:
 class CohortConfigError(ConfigError):
     """One or more cohort files are invalid; ``problems`` holds each one, located."""
 
-    def __init__(self, problems: Iterable[CohortProblem]):
-        self.problems = tuple(problems)
-        lines = [str(p) for p in self.problems]
-        super().__init__(lines[0] if len(lines) == 1
-                         else f"{len(lines)} problems in cohort config:\n" + "\n".join(f"  - {x}" for x in lines))
+    kind = "cohort config"
 
 
 def _join(where: str, key: Any) -> str:
@@ -778,31 +774,3 @@ def missing_suites(cohort: CohortConfig, suites_dir: str | Path | None = None) -
     """Suite files the cohort names that do not exist: for ``recon validate`` and tests, never at parse."""
     folder = Path(suites_dir) if suites_dir is not None else config_dir() / "suites"
     return sorted({s for stage in cohort.stages for s in stage.suites if not (folder / s).is_file()})
-
-
-# -- run selection ---------------------------------------------------------------------------
-
-class SelectionError(ValueError):
-    """A run asked for prefixes or batches the cohort does not have, or for nothing at all."""
-
-
-def select_scopes(scopes: list[dict[str, str]], prefix_ids: list[str], batch_ids: list[str]) -> list[dict[str, str]]:
-    """The batch scopes one run works on: all of them, or those of the named prefixes / batches.
-
-    Unknown ids are refused (a typo must not silently turn into an empty or partial rerun).
-    Batch ids repeat across prefixes (B001 in each), so ``batch_ids`` may also be qualified as
-    ``PREFIX_ID/BATCH_ID``; an unqualified id selects that batch in every selected prefix.
-    """
-    known_prefixes = list(dict.fromkeys(s["prefix_id"] for s in scopes))
-    unknown = [p for p in prefix_ids if p not in known_prefixes]
-    if unknown:
-        raise SelectionError(f"prefix_ids {unknown} are not in the cohort (known: {', '.join(known_prefixes)})")
-    chosen = [s for s in scopes if not prefix_ids or s["prefix_id"] in prefix_ids]
-    if batch_ids:
-        names = {s["batch_id"] for s in chosen} | {f"{s['prefix_id']}/{s['batch_id']}" for s in chosen}
-        unknown = [b for b in batch_ids if b not in names]
-        if unknown:
-            raise SelectionError(f"batch_ids {unknown} are not in the selected prefixes "
-                                 f"(known: {', '.join(sorted(names))})")
-        chosen = [s for s in chosen if s["batch_id"] in batch_ids or f"{s['prefix_id']}/{s['batch_id']}" in batch_ids]
-    return chosen

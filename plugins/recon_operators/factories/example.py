@@ -13,44 +13,39 @@ from pathlib import Path
 from airflow.sdk import DAG, Param, task
 
 from recon_operators.factories.alerts import failure_callbacks
-from recon_operators.factories.config import ConfigError, load_yaml, require
+from recon_operators.config import load_config
+from recon_operators.config.dags import ExampleGateFile
 from recon_operators.factories.gates import build_gate
 from recon_operators.operators.check import ReconCheckOperator
-from recon_operators.paths import resolve_suite_path
-from recon_operators.operators.gate import POLICIES, ReconRunOutcomeOperator
+from recon_operators.operators.gate import ReconRunOutcomeOperator
+from recon_operators.paths import config_dir, resolve_suite_path
 
 CONFIG_FILE = "example_gate.yaml"
 
 
 def build_example_gate_dag() -> DAG:
-    config = load_yaml(CONFIG_FILE)
-    where = CONFIG_FILE
-    variants: dict[str, str] = require(config, "variants", dict, where)
-    policy = require(config, "policy", str, where)
-    if policy not in POLICIES:
-        raise ConfigError(f"{where}: field 'policy' must be one of {', '.join(POLICIES)}, got {policy!r}")
-    scope = {**require(config, "scope", dict, where)}
-    stage = require(config, "stage", str, where)
-    alerts = config.get("alerts") or {}
-    approved_dir = Path(require(config, "approved_dir", str, where))
+    config = load_config(ExampleGateFile, config_dir() / CONFIG_FILE)
+    variants, policy, scope, stage = config.variants, config.policy, dict(config.scope), config.stage
+    alerts = config.alerts.routes()
+    approved_dir = Path(config.approved_dir)
 
     with DAG(
-        dag_id=require(config, "dag_id", str, where),
+        dag_id=config.dag_id,
         description="Reconcile the example files, gate, then publish the verified extract",
         schedule=None,
         start_date=datetime(2026, 1, 1),
         catchup=False,
-        tags=require(config, "tags", list, where),
-        default_args={"owner": require(config, "owner", str, where), "retries": 0,
+        tags=config.tags,
+        default_args={"owner": config.owner, "retries": 0,
                       "on_failure_callback": failure_callbacks(alerts)},
         params={"variant": Param("clean", enum=sorted(variants), description="which stage extract to reconcile")},
         doc_md=__doc__,
     ) as dag:
         suite_choice = "{{ " + repr(variants) + "[params.variant] }}"
         check = ReconCheckOperator(task_id="reconcile", suite_path=suite_choice, scope=scope, stage=stage,
-                                   store_conn_id=config.get("store_conn_id", "recon_store"))
+                                   store_conn_id=config.store_conn_id)
         gate = build_gate(f"gate_{stage}", policy, scope=scope, stage=stage,
-                          store_conn_id=config.get("store_conn_id", "recon_store"),
+                          store_conn_id=config.store_conn_id,
                           slack_conn_id=alerts.get("slack_conn_id"), sns_topic_arn=alerts.get("sns_topic_arn"))
 
         @task(task_id="publish_verified_extract")

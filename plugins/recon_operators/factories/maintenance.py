@@ -6,32 +6,33 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import DAG
 
-from recon_operators.factories.config import load_yaml, require
+from recon_operators.config import load_config
+from recon_operators.config.dags import StoreMaintenanceFile
 from recon_operators.operators.store import StoreUpgradeOperator, StoreVerifyOperator
+from recon_operators.paths import config_dir
 
 CONFIG_FILE = "store.yaml"
 
 
 def build_store_maintenance_dag() -> DAG:
     """Upgrade the store's schema, then verify every table the gates rely on exists."""
-    config = load_yaml(CONFIG_FILE)
-    where = f"{CONFIG_FILE}"
+    config = load_config(StoreMaintenanceFile, config_dir() / CONFIG_FILE)
     dag = DAG(
-        dag_id=require(config, "dag_id", str, where),
+        dag_id=config.dag_id,
         description="Apply results-store migrations and verify the ledger's tables",
-        schedule=config.get("schedule"),
+        schedule=config.schedule,
         start_date=datetime(2026, 1, 1),
         catchup=False,
         max_active_runs=1,
-        tags=require(config, "tags", list, where),
+        tags=config.tags,
         default_args={
-            "owner": require(config, "owner", str, where),
+            "owner": config.owner,
             "retries": 1,
             "retry_delay": timedelta(seconds=30),
         },
         doc_md=__doc__,
     )
-    conn_id = require(config, "store_conn_id", str, where)
+    conn_id = config.store_conn_id
     with dag:
         upgrade = StoreUpgradeOperator(task_id="upgrade_store", store_conn_id=conn_id)
         verify = StoreVerifyOperator(task_id="verify_store", store_conn_id=conn_id)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from recon_operators.engine.results import CheckResult
-from recon_operators.migration.formulas import _transaction
+from recon_operators.store.db import transaction
 from recon_operators.migration.layer_measure import Layers, measure
 from recon_operators.migration.landing import BatchRange
 from recon_operators.migration.report_config import MatrixEntry
@@ -67,7 +67,7 @@ def write_etl_stage_report(store_conn: Any, layers: Layers, matrix: Sequence[Mat
         raise ValueError(f"cohort {cohort_id} has no batches to count")
     scope = ReportScope(run_id, env, cohort_id)
     rows = etl_rows(layers, matrix, cohort_id=cohort_id, batches=batches)
-    with _transaction(store_conn) as cur:
+    with transaction(store_conn) as cur:
         cur.execute(render_sql("reports/cohort_delete.sql", table=table(*TABLE)), scope.params())
         for row in rows:
             counts = row.counts or {}

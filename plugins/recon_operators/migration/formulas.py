@@ -8,16 +8,15 @@ of its scope in place and never a half-written summary.
 from __future__ import annotations
 
 from collections import Counter
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
-from psycopg2 import extensions
 from psycopg2.extras import execute_values
 
 from recon_operators.engine.identifiers import IdentifierError, validate_identifier
 from recon_operators.paths import read_sql
 from recon_operators.sql_templates import Ident, ident, render_sql
+from recon_operators.store.db import transaction
 
 SSO_KEY = "sso"
 SSO_PROVIDERS = ("google", "facebook", "apple")
@@ -65,24 +64,6 @@ class Mr2Written:
         return bool(self.summary) and all(row["status"] == "Passed" for row in self.summary)
 
 
-@contextmanager
-def _transaction(conn: Any) -> Iterator[Any]:
-    """One transaction of our own; refuses to commit (or roll back) work the caller left open."""
-    if conn.get_transaction_status() != extensions.TRANSACTION_STATUS_IDLE:
-        raise RuntimeError("the connection has an open transaction; commit or roll it back first")
-    autocommit = conn.autocommit
-    conn.autocommit = False  # the steps must commit together (and temp tables live until then)
-    try:
-        with conn.cursor() as cur:
-            yield cur
-        conn.commit()
-    except BaseException:
-        conn.rollback()
-        raise
-    finally:
-        conn.autocommit = autocommit
-
-
 def _rows(cur: Any) -> list[dict[str, Any]]:
     names = [col[0] for col in cur.description]
     return [dict(zip(names, row)) for row in cur.fetchall()]
@@ -112,7 +93,7 @@ def write_prefix_summary(
     _required(run_id=run_id, env=env, cohort_id=cohort_id, prefix_id=prefix_id, prefix=prefix)
     params = {"run_id": run_id, "env": env, "cohort_id": cohort_id,
               "prefix_id": prefix_id, "prefix": prefix}
-    with _transaction(conn) as cur:
+    with transaction(conn) as cur:
         # One call, several statements (lock, delete, insert): psycopg2 returns the insert's rows.
         cur.execute(read_sql("mini_recon_1/prefix_summary.sql"), params)
         rows = _rows(cur)
@@ -154,7 +135,7 @@ def write_mr2_subset_status(
               "prefix": prefix, "batch_id": batch_id, "msisdn_start": msisdn_start,
               "msisdn_end": msisdn_end}
     values = [(c.service, c.subset, c.transform_count, c.stage_count) for c in counts]
-    with _transaction(conn) as cur:
+    with transaction(conn) as cur:
         cur.execute(read_sql("mini_recon_2/subset_counts_temp.sql"))
         execute_values(cur, read_sql("mini_recon_2/load_subset_counts.sql"), values)
         cur.execute(read_sql("mini_recon_2/subset_status.sql"), params)

@@ -43,12 +43,12 @@ from recon_operators.migration.formulas import (
     SSO_KEY,
     SSO_PROVIDERS,
     _required,
-    _transaction,
     app_login_eligible_sql,
 )
 from recon_operators.migration import report_sql
 from recon_operators.sql_templates import fragment, ident, render_sql
 from recon_operators.migration.landing import NON_MIGRATABLE
+from recon_operators.store.db import transaction
 
 __all__ = ["LANDING", "RESULT_TABLES", "Mr1Counts", "landing_counts", "transform_counts", "mr1_counts",
            "write_mr1_batch", "app_login_eligible_json"]
@@ -235,7 +235,7 @@ def transform_counts(transform_conn: Any, *, cohort_id: str, prefix: str, msisdn
     out: dict[str, Any] = {}
     by_status: Groups = {}
     by_system: Groups = {}
-    with _transaction(transform_conn) as cur:
+    with transaction(transform_conn) as cur:
         cur.execute(_sql("transform_snapshot.sql"))
         cur.execute(_sql("transform_subscriber_groups.sql", table=_table(transform_schema, "subscribers")), params)
         for status, system, _migratable, _reason, n in cur.fetchall():
@@ -348,7 +348,7 @@ def write_mr1_batch(store_conn: Any, transform_conn: Any, *, run_id: str, env: s
     written: dict[str, int] = {}
     failed: dict[str, list[str]] = {}
     results: list[dict[str, Any]] = []
-    with _transaction(store_conn) as cur:
+    with transaction(store_conn) as cur:
         for table, (insert, takes_table) in _INSERTS.items():
             target = _table("mini_recon_1", table)
             cur.execute(_sql("batch_delete.sql", table=target), scope)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from recon_operators.migration.formulas import _required, _transaction
+from recon_operators.migration.formulas import _required
+from recon_operators.store.db import transaction
 from recon_operators.paths import read_sql
 
 __all__ = ["PREFIX_SUMMARY_STATES", "missing_batches", "mark_prefix"]
@@ -22,7 +23,7 @@ def missing_batches(conn: Any, *, env: str, cohort_id: str, prefix_id: str, pref
     """The batches of the prefix without a recon_01 row; for ``fresh_batch_ids`` (default: all
     of them) only a row written by a run id starting ``run_prefix`` counts."""
     _required(env=env, cohort_id=cohort_id, prefix_id=prefix_id, prefix=prefix, run_prefix=run_prefix)
-    with _transaction(conn) as cur:
+    with transaction(conn) as cur:
         cur.execute(read_sql("mini_recon_1/missing_batches.sql"),
                     {"env": env, "cohort_id": cohort_id, "prefix_id": prefix_id, "prefix": prefix,
                      "batch_ids": list(batch_ids), "run_prefix": run_prefix,
@@ -36,7 +37,7 @@ def mark_prefix(conn: Any, status: str, *, env: str, cohort_id: str, prefix_id: 
     if status not in PREFIX_SUMMARY_STATES:
         raise ValueError(f"prefix summary status must be one of {PREFIX_SUMMARY_STATES}, not {status!r}")
     _required(env=env, cohort_id=cohort_id, prefix_id=prefix_id, prefix=prefix)
-    with _transaction(conn) as cur:
+    with transaction(conn) as cur:
         cur.execute(read_sql("mini_recon_1/mark_prefix_summary.sql"),
                     {"status": status, "env": env, "cohort_id": cohort_id, "prefix_id": prefix_id,
                      "prefix": prefix, "batch_ids": list(batch_ids)})

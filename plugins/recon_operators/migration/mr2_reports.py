@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any, Sequence
 
 from recon_operators.engine.results import CheckResult
-from recon_operators.migration.formulas import _transaction
+from recon_operators.store.db import transaction
 from recon_operators.migration.layer_measure import Counted, Layers, measure
 from recon_operators.migration.report_config import MR2_REPORTS, MeasureSpec
 from recon_operators.sql_templates import render_sql
@@ -90,7 +90,7 @@ def write_mr2_batch(store_conn: Any, layers: Layers, measures: Sequence[MeasureS
     per_service: dict[str, list[bool]] = defaultdict(list)
     written = {f"tbl_{name}": 0 for name in MR2_REPORTS}
     summary: dict[str, str] = {}
-    with _transaction(store_conn) as cur:
+    with transaction(store_conn) as cur:
         for name in [*written, SUMMARY_TABLE]:
             replace_scope(cur, table(SCHEMA, name), scope)
         for row in rows:

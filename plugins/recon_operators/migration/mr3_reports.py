@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any, Sequence
 
 from recon_operators.engine.results import CheckResult
-from recon_operators.migration.formulas import _transaction
+from recon_operators.store.db import transaction
 from recon_operators.migration.layer_measure import Layers, measure
 from recon_operators.migration.report_config import BrmSpec, MatrixEntry
 from recon_operators.sql_templates import fragment, render_sql
@@ -77,7 +77,7 @@ def write_data_prep(store_conn: Any, layers: Layers, matrix: Sequence[MatrixEntr
                                     _total(layers, "target", target, scope)[0]))
     if not rows:
         raise ValueError("the ETL matrix deploys no table; nothing to reconcile at Mini Recon 3")
-    with _transaction(store_conn) as cur:
+    with transaction(store_conn) as cur:
         replace_scope(cur, table(SCHEMA, "tbl_data_prep"), scope)
         for row in rows:
             cur.execute(render_sql("mini_recon_3/insert_data_prep.sql"), {**scope.params(), **row.__dict__})
@@ -94,7 +94,7 @@ def write_data_prep_brm(store_conn: Any, layers: Layers, extracts: Sequence[BrmS
         rows.append(BrmRow(spec.file, brm_count, target_count, brm_sum or Decimal(0), target_sum or Decimal(0)))
     if not rows:
         raise ValueError("no BRM extract configured; nothing to reconcile")
-    with _transaction(store_conn) as cur:
+    with transaction(store_conn) as cur:
         replace_scope(cur, table(SCHEMA, "tbl_data_prep_brm"), scope)
         for row in rows:
             cur.execute(render_sql("mini_recon_3/insert_data_prep_brm.sql"), {**scope.params(), **row.__dict__})
@@ -109,7 +109,7 @@ def write_prefix_summary(store_conn: Any, scope: ReportScope, *, brm: bool = Fal
                       detail=table(SCHEMA, detail), check=fragment(check), src=fragment(src), trgt=fragment(trgt),
                       sums_differ=fragment(sums_differ))
     params = {k: v for k, v in scope.params().items() if k in ("run_id", "env", "cohort_id", "prefix_id", "prefix")}
-    with _transaction(store_conn) as cur:
+    with transaction(store_conn) as cur:
         cur.execute(text, params)
         names = [c[0] for c in cur.description]
         row = dict(zip(names, cur.fetchone()))

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any, Iterable, Mapping, Sequence
 
 from recon_operators.engine.results import CheckResult
-from recon_operators.migration.formulas import _transaction
+from recon_operators.store.db import transaction
 from recon_operators.migration.layer_measure import Counted, Layers, measure
 from recon_operators.migration.landing import BatchRange
 from recon_operators.migration.mr2_reports import subset_name
@@ -101,7 +101,7 @@ def write_overall_summary(store_conn: Any, layers: Layers, measures: Sequence[Me
     rows = [row for prefix in prefixes for row in overall_rows(layers, measures, prefix, cohort_id=cohort_id)]
     if not rows:
         raise ValueError("no measure has both a source and a target side; nothing to summarise")
-    with _transaction(store_conn) as cur:
+    with transaction(store_conn) as cur:
         cur.execute(render_sql("reports/cohort_delete.sql", table=table(*TABLE)), scope.params())
         for row in rows:
             cur.execute(render_sql("recon_report/insert_overall_summary.sql"), {

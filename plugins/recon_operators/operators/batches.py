@@ -13,8 +13,34 @@ from typing import Any, Sequence
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
 
-from recon_operators.factories.cohort_config import SelectionError, select_scopes
 from recon_operators.sensors.condition import normalise_batches
+
+
+class SelectionError(ValueError):
+    """A run asked for prefixes or batches the cohort does not have, or for nothing at all."""
+
+
+def select_scopes(scopes: list[dict[str, str]], prefix_ids: list[str], batch_ids: list[str]) -> list[dict[str, str]]:
+    """The batch scopes one run works on: all of them, or those of the named prefixes / batches.
+
+    Unknown ids are refused (a typo must not silently turn into an empty or partial rerun).
+    Batch ids repeat across prefixes (B001 in each), so ``batch_ids`` may also be qualified as
+    ``PREFIX_ID/BATCH_ID``; an unqualified id selects that batch in every selected prefix.
+    """
+    known_prefixes = list(dict.fromkeys(s["prefix_id"] for s in scopes))
+    unknown = [p for p in prefix_ids if p not in known_prefixes]
+    if unknown:
+        raise SelectionError(f"prefix_ids {unknown} are not in the cohort (known: {', '.join(known_prefixes)})")
+    chosen = [s for s in scopes if not prefix_ids or s["prefix_id"] in prefix_ids]
+    if batch_ids:
+        names = {s["batch_id"] for s in chosen} | {f"{s['prefix_id']}/{s['batch_id']}" for s in chosen}
+        unknown = [b for b in batch_ids if b not in names]
+        if unknown:
+            raise SelectionError(f"batch_ids {unknown} are not in the selected prefixes "
+                                 f"(known: {', '.join(sorted(names))})")
+        chosen = [s for s in chosen if s["batch_id"] in batch_ids or f"{s['prefix_id']}/{s['batch_id']}" in batch_ids]
+    return chosen
+
 
 def prefixes_of(scopes: list[dict[str, str]], chosen: list[dict[str, str]]) -> list[dict[str, Any]]:
     """One entry per prefix the run touches: its scope fields, every batch of the prefix (a prefix

@@ -2,32 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Sequence
 
-from airflow.sdk import BaseOperator
-
-from recon_operators.engine.masking import scrub
 from recon_operators.engine.runner import run_suite
 from recon_operators.engine.scope import Scope
 from recon_operators.engine.spec import SuiteError, SuiteSpec, load_suite
-from recon_operators.errors import error_line
 from recon_operators.hooks.results_store import ResultsStoreHook
-from recon_operators.operators.failures import task_failure
-from recon_operators.operators.summary import compact_summary
-from recon_operators.notifiers.alerts import SUMMARY_XCOM_KEY
+from recon_operators.operators.recording import RecordingOperator
 from recon_operators.paths import resolve_suite_path
 
 MAX_LOGGED_FAILURES = 20
 
 
-def airflow_run_id(context: Any) -> str:
-    """Stable per task instance (retries included), so a retry or clear replaces its own rows."""
-    ti = context["ti"]
-    suffix = f"/{ti.map_index}" if getattr(ti, "map_index", -1) not in (None, -1) else ""
-    return f"{ti.dag_id}/{ti.run_id}/{ti.task_id}{suffix}"
-
-
-class ReconCheckOperator(BaseOperator):
+class ReconCheckOperator(RecordingOperator):
     """Run a check suite for a scope; results go to the store, a compact summary to XCom.
 
     The task succeeds when the suite was evaluated and recorded, whatever the verdict: judging
@@ -50,12 +38,11 @@ class ReconCheckOperator(BaseOperator):
         only: list[str] | None = None,
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(store_conn_id=store_conn_id, **kwargs)
         self.suite_path = suite_path
         self.scope = scope
         self.stage = stage
         self.process_name = process_name
-        self.store_conn_id = store_conn_id
         self.only = only
 
     def _scope(self, suite: SuiteSpec | None) -> Scope:
@@ -63,49 +50,29 @@ class ReconCheckOperator(BaseOperator):
         values["stage"] = self.stage or values.get("stage") or (suite.stage if suite else None)
         return Scope.from_mapping(values)
 
-    def _load(self, store: Any, context: Any) -> SuiteSpec:
+    def _load(self, context: Any) -> SuiteSpec:
         """Load the suite; a broken one is logged as a Failed run and fails the task without retry."""
         path = resolve_suite_path(self.suite_path)
         try:
             return load_suite(path)
         except SuiteError as exc:
-            run = store.open_run(self._scope(None), path.stem, process_name=self.process_name or self.stage or path.stem,
-                                 run_id=airflow_run_id(context))
-            store.finish_run(run, "Failed", error=str(exc))
             for problem in exc.problems:
-                self.log.error("%s", scrub(problem))
-            raise task_failure(exc) from None
+                self.say(problem, logging.ERROR)
+            with self.recording(context, self._scope(None), path.stem,
+                                process_name=self.process_name or self.stage or path.stem):
+                raise
 
     def execute(self, context: Any) -> dict[str, Any]:
         from recon_operators.hooks.databases import open_side
 
-        store = ResultsStoreHook(self.store_conn_id).get_store()
-        try:
-            suite = self._load(store, context)
-            scope = self._scope(suite)
-            run = store.open_run(scope, suite.name, process_name=self.process_name or scope.stage or suite.name,
-                                 entity_name=suite.name, run_id=airflow_run_id(context))
-            try:
-                results = run_suite(suite, scope, open_side, only=self.only)
-                store.record_results(run, results)
-            except Exception as exc:  # noqa: BLE001 - recorded, then raised as the one masked line
-                store.finish_run(run, "Failed", error=error_line(exc))
-                raise task_failure(exc) from None
-            errors = [r for r in results if r.status.value == "Error"]
-            store.finish_run(run, "Failed" if errors else "Passed",
-                             error="; ".join(f"{r.check_name}: {r.message}" for r in errors) or None)
-            verdict = store.verdict(scope, suite.name)
-        finally:
-            store.close()
-        summary = compact_summary(verdict, scope, suite.name)
-        summary["run_id"] = run.run_id
-        self.log.info("%s", scrub(f"suite {suite.name} for {scope.key}: {verdict.status} ({verdict.matched} matched, "
-                                  f"{verdict.mismatched} mismatched, {verdict.errored} errors)"))
-        for check in verdict.failed_checks[:MAX_LOGGED_FAILURES]:
-            self.log.warning("%s", scrub(f"{check['status']}: {check['check_name']}"
-                                         f"{'[' + check['group_key'] + ']' if check['group_key'] else ''} "
-                                         f"expected {check['expected']} actual {check['actual']} "
-                                         f"discrepancy {check['discrepancy']} {check['message'] or ''}"))
-        # The alert notifiers read this key when a later task fails (on_failure_callback).
-        context["ti"].xcom_push(key=SUMMARY_XCOM_KEY, value=summary)
+        suite = self._load(context)
+        scope = self._scope(suite)
+        with self.recording(context, scope, suite.name, process_name=self.process_name) as run:
+            run.record(run_suite(suite, scope, open_side, only=self.only))
+        summary = self.publish(context, run)
+        for check in run.verdict.failed_checks[:MAX_LOGGED_FAILURES]:
+            self.say(f"{check['status']}: {check['check_name']}"
+                     f"{'[' + check['group_key'] + ']' if check['group_key'] else ''} "
+                     f"expected {check['expected']} actual {check['actual']} "
+                     f"discrepancy {check['discrepancy']} {check['message'] or ''}", logging.WARNING)
         return summary

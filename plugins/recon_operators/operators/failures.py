@@ -26,7 +26,8 @@ class ReconTaskError(AirflowException):
     """A task failed for a reason a retry may cure; the message is already masked."""
 
 
-def task_failure(exc: BaseException) -> AirflowException:
-    """The exception to raise (``from None``) for ``exc``: same line as the CLI prints."""
+def task_failure(exc: BaseException, *, retry: bool = True) -> AirflowException:
+    """The exception to raise (``from None``) for ``exc``: same line as the CLI prints. Bad input,
+    or any failure when ``retry`` is off, fails without retry."""
     line = error_line(exc)
-    return AirflowFailException(line) if isinstance(exc, BAD_INPUT) else ReconTaskError(line)
+    return AirflowFailException(line) if isinstance(exc, BAD_INPUT) or not retry else ReconTaskError(line)

@@ -8,19 +8,17 @@ failure; a read or database error fails the task with one line and a Failed log 
 
 from __future__ import annotations
 
+import logging
 from contextlib import ExitStack, closing
 from datetime import datetime, timezone
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
-from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowException, AirflowFailException
+from airflow.sdk.exceptions import AirflowFailException
 
-from recon_operators.engine.masking import scrub
 from recon_operators.engine.results import CheckResult, Status
 from recon_operators.engine.scope import Scope, ScopeError
-from recon_operators.errors import one_line
 from recon_operators.hooks.results_store import ResultsStoreHook
-from recon_operators.operators.check import airflow_run_id
+from recon_operators.operators.recording import RecordingOperator
 
 STAGE = "mini_recon_1"
 BATCH_REPORT = "mini_recon_1_batch_report"
@@ -59,34 +57,7 @@ def _check_results(results: list[dict[str, Any]], started: datetime) -> list[Che
             for r in results]
 
 
-class _LoggedRun:
-    """Open a "Migration".log_table run, run ``work``, close it Passed or Failed (one line, no retry loss)."""
-
-    def __init__(self, store_conn_id: str, scope: Scope, suite: str, context: Any) -> None:
-        self.store = ResultsStoreHook(store_conn_id).get_store()
-        self.scope = scope
-        self.suite = suite
-        self.context = context
-
-    def __call__(self, work: Callable[[Any], dict[str, Any]], *, what: str) -> dict[str, Any]:
-        try:
-            run = self.store.open_run(self.scope, self.suite, process_name=STAGE, run_id=airflow_run_id(self.context))
-            try:
-                outcome = work(run)
-            except AirflowFailException as exc:
-                self.store.finish_run(run, "Failed", error=str(exc)[:2000])
-                raise
-            except Exception as exc:  # noqa: BLE001 - any read/DB error: one line, Failed log row
-                message = scrub(f"{what} failed for {self.scope.key}: {one_line(exc)}")
-                self.store.finish_run(run, "Failed", error=message[:2000])
-                raise AirflowException(message) from None
-            self.store.finish_run(run, "Passed")
-            return outcome
-        finally:
-            self.store.close()
-
-
-class MiniRecon1BatchReportOperator(BaseOperator):
+class MiniRecon1BatchReportOperator(RecordingOperator):
     """One batch's Mini Recon 1 report: landing files in S3 vs the transformation in Postgres.
 
     Reads only the batch's rows of the landing datasets it needs, writes the eleven report tables
@@ -103,11 +74,10 @@ class MiniRecon1BatchReportOperator(BaseOperator):
     def __init__(self, *, scope: dict[str, Any], bucket: str, landing_path: str = DEFAULT_LANDING_PATH,
                  store_conn_id: str = ResultsStoreHook.default_conn_name, transform_conn_id: str = "transform_pg",
                  aws_conn_id: str = "aws_default", transform_schema: str = "transform", **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+        super().__init__(store_conn_id=store_conn_id, **kwargs)
         self.scope = scope
         self.bucket = bucket
         self.landing_path = landing_path
-        self.store_conn_id = store_conn_id
         self.transform_conn_id = transform_conn_id
         self.aws_conn_id = aws_conn_id
         self.transform_schema = transform_schema
@@ -134,9 +104,7 @@ class MiniRecon1BatchReportOperator(BaseOperator):
 
         values = _scope_values(self.scope, BATCH_FIELDS)
         scope = _ledger_scope(values)
-        logged = _LoggedRun(self.store_conn_id, scope, BATCH_REPORT, context)
-
-        def work(run: Any) -> dict[str, Any]:
+        with self.recording(context, scope, BATCH_REPORT, process_name=STAGE) as run:
             started = datetime.now(timezone.utc)
             landing = self._landing(values)
             with ExitStack() as stack:
@@ -144,19 +112,16 @@ class MiniRecon1BatchReportOperator(BaseOperator):
                 transform_conn = stack.enter_context(closing(postgres_connection(self.transform_conn_id)))
                 written = write_mr1_batch(store_conn, transform_conn, run_id=run.run_id, landing=landing,
                                           transform_schema=self.transform_schema, **values)
-            logged.store.record_results(run, _check_results(written["results"], started))
-            return written
-
-        written = logged(work, what="Mini Recon 1 batch report")
+            run.record(_check_results(written["results"], started))
         summary = {"scope": scope.as_dict(), "status": written["active_status"], "rows": written["rows"],
                    "failed_subsets": written["failed"]}
-        self.log.info("%s", scrub(f"Mini Recon 1 batch {scope.key}: {written['active_status']}"))
+        self.say(f"Mini Recon 1 batch {scope.key}: {written['active_status']}")
         for table, groups in written["failed"].items():
-            self.log.warning("%s", scrub(f"{table} failed for {', '.join(groups)}"))
+            self.say(f"{table} failed for {', '.join(groups)}", logging.WARNING)
         return summary
 
 
-class MiniRecon1PrefixSummaryOperator(BaseOperator):
+class MiniRecon1PrefixSummaryOperator(RecordingOperator):
     """One prefix's Mini Recon 1 summary, once every batch of the prefix has its report.
 
     Refuses (naming them) when batches of the prefix have no ``recon_status`` row, or, for the
@@ -172,11 +137,10 @@ class MiniRecon1PrefixSummaryOperator(BaseOperator):
     def __init__(self, *, scope: dict[str, Any], batch_ids: Sequence[str],
                  fresh_batch_ids: Sequence[str] | None = None,
                  store_conn_id: str = ResultsStoreHook.default_conn_name, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+        super().__init__(store_conn_id=store_conn_id, **kwargs)
         self.scope = scope
         self.batch_ids = batch_ids
         self.fresh_batch_ids = fresh_batch_ids
-        self.store_conn_id = store_conn_id
 
     def execute(self, context: Any) -> dict[str, Any]:
         from recon_operators.migration.formulas import write_prefix_summary
@@ -190,30 +154,26 @@ class MiniRecon1PrefixSummaryOperator(BaseOperator):
         # Batch reports of this DAG run carry run ids "<dag>/<run>/<task>[/<map index>]".
         ti = context["ti"]
         run_prefix = f"{ti.dag_id}/{ti.run_id}/"
-        logged = _LoggedRun(self.store_conn_id, scope, PREFIX_SUMMARY, context)
-
-        def work(run: Any) -> dict[str, Any]:
-            with closing(ResultsStoreHook(self.store_conn_id).get_conn()) as conn:
-                fresh = None if self.fresh_batch_ids is None else [str(b) for b in self.fresh_batch_ids]
-                missing = missing_batches(conn, batch_ids=batch_ids, run_prefix=run_prefix, fresh_batch_ids=fresh,
-                                          **values)
-                if missing:
-                    raise AirflowFailException(f"prefix {values['prefix_id']}: no Mini Recon 1 report for batch(es) "
-                                               f"{', '.join(missing)} (a batch this run recomputes needs this "
-                                               "run's report; run the whole prefix once)")
-                mark_prefix(conn, "Started", batch_ids=batch_ids, **values)
-                try:
-                    rows = write_prefix_summary(conn, run_id=run.run_id, **values)
-                except Exception:
-                    mark_prefix(conn, "Failed", batch_ids=batch_ids, **values)
-                    raise
-                matched = bool(rows) and all(r["status_match"] == "Match" and r["migratable_count_status"] == "Match"
-                                             for r in rows)
-                mark_prefix(conn, "Passed" if matched else "Failed", batch_ids=batch_ids, **values)
-            failed_statuses = sorted({str(r["subscriber_status"]) for r in rows if r["status_match"] != "Match"})
-            return {"status": "Match" if matched else "Mismatch", "failed_subsets": list(rows[0]["failed_subsets"]),
-                    "failed_statuses": failed_statuses, "rows": len(rows)}
-
-        outcome = logged(work, what="Mini Recon 1 prefix summary")
-        self.log.info("%s", scrub(f"Mini Recon 1 prefix {scope.key}: {outcome['status']}"))
-        return {"scope": scope.as_dict(), **outcome}
+        with self.recording(context, scope, PREFIX_SUMMARY, process_name=STAGE) as run, \
+                closing(ResultsStoreHook(self.store_conn_id).get_conn()) as conn:
+            fresh = None if self.fresh_batch_ids is None else [str(b) for b in self.fresh_batch_ids]
+            missing = missing_batches(conn, batch_ids=batch_ids, run_prefix=run_prefix, fresh_batch_ids=fresh,
+                                      **values)
+            if missing:
+                raise AirflowFailException(f"prefix {values['prefix_id']}: no Mini Recon 1 report for batch(es) "
+                                           f"{', '.join(missing)} (a batch this run recomputes needs this "
+                                           "run's report; run the whole prefix once)")
+            mark_prefix(conn, "Started", batch_ids=batch_ids, **values)
+            try:
+                rows = write_prefix_summary(conn, run_id=run.run_id, **values)
+            except Exception:
+                mark_prefix(conn, "Failed", batch_ids=batch_ids, **values)
+                raise
+            matched = bool(rows) and all(r["status_match"] == "Match" and r["migratable_count_status"] == "Match"
+                                         for r in rows)
+            mark_prefix(conn, "Passed" if matched else "Failed", batch_ids=batch_ids, **values)
+        failed_statuses = sorted({str(r["subscriber_status"]) for r in rows if r["status_match"] != "Match"})
+        status = "Match" if matched else "Mismatch"
+        self.say(f"Mini Recon 1 prefix {scope.key}: {status}")
+        return {"scope": scope.as_dict(), "status": status, "failed_subsets": list(rows[0]["failed_subsets"]),
+                "failed_statuses": failed_statuses, "rows": len(rows)}

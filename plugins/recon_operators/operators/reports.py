@@ -14,21 +14,16 @@ from contextlib import ExitStack, closing
 from pathlib import Path
 from typing import Any, Sequence
 
-from airflow.sdk import BaseHook, BaseOperator
-from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk import BaseHook
 
-from recon_operators.engine.masking import scrub
 from recon_operators.engine.scope import Scope
-from recon_operators.errors import one_line
 from recon_operators.hooks.results_store import ResultsStoreHook
-from recon_operators.notifiers.alerts import SUMMARY_XCOM_KEY
-from recon_operators.operators.check import airflow_run_id
-from recon_operators.operators.summary import compact_summary
+from recon_operators.operators.recording import RecordingOperator
 
 ALL_LAYERS = ("source", "transform", "stage", "target")
 
 
-class _ReportOperator(BaseOperator):
+class _ReportOperator(RecordingOperator):
     """Shared run protocol; subclasses say which layers they read and how they report."""
 
     template_fields: Sequence[str] = ("scope", "store_conn_id")
@@ -36,16 +31,16 @@ class _ReportOperator(BaseOperator):
     ui_color = "#e3ecf7"
     stage_name = ""
     layers_needed: tuple[str, ...] = ()
+    retry_failures = False  # a report that cannot be computed will not be fixed by a retry
 
     def __init__(self, *, scope: dict[str, Any], store_conn_id: str = ResultsStoreHook.default_conn_name,
                  transform_conn_id: str = "transform_pg", stage_conn_id: str = "stage_mysql",
                  stage_mongo_conn_id: str | None = None, target_conn_id: str = "target_pg",
                  aws_conn_id: str = "aws_default", landing_bucket: str | None = None,
                  config_path: str | None = None, **kwargs: Any) -> None:
-        kwargs.setdefault("retries", 0)  # a report that cannot be computed will not be fixed by a retry
-        super().__init__(**kwargs)
+        kwargs.setdefault("retries", 0)
+        super().__init__(store_conn_id=store_conn_id, **kwargs)
         self.scope = scope
-        self.store_conn_id = store_conn_id
         self.transform_conn_id = transform_conn_id
         self.stage_conn_id = stage_conn_id
         self.stage_mongo_conn_id = stage_mongo_conn_id
@@ -103,30 +98,14 @@ class _ReportOperator(BaseOperator):
 
     # -- run protocol ---------------------------------------------------------------------------
     def execute(self, context: Any) -> dict[str, Any]:
-        hook = ResultsStoreHook(self.store_conn_id)
-        store = hook.get_store()
-        try:
-            scope = Scope.from_mapping({k: v for k, v in self.scope.items() if k != "batches"} | {"stage": self.stage_name})
-            run = store.open_run(scope, self.suite, process_name=self.stage_name, run_id=airflow_run_id(context))
-            try:
-                with ExitStack() as stack:
-                    layers = self._layers(stack)
-                    store_conn = stack.enter_context(closing(hook.get_conn()))
-                    results, extra = self.report(store_conn, layers, run.run_id)
-                store.record_results(run, results)
-            except Exception as exc:  # noqa: BLE001 - every cause ends as a Failed run and one line
-                message = scrub(one_line(exc))
-                store.finish_run(run, "Failed", error=message[:2000])
-                raise AirflowFailException(scrub(f"{self.suite} for {scope.key}: {message}")) from None
-            store.finish_run(run, "Passed")
-            verdict = store.verdict(scope, self.suite)
-        finally:
-            store.close()
-        summary = {**compact_summary(verdict, scope, self.suite), "run_id": run.run_id, **extra}
-        self.log.info("%s", scrub(f"{self.suite} for {scope.key}: {verdict.status} ({verdict.matched} matched, "
-                                  f"{verdict.mismatched} mismatched)"))
-        context["ti"].xcom_push(key=SUMMARY_XCOM_KEY, value=summary)
-        return summary
+        scope = Scope.from_mapping({k: v for k, v in self.scope.items() if k != "batches"} | {"stage": self.stage_name})
+        with self.recording(context, scope, self.suite, process_name=self.stage_name) as run:
+            with ExitStack() as stack:
+                layers = self._layers(stack)
+                store_conn = stack.enter_context(closing(ResultsStoreHook(self.store_conn_id).get_conn()))
+                results, extra = self.report(store_conn, layers, run.run_id)
+            run.record(results)
+        return self.publish(context, run, **extra)
 
     def _report_scope(self, run_id: str) -> Any:
         from recon_operators.migration.report_sql import ReportScope

@@ -9,12 +9,10 @@ read is an ``Error`` result, never a pass); a malformed diff definition fails it
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Mapping, Sequence
 
-from airflow.sdk import BaseOperator
-
 from recon_operators.connections import url_secrets
-from recon_operators.engine.masking import scrub
 from recon_operators.engine.results import utcnow
 from recon_operators.engine.rowdiff import DiffSpec, run_diff
 from recon_operators.engine.rowdiff.model import DEFAULT_SAMPLE
@@ -24,13 +22,10 @@ from recon_operators.engine.adapters.base import SourceError
 from recon_operators.engine.scope import Scope
 from recon_operators.errors import error_line
 from recon_operators.hooks.results_store import ResultsStoreHook
-from recon_operators.notifiers.alerts import SUMMARY_XCOM_KEY
-from recon_operators.operators.check import airflow_run_id
-from recon_operators.operators.failures import task_failure
-from recon_operators.operators.summary import compact_summary
+from recon_operators.operators.recording import RecordingOperator
 
 
-class RowDiffOperator(BaseOperator):
+class RowDiffOperator(RecordingOperator):
     """Diff ``source`` and ``target`` by ``key``; scope values are bound into the filters.
 
     ``source``/``target``: dataset mappings or URLs (see ``engine.opener.dataset_side``). ``rules``:
@@ -53,7 +48,7 @@ class RowDiffOperator(BaseOperator):
                  stage: str | None = None, process_name: str | None = None, output_path: str | None = None,
                  aws_conn_id: str = "aws_default", store_conn_id: str = ResultsStoreHook.default_conn_name,
                  **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+        super().__init__(store_conn_id=store_conn_id, **kwargs)
         self.output_path, self.aws_conn_id = output_path, aws_conn_id
         self.source, self.target = source, target
         self.key = key
@@ -63,7 +58,6 @@ class RowDiffOperator(BaseOperator):
         self.sample_limit = sample_limit
         self.scope, self.stage, self.diff_name = scope, stage, diff_name
         self.process_name = process_name
-        self.store_conn_id = store_conn_id
 
     def render_template_fields(self, context: Any, jinja_env: Any = None) -> None:
         """After rendering, tell Airflow's masker the passwords the datasets' URLs hold, so the
@@ -110,30 +104,15 @@ class RowDiffOperator(BaseOperator):
         values = dict(self.scope)
         values["stage"] = self.stage or values.get("stage")
         scope = Scope.from_mapping(values)
-        store = ResultsStoreHook(self.store_conn_id).get_store()
-        try:
-            run = store.open_run(scope, self.diff_name, process_name=self.process_name or scope.stage or self.diff_name,
-                                 entity_name=self.diff_name, run_id=airflow_run_id(context))
-            try:
-                results, diff = self._diff(scope)
-                store.record_results(run, results)
-            except Exception as exc:  # noqa: BLE001 - recorded, then raised as the one masked line
-                store.finish_run(run, "Failed", error=error_line(exc))
-                raise task_failure(exc) from None
-            error = next((r.message for r in results if r.status.value == "Error"), None)
-            store.finish_run(run, "Failed" if error else "Passed", error=error)
-            verdict = store.verdict(scope, self.diff_name)
-        finally:
-            store.close()
-        summary = compact_summary(verdict, scope, self.diff_name)
-        summary["run_id"] = run.run_id
-        if diff is not None:
-            summary["diff"] = {k: v for k, v in diff.as_dict().items() if k not in ("samples", "source", "target")}
-            self.log.info("%s", scrub(f"row diff {self.diff_name} for {scope.key}: {diff.source_rows} source rows, "
-                                      f"{diff.target_rows} target rows, {diff.missing_in_target} missing, "
-                                      f"{diff.extra_in_target} extra, {diff.changed_rows} changed "
-                                      f"{diff.column_mismatches} in {diff.seconds:.1f}s"))
-        else:
-            self.log.error("%s", scrub(f"row diff {self.diff_name} for {scope.key} could not run: {error}"))
-        context["ti"].xcom_push(key=SUMMARY_XCOM_KEY, value=summary)
-        return summary
+        with self.recording(context, scope, self.diff_name, process_name=self.process_name) as run:
+            results, diff = self._diff(scope)
+            run.record(results)
+        if diff is None:
+            self.say(f"row diff {self.diff_name} for {scope.key} could not run: {run.error}", logging.ERROR)
+            return self.publish(context, run)
+        self.say(f"row diff {self.diff_name} for {scope.key}: {diff.source_rows} source rows, "
+                 f"{diff.target_rows} target rows, {diff.missing_in_target} missing, "
+                 f"{diff.extra_in_target} extra, {diff.changed_rows} changed "
+                 f"{diff.column_mismatches} in {diff.seconds:.1f}s")
+        return self.publish(context, run, diff={k: v for k, v in diff.as_dict().items()
+                                                if k not in ("samples", "source", "target")})

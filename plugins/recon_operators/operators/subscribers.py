@@ -34,7 +34,7 @@ SUMMARY_KEYS = ("job_id", "job_type", "job_status", "mode", "input_file_key", "o
 
 
 def _bad_input() -> tuple[type[BaseException], ...]:
-    from recon_operators.factories.config import ConfigError
+    from recon_operators.config import ConfigError
     from recon_operators.operators.failures import BAD_INPUT
     from recon_operators.subscribers.files import InputFileError
     from recon_operators.subscribers.provisioning import ModeError
@@ -384,15 +384,13 @@ class AuditOperator(_SubscriberOperator):
     def record_verdict(context: Any, config: Any, results: list[Any]) -> None:
         """The audit's results in the ledger (replacing the previous audit's), for the gate."""
         from recon_operators.hooks.results_store import ResultsStoreHook
-        from recon_operators.operators.check import airflow_run_id
+        from recon_operators.operators.recording import airflow_run_id, failure_line
         from recon_operators.subscribers.audit import AUDIT_SUITE, audit_scope
 
-        error = next((r.message for r in results if r.status.value == "Error"), None)
         store = ResultsStoreHook(config.store_conn_id).get_store()
         try:
-            run = store.open_run(audit_scope(config.env), AUDIT_SUITE, process_name=AUDIT_SUITE,
-                                 run_id=airflow_run_id(context))
-            store.record_results(run, results)
-            store.finish_run(run, "Failed" if error else "Passed", error=error)
+            with store.run(audit_scope(config.env), AUDIT_SUITE, process_name=AUDIT_SUITE,
+                           run_id=airflow_run_id(context), describe=failure_line) as run:
+                run.record(results)
         finally:
             store.close()

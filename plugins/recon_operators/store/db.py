@@ -27,15 +27,25 @@ def connect(dsn: str, connect_timeout: int = 5) -> Any:
 
 @contextmanager
 def transaction(conn: Any) -> Iterator[Any]:
-    """One transaction: commit on success, roll back on any error so nothing is half-written."""
-    if conn.status != psycopg2.extensions.STATUS_READY:
-        conn.rollback()
-    cur = conn.cursor()
+    """One transaction of our own: commit on success, roll back on any error, so nothing is
+    half-written.
+
+    It refuses to start on a connection with work left open (an implicit transaction from an
+    uncommitted read or write, or one in error): rolling that back would silently drop someone's
+    writes, and committing it would make them ours. Leaving work open is the caller's bug, so it
+    is named here instead of hidden. Autocommit is switched off for the block (its statements, and
+    the temp tables they make, must commit together) and restored after.
+    """
+    if conn.get_transaction_status() != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+        raise StoreError("the connection has an open transaction; commit or roll it back first")
+    autocommit = conn.autocommit
+    conn.autocommit = False
     try:
-        yield cur
+        with conn.cursor() as cur:
+            yield cur
         conn.commit()
     except BaseException:
         conn.rollback()
         raise
     finally:
-        cur.close()
+        conn.autocommit = autocommit

@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import psycopg2
 from psycopg2.extras import Json
@@ -22,7 +22,7 @@ from recon_operators.engine.masking import scrub, scrub_values
 from recon_operators.engine.results import CheckResult, Status
 from recon_operators.engine.scope import Scope
 from recon_operators.paths import read_sql
-from recon_operators.errors import one_line
+from recon_operators.errors import error_line, one_line
 from recon_operators.store.db import ConnectionFactory, StoreError, connect, transaction
 
 RUN_STATUSES = ("Passed", "Failed")
@@ -72,6 +72,37 @@ class Verdict:
     @property
     def passed(self) -> bool:
         return self.status == "Match"
+
+
+@dataclass
+class RecordedRun:
+    """A run open inside ``ResultsStore.run``: record its results, or say why it failed.
+
+    Results that could not be evaluated (``Error``) fail the run with their messages; a mismatch
+    does not, since judging it is the gate's job. ``verdict`` is set once the run is finished.
+    """
+
+    handle: RunHandle
+    store: "ResultsStore"
+    error: str | None = None
+    verdict: Verdict | None = None
+
+    @property
+    def run_id(self) -> str:
+        return self.handle.run_id
+
+    def record(self, results: Iterable[CheckResult]) -> list[CheckResult]:
+        """Replace the scope's results with these (atomically); Error results fail the run."""
+        results = list(results)
+        self.store.record_results(self.handle, results)
+        errors = [r for r in results if r.status is Status.ERROR]
+        if errors:
+            self.fail("; ".join(f"{r.check_name}: {r.message}" for r in errors))
+        return results
+
+    def fail(self, error: str) -> None:
+        """Finish the run ``Failed`` with this error (masked and clipped when written)."""
+        self.error = error
 
 
 class ResultsStore:
@@ -141,6 +172,22 @@ class ResultsStore:
         with self._tx("opening the run") as cur:
             cur.execute(read_sql("store/open_run.sql"), params)
         return run
+
+    @contextmanager
+    def run(self, scope: Scope, suite: str, *, describe: Callable[[BaseException], str] = error_line,
+            **opening: Any) -> Iterator[RecordedRun]:
+        """The one run lifecycle: open the run (``opening``: ``open_run``'s keywords), yield it to
+        record into, finish it ``Passed`` (or ``Failed`` with the error the run was given) and read
+        the verdict. An exception finishes the run ``Failed`` with ``describe``'s one line (masked
+        and clipped by ``finish_run``) and goes on up, so a crash never leaves a run ``In Progress``."""
+        run = RecordedRun(self.open_run(scope, suite, **opening), self)
+        try:
+            yield run
+        except BaseException as exc:
+            self.finish_run(run.handle, "Failed", error=describe(exc))
+            raise
+        self.finish_run(run.handle, "Failed" if run.error else "Passed", error=run.error)
+        run.verdict = self.verdict(scope, suite)
 
     def finish_run(self, run: RunHandle, status: str, error: str | None = None) -> None:
         """Close the run as ``Passed`` or ``Failed`` with the error (secrets and PII masked, then

@@ -13,37 +13,122 @@ S3 layout under ``s3.bucket`` / ``s3.prefix`` (default ``subscribers/``), per jo
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import ClassVar, Literal
 
-from recon_operators.factories.batch_load_config import JobProblem, _JobReader
-from recon_operators.factories.cohort_config import (_BUCKET, _CONN_ID, DEFAULT_AWS_CONN_ID, DEFAULT_STORE_CONN_ID,
-                                                     AlertRoutes)
-from recon_operators.factories.config import ConfigError
+from croniter import croniter
+
+from pydantic import Field, field_validator
+
+from recon_operators.config import ConfigError, ConfigModel, load_config
+from recon_operators.config.dags import Alerts
+from recon_operators.config.fields import SCHEDULE_PRESETS, Bucket, ConnId, Positive, Text, matching
 from recon_operators.paths import config_dir
 from recon_operators.subscribers.provisioning import Mode
-from recon_operators.yaml_lines import LineMap as _Map
-from recon_operators.yaml_lines import YamlFileError, read_yaml
 
 JOB_TYPES = ("migration", "bulk_delete", "audit", "export")
 FILE_JOBS = ("migration", "bulk_delete")
-# The reference's workflow timeouts (minutes); bulk delete is a file job like migration.
-DEFAULT_TIMEOUTS = {"migration": 60, "bulk_delete": 60, "audit": 30, "export": 40}
-DELETE_MODES = ("soft", "hard")
-EXPORT_FORMATS = ("csv", "parquet")
-GATE_POLICIES = ("fail", "warn")  # an audit has no downstream load a stop could skip
 DAG_ID_PREFIX = "subscriber_"
-_TABLE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
-_PREFIX = re.compile(r"^([A-Za-z0-9_.=-]+/)*$")
-_VARIABLE = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
-_ENV = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_JOB_KEYS = {"migration": ("chunk_size", "landing_timeout_minutes"),
-             "bulk_delete": ("chunk_size", "landing_timeout_minutes", "delete"),
-             "audit": ("gate", "mismatch_limit"),
-             "export": ("format", "url_expiry_minutes")}
-_COMMON_KEYS = ("schedule", "timeout_minutes", "retries", "retry_delay_seconds")
+CONTINUOUS = "@continuous"
+
+
+class _Job(ConfigModel):
+    """What every job type's DAG takes: schedule and governance (timeout, retries with backoff)."""
+
+    file_job: ClassVar[bool] = False
+    schedule: str | None = Field(None, description=f"a 5-field cron, {', '.join(SCHEDULE_PRESETS)}, "
+                                                   f"{CONTINUOUS} (file jobs) or empty for on-demand runs")
+    timeout_minutes: Positive = 60
+    retries: int = Field(2, ge=0, le=10)
+    retry_delay_seconds: Positive = Field(30, description="doubled at each retry")
+
+    @field_validator("schedule")
+    @classmethod
+    def _schedule(cls, value: str | None) -> str | None:
+        if value == CONTINUOUS and not cls.file_job:
+            raise ValueError(f"{CONTINUOUS} suits only file jobs (their runs wait for a landed file)")
+        if value is not None and value != CONTINUOUS and value not in SCHEDULE_PRESETS and \
+                not (croniter.is_valid(value) and len(value.split()) == 5):
+            raise ValueError(f"{value!r} is not a valid cron expression (5 fields, e.g. '0 2 * * *', or @daily...)")
+        return value
+
+
+class _FileJob(_Job):
+    file_job: ClassVar[bool] = True
+    chunk_size: int = Field(5000, ge=1, le=100_000, description="rows per mapped load task")
+    landing_timeout_minutes: Positive = Field(720, description="how long a run waits for a landed file")
+
+
+class MigrationJob(_FileJob):
+    """Subscribers from landed CSV files into Cloud and/or Legacy (by provisioning mode)."""
+
+
+class BulkDeleteJob(_FileJob):
+    """Subscribers named in landed CSV files deleted (soft: status DELETED; hard: rows removed)."""
+
+    delete: Literal["soft", "hard"] = "soft"
+
+
+class AuditJob(_Job):
+    """Cloud vs Legacy with the keyed row diff; the verdict gates (an audit has nothing to stop)."""
+
+    timeout_minutes: Positive = 30
+    gate: Literal["fail", "warn"] = Field("warn", description="when Cloud and Legacy differ")
+    mismatch_limit: int = Field(1_000_000, ge=1, le=10_000_000, description="mismatches listed in the S3 report")
+
+
+class ExportJob(_Job):
+    """Subscribers exported to S3 with a pre-signed URL (filters in the run's conf)."""
+
+    timeout_minutes: Positive = 40
+    format: Literal["csv", "parquet"] = "csv"
+    url_expiry_minutes: Positive = 60
+
+
+class Jobs(ConfigModel):
+    migration: MigrationJob = MigrationJob()
+    bulk_delete: BulkDeleteJob = BulkDeleteJob()
+    audit: AuditJob = AuditJob()
+    export: ExportJob = ExportJob()
+
+
+class Provisioning(ConfigModel):
+    default_mode: Literal[tuple(m.value for m in Mode)]  # type: ignore[valid-type]
+    variable: matching(r"^[A-Za-z0-9_.-]{1,250}$", "an Airflow Variable key") = Field(  # type: ignore[valid-type]
+        "subscriber_provisioning_mode", description="an Airflow Variable overriding default_mode")
+
+
+class Connections(ConfigModel):
+    store: ConnId = "recon_store"
+    legacy: ConnId = Field(description="the Legacy MariaDB/MySQL database")
+    aws: ConnId = Field("aws_default", description="DynamoDB (Cloud) and S3")
+
+
+class Cloud(ConfigModel):
+    table: matching(r"^[A-Za-z0-9_.-]{3,255}$", "a DynamoDB table name (A-Z a-z 0-9 _ . -, 3-255)")  # type: ignore
+    scan_segments: int = Field(4, ge=1, le=64, description="parallel Scan segments for audits and exports")
+
+
+class S3(ConfigModel):
+    bucket: Bucket
+    prefix: matching(r"^([A-Za-z0-9_.=-]+/)*$", "a folder like 'subscribers/'") = "subscribers/"  # type: ignore
+
+
+class SubscribersFile(ConfigModel):
+    """include/config/subscribers/jobs.yaml: one DAG per subscriber job type."""
+
+    env: matching(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", "letters, digits, _ . - (max 64)")  # type: ignore
+    owner: Text
+    dag_id_prefix: matching(r"^subscriber_[a-z0-9_]*$", "subscriber_ then lower-case letters, digits, _") = (  # type: ignore
+        DAG_ID_PREFIX)
+    provisioning: Provisioning
+    connections: Connections
+    cloud: Cloud
+    s3: S3
+    alerts: Alerts = Alerts()
+    jobs: Jobs = Jobs()
 
 
 @dataclass(frozen=True)
@@ -79,7 +164,7 @@ class SubscriberConfig:
     bucket: str
     prefix: str
     jobs: dict[str, JobSettings]
-    alerts: AlertRoutes
+    alerts: Alerts
     path: str
 
     def dag_id(self, job_type: str) -> str:
@@ -100,94 +185,29 @@ def job_type_of(dag_id: str) -> str | None:
 
 
 class SubscriberConfigError(ConfigError):
-    def __init__(self, problems: list[JobProblem]):
-        self.problems = tuple(problems)
-        lines = [str(p) for p in self.problems]
-        super().__init__(lines[0] if len(lines) == 1
-                         else f"{len(lines)} problems in subscriber job config:\n" + "\n".join(f"  - {x}" for x in lines))
+    """The subscriber job config is invalid; ``problems`` holds each one, located."""
+
+    kind = "subscriber job config"
 
 
-class _Reader(_JobReader):
-    def number(self, m: _Map, key: str, where: str, low: float, default: float) -> float:
-        value = self.get(m, key, where, (int, float), False)
-        if value is None:
-            return default
-        if value <= low:
-            self.add(self.line(m, key), f"{where}.{key}", f"must be a number > {low:g}, got {value}")
-            return default
-        return float(value)
+def _settings(job_type: str, job: _Job) -> JobSettings:
+    extra = job.model_dump(exclude=set(_Job.model_fields) | {"landing_timeout_minutes", "url_expiry_minutes"})
+    if isinstance(job, _FileJob):
+        extra["landing_timeout"] = timedelta(minutes=job.landing_timeout_minutes)
+    if isinstance(job, ExportJob):
+        extra["url_expiry"] = timedelta(minutes=job.url_expiry_minutes)
+    return JobSettings(job_type=job_type, schedule=job.schedule, timeout=timedelta(minutes=job.timeout_minutes),
+                       retries=job.retries, retry_delay=timedelta(seconds=job.retry_delay_seconds), **extra)
 
-    def config(self, raw: _Map) -> SubscriberConfig | None:
-        self.cohort = "subscribers"
-        self.duplicate_keys(raw)
-        self.keys(raw, ("env", "owner", "dag_id_prefix", "provisioning", "connections", "cloud", "s3", "alerts",
-                        "jobs"), "")
-        env = self.text(raw, "env", "", pattern=_ENV, rule="letters, digits, _ . - (max 64)")
-        owner = self.text(raw, "owner", "")
-        prefix = self.text(raw, "dag_id_prefix", "", required=False, pattern=re.compile(r"^subscriber_[a-z0-9_]*$"),
-                           rule="subscriber_ then lower-case letters, digits, _") or DAG_ID_PREFIX
-        provisioning = self.mapping(raw, "provisioning", "") or _Map(raw.line)
-        self.keys(provisioning, ("default_mode", "variable"), "provisioning")
-        mode = self.choice(provisioning, "default_mode", "provisioning", tuple(m.value for m in Mode), True)
-        variable = self.text(provisioning, "variable", "provisioning", required=False, pattern=_VARIABLE,
-                             rule="an Airflow Variable key") or "subscriber_provisioning_mode"
-        conns = self.mapping(raw, "connections", "") or _Map(raw.line)
-        self.keys(conns, ("store", "legacy", "aws"), "connections")
-        ids = {k: self.text(conns, k, "connections", required=k == "legacy", pattern=_CONN_ID,
-                            rule="an Airflow connection id") for k in ("store", "legacy", "aws")}
-        cloud = self.mapping(raw, "cloud", "") or _Map(raw.line)
-        self.keys(cloud, ("table", "scan_segments"), "cloud")
-        table = self.text(cloud, "table", "cloud", pattern=_TABLE, rule="a DynamoDB table name (A-Z a-z 0-9 _ . -, 3-255)")
-        segments = self.integer(cloud, "scan_segments", "cloud", 1, 64, 4)
-        s3 = self.mapping(raw, "s3", "") or _Map(raw.line)
-        self.keys(s3, ("bucket", "prefix"), "s3")
-        bucket = self.text(s3, "bucket", "s3", pattern=_BUCKET, rule="an S3 bucket name (a-z, 0-9, . -; 3-63)")
-        s3_prefix = self.get(s3, "prefix", "s3", (str,), False)
-        s3_prefix = "subscribers/" if s3_prefix is None else s3_prefix
-        if not _PREFIX.match(s3_prefix):
-            self.add(self.line(s3, "prefix"), "s3.prefix", f"{s3_prefix!r} must be a folder like 'subscribers/'")
-        alerts_raw = self.mapping(raw, "alerts", "", required=False)
-        alerts = self.alerts(alerts_raw) if alerts_raw is not None else AlertRoutes()
-        jobs = self.jobs(self.mapping(raw, "jobs", "") or _Map(raw.line))
-        if self.problems:
-            return None
-        return SubscriberConfig(env=env, owner=owner, dag_id_prefix=prefix, default_mode=mode, mode_variable=variable,
-                                store_conn_id=ids["store"] or DEFAULT_STORE_CONN_ID, legacy_conn_id=ids["legacy"],
-                                aws_conn_id=ids["aws"] or DEFAULT_AWS_CONN_ID, cloud_table=table,
-                                scan_segments=segments, bucket=bucket, prefix=s3_prefix, jobs=jobs, alerts=alerts,
-                                path=self.path)
 
-    def jobs(self, raw: _Map) -> dict[str, JobSettings]:
-        self.keys(raw, JOB_TYPES, "jobs")
-        settings = {}
-        for job_type in JOB_TYPES:
-            where = f"jobs.{job_type}"
-            m = self.get(raw, job_type, "jobs", (_Map,), False) or _Map(raw.line)
-            self.keys(m, (*_COMMON_KEYS, *_JOB_KEYS[job_type]), where)
-            schedule = m.get("schedule")
-            if schedule != "@continuous":
-                schedule = self.schedule(m)
-            elif job_type not in FILE_JOBS:
-                self.add(self.line(m, "schedule"), f"{where}.schedule", "@continuous suits only file jobs "
-                                                                         "(their runs wait for a landed file)")
-            options = {
-                "timeout": timedelta(minutes=self.number(m, "timeout_minutes", where, 0, DEFAULT_TIMEOUTS[job_type])),
-                "retries": self.integer(m, "retries", where, 0, 10, 2),
-                "retry_delay": timedelta(seconds=self.number(m, "retry_delay_seconds", where, 0, 30)),
-            }
-            if "chunk_size" in _JOB_KEYS[job_type]:
-                options["chunk_size"] = self.integer(m, "chunk_size", where, 1, 100_000, 5000)
-                options["landing_timeout"] = timedelta(minutes=self.number(m, "landing_timeout_minutes", where, 0, 720))
-            if job_type == "bulk_delete":
-                options["delete"] = self.choice(m, "delete", where, DELETE_MODES, False) or "soft"
-            if job_type == "audit":
-                options["gate"] = self.choice(m, "gate", where, GATE_POLICIES, False) or "warn"
-                options["mismatch_limit"] = self.integer(m, "mismatch_limit", where, 1, 10_000_000, 1_000_000)
-            if job_type == "export":
-                options["format"] = self.choice(m, "format", where, EXPORT_FORMATS, False) or "csv"
-                options["url_expiry"] = timedelta(minutes=self.number(m, "url_expiry_minutes", where, 0, 60))
-            settings[job_type] = JobSettings(job_type=job_type, schedule=schedule, **options)
-        return settings
+def _config(path: Path, parsed: SubscribersFile) -> SubscriberConfig:
+    return SubscriberConfig(
+        env=parsed.env, owner=parsed.owner, dag_id_prefix=parsed.dag_id_prefix,
+        default_mode=parsed.provisioning.default_mode, mode_variable=parsed.provisioning.variable,
+        store_conn_id=parsed.connections.store, legacy_conn_id=parsed.connections.legacy,
+        aws_conn_id=parsed.connections.aws, cloud_table=parsed.cloud.table, scan_segments=parsed.cloud.scan_segments,
+        bucket=parsed.s3.bucket, prefix=parsed.s3.prefix, alerts=parsed.alerts, path=str(path),
+        jobs={t: _settings(t, getattr(parsed.jobs, t)) for t in JOB_TYPES})
 
 
 def default_path() -> Path:
@@ -197,14 +217,5 @@ def default_path() -> Path:
 def load_subscriber_config(path: str | Path | None = None) -> SubscriberConfig:
     """Load and validate the config; raises ``SubscriberConfigError`` listing every problem."""
     path = Path(path) if path is not None else default_path()
-    reader = _Reader(str(path))
-    try:
-        raw = read_yaml(path, "subscriber job config")
-    except YamlFileError as exc:
-        raise SubscriberConfigError([JobProblem(str(path), exc.line, "subscribers", None, exc.message)]) from None
-    if not isinstance(raw, _Map):
-        raise SubscriberConfigError([JobProblem(str(path), None, "subscribers", None, "the file must be a mapping")])
-    config = reader.config(raw)
-    if config is None:
-        raise SubscriberConfigError(reader.report())  # type: ignore[arg-type]
-    return config
+    return load_config(SubscribersFile, path, "subscriber job config", build=lambda p: _config(path, p),
+                       error=SubscriberConfigError)
