@@ -1,4 +1,4 @@
-"""The layering DESIGN.md fixes: the engine, the store and the CLI never import Airflow."""
+"""The layering the README draws (its "Layers" section): the engine, the store and the CLI never import Airflow."""
 
 from __future__ import annotations
 
