@@ -145,3 +145,26 @@ def test_output_to_s3(tables, airflow_env, moto_server, tmp_path):
     filesystem = s3_filesystem(endpoint_url=moto_server.endpoint_url, access_key="testing", secret_key="testing")
     table = pq.read_table("diffs/run1/diff.parquet", filesystem=filesystem)
     assert table.num_rows == 1 and table.column("status__target").to_pylist() == ["BARRED"]
+
+
+def test_a_read_failing_deep_in_the_stream_is_that_sides_one_line(databases):
+    """The sides stream through a pipe into DuckDB while the server still reads: a value that
+    fails its declared cast 150,000 rows in (after DuckDB parsed the rows before it) must end the
+    diff with the server's error for that side, not a parse error nor a hang, and never the value.
+    (MariaDB's casts do not fail: '007x' reads as 7 with a warning.)"""
+    import psycopg2
+
+    from tests.integration.rowdiff_data import pg_dsn
+
+    name = table()
+    conn = psycopg2.connect(pg_dsn(databases["transform"]))
+    with conn, conn.cursor() as cur:
+        cur.execute(f"CREATE TABLE {name} AS SELECT i AS id, CASE WHEN i = 150000 THEN '007x' ELSE i::text END "
+                    "AS code FROM generate_series(1, 160000) AS i")
+    conn.close()
+    url = pg_url(databases["transform"], name)
+    done = recon(url, url, "--key", "id", "--rule", "code=integer")
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "007x" not in done.stderr
+    assert "code" in lines[0] and ("source" in lines[0] or "target" in lines[0])
