@@ -64,7 +64,7 @@ class SparkDialect(Dialect):
         if form.scale is None:
             if side.kind == INTEGER:
                 return self.as_text(expr)
-            text = self.as_text(expr if side.kind == DECIMAL else f"CAST({expr} AS DECIMAL(38, 18))")
+            text = self.as_text(expr if side.kind == DECIMAL else f"CAST({expr} AS DECIMAL(38, 20))")
             return (f"CASE WHEN {expr} = 0 THEN '0' WHEN instr({text}, '.') = 0 THEN {text} "
                     f"ELSE regexp_replace({text}, '\\\\.?0+$', '') END")
         if side.kind == DECIMAL and side.scale == form.scale and not form.rounds:
@@ -113,7 +113,7 @@ class SparkDialect(Dialect):
             return tried(f"CAST(try_cast({text} AS {BIG}) AS STRING)")
         if kind == DECIMAL:
             if form.scale is None:
-                number = f"try_cast({text} AS DECIMAL(38, 18))"
+                number = f"try_cast({text} AS DECIMAL(38, 20))"
                 return tried(f"CASE WHEN {number} = 0 THEN '0' "
                              f"ELSE regexp_replace(CAST({number} AS STRING), '\\\\.?0+$', '') END")
             return tried(f"CAST(try_cast({text} AS DECIMAL(38, {form.scale})) AS STRING)")
@@ -141,7 +141,7 @@ class SparkDialect(Dialect):
         if form.kind == INTEGER or side.kind == INTEGER:
             return f"CAST({value} AS {BIG})"
         scale = form.scale if form.scale is not None else (side.scale if side.scale is not None and not textual else None)
-        scale = scale if scale is not None else (form.sum_scale if form.sum_scale is not None else 18)
+        scale = scale if scale is not None else (form.sum_scale if form.sum_scale is not None else 20)
         return f"CAST({value} AS DECIMAL(38, {scale}))"
 
     def row_hash(self, texts: list[str]) -> str:

@@ -97,7 +97,8 @@ def read_files(spark: Any, path: str, fmt: str, csv: Mapping[str, Any]) -> Any:
         reader = reader.option("encoding", str(csv["encoding"]))
     return (reader.option("header", "false" if csv.get("header") is False else "true")
             .option("sep", str(csv.get("delimiter", ","))).option("quote", '"').option("escape", '"')
-            .option("multiLine", "true").option("inferSchema", "false").option("mode", "FAILFAST")
+            # an unquoted empty field is NULL, a quoted "" is '' (as DuckDB reads them): NUL never occurs in text
+            .option("nullValue", "\u0000").option("multiLine", "true").option("inferSchema", "false").option("mode", "FAILFAST")
             .csv(spark_path(path)))
 
 

@@ -59,6 +59,7 @@ def settings(master: str | None = None) -> dict[str, str]:
         "spark.master": master or _MASTER.get("master") or os.environ.get("RECON_SPARK_MASTER") or DEFAULT_MASTER,
         "spark.app.name": "recon",
         "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
         "spark.sql.session.timeZone": "UTC",
         "spark.driver.extraJavaOptions": "-Duser.timezone=UTC",
         "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
