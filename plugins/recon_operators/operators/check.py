@@ -44,7 +44,7 @@ class ReconCheckOperator(BaseOperator):
     The run's log row says ``Failed`` when some checks could not be evaluated (Error results).
     """
 
-    template_fields: Sequence[str] = ("suite_path", "scope", "stage", "store_conn_id")
+    template_fields: Sequence[str] = ("suite_path", "scope", "stage", "store_conn_id", "engine", "spark_master")
     template_fields_renderers = {"scope": "json"}
     ui_color = "#e8f4ea"
 
@@ -57,9 +57,13 @@ class ReconCheckOperator(BaseOperator):
         process_name: str | None = None,
         store_conn_id: str = ResultsStoreHook.default_conn_name,
         only: list[str] | None = None,
+        engine: str | None = None,
+        spark_master: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.engine = engine  # "spark": this run on Spark whatever the suite says; None: the suite's engine
+        self.spark_master = spark_master  # in-process Spark's master (default local[*])
         self.suite_path = suite_path
         self.scope = scope
         self.stage = stage
@@ -95,7 +99,11 @@ class ReconCheckOperator(BaseOperator):
             run = store.open_run(scope, suite.name, process_name=self.process_name or scope.stage or suite.name,
                                  entity_name=suite.name, run_id=airflow_run_id(context))
             try:
-                results = run_suite(suite, scope, open_side, only=self.only)
+                if (self.engine or suite.engine) == "spark":
+                    from recon_operators.engine.spark.session import configure
+
+                    configure(self.spark_master)
+                results = run_suite(suite, scope, open_side, only=self.only, engine=self.engine)
                 store.record_results(run, results)
             except Exception as exc:  # noqa: BLE001 - recorded, then raised as the one masked line
                 store.finish_run(run, "Failed", error=error_line(exc))
