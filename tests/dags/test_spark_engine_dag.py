@@ -88,3 +88,36 @@ def test_spark_suite_mismatch_stops_the_gate(env, tmp_path, store_dsn):
                          "AND group_key IS NULL", cohort))
     assert statuses["subscriber_count"] == "Match"
     assert statuses["balance_total"] == "Mismatch" and statuses["row_hash"] == "Mismatch"
+
+
+def test_spark_submit_mode_records_the_jobs_results(env, tmp_path, store_dsn, monkeypatch):
+    """spark_conn_id: the suite runs as a spark-submit application (the provider's hook, a
+    local[2] master here) and this task records what the job wrote back."""
+    import os
+    import sys
+
+    from airflow.sdk import DAG
+
+    from recon_operators.operators.check import ReconCheckOperator
+
+    venv_bin = os.path.dirname(sys.executable)
+    monkeypatch.setenv("PATH", f"{venv_bin}{os.pathsep}{os.environ['PATH']}")  # spark-submit of the venv's pyspark
+    monkeypatch.setenv("RECON_SPARK_CONF", f"spark.pyspark.python={sys.executable};"
+                                           f"spark.pyspark.driver.python={sys.executable}")
+    monkeypatch.setenv("AIRFLOW_CONN_SPARK_LOCAL", '{"conn_type": "spark", "host": "local[2]"}')
+    cohort = f"C{uuid.uuid4().hex[:8]}"
+    pg_table, my_table = table_name(), table_name()
+    data = subscribers()
+    write_postgres(pg_dsn(env["transform"]), pg_table, data)
+    write_mariadb(env["stage"], my_table, faulted(data, amount=(2, 1)))
+    scope = {"env": "test", "cohort_id": cohort, "batch_id": "1"}
+    with DAG(dag_id=f"spark_submit_{cohort}", start_date=datetime(2026, 1, 1), schedule=None,
+             default_args={"owner": "tests"}, tags=["test"]) as dag:
+        ReconCheckOperator(task_id="checks", suite_path=str(suite_file(tmp_path, pg_table, my_table)), scope=scope,
+                           stage="mini_recon_1", spark_conn_id="spark_local")
+    run = run_test(dag)
+    assert task_states(run) == {"checks": "success"}
+    statuses = dict(rows(store_dsn, "SELECT check_name, status FROM recon.check_result WHERE cohort_id = %s "
+                         "AND group_key IS NULL", cohort))
+    assert statuses == {"subscriber_count": "Match", "balance_total": "Mismatch", "row_hash": "Mismatch"}
+    assert xcom(run, "checks", "recon_summary")["mismatched"] >= 2

@@ -44,7 +44,8 @@ class ReconCheckOperator(BaseOperator):
     The run's log row says ``Failed`` when some checks could not be evaluated (Error results).
     """
 
-    template_fields: Sequence[str] = ("suite_path", "scope", "stage", "store_conn_id", "engine", "spark_master")
+    template_fields: Sequence[str] = ("suite_path", "scope", "stage", "store_conn_id", "engine", "spark_master",
+                                      "spark_conn_id")
     template_fields_renderers = {"scope": "json"}
     ui_color = "#e8f4ea"
 
@@ -59,9 +60,11 @@ class ReconCheckOperator(BaseOperator):
         only: list[str] | None = None,
         engine: str | None = None,
         spark_master: str | None = None,
+        spark_conn_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.spark_conn_id = spark_conn_id  # set: the suite runs by spark-submit on that connection's cluster
         self.engine = engine  # "spark": this run on Spark whatever the suite says; None: the suite's engine
         self.spark_master = spark_master  # in-process Spark's master (default local[*])
         self.suite_path = suite_path
@@ -89,6 +92,20 @@ class ReconCheckOperator(BaseOperator):
                 self.log.error("%s", scrub(problem))
             raise task_failure(exc) from None
 
+    def _run(self, suite: SuiteSpec, scope: Scope, open_side: Any) -> list[Any]:
+        """In this process (Spark in local mode for ``engine: spark``), or by spark-submit."""
+        on_spark = (self.engine or suite.engine) == "spark"
+        if on_spark and self.spark_conn_id:
+            from recon_operators.hooks.spark import submit_suite
+
+            return submit_suite(suite, resolve_suite_path(self.suite_path), scope.as_dict(),
+                                conn_id=self.spark_conn_id, only=self.only)
+        if on_spark:
+            from recon_operators.engine.spark.session import configure
+
+            configure(self.spark_master)
+        return run_suite(suite, scope, open_side, only=self.only, engine=self.engine)
+
     def execute(self, context: Any) -> dict[str, Any]:
         from recon_operators.hooks.databases import open_side
 
@@ -99,11 +116,7 @@ class ReconCheckOperator(BaseOperator):
             run = store.open_run(scope, suite.name, process_name=self.process_name or scope.stage or suite.name,
                                  entity_name=suite.name, run_id=airflow_run_id(context))
             try:
-                if (self.engine or suite.engine) == "spark":
-                    from recon_operators.engine.spark.session import configure
-
-                    configure(self.spark_master)
-                results = run_suite(suite, scope, open_side, only=self.only, engine=self.engine)
+                results = self._run(suite, scope, open_side)
                 store.record_results(run, results)
             except Exception as exc:  # noqa: BLE001 - recorded, then raised as the one masked line
                 store.finish_run(run, "Failed", error=error_line(exc))

@@ -23,6 +23,7 @@ JDBC_JARS = ("/usr/share/java/postgresql.jar", "/usr/share/java/mariadb-java-cli
 _LOCK = threading.Lock()
 _MASTER: dict[str, str] = {}
 _SESSION: dict[str, Any] = {}
+SUBMITTED = "RECON_SPARK_SUBMITTED"  # set by engine/spark/job.py: spark-submit configured the session
 
 
 class SparkSetupError(RuntimeError):
@@ -68,6 +69,8 @@ def settings(master: str | None = None) -> dict[str, str]:
         "spark.driver.memory": os.environ.get("RECON_SPARK_DRIVER_MEMORY", "2g"),
         "spark.sql.execution.arrow.pyspark.enabled": "true",
     }
+    if os.environ.get(SUBMITTED):  # spark-submit chose the master (the cluster's), keep it
+        conf.pop("spark.master")
     found = jars()
     if found:
         conf["spark.jars"] = ",".join(found)
