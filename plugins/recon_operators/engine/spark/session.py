@@ -13,6 +13,8 @@ Settings come from the environment so a CLI run, an operator and a spark-submit 
 
 from __future__ import annotations
 
+import atexit
+import logging
 import os
 import threading
 from pathlib import Path
@@ -95,5 +97,15 @@ def spark_session(master: str | None = None) -> Any:
         except Exception as exc:  # noqa: BLE001 - Java missing, a port in use...
             raise SparkSetupError(f"Spark could not start: {str(exc).splitlines()[0] if str(exc) else exc!r}") from None
         session.sparkContext.setLogLevel("ERROR")
+        logging.getLogger("py4j").setLevel(logging.WARNING)  # its gateway's chatter, at exit too
         _SESSION["session"] = session
+        atexit.register(stop)
         return session
+
+
+def stop() -> None:
+    """Stop the process's session (its JVM), e.g. at exit."""
+    with _LOCK:
+        session = _SESSION.pop("session", None)
+    if session is not None:
+        session.stop()
