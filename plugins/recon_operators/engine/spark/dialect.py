@@ -39,6 +39,8 @@ class SparkDialect(Dialect):
     def typed_as_text(self, expr: str, side: LogicalType) -> str:
         if side.kind == BINARY:
             return f"lower(hex({expr}))"
+        if side.padded:  # Postgres CHAR(n) arrives through JDBC padded; its cast to text drops the padding
+            return f"rtrim({self.as_text(expr)})"
         return super().typed_as_text(expr, side)
 
     def utc(self, expr: str, side: LogicalType, rule: ColumnRule) -> str:
