@@ -11,7 +11,8 @@ import sys
 import pytest
 
 from recon_operators.engine.spec import SuiteError, parse_suite
-from tests.integration.rowdiff_data import changed, mariadb_url, pg_url, rows, table, write_mariadb, write_postgres
+from tests.integration.rowdiff_data import (MY_DDL, changed, mariadb_url, pg_url, rows, table, write_mariadb,
+                                           write_postgres)
 
 pytestmark = pytest.mark.integration
 
@@ -27,15 +28,16 @@ def recon(*args: str, **env: str) -> subprocess.CompletedProcess:
 
 
 def test_spark_diff_gives_the_default_engines_result(databases):
-    """Postgres (char(8), numeric(14,2), double, timestamptz) vs MariaDB (varchar, decimal(14,3),
+    """Postgres (char(8), numeric(14,2), double, timestamptz) vs MariaDB (CHAR(8), decimal(14,3),
     decimal(10,4), timestamp): a changed row, a missing row, an extra row and a duplicated key.
-    The text key is read by JDBC in 3 hash partitions per side."""
+    The text key is read by JDBC in 3 hash partitions per side. (Spark re-padded MariaDB's CHAR
+    values to 8 characters until the session read them as sent.)"""
     data = rows()
     target = changed(data, 3, email="someone@else.org", status="BARRED", balance=data[3]["balance"] + 1)[:-1]
     target += [dict(target[5]), {**data[0], "msisdn": "6289999999999"}]  # a duplicated key and an extra row
     pg_table, my_table = table(), table()
     write_postgres(databases["transform"], pg_table, data)
-    write_mariadb(databases["stage"], my_table, target)
+    write_mariadb(databases["stage"], my_table, target, ddl=MY_DDL.replace("plan varchar(8)", "plan CHAR(8)"))
     source, target_url = pg_url(databases["transform"], pg_table), mariadb_url(databases["stage"], my_table)
     default = recon(source, target_url, "--key", "msisdn", "--json")
     spark = recon(source, target_url, "--key", "msisdn", "--json", "--engine", "spark", "--spark-master", "local[2]",

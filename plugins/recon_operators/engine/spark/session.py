@@ -67,6 +67,10 @@ def settings(master: str | None = None) -> dict[str, str]:
         "spark.driver.extraJavaOptions": "-Duser.timezone=UTC",
         "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
         "spark.sql.timeType.enabled": "true",
+        # CHAR(n) read as the database sends it (Postgres pads, MariaDB does not), not re-padded by Spark:
+        # the dialect drops a Postgres CHAR's padding as Postgres's own cast to text does
+        "spark.sql.readSideCharPadding": "false",
+        "spark.sql.legacy.charVarcharAsString": "true",
         "spark.sql.shuffle.partitions": os.environ.get("RECON_SPARK_SHUFFLE_PARTITIONS", "8"),
         "spark.driver.memory": os.environ.get("RECON_SPARK_DRIVER_MEMORY", "2g"),
         "spark.sql.execution.arrow.pyspark.enabled": "true",
