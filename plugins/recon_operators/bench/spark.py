@@ -60,7 +60,9 @@ def run_rows(rows: int, env: dict[str, str]) -> tuple[list[Measure], list[str]]:
                     name = f"{engine} {label}"
                     print(f"  {name} ...", flush=True)
                     result = measure(name, _diff(source, target, engine == "spark"), env=env)
-                    problems += [f"{rows:,} {name}: {p}" for p in truth.check(json.loads(result.output))]
+                    report_json = json.loads(result.output)
+                    problems += [f"{rows:,} {name}: {p}" for p in truth.check(report_json)]
+                    result.timings = report_json.get("timings") or {}  # the diff's own phases (no JVM start)
                     results.append(result)
         finally:
             services.drop_pg_database(pg_db)
@@ -79,6 +81,9 @@ def report(rows: int, results: list[Measure], problems: list[str], history: Path
         default = by_name.get(f"default {label}")
         against = f"{m.seconds / default.seconds:5.2f}x" if engine == "spark" and default else ""
         print(f"{m.name:28} {m.seconds:8.2f} {m.peak_mb:8.0f} {rows / m.seconds / CORES:12,.0f}  {against}")
+    for m in results:
+        if getattr(m, "timings", None):
+            print(f"  {m.name} phases: " + ", ".join(f"{k} {v}" for k, v in m.timings.items()))
     print("counts: " + ("all equal to the known truth" if not problems else "WRONG\n  " + "\n  ".join(problems)))
     history.parent.mkdir(parents=True, exist_ok=True)
     with history.open("a") as out:
@@ -88,7 +93,8 @@ def report(rows: int, results: list[Measure], problems: list[str], history: Path
             "load_average": [round(x, 2) for x in load], "columns": 16,
             "spark_rows_per_second_per_core": {m.name: round(rows / m.seconds / CORES)
                                                for m in results if m.name.startswith("spark")},
-            "figures": {m.name: {"seconds": round(m.seconds, 3), "peak_mb": round(m.peak_mb)} for m in results},
+            "figures": {m.name: {"seconds": round(m.seconds, 3), "peak_mb": round(m.peak_mb),
+                                 "timings": getattr(m, "timings", {})} for m in results},
         }) + "\n")
     print(f"figures appended to {history}")
 

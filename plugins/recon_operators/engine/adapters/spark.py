@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from recon_operators.connections import ConnectionInfo
-from recon_operators.engine.adapters.base import Adapter, AggregateRequest, AggregateRows, Progress, SourceError
+from recon_operators.engine.adapters.base import (Adapter, AggregateRequest, AggregateRows, Progress, SourceError,
+                                                  value_free)
 from recon_operators.engine.adapters.sql import aggregate_select, shape_rows, split_finishing
 from recon_operators.engine.canonical import ColumnPlan, Form, Side
 from recon_operators.engine.identifiers import IdentifierError
@@ -37,9 +38,8 @@ _VIEWS = itertools.count()
 
 
 def spark_error(exc: BaseException) -> str:
-    """A Spark/JVM error as one line: the first line of its message, without the Java stack."""
-    message = str(getattr(exc, "getMessage", lambda: "")() or "") if hasattr(exc, "getMessage") else ""
-    return one_line(message or str(exc).split("\n\tat ", 1)[0].split("\nJVM stacktrace", 1)[0])
+    """A Spark/JVM error as one line without the Java stack or a data value it quotes (PII)."""
+    return value_free(one_line(str(exc).split("\n\tat ", 1)[0].split("\nJVM stacktrace", 1)[0]))
 
 
 class SparkAdapter(Adapter):
@@ -62,6 +62,7 @@ class SparkAdapter(Adapter):
         self.label = label or f"spark {where}"
         self._columns: dict[str, LogicalType] | None = None
         self._frames: dict[str | None, Any] = {}
+        self._views: list[str] = []  # temp views of this side, dropped on close
         try:
             self.filter = single_statement(side.filter, "filter") if side.filter else None
         except StackedStatementError as exc:
@@ -138,6 +139,7 @@ class SparkAdapter(Adapter):
                         raise SourceError(f"{self.label}: filter needs :{absent[0]} but the scope has no {absent[0]}")
                     view = f"recon_input_{next(_VIEWS)}"
                     frame.createOrReplaceTempView(view)
+                    self._views.append(view)
                     frame = self.spark.sql(f"SELECT * FROM {view} WHERE ({self.filter}\n)",
                                            args={n: values[n] for n in needed})
             else:
@@ -239,11 +241,12 @@ class SparkAdapter(Adapter):
             duck.unregister(view)
 
     def close(self) -> None:
-        for frame in self._frames.values():
-            try:
-                frame.unpersist()
-            except Exception:  # noqa: BLE001
-                pass
+        if self._views:
+            from recon_operators.engine.spark.session import spark_session
+
+            for view in self._views:
+                spark_session().catalog.dropTempView(view)
+        self._views.clear()
         self._frames.clear()
         if self.catalog is not None:
             self.catalog.close()
