@@ -69,3 +69,19 @@ def test_suite_engine_is_validated():
     assert parse_suite(text.format(engine="default")).engine is None
     with pytest.raises(SuiteError, match="engine must be one of default, spark, not 'flink'"):
         parse_suite(text.format(engine="flink"))
+
+
+def test_recon_check_on_spark_reads_quoted_newlines_unless_multiline_is_off(tmp_path):
+    """``recon check --engine spark``: a CSV value may hold a newline (read as one row); with
+    ``csv: {multiline: false}`` Spark splits lines, so the same file no longer reads as 2 rows."""
+    data = tmp_path / "notes.csv"
+    data.write_text('id,note\n1,"two\nlines"\n2,plain\n')
+    suite = tmp_path / "suite.yaml"
+    suite.write_text(f"suite: notes\nsource: {{path: {data}}}\ntarget: {{path: {data}, csv: {{multiline: false}}}}\n"
+                     "checks: [{name: rows, kind: row_count}]\n")
+    done = subprocess.run([sys.executable, "-m", "recon_operators.cli", "check", str(suite), "--engine", "spark",
+                           "--spark-master", "local[1]", "--json"], capture_output=True, text=True, cwd=ROOT)
+    assert done.returncode in (1, 2), done.stderr
+    (result,) = json.loads(done.stdout)["results"]
+    assert result["expected"] == 2 and result["status"] in ("Mismatch", "Error")
+    assert result["source"]["engine"] == "spark"

@@ -98,7 +98,11 @@ def read_files(spark: Any, path: str, fmt: str, csv: Mapping[str, Any]) -> Any:
     return (reader.option("header", "false" if csv.get("header") is False else "true")
             .option("sep", str(csv.get("delimiter", ","))).option("quote", '"').option("escape", '"')
             # an unquoted empty field is NULL, a quoted "" is '' (as DuckDB reads them): NUL never occurs in text
-            .option("nullValue", "\u0000").option("multiLine", "true").option("inferSchema", "false").option("mode", "FAILFAST")
+            .option("nullValue", "\u0000")
+            # quoted values may hold newlines, so a file is read by one task; csv: {multiline: false}
+            # (no newline inside a value) lets Spark split a big file across cores
+            .option("multiLine", "false" if csv.get("multiline") is False else "true")
+            .option("inferSchema", "false").option("mode", "FAILFAST")
             .csv(spark_path(path)))
 
 
