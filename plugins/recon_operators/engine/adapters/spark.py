@@ -38,8 +38,20 @@ _VIEWS = itertools.count()
 
 
 def spark_error(exc: BaseException) -> str:
-    """A Spark/JVM error as one line without the Java stack or a data value it quotes (PII)."""
-    return value_free(one_line(str(exc).split("\n\tat ", 1)[0].split("\nJVM stacktrace", 1)[0]))
+    """A Spark/JVM error as one line without the Java stack or a data value it quotes (PII).
+    A Py4J error's own line only says which call failed ("An error occurred while calling
+    o107.count"): the JVM exception's root cause is what the user can act on."""
+    text = str(exc)
+    java = getattr(exc, "java_exception", None)
+    if java is not None:
+        try:
+            root = java
+            while root.getCause() is not None:
+                root = root.getCause()
+            text = str(root.toString())
+        except Exception:  # noqa: BLE001 - the gateway may be gone
+            pass
+    return value_free(one_line(text.split("\n\tat ", 1)[0].split("\nJVM stacktrace", 1)[0]))
 
 
 class SparkAdapter(Adapter):
