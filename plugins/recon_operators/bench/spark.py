@@ -59,7 +59,11 @@ def run_rows(rows: int, env: dict[str, str]) -> tuple[list[Measure], list[str]]:
                 for engine in ("default", "spark"):
                     name = f"{engine} {label}"
                     print(f"  {name} ...", flush=True)
-                    result = measure(name, _diff(source, target, engine == "spark"), env=env)
+                    try:
+                        result = measure(name, _diff(source, target, engine == "spark"), env=env)
+                    except RuntimeError as exc:  # recorded as a problem; the other measures still run
+                        problems.append(f"{rows:,} {name}: failed: {str(exc).strip().splitlines()[-1][:300]}")
+                        continue
                     report_json = json.loads(result.output)
                     problems += [f"{rows:,} {name}: {p}" for p in truth.check(report_json)]
                     result.timings = report_json.get("timings") or {}  # the diff's own phases (no JVM start)
