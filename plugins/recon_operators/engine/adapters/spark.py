@@ -41,6 +41,8 @@ def spark_error(exc: BaseException) -> str:
     """A Spark/JVM error as one line without the Java stack or a data value it quotes (PII).
     A Py4J error's own line only says which call failed ("An error occurred while calling
     o107.count"): the JVM exception's root cause is what the user can act on."""
+    if isinstance(exc, ConnectionError) or type(exc).__name__ == "Py4JNetworkError":
+        return "the Spark JVM is gone (out of memory? raise RECON_SPARK_DRIVER_MEMORY; see its log on stderr)"
     text = str(exc)
     java = getattr(exc, "java_exception", None)
     if java is not None:

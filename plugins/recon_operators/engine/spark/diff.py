@@ -21,13 +21,15 @@ from recon_operators.engine.spark.dialect import SPARK
 
 
 def _frame(adapter: Any, plans: list[ColumnPlan], side: str, keys: list[ColumnPlan], values: list[ColumnPlan]) -> Any:
-    """k0.., v0.. and p = true, persisted: the side is read once for all the passes below."""
+    """k0.., v0.. and p = true, persisted on disk: the side is read once for all the passes below,
+    and the heap stays free for the aggregates and the join (kept in memory, two 1M-row sides
+    exhausted a 512 MB driver's heap; on disk the same diff completes)."""
     from pyspark import StorageLevel
 
     frame = adapter.frame(plans, side)
     names = [*(f"{SPARK.quote(p.name)} AS k{i}" for i, p in enumerate(keys)),
              *(f"{SPARK.quote(p.name)} AS v{j}" for j, p in enumerate(values)), "true AS p"]
-    return frame.selectExpr(*names).persist(StorageLevel.MEMORY_AND_DISK)
+    return frame.selectExpr(*names).persist(StorageLevel.DISK_ONLY)
 
 
 def _duplicates(frame: Any, key_cols: list[str]) -> Any:

@@ -112,4 +112,7 @@ def stop() -> None:
     with _LOCK:
         session = _SESSION.pop("session", None)
     if session is not None:
-        session.stop()
+        try:
+            session.stop()
+        except Exception:  # noqa: BLE001 - the JVM may be gone already (it died, or is exiting)
+            pass
