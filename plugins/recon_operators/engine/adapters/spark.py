@@ -91,7 +91,8 @@ class SparkAdapter(Adapter):
             return cls(side, label=f"spark file {reader.spark_path(side.path)}", params=params)
         if info is None or info.conn_type not in reader.DRIVERS:
             kind = getattr(info, "conn_type", "no")
-            raise SourceError(f"{label}: the spark engine reads files and postgres/mysql tables, not a {kind} connection")
+            raise SourceError(f"{label}: the spark engine reads files and postgres/mysql tables, "
+                              f"not a {kind} connection")
         from recon_operators.engine.adapters.registry import adapter_class
 
         catalog = adapter_class(info.conn_type).from_connection(side, info, label, params)
@@ -111,7 +112,8 @@ class SparkAdapter(Adapter):
         if not self.filter:
             return f"(SELECT * FROM {relation}) recon_side"
         values = {**dict(scope or {}), **self.params}
-        predicate = reader.inline_filter(self.filter, values, catalog.dialect.literal, self.label)  # type: ignore[attr-defined]
+        literal = catalog.dialect.literal  # type: ignore[attr-defined]
+        predicate = reader.inline_filter(self.filter, values, literal, self.label)
         return f"(SELECT * FROM {relation} WHERE ({predicate}\n)) recon_side"
 
     def _partitioning(self, key: str | None, scope: Mapping[str, Any] | None) -> reader.Partitioning | None:
