@@ -4,12 +4,13 @@ VENV  := .venv
 PY    := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: help demo test bench bench-subscribers services install clean
+.PHONY: help demo test bench bench-subscribers bench-spark services install clean
 
 help:
 	@echo "make demo   install, prepare databases, run the main job end to end, print what happened"
 	@echo "make test   install, then run the whole test suite against real Postgres and MariaDB"
 	@echo "make bench  time recon diff on N synthetic rows (default 1000000) against this machine's floor"
+	@echo "make bench-spark  recon diff --engine spark on local[2] vs the default engine, 1M and 5M rows (SPARK_ROWS)"
 	@echo "make bench-subscribers  time a DUAL_PROV migration of SUBS subscribers (default 100000) and the audit"
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml scripts/bootstrap.sh
@@ -31,6 +32,11 @@ test: install services
 N ?= 1000000
 bench: install services
 	@PYTHONPATH=plugins $(PY) -m recon_operators.bench.run --rows $(N)
+
+# The Spark engine on local[2] against the default engine, same data, exact counts checked.
+SPARK_ROWS ?= 1000000 5000000
+bench-spark: install services
+	@PYTHONPATH=plugins $(PY) -m recon_operators.bench.spark --rows $(SPARK_ROWS)
 
 # A DUAL_PROV migration of SUBS subscribers and a SUBS vs SUBS audit (moto DynamoDB, MariaDB).
 SUBS ?= 100000

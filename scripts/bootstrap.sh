@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what the project needs on a fresh machine: apt packages for the mysql provider's
-# mysqlclient build (and a JRE for pyspark), a .venv with the pinned dependencies, and the
+# mysqlclient build (and a JRE for pyspark, with Debian's JDBC drivers the Spark engine reads Postgres and
+# MariaDB through: never fetched at run time), a .venv with the pinned dependencies, and the
 # recon_operators package itself (editable, so `recon` is on the venv's PATH). Debian's chromium is
 # the browser the reconciliation view's browser test drives (Playwright never downloads one here).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(libmariadb-dev pkg-config chromium chromium-driver)
+apt_packages=(libmariadb-dev pkg-config chromium chromium-driver libpostgresql-jdbc-java libmariadb-java)
 command -v java >/dev/null 2>&1 || apt_packages+=(default-jre-headless)
 missing=()
 for pkg in "${apt_packages[@]}"; do

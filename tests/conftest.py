@@ -31,6 +31,10 @@ os.environ.update({
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_DEFAULT_REGION": "us-east-1",
+    # One small local Spark for the whole session (engine.spark.session): two cores, few shuffles.
+    "RECON_SPARK_MASTER": "local[2]",
+    "RECON_SPARK_SHUFFLE_PARTITIONS": "4",
+    "RECON_SPARK_DRIVER_MEMORY": "1g",
 })
 os.environ.pop("RECON_STORE_DSN", None)
 

@@ -128,11 +128,12 @@ def _check(args: argparse.Namespace, out: Output) -> int:
     if unknown:
         raise CommandError(f"--only {', '.join(unknown)}: no such check in suite {suite.name} "
                            f"(its checks: {', '.join(c.name for c in suite.checks)})")
-    from recon_operators.diff_cli import TerminalProgress
+    from recon_operators.diff_cli import TerminalProgress, apply_engine
 
+    engine = apply_engine(args)
     progress = TerminalProgress()
     try:
-        results = run_suite(suite, scope, open_side, only=args.only or None, progress=progress)
+        results = run_suite(suite, scope, open_side, only=args.only or None, progress=progress, engine=engine)
     finally:
         progress.done()
     counts = summary(results)
@@ -171,6 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="scope values bound into filters (repeatable), e.g. cohort_id=C1; env defaults to local")
     check.add_argument("--only", action="append", metavar="CHECK", help="run only this check (repeatable)")
     check.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
+    from recon_operators.diff_cli import add_engine_options
+
+    add_engine_options(check)
     check.set_defaults(handler=_check)
 
     validate = commands.add_parser("validate", help="validate a suite without running it", parents=[common])

@@ -23,6 +23,26 @@ EXIT_OK, EXIT_DIFFERENT = 0, 1
 T = TypeVar("T")
 
 
+def add_engine_options(parser: argparse.ArgumentParser) -> None:
+    """``--engine`` and ``--spark-master``, shared by ``recon check`` and ``recon diff``."""
+    parser.add_argument("--engine", choices=("default", "spark"), default=None,
+                        help="default: each side on its own engine (DuckDB diff); spark: both sides read, "
+                             "aggregated and joined by Spark (docs/spark.md)")
+    parser.add_argument("--spark-master", metavar="URL", default=None,
+                        help="Spark master for --engine spark (default local[*], or RECON_SPARK_MASTER)")
+
+
+def apply_engine(args: argparse.Namespace) -> str | None:
+    """The run's engine; for Spark, its master is set before the session starts."""
+    if args.spark_master and args.engine != "spark":
+        raise CommandError("--spark-master needs --engine spark")
+    if args.engine == "spark":
+        from recon_operators.engine.spark.session import configure
+
+        configure(args.spark_master)
+    return args.engine
+
+
 def add_parser(commands: Any, parents: Sequence[argparse.ArgumentParser] = ()) -> None:
     diff = commands.add_parser(
         "diff", help="keyed row diff of two datasets; exit 0 equal, 1 differences, 2 error",
@@ -55,6 +75,7 @@ def add_parser(commands: Any, parents: Sequence[argparse.ArgumentParser] = ()) -
     diff.add_argument("--work-dir", help="where the diff spills to disk (default: the system temp folder)")
     diff.add_argument("--memory-limit", default="1GB", help="DuckDB memory limit for the join (default 1GB)")
     diff.add_argument("--json", action="store_true", help="print one JSON object")
+    add_engine_options(diff)
     diff.set_defaults(handler=run)
 
 
@@ -142,6 +163,7 @@ def _check_options(args: argparse.Namespace) -> None:
 def run(args: argparse.Namespace, out: Any) -> int:
     """Diff and print; errors propagate to ``cli.main``, which prints them as one masked line."""
     _check_options(args)
+    engine = apply_engine(args)
     spec = spec_from(args)
     params = column_pairs(args.param, "--param")
     named = [("source", args.source), ("target", args.target)]
@@ -152,7 +174,7 @@ def run(args: argparse.Namespace, out: Any) -> int:
     opened: list[Adapter] = []
     try:
         for (name, _), (side, label) in zip(named, sides):
-            opened.append(_named(name, lambda: open_side(side, label, params=params)))
+            opened.append(_named(name, lambda: open_side(side, label, params=params, engine=engine)))
         result = run_diff(spec, opened[0], opened[1], work_dir=args.work_dir, memory_limit=args.memory_limit,
                           output=args.output, output_filesystem=_output_filesystem(args), progress=progress)
     finally:

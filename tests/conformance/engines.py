@@ -254,6 +254,21 @@ class DynamoDB(Provider):
         return DynamoDBAdapter(self.client(), side, connection_label="moto")
 
 
+class OnSpark(Provider):
+    """Another provider's storage read by the Spark engine (files, or JDBC for the databases)."""
+
+    def __init__(self, name: str, storage: Provider):
+        self.name = name
+        self.storage = storage
+        self.declared = storage.declared
+
+    def write(self, name: str, cases: list[Case], rows: list[dict[str, Any]]) -> SideSpec:
+        return self.storage.write(name, cases, rows)
+
+    def open(self, side: SideSpec) -> Adapter:
+        return open_side(side, self.name, engine="spark")
+
+
 # One entry per engine: (the session's databases, a scratch folder) -> its provider.
 PROVIDERS: dict[str, Callable[[dict[str, str], Path], Provider]] = {
     "postgres": lambda databases, folder: Postgres(databases["transform"]),
@@ -262,6 +277,10 @@ PROVIDERS: dict[str, Callable[[dict[str, str], Path], Provider]] = {
     "parquet": lambda databases, folder: ParquetFiles(folder),
     "mongo": lambda databases, folder: Mongo(),
     "dynamodb": lambda databases, folder: DynamoDB(),
+    "spark_parquet": lambda databases, folder: OnSpark("spark_parquet", ParquetFiles(folder)),
+    "spark_csv": lambda databases, folder: OnSpark("spark_csv", CsvFiles(folder)),
+    "spark_postgres": lambda databases, folder: OnSpark("spark_postgres", Postgres(databases["transform"])),
+    "spark_mariadb": lambda databases, folder: OnSpark("spark_mariadb", MariaDB(databases["stage"])),
 }
 ENGINE_NAMES = tuple(PROVIDERS)
 

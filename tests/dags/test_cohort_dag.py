@@ -288,6 +288,20 @@ def test_failed_mapped_loads_alert_naming_cohort_stage_batch_and_task(env, tmp_p
         assert "kind 'melt'" in text
 
 
+def test_spark_load_step_becomes_a_spark_submit_per_batch(tmp_path):
+    path = small_cohort(tmp_path)
+    config = yaml.safe_load(path.read_text())
+    config["stages"]["transform"]["load"] = {"kind": "spark", "application": "/jobs/transform.py",
+                                             "conn_id": "spark_cluster", "arguments": {"--mode": "full"}}
+    path.write_text(yaml.safe_dump(config))
+    dag = build(path)
+    task = dag.get_task("load_transform")
+    args = mapped_values(dag, "load_transform", "application_args")
+    assert task.operator_class.__name__ == "SparkSubmitOperator" and len(args) == 2
+    assert task.partial_kwargs["conn_id"] == "spark_cluster" and task.partial_kwargs["application"] == "/jobs/transform.py"
+    assert args[1][args[1].index("--batch_id") + 1] == "B002" and args[1][-2:] == ["--mode", "full"]
+
+
 def test_production_load_steps_become_glue_runs_and_dag_triggers(tmp_path):
     path = small_cohort(tmp_path)
     config = yaml.safe_load(path.read_text())

@@ -125,6 +125,16 @@ def test_readme_production_stages_are_valid(tmp_path):
     assert cohort.stage("stage").load.dag_id == "stage_load"
 
 
+def test_spark_load_step_passes_run_params_as_application_arguments(tmp_path):
+    text = BASE.replace("transform: {load: {kind: builtin}}",
+                        "transform: {load: {kind: spark, application: 's3a://jobs/transform.py', "
+                        "arguments: {--mode: full}}}")
+    load = load_cohort(_write(tmp_path, text)).stage("transform").load
+    assert (load.kind, load.application, load.conn_id) == ("spark", "s3a://jobs/transform.py", "spark_default")
+    args = load.application_args({"cohort_id": "T1", "batch_id": "B1"})
+    assert args == ["--cohort_id", "T1", "--batch_id", "B1", "--mode", "full"]
+
+
 # -- the API the DAG factory uses ------------------------------------------------------------
 
 def test_base_cohort_api(tmp_path):
@@ -227,8 +237,12 @@ CASES = [
                  "relative to include/config/suites", None, id="suite-path-escapes"),
     pytest.param("    suites: [mr1.yaml]\n", "", "stages.mini_recon_1.suites", "required field is missing",
                  "  mini_recon_1:", id="recon-stage-without-suites"),
-    pytest.param("{kind: builtin}", "{kind: spark}", "stages.transform.load.kind",
-                 "must be one of builtin, glue, trigger_dag", None, id="unknown-load-kind"),
+    pytest.param("{kind: builtin}", "{kind: melt}", "stages.transform.load.kind",
+                 "must be one of builtin, glue, trigger_dag, spark", None, id="unknown-load-kind"),
+    pytest.param("{kind: builtin}", "{kind: spark}", "stages.transform.load.application",
+                 "required field is missing", None, id="spark-without-application"),
+    pytest.param("{kind: builtin}", "{kind: spark, application: 'jobs/transform.sh'}",
+                 "stages.transform.load.application", "a .py or .jar path", None, id="spark-application-not-py-or-jar"),
     pytest.param("{kind: builtin}", "{kind: builtin, job_name: x}", "stages.transform.load.job_name",
                  "belongs to kind glue", None, id="setting-of-another-kind"),
     pytest.param("job_name: stage-load, ", "", "stages.stage.load.job_name", "required field is missing",

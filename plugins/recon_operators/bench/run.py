@@ -78,7 +78,7 @@ def measure(name: str, command: list[str], *, env: dict[str, str] | None = None)
         err.seek(0)
         output, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
     if code not in (0, 1):
-        raise RuntimeError(f"{name} failed ({code}): {stderr.strip()[:500]}")
+        raise RuntimeError(f"{name} failed ({code}): {stderr.strip()[-500:]}")  # the error line is last
     return Measure(name, seconds, peak, output)
 
 

@@ -60,9 +60,27 @@ def _aws(side: SideSpec, resolve: Resolver) -> tuple[ConnectionInfo | None, str 
         return ConnectionInfo("aws", extra=environment), None
 
 
+ENGINE_CHOICES = ("default", "spark")  # how a suite or a diff runs: each side's own engine, or Spark
+
+
+def check_engine(engine: str | None) -> str:
+    """``engine: spark`` (a suite, ``--engine``, an operator); None or ``default``: each side's own."""
+    if engine in (None, "", "default"):
+        return "default"
+    if engine not in ENGINE_CHOICES:
+        raise SourceError(f"engine must be one of {', '.join(ENGINE_CHOICES)}, not {engine!r}")
+    return engine
+
+
 def open_side(side: SideSpec, name: str = "side", *, resolve: Resolver = env_resolver,
-              params: Mapping[str, Any] | None = None) -> Adapter:
-    """Connect and return the side's adapter (the caller closes it)."""
+              params: Mapping[str, Any] | None = None, engine: str | None = None) -> Adapter:
+    """Connect and return the side's adapter (the caller closes it). ``engine="spark"``: the side
+    is read by Spark (files, or a Postgres/MySQL table through JDBC) instead of its own engine."""
+    if check_engine(engine) == "spark":
+        if side.collection:
+            raise SourceError(f"{name}: the spark engine reads files and postgres/mysql tables, not a collection")
+        info, label = (None, side.connection) if side.path else resolve_connection(side.connection or "", resolve)
+        return adapter_class("spark").from_connection(side, info, label or name, dict(params or {}))
     if side.path:
         info, label = _aws(side, resolve) if side.path.startswith("s3://") else (None, side.connection)
         return adapter_class(engine_for("aws", "files")).from_connection(side, info, label, dict(params or {}))
@@ -167,9 +185,9 @@ def check_dataset(side: SideSpec, label: str, resolve: Resolver = env_resolver) 
 
 
 def open_dataset(dataset: str | Mapping[str, Any], params: Mapping[str, Any] | None = None, *,
-                 resolve: Resolver = env_resolver) -> Adapter:
+                 resolve: Resolver = env_resolver, engine: str | None = None) -> Adapter:
     """A dataset URL or mapping, connected (the caller closes it)."""
     side, label = dataset_side(dataset)
     check_dataset(side, label, resolve)
-    return open_side(side, label, resolve=resolve, params=params)
+    return open_side(side, label, resolve=resolve, params=params, engine=engine)
 

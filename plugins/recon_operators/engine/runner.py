@@ -90,8 +90,11 @@ def bind_path(side: SideSpec, scope: Scope) -> SideSpec:
 
 
 class SuiteRun:
-    def __init__(self, suite: SuiteSpec, scope: Scope, open_side: SideOpener, progress: Progress | None = None):
+    def __init__(self, suite: SuiteSpec, scope: Scope, open_side: SideOpener, progress: Progress | None = None,
+                 engine: str | None = None):
         self.suite = suite
+        # "spark" (the run's choice, else the suite's): both sides opened on Spark
+        self.engine = engine if engine not in (None, "") else suite.engine
         self.scope = scope
         self.open_side = open_side
         self.progress = progress
@@ -144,7 +147,8 @@ class SuiteRun:
         started = utcnow()
         for name, side in (("source", self.suite.source), ("target", self.suite.target)):
             try:
-                self.sides[name] = self.open_side(bind_path(side, self.scope), name)
+                on_engine = {"engine": self.engine} if self.engine not in (None, "default") else {}
+                self.sides[name] = self.open_side(bind_path(side, self.scope), name, **on_engine)
                 self.descriptions[name] = self.sides[name].describe()
             except SourceError as exc:
                 self.close()
@@ -170,7 +174,8 @@ class SuiteRun:
 
 
 def run_suite(suite: SuiteSpec, scope: Scope, open_side: SideOpener, *, only: Iterable[str] | None = None,
-              progress: Progress | None = None) -> list[CheckResult]:
+              progress: Progress | None = None, engine: str | None = None) -> list[CheckResult]:
     """Every check of the suite (or ``only`` those named) for the scope, as results.
-    ``progress(side, phase, rows)`` hears of each aggregate as it starts (the CLI shows it)."""
-    return SuiteRun(suite, scope, open_side, progress).run(only)
+    ``progress(side, phase, rows)`` hears of each aggregate as it starts (the CLI shows it).
+    ``engine``: "spark" or "default" for this run, over the suite's own ``engine:``."""
+    return SuiteRun(suite, scope, open_side, progress, engine).run(only)

@@ -136,6 +136,7 @@ class SuiteSpec:
     stage: str | None = None
     normalise: dict[str, ColumnRule] = field(default_factory=dict)
     path: str | None = None
+    engine: str | None = None  # "spark": both sides read and aggregated by Spark (docs/spark.md)
 
     def rules_for(self, side: SideSpec) -> dict[str, ColumnRule]:
         """Suite rules with the side's overrides (e.g. the zone its naive timestamps are in)."""
@@ -210,6 +211,7 @@ def _load_rules(raw: Any, where: str, problems: _Problems) -> dict[str, ColumnRu
     return rules
 
 
+SUITE_ENGINES = ("default", "spark")  # engine: each side's own (default), or Spark for both
 _SIDE_KEYS = {"connection", "table", "query", "collection", "pipeline", "path", "format", "filter",
               "params", "columns", "normalise", "csv", "views"}
 
@@ -403,12 +405,16 @@ def parse_suite(text: str, origin: str = "<suite>") -> SuiteSpec:
     raw = _with_line_keys(document)
     if not isinstance(raw, dict):
         raise SuiteError([f"{origin}: a suite is a mapping with suite, source, target and checks"])
-    unknown = set(raw) - {"suite", "description", "stage", "source", "target", "normalise", "checks", "__line__"}
+    unknown = set(raw) - {"suite", "description", "stage", "source", "target", "normalise", "checks", "engine",
+                          "__line__"}
     if unknown:
         problems.add(None, "suite", f"unknown key(s) {', '.join(sorted(unknown))}")
     name = raw.get("suite")
     if not isinstance(name, str) or not _NAME.match(name):
         problems.add(raw.get("__line__"), "suite", "suite: must be a lower_snake_case name")
+    engine = raw.get("engine")
+    if engine is not None and engine not in SUITE_ENGINES:
+        problems.add(raw.get("__line__"), "engine", f"engine must be one of {', '.join(SUITE_ENGINES)}, not {engine!r}")
     source = _load_side(raw.get("source"), "source", problems)
     target = _load_side(raw.get("target"), "target", problems)
     rules = _load_rules(raw.get("normalise"), "normalise", problems)
@@ -433,6 +439,7 @@ def parse_suite(text: str, origin: str = "<suite>") -> SuiteSpec:
         normalise=rules,
         checks=tuple(checks),
         path=origin,
+        engine=None if engine in (None, "default") else engine,
     )
 
 

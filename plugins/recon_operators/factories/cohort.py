@@ -85,7 +85,7 @@ def batch_scopes(cohort: CohortConfig) -> list[dict[str, str]]:
 
 
 def _load_task(cohort: CohortConfig, stage: StageConfig, scopes: Any, builtin: BuiltinLoads | None) -> Any:
-    """The hop's load, mapped over batches: built-in loaders, a Glue job run, or another DAG."""
+    """The hop's load, mapped over batches: built-in loaders, a Glue job run, a Spark job, or another DAG."""
     load = stage.load
     assert load is not None
     timeout = timedelta(minutes=load.timeout_minutes) if load.timeout_minutes else None
@@ -97,6 +97,14 @@ def _load_task(cohort: CohortConfig, stage: StageConfig, scopes: Any, builtin: B
             task_id=f"load_{stage.name}", job_name=load.job_name, aws_conn_id=cohort.connections.aws,
             wait_for_completion=True, execution_timeout=timeout,
         ).expand(script_args=scopes.map(load.arguments_for))
+    if load.kind == "spark":
+        from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
+
+        # spark-submit waits for the application, so the gate judges a finished load.
+        return SparkSubmitOperator.partial(
+            task_id=f"load_{stage.name}", application=load.application, conn_id=load.conn_id,
+            name=f"recon-{cohort.cohort_id}-{stage.name}", execution_timeout=timeout,
+        ).expand(application_args=scopes.map(load.application_args))
     if load.kind == "trigger_dag":
         from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
 

@@ -35,7 +35,7 @@ RECON_STAGES = ("mini_recon_1", "mini_recon_2", "mini_recon_3")
 REPORT_STAGES = ("overall_summary", "etl_stage_report")  # optional; policy defaults to warn
 # Same values as operators.gate.POLICIES, repeated because that module imports Airflow.
 POLICIES = ("stop", "approve", "fail", "warn")
-LOAD_KINDS = ("builtin", "glue", "trigger_dag")
+LOAD_KINDS = ("builtin", "glue", "trigger_dag", "spark")
 RUN_PARAMS = ("env", "cohort_id", "prefix_id", "prefix", "batch_id", "msisdn_start", "msisdn_end")
 # A landing (the BRM extract) belongs to the whole cohort: one sensor waits for it, so its key can
 # only name cohort-level params; a batch placeholder would render empty in that sensor.
@@ -48,6 +48,7 @@ DEFAULT_LANDING_TIMEOUT_MINUTES = 720
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _DAG_ID = re.compile(r"^[A-Za-z0-9_.-]{1,250}$")
 _CONN_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,249}$")
+_SPARK_APP = re.compile(r"^\S{1,1000}\.(py|jar)$")  # the Transformation job spark-submit runs
 _GLUE_JOB = re.compile(r"^[A-Za-z0-9_.-]{1,255}$")
 _LOADER = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 _GLUE_ARG = re.compile(r"^--[A-Za-z][A-Za-z0-9_-]{0,127}$")
@@ -100,6 +101,8 @@ class LoadStep:
     loader: str | None = None  # builtin: which built-in loader (defaults to the stage name)
     job_name: str | None = None  # glue
     dag_id: str | None = None  # trigger_dag
+    application: str | None = None  # spark: the job spark-submit runs (.py or .jar, local or s3a://)
+    conn_id: str | None = None  # spark: the Spark connection (master, deploy mode)
     arguments: tuple[tuple[str, str], ...] = ()
     conf: tuple[tuple[str, Any], ...] = ()
     pass_params: bool = True
@@ -107,12 +110,16 @@ class LoadStep:
 
     def arguments_for(self, params: Mapping[str, str]) -> dict[str, Any]:
         """Glue script arguments or trigger conf for one run: run params first, config extras on top."""
-        if self.kind == "glue":
+        if self.kind in ("glue", "spark"):
             passed = {f"--{k}": str(v) for k, v in params.items()} if self.pass_params else {}
             return {**passed, **dict(self.arguments)}
         if self.kind == "trigger_dag":
             return {**(dict(params) if self.pass_params else {}), **dict(self.conf)}
         return {}
+
+    def application_args(self, params: Mapping[str, str]) -> list[str]:
+        """spark: the arguments as spark-submit passes them to the application (``--name value``...)."""
+        return [item for pair in self.arguments_for(params).items() for item in pair]
 
 
 @dataclass(frozen=True)
@@ -542,7 +549,8 @@ class _Reader:
     def load_step(self, stage: str, raw: _Map, where: str) -> LoadStep | None:
         allowed = {"builtin": ("kind", "loader"),
                    "glue": ("kind", "job_name", "arguments", "pass_params", "timeout_minutes"),
-                   "trigger_dag": ("kind", "dag_id", "conf", "pass_params", "timeout_minutes")}
+                   "trigger_dag": ("kind", "dag_id", "conf", "pass_params", "timeout_minutes"),
+                   "spark": ("kind", "application", "conn_id", "arguments", "pass_params", "timeout_minutes")}
         given = raw.get("kind")
         known = allowed.get(given) if isinstance(given, str) else None
         every = tuple(dict.fromkeys(k for keys in allowed.values() for k in keys))
@@ -560,7 +568,16 @@ class _Reader:
             pass_params = self.get(raw, "pass_params", where, (bool,), False)
             pass_params = True if pass_params is None else pass_params
             timeout = self.minutes(raw, "timeout_minutes", where)
-            if kind == "glue":
+            if kind == "spark":
+                application = self.text(raw, "application", where, pattern=_SPARK_APP,
+                                        rule="a .py or .jar path, local or s3a://, without spaces")
+                conn_id = self.text(raw, "conn_id", where, required=False, pattern=_DAG_ID,
+                                    rule="letters, digits, _ . - (max 250)")
+                args = self.pairs(raw, "arguments", where, _GLUE_ARG, "--name (two dashes, then letters, digits, _ -)",
+                                  {f"--{p}" for p in RUN_PARAMS} if pass_params else set(), True)
+                step = LoadStep(kind=kind, application=application, conn_id=conn_id or "spark_default",
+                                arguments=args, pass_params=pass_params, timeout_minutes=timeout)
+            elif kind == "glue":
                 job = self.text(raw, "job_name", where, pattern=_GLUE_JOB, rule="letters, digits, _ . - (max 255)")
                 args = self.pairs(raw, "arguments", where, _GLUE_ARG, "--name (two dashes, then letters, digits, _ -)",
                                   {f"--{p}" for p in RUN_PARAMS} if pass_params else set(), True)

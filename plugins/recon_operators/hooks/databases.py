@@ -38,18 +38,18 @@ def connection_info(conn_id: str) -> ConnectionInfo:
         raise SourceError(f"connection {conn_id!r}: {exc}") from None
 
 
-def open_side(side: SideSpec, name: str) -> Adapter:
-    """A suite side through Airflow connections (``ReconCheckOperator``)."""
+def open_side(side: SideSpec, name: str, engine: str | None = None) -> Adapter:
+    """A suite side through Airflow connections (``ReconCheckOperator``); ``engine="spark"``: read by Spark."""
     from recon_operators.engine.opener import open_side as engine_open_side
 
-    return engine_open_side(side, name, resolve=connection_info)
+    return engine_open_side(side, name, resolve=connection_info, engine=engine)
 
 
-def open_dataset(dataset: str | Mapping[str, Any], params: Mapping[str, Any]) -> Adapter:
+def open_dataset(dataset: str | Mapping[str, Any], params: Mapping[str, Any], engine: str | None = None) -> Adapter:
     """A row diff side (mapping or URL) through Airflow connections (``RowDiffOperator``)."""
     from recon_operators.engine.opener import open_dataset as engine_open_dataset
 
-    return engine_open_dataset(dataset, params, resolve=connection_info)
+    return engine_open_dataset(dataset, params, resolve=connection_info, engine=engine)
 
 
 def postgres_connection(conn_id: str) -> Any:

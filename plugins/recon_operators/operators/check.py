@@ -23,7 +23,8 @@ class ReconCheckOperator(RecordingOperator):
     The run's log row says ``Failed`` when some checks could not be evaluated (Error results).
     """
 
-    template_fields: Sequence[str] = ("suite_path", "scope", "stage", "store_conn_id")
+    template_fields: Sequence[str] = ("suite_path", "scope", "stage", "store_conn_id", "engine", "spark_master",
+                                      "spark_conn_id")
     template_fields_renderers = {"scope": "json"}
     ui_color = "#e8f4ea"
 
@@ -36,9 +37,15 @@ class ReconCheckOperator(RecordingOperator):
         process_name: str | None = None,
         store_conn_id: str = ResultsStoreHook.default_conn_name,
         only: list[str] | None = None,
+        engine: str | None = None,
+        spark_master: str | None = None,
+        spark_conn_id: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(store_conn_id=store_conn_id, **kwargs)
+        self.spark_conn_id = spark_conn_id  # set: the suite runs by spark-submit on that connection's cluster
+        self.engine = engine  # "spark": this run on Spark whatever the suite says; None: the suite's engine
+        self.spark_master = spark_master  # in-process Spark's master (default local[*])
         self.suite_path = suite_path
         self.scope = scope
         self.stage = stage
@@ -62,13 +69,27 @@ class ReconCheckOperator(RecordingOperator):
                                 process_name=self.process_name or self.stage or path.stem):
                 raise
 
+    def _run(self, suite: SuiteSpec, scope: Scope, open_side: Any) -> list[Any]:
+        """In this process (Spark in local mode for ``engine: spark``), or by spark-submit."""
+        on_spark = (self.engine or suite.engine) == "spark"
+        if on_spark and self.spark_conn_id:
+            from recon_operators.hooks.spark import submit_suite
+
+            return submit_suite(suite, resolve_suite_path(self.suite_path), scope.as_dict(),
+                                conn_id=self.spark_conn_id, only=self.only)
+        if on_spark:
+            from recon_operators.engine.spark.session import configure
+
+            configure(self.spark_master)
+        return run_suite(suite, scope, open_side, only=self.only, engine=self.engine)
+
     def execute(self, context: Any) -> dict[str, Any]:
         from recon_operators.hooks.databases import open_side
 
         suite = self._load(context)
         scope = self._scope(suite)
         with self.recording(context, scope, suite.name, process_name=self.process_name) as run:
-            run.record(run_suite(suite, scope, open_side, only=self.only))
+            run.record(self._run(suite, scope, open_side))
         summary = self.publish(context, run)
         for check in run.verdict.failed_checks[:MAX_LOGGED_FAILURES]:
             self.say(f"{check['status']}: {check['check_name']}"

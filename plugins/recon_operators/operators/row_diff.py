@@ -36,7 +36,7 @@ class RowDiffOperator(RecordingOperator):
     """
 
     template_fields: Sequence[str] = ("source", "target", "key", "columns", "exclude", "scope", "stage",
-                                      "diff_name", "store_conn_id", "output_path")
+                                      "diff_name", "store_conn_id", "output_path", "engine", "spark_master")
     template_fields_renderers = {"scope": "json", "source": "json", "target": "json"}
     ui_color = "#e6eef8"
 
@@ -47,8 +47,9 @@ class RowDiffOperator(RecordingOperator):
                  tolerances: Mapping[str, str] | None = None, sample_limit: int = DEFAULT_SAMPLE,
                  stage: str | None = None, process_name: str | None = None, output_path: str | None = None,
                  aws_conn_id: str = "aws_default", store_conn_id: str = ResultsStoreHook.default_conn_name,
-                 **kwargs: Any) -> None:
+                 engine: str | None = None, spark_master: str | None = None, **kwargs: Any) -> None:
         super().__init__(store_conn_id=store_conn_id, **kwargs)
+        self.engine, self.spark_master = engine, spark_master  # "spark": read and join both sides in Spark
         self.output_path, self.aws_conn_id = output_path, aws_conn_id
         self.source, self.target = source, target
         self.key = key
@@ -85,8 +86,12 @@ class RowDiffOperator(RecordingOperator):
         started, params, opened = utcnow(), scope.as_dict(), []
         spec = self._spec()
         try:
+            if self.engine == "spark":
+                from recon_operators.engine.spark.session import configure
+
+                configure(self.spark_master)
             for side in (self.source, self.target):
-                opened.append(open_dataset(side, params))
+                opened.append(open_dataset(side, params, engine=self.engine))
             filesystem = s3_filesystem(self.aws_conn_id) if (self.output_path or "").startswith("s3://") else None
             result = run_diff(spec, opened[0], opened[1], output=self.output_path, output_filesystem=filesystem)
         except SourceError as exc:

@@ -18,6 +18,7 @@ ENGINES: dict[str, str] = {
     "mongo": "recon_operators.engine.adapters.mongo:MongoAdapter",
     "file": "recon_operators.engine.adapters.files:FileAdapter",
     "dynamodb": "recon_operators.engine.adapters.dynamodb:DynamoDBAdapter",
+    "spark": "recon_operators.engine.adapters.spark:SparkAdapter",
 }
 
 # A connection's type (``connections.ConnectionInfo.conn_type``) -> the engine that reads it.

@@ -133,13 +133,19 @@ def run_diff(spec: DiffSpec, source: Adapter, target: Adapter, *, work_dir: str 
         with diff_workspace(work_dir, memory_limit) as (duck, root):
             lock_down(duck, [str(root)], [*source.local_files(), *target.local_files(),
                                           *([local_output] if local_output and not output_filesystem else [])])
-            staged_bytes = _stage_both(duck, root, source, target, plans, result.timings, _bytes(memory_limit),
-                                       progress)
+            on_spark = source.engine == "spark" and target.engine == "spark"  # the join runs in Spark
+            staged_bytes = 0 if on_spark else _stage_both(duck, root, source, target, plans, result.timings,
+                                                          _bytes(memory_limit), progress)
             compared = time.monotonic()
             if progress:
                 progress("both", "comparing", 0)
             try:
-                _compare(duck, spec, keys, values, result, memory_limit, staged_bytes)
+                if on_spark:
+                    from recon_operators.engine.spark.diff import spark_compare
+
+                    spark_compare(duck, spec, source, target, plans, result)
+                else:
+                    _compare(duck, spec, keys, values, result, memory_limit, staged_bytes)
                 if output:
                     write_output(duck, root, output, output_filesystem, keys, values, mask=spec.mask)
             except (duckdb.Error, OSError) as exc:  # a file side read in each pass, a full disk, an S3 upload
