@@ -7,8 +7,10 @@ and each problem is located by walking the error's path back through the parsed 
 
     claims.yaml line 31: field compare.key_colums: unknown key (did you mean 'key_columns'?)
 
-Checks across fields (a ``build`` step raising ``Located``) run once every field is valid on its
-own, so a file's problems come in at most two rounds: the fields', then the combinations'.
+Checks across fields come in the same round as the fields' own problems: a validator raising
+``Located`` reports each problem at its own path below the model, and a file model's
+``cross_checks`` runs even when some fields are wrong, over the fields that did validate alone
+(a check skips what it needs but lacks), so one run lists a bad field and a bad combination.
 
 Plain Python and pydantic only, no Airflow: the CLI, the DAG factories and tests share it.
 """
@@ -18,7 +20,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence, TypeVar, get_args, get_origin
+from typing import Any, Callable, ClassVar, Iterable, Mapping, Sequence, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -32,6 +34,21 @@ class ConfigModel(BaseModel):
     """Base of every config file model: unknown keys refused, no silent type coercion, frozen."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    # Hints for unknown keys that belong elsewhere (``{"policy": "belongs to the recon stages"}``).
+    key_hints: ClassVar[Mapping[str, str]] = {}
+    # An item of a list of these is named by this key in error paths (``prefixes[P1]``, else ``[#2]``).
+    item_id: ClassVar[str | None] = None
+
+    @classmethod
+    def subject(cls, document: Mapping[str, Any]) -> str | None:
+        """What a file's problems are about (``cohort 'A'``), named from the raw file; None: nothing."""
+        return None
+
+    @classmethod
+    def cross_checks(cls, document: Mapping[str, Any], valid: Mapping[str, Any]) -> Iterable[tuple[Sequence[Any], str]]:
+        """Problems across top-level fields, as (path, message); ``valid`` holds each field that
+        validated on its own (all of them when the file is valid), ``document`` the raw file."""
+        return ()
 
 
 @dataclass(frozen=True)
@@ -42,16 +59,19 @@ class ConfigProblem:
     line: int | None
     field: str | None
     message: str
+    subject: str | None = None  # what the file describes, e.g. "cohort 'A'"
 
     def __str__(self) -> str:
         at = f" line {self.line}" if self.line else ""
-        return f"{self.file}{at}: {f'field {self.field}: ' if self.field else ''}{self.message}"
+        about = ", ".join(p for p in (self.subject, f"field {self.field}" if self.field else None) if p)
+        return f"{self.file}{at}: {about + ': ' if about else ''}{self.message}"
 
 
 class ConfigError(ValueError):
     """A config file is missing, malformed or holds wrong values; ``problems`` lists each, located."""
 
     kind = "config"  # what the message says the problems are in
+    problem: type["ConfigProblem"] = ConfigProblem  # the located problem this error lists
 
     def __init__(self, problems: Iterable[object] | str):
         self.problems = (problems,) if isinstance(problems, str) else tuple(problems)
@@ -61,18 +81,44 @@ class ConfigError(ValueError):
 
 
 class Located(ValueError):
-    """Raised by a ``build`` step with problems found across fields, each at its document path."""
+    """Problems found across fields, each at its path: raised by a validator (paths below its
+    model) or by a ``build`` step (paths from the file's top)."""
 
     def __init__(self, problems: Iterable[tuple[Sequence[Any], str]]):
         self.problems = list(problems)
         super().__init__("; ".join(message for _, message in self.problems))
 
 
-def _dotted(loc: Sequence[Any]) -> str:
+def _dotted(loc: Sequence[Any], model: type[BaseModel] | None = None, document: Any = None,
+            bad: frozenset[tuple[Any, ...]] = frozenset()) -> str:
+    """``a.b[0].c``; an item of a model with ``item_id`` is named by its id (``[P1]``) when that
+    id is itself valid, else by its position (``[#1]``)."""
     text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    for index, part in enumerate(loc):
+        if not isinstance(part, int):
+            text += f".{part}" if text else str(part)
+            continue
+        owner = _model_at(model, loc[:index + 1]) if model is not None else None
+        key = getattr(owner, "item_id", None)
+        item = _node(document, loc[:index + 1]) if key else None
+        named = item.get(key) if isinstance(item, LineMap) else None
+        if key and isinstance(named, (str, int)) and not isinstance(named, bool) \
+                and (*loc[:index + 1], key) not in bad:
+            text += f"[{named}]"
+        else:
+            text += f"[#{part + 1}]" if key else f"[{part}]"
     return text
+
+
+def _node(document: Any, loc: Sequence[Any]) -> Any:
+    node = document
+    for part in loc:
+        if isinstance(node, LineMap) and part in node or isinstance(node, LineList) and isinstance(part, int) \
+                and 0 <= part < len(node):
+            node = node[part]
+        else:
+            return None
+    return node
 
 
 def _line(document: Any, loc: Sequence[Any]) -> int | None:
@@ -134,11 +180,16 @@ def _message(model: type[BaseModel], document: Any, error: dict[str, Any]) -> st
     kind, loc = error["type"], error["loc"]
     if kind == "extra_forbidden":
         owner = _model_at(model, loc[:-1])
+        if owner is not None and str(loc[-1]) in getattr(owner, "key_hints", {}):
+            return f"unknown key ({owner.key_hints[str(loc[-1])]})"  # type: ignore[attr-defined]
         allowed = [f.alias or name for name, f in owner.model_fields.items()] if owner else []
         close = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.6)
         return f"unknown key ({f'did you mean {close[0]!r}?' if close else 'allowed here: ' + ', '.join(allowed)})"
     if kind == "missing":
-        return "required field is missing"
+        owner = _model_at(model, loc[:-1])
+        field = owner.model_fields.get(str(loc[-1])) if owner else None
+        extra = field.json_schema_extra if field is not None and isinstance(field.json_schema_extra, dict) else {}
+        return str(extra.get("missing", "required field is missing"))
     if kind in _WORDS:
         return _WORDS[kind].format(**(error.get("ctx") or {})) + f", got {plain(error.get('input'))!r}"
     message = str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
@@ -157,18 +208,57 @@ def _expected(error: dict[str, Any]) -> list[str]:
     return [part.strip(" '\"") for part in expected.replace(" or ", ",").split(",") if part.strip(" '\"")]
 
 
+def _problems(model: type[BaseModel], document: Any, origin: str, exc: ValidationError,
+              problem: type[ConfigProblem], subject: str | None, base: Sequence[Any] = ()) -> list[ConfigProblem]:
+    """Each pydantic error located; a ``Located`` raised by a validator becomes one problem per path."""
+    found: list[tuple[tuple[Any, ...], str]] = []
+    for error in exc.errors():
+        loc = (*base, *(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-"))))
+        raised = (error.get("ctx") or {}).get("error")
+        if isinstance(raised, Located):
+            found += [((*loc, *sub), message) for sub, message in raised.problems]
+        else:
+            found.append((loc, _message(model, document, {**error, "loc": loc})))
+    bad = frozenset(loc for loc, _ in found)
+    typos = {(*loc[:-1], m.split("'")[1]) for loc, m in found if m.startswith("unknown key (did you mean")}
+    return [problem(origin, _line(document, loc), _dotted(loc, model, document, bad) or None, message, subject)
+            for loc, message in found if not (message == "required field is missing" and loc in typos)]
+
+
+def _valid_fields(model: type[BaseModel], document: LineMap) -> dict[str, Any]:
+    """Each top-level field that validates on its own (defaults for those left out)."""
+    valid: dict[str, Any] = {}
+    for name, field in model.model_fields.items():
+        key = field.alias or name
+        if key not in document:
+            if not field.is_required():
+                valid[name] = field.get_default(call_default_factory=True)
+            continue
+        try:
+            alone = model.__pydantic_validator__.validate_assignment(model.model_construct(), name,
+                                                                     plain(document[key]))
+        except ValidationError:
+            continue
+        valid[name] = getattr(alone, name)
+    return valid
+
+
 def validate_document(model: type[M], document: Any, origin: str,
                       error: type[ConfigError] = ConfigError) -> M:
-    """``document`` (from ``yaml_lines``) as ``model``; every problem, located, in one ``error``."""
-    problems = [ConfigProblem(origin, d.line, d.path, d.message) for d in duplicate_keys(document)]
+    """``document`` (from ``yaml_lines``) as ``model``; every problem, located, in one ``error``:
+    the fields', the duplicate keys' and the model's ``cross_checks`` over the fields that validated."""
+    raw = plain(document)
+    subject = model.subject(raw) if issubclass(model, ConfigModel) and isinstance(raw, dict) else None
+    problems = [error.problem(origin, d.line, d.path, d.message, subject) for d in duplicate_keys(document)]
     try:
-        result = model.model_validate(plain(document), context={"origin": origin})
+        result: M | None = model.model_validate(raw, context={"origin": origin})
     except ValidationError as exc:
-        for found in exc.errors():
-            loc = tuple(p for p in found["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-            problems.append(ConfigProblem(origin, _line(document, loc), _dotted(loc) or None,
-                                          _message(model, document, found)))
+        problems += _problems(model, document, origin, exc, error.problem, subject)
         result = None
+    if issubclass(model, ConfigModel) and isinstance(document, LineMap):
+        valid = dict(result) if result is not None else _valid_fields(model, document)
+        problems += [error.problem(origin, _line(document, loc), _dotted(loc, model, document) or None, message,
+                                   subject) for loc, message in model.cross_checks(raw, valid)]
     if problems:
         raise error(sorted(problems, key=lambda p: p.line or 0))
     return result  # type: ignore[return-value]
@@ -176,15 +266,15 @@ def validate_document(model: type[M], document: Any, origin: str,
 
 def load_config(model: type[M], path: str | Path, what: str = "config file", *,
                 build: Callable[[M], T] | None = None, error: type[ConfigError] = ConfigError) -> Any:
-    """Read ``path`` and validate it as ``model`` (then ``build`` it, when given: checks across
-    fields raise ``Located``); ``error`` lists every problem with its line."""
+    """Read ``path`` and validate it as ``model`` (then ``build`` it, when given: problems it
+    finds raise ``Located``); ``error`` lists every problem with its line."""
     origin = str(path)
     try:
         document = read_yaml(path, what)
     except YamlFileError as exc:
-        raise error([ConfigProblem(origin, exc.line, None, exc.message)]) from None
+        raise error([error.problem(origin, exc.line, None, exc.message)]) from None
     if not isinstance(document, LineMap):
-        raise error([ConfigProblem(origin, getattr(document, "line", None), None,
+        raise error([error.problem(origin, getattr(document, "line", None), None,
                                    f"a {what} is a mapping of {', '.join(model.model_fields)}")])
     parsed = validate_document(model, document, origin, error)
     if build is None:
@@ -192,5 +282,7 @@ def load_config(model: type[M], path: str | Path, what: str = "config file", *,
     try:
         return build(parsed)
     except Located as exc:
-        raise error(sorted((ConfigProblem(origin, _line(document, loc), _dotted(loc) or None, message)
+        subject = model.subject(plain(document)) if issubclass(model, ConfigModel) else None
+        raise error(sorted((error.problem(origin, _line(document, loc), _dotted(loc, model, document) or None,
+                                          message, subject)
                             for loc, message in exc.problems), key=lambda p: p.line or 0)) from None
