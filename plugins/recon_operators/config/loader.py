@@ -18,11 +18,13 @@ Plain Python and pydantic only, no Airflow: the CLI, the DAG factories and tests
 from __future__ import annotations
 
 import difflib
+import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, ClassVar, Iterable, Mapping, Sequence, TypeVar, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError, ValidationInfo, model_validator
 
 from recon_operators.yaml_lines import LineList, LineMap, YamlFileError, duplicate_keys, plain, read_yaml
 
@@ -51,6 +53,27 @@ class ConfigModel(BaseModel):
         return ()
 
 
+class SourcedModel(ConfigModel):
+    """A file model that remembers where it was read: checks across files name the other file's line."""
+
+    _origin: str | None = PrivateAttr(None)
+    _document: Any = PrivateAttr(None)
+
+    @model_validator(mode="after")
+    def _remember_source(self, info: ValidationInfo) -> "SourcedModel":
+        self._origin = (info.context or {}).get("origin")
+        self._document = (info.context or {}).get("document")
+        return self
+
+    @property
+    def path(self) -> str | None:
+        return self._origin
+
+    def line(self, *loc: Any) -> int | None:
+        """The line of ``loc`` in the file this was read from."""
+        return _line(self._document, loc)
+
+
 @dataclass(frozen=True)
 class ConfigProblem:
     """One problem of a config file, located: ``file line N: field a.b: message``."""
@@ -59,11 +82,13 @@ class ConfigProblem:
     line: int | None
     field: str | None
     message: str
-    subject: str | None = None  # what the file describes, e.g. "cohort 'A'"
+    subject: str | None = None  # the name of what the file describes (a cohort's id), from the raw file
+    noun: ClassVar[str | None] = None  # what kind of thing that is: "cohort 'A'", "cohort <unnamed>"
 
     def __str__(self) -> str:
         at = f" line {self.line}" if self.line else ""
-        about = ", ".join(p for p in (self.subject, f"field {self.field}" if self.field else None) if p)
+        named = None if self.noun is None else f"{self.noun} {self.subject!r}" if self.subject else f"{self.noun} <unnamed>"
+        about = ", ".join(p for p in (named, f"field {self.field}" if self.field else None) if p)
         return f"{self.file}{at}: {about + ': ' if about else ''}{self.message}"
 
 
@@ -87,6 +112,19 @@ class Located(ValueError):
     def __init__(self, problems: Iterable[tuple[Sequence[Any], str]]):
         self.problems = list(problems)
         super().__init__("; ".join(message for _, message in self.problems))
+
+
+_REF = re.compile("\x00(.*?)\x00")
+
+
+def line_of(*path: Any) -> str:
+    """A placeholder for the line of ``path`` (below the model raising ``Located``) in a message:
+    validators see values, not lines, yet a message may point at the other half of a clash."""
+    return "\x00" + json.dumps(path) + "\x00"
+
+
+def _resolve(message: str, document: Any, base: Sequence[Any]) -> str:
+    return _REF.sub(lambda m: str(_line(document, (*base, *json.loads(m.group(1))))), message)
 
 
 def _dotted(loc: Sequence[Any], model: type[BaseModel] | None = None, document: Any = None,
@@ -145,7 +183,7 @@ def _model_at(model: type[BaseModel], loc: Sequence[Any]) -> type[BaseModel] | N
             if current is None:
                 return None
         if isinstance(current, type) and issubclass(current, BaseModel) and isinstance(part, str):
-            field = current.model_fields.get(part)
+            field = next((f for name, f in current.model_fields.items() if part in (name, f.alias)), None)
             if field is None:
                 return None
             current = field.annotation
@@ -169,10 +207,17 @@ _WORDS = {
     "float_type": "must be a number",
     "bool_type": "must be true or false",
     "list_type": "must be a list",
+    "tuple_type": "must be a list",
     "dict_type": "must be a mapping",
     "model_type": "must be a mapping",
     "model_attributes_type": "must be a mapping",
 }
+
+
+def _kind(value: Any) -> str:
+    """The YAML kind of a wrong value, said before it (``got string 'recon'``); numbers speak for themselves."""
+    names = {str: "string ", bool: "boolean ", list: "list ", dict: "mapping ", type(None): "empty value "}
+    return names.get(type(value), "")
 
 
 def _message(model: type[BaseModel], document: Any, error: dict[str, Any]) -> str:
@@ -187,11 +232,12 @@ def _message(model: type[BaseModel], document: Any, error: dict[str, Any]) -> st
         return f"unknown key ({f'did you mean {close[0]!r}?' if close else 'allowed here: ' + ', '.join(allowed)})"
     if kind == "missing":
         owner = _model_at(model, loc[:-1])
-        field = owner.model_fields.get(str(loc[-1])) if owner else None
+        field = next((f for n, f in owner.model_fields.items() if loc[-1] in (n, f.alias)), None) if owner else None
         extra = field.json_schema_extra if field is not None and isinstance(field.json_schema_extra, dict) else {}
         return str(extra.get("missing", "required field is missing"))
     if kind in _WORDS:
-        return _WORDS[kind].format(**(error.get("ctx") or {})) + f", got {plain(error.get('input'))!r}"
+        given = plain(error.get("input"))
+        return _WORDS[kind].format(**(error.get("ctx") or {})) + f", got {_kind(given)}{given!r}"
     message = str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
     if kind in ("literal_error", "enum"):
         options = _expected(error)
@@ -212,17 +258,22 @@ def _problems(model: type[BaseModel], document: Any, origin: str, exc: Validatio
               problem: type[ConfigProblem], subject: str | None, base: Sequence[Any] = ()) -> list[ConfigProblem]:
     """Each pydantic error located; a ``Located`` raised by a validator becomes one problem per path."""
     found: list[tuple[tuple[Any, ...], str]] = []
+    bad: set[tuple[Any, ...]] = set()  # values wrong on their own (an id there cannot name its item)
+    missing: set[tuple[Any, ...]] = set()
     for error in exc.errors():
         loc = (*base, *(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-"))))
         raised = (error.get("ctx") or {}).get("error")
         if isinstance(raised, Located):
-            found += [((*loc, *sub), message) for sub, message in raised.problems]
+            found += [((*loc, *sub), _resolve(message, document, loc)) for sub, message in raised.problems]
         else:
             found.append((loc, _message(model, document, {**error, "loc": loc})))
-    bad = frozenset(loc for loc, _ in found)
+            bad.add(loc)
+            if error["type"] == "missing":
+                missing.add(loc)
+    # A key missing only because it is misspelt is reported once, as the typo.
     typos = {(*loc[:-1], m.split("'")[1]) for loc, m in found if m.startswith("unknown key (did you mean")}
-    return [problem(origin, _line(document, loc), _dotted(loc, model, document, bad) or None, message, subject)
-            for loc, message in found if not (message == "required field is missing" and loc in typos)]
+    return [problem(origin, _line(document, loc), _dotted(loc, model, document, frozenset(bad)) or None,
+                    message, subject) for loc, message in found if not (loc in missing and loc in typos)]
 
 
 def _valid_fields(model: type[BaseModel], document: LineMap) -> dict[str, Any]:
@@ -251,14 +302,15 @@ def validate_document(model: type[M], document: Any, origin: str,
     subject = model.subject(raw) if issubclass(model, ConfigModel) and isinstance(raw, dict) else None
     problems = [error.problem(origin, d.line, d.path, d.message, subject) for d in duplicate_keys(document)]
     try:
-        result: M | None = model.model_validate(raw, context={"origin": origin})
+        result: M | None = model.model_validate(raw, context={"origin": origin, "document": document})
     except ValidationError as exc:
         problems += _problems(model, document, origin, exc, error.problem, subject)
         result = None
     if issubclass(model, ConfigModel) and isinstance(document, LineMap):
         valid = dict(result) if result is not None else _valid_fields(model, document)
-        problems += [error.problem(origin, _line(document, loc), _dotted(loc, model, document) or None, message,
-                                   subject) for loc, message in model.cross_checks(raw, valid)]
+        problems += [error.problem(origin, _line(document, loc), _dotted(loc, model, document) or None,
+                                   _resolve(message, document, ()), subject)
+                     for loc, message in model.cross_checks(raw, valid)]
     if problems:
         raise error(sorted(problems, key=lambda p: p.line or 0))
     return result  # type: ignore[return-value]
@@ -274,8 +326,8 @@ def load_config(model: type[M], path: str | Path, what: str = "config file", *,
     except YamlFileError as exc:
         raise error([error.problem(origin, exc.line, None, exc.message)]) from None
     if not isinstance(document, LineMap):
-        raise error([error.problem(origin, getattr(document, "line", None), None,
-                                   f"a {what} is a mapping of {', '.join(model.model_fields)}")])
+        raise error([error.problem(origin, None, None, f"a {what} is a mapping of "
+                                   + ", ".join(f.alias or n for n, f in model.model_fields.items()))])
     parsed = validate_document(model, document, origin, error)
     if build is None:
         return parsed
@@ -284,5 +336,5 @@ def load_config(model: type[M], path: str | Path, what: str = "config file", *,
     except Located as exc:
         subject = model.subject(plain(document)) if issubclass(model, ConfigModel) else None
         raise error(sorted((error.problem(origin, _line(document, loc), _dotted(loc, model, document) or None,
-                                          message, subject)
+                                          _resolve(message, document, ()), subject)
                             for loc, message in exc.problems), key=lambda p: p.line or 0)) from None

@@ -1,330 +1,266 @@
 """Batch load jobs: one YAML file per job in include/config/batch_jobs, validated before any DAG.
 
 Like the cohort files, loading reads only the YAML (no database, no S3, not the source file),
-and every problem of a file is reported at once, one line each, naming file, line, job and field::
+through the one config loader, so every problem of a file is reported at once, one line each,
+naming file, line, job and field::
 
     accounts.yaml line 12: job 'accounts', field fields[amount].scale: a decimal field needs a scale (0..18)
 
-A bad file raises ``BatchJobConfigError``; the DAG file then fails to import with that message
-instead of building a half-valid job.
+Settings that name fields (``key``, ``hash_fields``, ``amount_field``) and the positions a
+source format needs are checked against the file's fields in the same round as the fields'
+own problems (``cross_checks``), so one run lists them all.
 """
 
 from __future__ import annotations
 
 import codecs
-import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Annotated, Any, ClassVar, Iterable, Literal, Mapping, Sequence
 
+from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
-from recon_operators.batchload.layout import FIELD_TYPES, FORMATS, FieldSpec, Layout
+from recon_operators.batchload.layout import FieldSpec, Layout
 from recon_operators.batchload.staging import Tables
-from recon_operators.factories.cohort_config import (
-    _CONN_ID, _DAG_ID, DEFAULT_AWS_CONN_ID, DEFAULT_STORE_CONN_ID, AlertRoutes, _Map, _Reader, _Seq,
-)
-from recon_operators.config import ConfigError
+from recon_operators.config import ConfigError, ConfigModel, ConfigProblem, Located, load_config
+from recon_operators.config.dags import Alerts
+from recon_operators.config.fields import ConnId, DagId, Schedule, Text, as_tuple, between, matching
+from recon_operators.config.loader import SourcedModel
 from recon_operators.paths import config_dir
-from recon_operators.yaml_lines import YamlFileError, read_yaml
 
-_JOB = re.compile(r"^[a-z][a-z0-9_]{0,47}$")
-_IDENT = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
-_ENV = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 RESERVED_COLUMNS = ("run_id", "worker_id", "line_no", "last_run_id", "reason", "record")
 DEFAULT_WORKERS = 4
 MAX_WORKERS = 64
 DEFAULT_AMOUNT_TOLERANCE = Decimal("0.01")
-_CONN_RULE = "an Airflow connection id (letters, digits, _ . -)"
-_IDENT_RULE = "a lower-case SQL identifier (letters, digits, _; max 63)"
+
+Ident = matching(r"^[a-z_][a-z0-9_]{0,62}$", "a lower-case SQL identifier (letters, digits, _; max 63)")
+Position = between(1, 100_000)
 
 
-@dataclass(frozen=True)
-class BatchConnections:
-    target: str  # Postgres holding the staging and final tables
-    store: str = DEFAULT_STORE_CONN_ID
-    aws: str = DEFAULT_AWS_CONN_ID  # S3 sources
+def _names(value: Any) -> Any:
+    value = [value] if isinstance(value, str) else value
+    if not isinstance(value, list) or not value or not all(isinstance(i, str) for i in value):
+        raise ValueError("must be a field name or a non-empty list of field names")
+    return tuple(value)
 
 
-@dataclass(frozen=True)
-class BatchJobConfig:
-    job: str
-    dag_id: str
-    env: str
-    owner: str
-    tags: tuple[str, ...]
-    schedule: str | None
-    source_path: str  # absolute local path or s3://bucket/key
-    layout: Layout
-    workers: int
-    amount_tolerance: Decimal
-    tables: Tables
-    connections: BatchConnections
-    alerts: AlertRoutes
-    retries: int = 1
+def _tolerance(value: Any) -> Decimal:
+    try:
+        if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
+            raise InvalidOperation
+        tolerance = Decimal(str(value))
+        if not tolerance.is_finite() or tolerance < 0:
+            raise InvalidOperation
+    except InvalidOperation:
+        raise ValueError(f"must be a number >= 0, got {value!r}") from None
+    return tolerance
+
+
+def _encoding(value: str) -> str:
+    try:
+        if "\n".encode(value) != b"\n":
+            raise LookupError
+        codecs.lookup(value)
+    except LookupError:
+        raise ValueError(f"{value!r} is not a known encoding that writes newline as byte 0x0A") from None
+    return value
+
+
+def _source_path(value: str) -> str:
+    if "://" in value and not value.startswith("s3://"):
+        raise ValueError(f"{value!r}: use a local path or s3://bucket/key")
+    return value
+
+
+Names = Annotated[tuple[str, ...], BeforeValidator(_names), Field(description="a field name or a list of them")]
+
+
+class Source(ConfigModel):
+    """The extract to load: where it is and how its records are laid out."""
+
+    path: Annotated[Text, AfterValidator(_source_path)] = Field(
+        description="absolute, relative to the job file, or s3://bucket/key (connections.aws)")
+    format: Literal["fixed_width", "csv"]
+    encoding: Annotated[Text, AfterValidator(_encoding)] = "utf-8"
+    header: bool | None = Field(None, description="csv: the first line names the columns (default true)")
+    delimiter: Annotated[str, Field(min_length=1, max_length=1)] | None = Field(None, description="csv: default ,")
+    record_length: Position | None = Field(None, description="fixed_width: the length every record must have")
+
+    @model_validator(mode="after")
+    def _fits_format(self) -> "Source":
+        other = {"fixed_width": ("header", "delimiter"), "csv": ("record_length",)}[self.format]
+        problems = [((key,), f"belongs to {'csv' if self.format == 'fixed_width' else 'fixed_width'} sources only")
+                    for key in other if key in self.model_fields_set]
+        if problems:
+            raise Located(problems)
+        return self
+
+
+class FieldItem(ConfigModel):
+    """One field of the record: its type, and where it sits (fixed-width start/length or csv column)."""
+
+    item_id: ClassVar[str] = "name"
+    name: Ident  # type: ignore[valid-type]
+    type: Literal["text", "integer", "decimal", "date"]
+    required: bool = True
+    start: Position | None = Field(None, description="fixed_width: 1-based first character (required there)")
+    length: Position | None = Field(None, description="fixed_width: characters (required there)")
+    column: Text | None = Field(None, description="csv: header name; default: the field's name")
+    scale: int | None = Field(None, description="decimal: digits after the point, 0..18 (required there)")
+    format: Text | None = Field(None, description="date: strptime format; default %Y-%m-%d")
+
+    @model_validator(mode="after")
+    def _fits_type(self) -> "FieldItem":
+        problems: list[tuple[Sequence[Any], str]] = []
+        if self.name in RESERVED_COLUMNS:
+            problems.append((("name",), f"{self.name} is a column the load adds itself; rename it"))
+        if self.type == "decimal" and (self.scale is None or not 0 <= self.scale <= 18):
+            problems.append((("scale",), "a decimal field needs a scale (0..18)"))
+        elif self.type != "decimal" and self.scale is not None:
+            problems.append((("scale",), "applies to decimal fields only"))
+        if self.format is not None and self.type != "date":
+            problems.append((("format",), "applies to date fields only"))
+        if problems:
+            raise Located(problems)
+        return self
+
+    def spec(self) -> FieldSpec:
+        return FieldSpec(name=self.name, type=self.type, required=self.required, start=self.start,
+                         length=self.length, column=self.column, scale=self.scale,
+                         date_format=self.format or "%Y-%m-%d")
+
+
+class TableNames(ConfigModel):
+    """Where the job's rows land in the target database."""
+
+    schema_: Ident = Field(alias="schema")  # type: ignore[valid-type]
+    staging: Ident  # type: ignore[valid-type]
+    final: Ident  # type: ignore[valid-type]
+    rejects: Ident | None = Field(None, description="default: <staging>_rejects")  # type: ignore[valid-type]
+
+    @model_validator(mode="after")
+    def _apart(self) -> "TableNames":
+        if self.staging == self.final:
+            raise Located([(("final",), "must differ from tables.staging")])
+        return self
+
+
+class BatchConnections(ConfigModel):
+    """The Airflow connections a job uses."""
+
+    target: ConnId = Field(description="Postgres holding the staging and final tables")
+    store: ConnId = "recon_store"
+    aws: ConnId = Field("aws_default", description="S3 sources")
+
+
+class BatchJobConfig(SourcedModel):
+    """include/config/batch_jobs/*.yaml: one extract loaded in parallel into staging, merged, reconciled."""
+
+    job: matching(r"^[a-z][a-z0-9_]{0,47}$", "lower_snake_case, max 48 characters")  # type: ignore[valid-type]
+    dag_id_: DagId | None = Field(None, alias="dag_id", description="default: recon_batch_load_<job>")
     description: str = ""
-    path: str | None = None
+    env: matching(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", "letters, digits, _ . - (max 64)")  # type: ignore[valid-type]
+    owner: Text
+    tags: Annotated[tuple[Annotated[str, Field(min_length=1, max_length=100)], ...], BeforeValidator(as_tuple)] = ()
+    schedule: Schedule | None = Field(None, description="empty: manual runs only")
+    source: Source
+    fields: Annotated[tuple[FieldItem, ...], BeforeValidator(as_tuple)] = Field(min_length=1)
+    key: Names = Field(description="the final table's key: required fields of this job")
+    amount_field: Text | None = Field(None, description="a decimal or integer field summed per level")
+    hash_fields: Names | None = Field(None, description="default: the key and the amount field")
+    workers: between(1, MAX_WORKERS) = DEFAULT_WORKERS  # type: ignore[valid-type]
+    amount_tolerance: Annotated[Decimal, BeforeValidator(_tolerance),
+                                Field(description="a number >= 0")] = DEFAULT_AMOUNT_TOLERANCE
+    tables_: TableNames = Field(alias="tables")
+    connections: BatchConnections
+    alerts: Alerts = Alerts()
+    retries: between(0, 10) = 1  # type: ignore[valid-type]
+
+    @classmethod
+    def subject(cls, document: Mapping[str, Any]) -> str | None:
+        return document.get("job") if isinstance(document.get("job"), str) else None
+
+    @classmethod
+    def cross_checks(cls, document: Mapping[str, Any], valid: Mapping[str, Any]) -> Iterable[tuple[Sequence[Any], str]]:
+        """Settings naming fields, and field positions the source format needs, against the raw
+        fields (a field wrong in itself is reported there once, and still counts as declared)."""
+        items = document.get("fields") if isinstance(document.get("fields"), list) else []
+        raw = {i: f for i, f in enumerate(items) if isinstance(f, dict) and isinstance(f.get("name"), str)}
+        declared = [f["name"] for f in raw.values()]
+        for index, item in raw.items():
+            if item["name"] in declared[:list(raw).index(index)]:
+                yield ("fields", index, "name"), f"{item['name']} is defined twice"
+        source_format = valid["source"].format if "source" in valid else None
+        for index, item in raw.items():
+            for key, own in (("start", "fixed_width"), ("length", "fixed_width"), ("column", "csv")):
+                if source_format == own and own == "fixed_width" and key not in item:
+                    yield ("fields", index, key), "required field is missing"
+                elif source_format and source_format != own and key in item:
+                    yield ("fields", index, key), f"belongs to {own} sources only"
+        for key in ("key", "hash_fields"):
+            unknown = [n for n in valid.get(key) or () if n not in declared]
+            if unknown:
+                yield (key,), f"{', '.join(unknown)} is not in fields ({', '.join(declared)})"
+        by_name = {f["name"]: f for f in raw.values()}
+        for name in valid.get("key") or ():
+            if by_name.get(name, {}).get("required") is False:
+                yield ("key",), f"key field {name} must be required (it is the final table's key)"
+        amount = valid.get("amount_field")
+        if amount is not None and by_name.get(amount, {}).get("type") not in ("decimal", "integer"):
+            yield ("amount_field",), f"{amount} must be a decimal or integer field of this job"
+
+    @property
+    def dag_id(self) -> str:
+        return self.dag_id_ or f"recon_batch_load_{self.job}"
+
+    @cached_property
+    def layout(self) -> Layout:
+        csv = self.source.format == "csv"
+        return Layout(format=self.source.format, fields=tuple(f.spec() for f in self.fields), key=self.key,
+                      amount_field=self.amount_field,
+                      hash_fields=self.hash_fields or (*self.key, *((self.amount_field,) if self.amount_field else ())),
+                      header=self.source.header if self.source.header is not None else csv,
+                      delimiter=self.source.delimiter or ",", encoding=self.source.encoding,
+                      record_length=self.source.record_length)
+
+    @property
+    def source_path(self) -> str:
+        """Absolute local path (relative ones from the job file's folder) or s3://bucket/key."""
+        path = self.source.path
+        if path.startswith("s3://") or Path(path).is_absolute():
+            return path
+        return str((Path(self.path or ".").parent / path).resolve())
+
+    @property
+    def tables(self) -> Tables:
+        names = self.tables_
+        return Tables(schema=names.schema_, staging=names.staging, final=names.final,
+                      rejects=names.rejects or f"{names.staging}_rejects"[:63])
 
 
 @dataclass(frozen=True)
-class JobProblem:
-    file: str
-    line: int | None
-    job: str | None
-    field: str | None
-    message: str
+class JobProblem(ConfigProblem):
+    """A located problem of a batch job file: ``file line N: job 'x', field F: message``."""
 
-    def __str__(self) -> str:
-        at = f" line {self.line}" if self.line else ""
-        parts = [f"job {self.job!r}" if self.job else "job <unnamed>"]
-        if self.field:
-            parts.append(f"field {self.field}")
-        return f"{self.file}{at}: {', '.join(parts)}: {self.message}"
+    noun: ClassVar[str | None] = "job"
+
+    @property
+    def job(self) -> str | None:
+        return self.subject
 
 
 class BatchJobConfigError(ConfigError):
     """One or more batch job files are invalid; ``problems`` holds each one, located."""
 
     kind = "batch job config"
-
-
-class _JobReader(_Reader):
-    """The cohort reader's field helpers, reporting problems as a batch job's."""
-
-    def add(self, line: int | None, field: str | None, message: str) -> None:
-        self.problems.append(JobProblem(self.path, line, self.cohort, field, message))  # type: ignore[arg-type]
-
-    def integer(self, m: _Map, key: str, where: str, low: int, high: int, default: int | None = None) -> int | None:
-        value = self.get(m, key, where, (int,), default is None)
-        if value is None:
-            return default
-        if not low <= value <= high:
-            self.add(self.line(m, key), f"{where}.{key}" if where else key, f"must be {low}..{high}, got {value}")
-            return None
-        return value
-
-    def names(self, m: _Map, key: str, known: dict[str, FieldSpec], required: bool) -> tuple[str, ...] | None:
-        """Field names a setting refers to; a field that is itself invalid is reported once, there."""
-        value = m.get(key)
-        if value is None:
-            if required:
-                self.missing(m, key, "")
-            return None
-        items = [value] if isinstance(value, str) else value
-        if not isinstance(items, list) or not items or not all(isinstance(i, str) for i in items):
-            self.add(self.line(m, key), key, "must be a field name or a non-empty list of field names")
-            return None
-        unknown = [i for i in items if i not in self.declared]
-        if unknown:
-            self.add(self.line(m, key), key, f"{', '.join(unknown)} is not in fields ({', '.join(self.declared)})")
-            return None
-        return tuple(items) if all(i in known for i in items) else None
-
-    # -- sections --
-
-    def job_file(self, raw: _Map) -> BatchJobConfig | None:
-        named = raw.get("job")
-        self.cohort = named if isinstance(named, str) else None
-        self.duplicate_keys(raw)
-        self.keys(raw, ("job", "dag_id", "description", "env", "owner", "tags", "schedule", "source", "fields", "key",
-                        "amount_field", "hash_fields", "workers", "amount_tolerance", "tables", "connections",
-                        "alerts", "retries"), "")
-        job = self.text(raw, "job", "", pattern=_JOB, rule="lower_snake_case, max 48 characters")
-        self.lines["job"] = self.line(raw, "job")
-        dag_id = self.text(raw, "dag_id", "", required=False, pattern=_DAG_ID,
-                           rule="letters, digits, _ . - (max 250)") or f"recon_batch_load_{job}"
-        self.lines["dag_id"] = self.line(raw, "dag_id")
-        env = self.text(raw, "env", "", pattern=_ENV, rule="letters, digits, _ . - (max 64)")
-        owner = self.text(raw, "owner", "")
-        description = self.text(raw, "description", "", required=False) or ""
-        tags, schedule = self.tags(raw), self.schedule(raw)
-        source = self.mapping(raw, "source", "")
-        fmt = self.choice(source, "format", "source", FORMATS, True) if source is not None else None
-        fields = self.fields(raw, fmt)
-        known = {f.name: f for f in fields}
-        key = self.names(raw, "key", known, True)
-        for name in key or ():
-            if name in known and not known[name].required:
-                self.add(self.line(raw, "key"), "key", f"key field {name} must be required (it is the final table's key)")
-        amount = self.amount_field(raw, known)
-        hash_fields = self.names(raw, "hash_fields", known, False) or (*(key or ()), *((amount,) if amount else ()))
-        layout = self.layout(source, fmt, fields, key, amount, hash_fields) if source is not None else None
-        path = self.source_path(source) if source is not None else None
-        workers = self.integer(raw, "workers", "", 1, MAX_WORKERS, DEFAULT_WORKERS)
-        retries = self.integer(raw, "retries", "", 0, 10, 1)
-        tolerance = self.tolerance(raw)
-        tables = self.tables(self.mapping(raw, "tables", ""))
-        connections = self.connections(self.mapping(raw, "connections", ""))
-        alerts_raw = self.mapping(raw, "alerts", "", required=False)
-        alerts = self.alerts(alerts_raw) if alerts_raw is not None else AlertRoutes()
-        if self.problems:
-            return None
-        return BatchJobConfig(job=job, dag_id=dag_id, env=env, owner=owner, tags=tags, schedule=schedule,
-                              source_path=path, layout=layout, workers=workers, amount_tolerance=tolerance,
-                              tables=tables, connections=connections, alerts=alerts, retries=retries,
-                              description=description, path=self.path)
-
-    def fields(self, raw: _Map, fmt: str | None) -> list[FieldSpec]:
-        items = self.get(raw, "fields", "", (_Seq,), True)
-        self.declared = [i["name"] for i in items or () if isinstance(i, _Map) and isinstance(i.get("name"), str)]
-        result: list[FieldSpec] = []
-        seen: set[str] = set()
-        for index, item in enumerate(items or ()):
-            where = f"fields[#{index + 1}]"
-            if not isinstance(item, _Map):
-                self.add(items.item_lines[index], where, "must be a mapping with name and type")
-                continue
-            spec = self.field(item, where, fmt, seen)
-            if spec is not None:
-                result.append(spec)
-        if items is not None and not items:
-            self.add(self.line(raw, "fields"), "fields", "a job needs at least one field")
-        return result
-
-    def field(self, item: _Map, where: str, fmt: str | None, seen: set[str]) -> FieldSpec | None:
-        named = item.get("name")
-        where = f"fields[{named}]" if isinstance(named, str) and _IDENT.match(named) else where
-        self.keys(item, ("name", "type", "required", "start", "length", "column", "scale", "format"), where)
-        name = self.text(item, "name", where, pattern=_IDENT, rule=_IDENT_RULE)
-        problems = len(self.problems)
-        if name in RESERVED_COLUMNS:
-            self.add(self.line(item, "name"), f"{where}.name", f"{name} is a column the load adds itself; rename it")
-        elif name in seen:
-            self.add(self.line(item, "name"), f"{where}.name", f"{name} is defined twice")
-        seen.add(name or "")
-        kind = self.choice(item, "type", where, FIELD_TYPES, True)
-        required = self.get(item, "required", where, (bool,), False)
-        start = length = None
-        if fmt == "fixed_width":
-            start = self.integer(item, "start", where, 1, 100_000)
-            length = self.integer(item, "length", where, 1, 100_000)
-        elif fmt == "csv":
-            for key in ("start", "length"):
-                if key in item:
-                    self.add(self.line(item, key), f"{where}.{key}", "belongs to fixed_width sources only")
-        column = self.text(item, "column", where, required=False) if fmt == "csv" else None
-        if fmt == "fixed_width" and "column" in item:
-            self.add(self.line(item, "column"), f"{where}.column", "belongs to csv sources only")
-        scale = self.get(item, "scale", where, (int,), False)
-        if kind == "decimal" and (scale is None or not 0 <= scale <= 18):
-            self.add(self.line(item, "scale"), f"{where}.scale", "a decimal field needs a scale (0..18)")
-        elif kind != "decimal" and scale is not None:
-            self.add(self.line(item, "scale"), f"{where}.scale", "applies to decimal fields only")
-        date_format = self.text(item, "format", where, required=False)
-        if date_format is not None and kind != "date":
-            self.add(self.line(item, "format"), f"{where}.format", "applies to date fields only")
-        if len(self.problems) > problems or name is None or kind is None:
-            return None
-        return FieldSpec(name=name, type=kind, required=True if required is None else required, start=start,
-                         length=length, column=column, scale=scale, date_format=date_format or "%Y-%m-%d")
-
-    def amount_field(self, raw: _Map, known: dict[str, FieldSpec]) -> str | None:
-        name = self.text(raw, "amount_field", "", required=False)
-        if name is None:
-            return None
-        if name in self.declared and name not in known:
-            return None  # the field itself is invalid and already reported
-        if name not in known or known[name].type not in ("decimal", "integer"):
-            self.add(self.line(raw, "amount_field"), "amount_field",
-                     f"{name} must be a decimal or integer field of this job")
-            return None
-        return name
-
-    def tolerance(self, raw: _Map) -> Decimal:
-        value = raw.get("amount_tolerance", DEFAULT_AMOUNT_TOLERANCE)
-        try:
-            if isinstance(value, bool):
-                raise InvalidOperation
-            tolerance = Decimal(str(value))
-            if not tolerance.is_finite() or tolerance < 0:
-                raise InvalidOperation
-        except InvalidOperation:
-            self.add(self.line(raw, "amount_tolerance"), "amount_tolerance", f"must be a number >= 0, got {value!r}")
-            return DEFAULT_AMOUNT_TOLERANCE
-        return tolerance
-
-    def layout(self, source: _Map, fmt: str | None, fields: list[FieldSpec], key: tuple[str, ...] | None,
-               amount: str | None, hash_fields: tuple[str, ...]) -> Layout | None:
-        self.keys(source, ("path", "format", "encoding", "header", "delimiter", "record_length"), "source")
-        encoding = self.text(source, "encoding", "source", required=False) or "utf-8"
-        try:
-            if "\n".encode(encoding) != b"\n":
-                raise LookupError
-            codecs.lookup(encoding)
-        except LookupError:
-            self.add(self.line(source, "encoding"), "source.encoding",
-                     f"{encoding!r} is not a known encoding that writes newline as byte 0x0A")
-        header = self.get(source, "header", "source", (bool,), False)
-        delimiter = self.text(source, "delimiter", "source", required=False)
-        record_length = self.integer(source, "record_length", "source", 1, 100_000, 0) or None
-        if fmt == "fixed_width":
-            for name in ("header", "delimiter"):
-                if name in source:
-                    self.add(self.line(source, name), f"source.{name}", "belongs to csv sources only")
-        if fmt == "csv" and record_length:
-            self.add(self.line(source, "record_length"), "source.record_length", "belongs to fixed_width sources only")
-        if delimiter is not None and len(delimiter) != 1:
-            self.add(self.line(source, "delimiter"), "source.delimiter", f"must be one character, got {delimiter!r}")
-        if fmt is None or not fields or key is None:
-            return None
-        return Layout(format=fmt, fields=tuple(fields), key=key, amount_field=amount, hash_fields=hash_fields,
-                      header=True if header is None and fmt == "csv" else bool(header), delimiter=delimiter or ",",
-                      encoding=encoding, record_length=record_length)
-
-    def source_path(self, source: _Map) -> str | None:
-        path = self.text(source, "path", "source")
-        if path is None or path.startswith("s3://"):
-            return path
-        if "://" in path:
-            self.add(self.line(source, "path"), "source.path", f"{path!r}: use a local path or s3://bucket/key")
-            return None
-        resolved = Path(path)
-        return str(resolved if resolved.is_absolute() else (Path(self.path).parent / resolved).resolve())
-
-    def tables(self, raw: _Map | None) -> Tables | None:
-        if raw is None:
-            return None
-        self.keys(raw, ("schema", "staging", "final", "rejects"), "tables")
-        names = {k: self.text(raw, k, "tables", required=k != "rejects", pattern=_IDENT, rule=_IDENT_RULE)
-                 for k in ("schema", "staging", "final", "rejects")}
-        if names["staging"] and names["staging"] == names["final"]:
-            self.add(self.line(raw, "final"), "tables.final", "must differ from tables.staging")
-        if any(names[k] is None for k in ("schema", "staging", "final")):
-            return None
-        rejects = names["rejects"] or f"{names['staging']}_rejects"[:63]
-        return Tables(schema=names["schema"], staging=names["staging"], final=names["final"], rejects=rejects)
-
-    def connections(self, raw: _Map | None) -> BatchConnections | None:
-        if raw is None:
-            return None
-        self.keys(raw, ("target", "store", "aws"), "connections")
-        ids = {k: self.text(raw, k, "connections", required=k == "target", pattern=_CONN_ID, rule=_CONN_RULE)
-               for k in ("target", "store", "aws")}
-        if ids["target"] is None:
-            return None
-        return BatchConnections(target=ids["target"], store=ids["store"] or DEFAULT_STORE_CONN_ID,
-                                aws=ids["aws"] or DEFAULT_AWS_CONN_ID)
-
-
-def _parse(path: Path) -> tuple[BatchJobConfig | None, _JobReader]:
-    reader = _JobReader(str(path))
-    try:
-        raw = read_yaml(path, "batch job file")
-    except YamlFileError as exc:
-        reader.add(exc.line, None, exc.message)
-        return None, reader
-    if not isinstance(raw, _Map):
-        reader.add(None, None, "a batch job file is a mapping with job, source, fields, key, tables, connections...")
-        return None, reader
-    return reader.job_file(raw), reader
+    problem = JobProblem
 
 
 def load_batch_job(path: str | Path) -> BatchJobConfig:
     """Load and validate one job file; raises ``BatchJobConfigError`` listing every problem."""
-    job, reader = _parse(Path(path))
-    if job is None:
-        raise BatchJobConfigError(reader.report())  # type: ignore[arg-type]
-    return job
+    return load_config(BatchJobConfig, path, "batch job file", error=BatchJobConfigError)
 
 
 def batch_jobs_dir() -> Path:
@@ -335,20 +271,22 @@ def load_batch_jobs(directory: str | Path | None = None) -> list[BatchJobConfig]
     """Every job file in the folder; job names and DAG ids must be unique across files."""
     folder = Path(directory) if directory is not None else batch_jobs_dir()
     if not folder.is_dir():
-        raise BatchJobConfigError([JobProblem(str(folder), None, None, None, "batch job folder not found")])
-    problems: list[JobProblem] = []
+        raise BatchJobConfigError([JobProblem(str(folder), None, None, "batch job folder not found")])
+    problems: list[ConfigProblem] = []
     jobs: list[BatchJobConfig] = []
     seen: dict[tuple[str, str], str] = {}
     for path in sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()):
-        job, reader = _parse(path)
-        problems.extend(reader.report())  # type: ignore[arg-type]
-        if job is None:
+        try:
+            job = load_batch_job(path)
+        except BatchJobConfigError as exc:
+            problems.extend(exc.problems)
             continue
         for field in ("job", "dag_id"):
             value = getattr(job, field)
             if (field, value) in seen:
-                problems.append(JobProblem(str(path), reader.lines.get(field), job.job, field,
-                                           f"{value!r} is already used by {seen[(field, value)]}; it must be unique"))
+                problems.append(JobProblem(str(path), job.line(field), field,
+                                           f"{value!r} is already used by {seen[(field, value)]}; it must be unique",
+                                           job.job))
             seen[(field, value)] = str(path)
         jobs.append(job)
     if problems:
