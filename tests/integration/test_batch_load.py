@@ -23,7 +23,7 @@ from recon_operators.batchload.worker import load_chunk
 from recon_operators.demo import services
 from recon_operators.demo.faults import after_merge, after_worker, parse_faults
 from recon_operators.engine.results import Status
-from recon_operators.factories.batch_load_config import load_batch_job
+from recon_operators.config.batch_jobs import load_batch_job
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXED = ROOT / "include/config/batch_jobs/accounts_fixed_width.yaml"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from recon_operators.engine.scope import Scope
-from recon_operators.factories.cohort_config import (
+from recon_operators.config.cohorts import (
     POLICIES,
     RUN_PARAMS,
     STAGES,
@@ -107,7 +107,7 @@ def test_policies_match_the_gate_operators():
 
 
 def test_loading_imports_no_airflow_and_no_database_or_aws_client():
-    probe = ("import sys; import recon_operators.factories.cohort_config as c; c.load_cohorts(); "
+    probe = ("import sys; import recon_operators.config.cohorts as c; c.load_cohorts(); "
              "print(sorted({m.split('.')[0] for m in sys.modules} & {'airflow', 'psycopg2', 'pymysql', 'MySQLdb', "
              "'pymongo', 'boto3', 'botocore', 'sqlalchemy'}))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,

@@ -52,7 +52,7 @@ AIRFLOW_FREE = [
     "recon_operators.batchload.worker",
     "recon_operators.batchload.reconcile",
     "recon_operators.batchload.audit",
-    "recon_operators.factories.batch_load_config",
+    "recon_operators.config.batch_jobs",
     "recon_operators.store.views",
     "recon_operators.ui.matrix",
     "recon_operators.ui.charts",
@@ -63,6 +63,7 @@ AIRFLOW_FREE = [
     "recon_operators.config.fields",
     "recon_operators.config.dags",
     "recon_operators.config.reference",
+    "recon_operators.config.cohorts",
     *(f"recon_operators.subscribers.{m}" for m in ("model", "config", "cloud", "legacy", "provisioning", "jobs",
                                                    "files", "export", "audit", "sample")),
 ]

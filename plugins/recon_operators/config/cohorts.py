@@ -134,8 +134,7 @@ class PrefixConfig(ConfigModel):
     item_id: ClassVar[str] = "prefix_id"
     prefix_id: Id
     prefix: Msisdn
-    batches: Annotated[tuple[BatchConfig, ...], BeforeValidator(as_tuple)] = Field(
-        min_length=1, json_schema_extra={"missing": "required field is missing"})
+    batches: Annotated[tuple[BatchConfig, ...], BeforeValidator(as_tuple)] = Field(min_length=1)
 
     @model_validator(mode="after")
     def _batches_in_prefix(self) -> "PrefixConfig":
