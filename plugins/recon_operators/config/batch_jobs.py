@@ -27,7 +27,7 @@ from recon_operators.batchload.staging import Tables
 from recon_operators.config import ConfigError, ConfigModel, ConfigProblem, Located, load_config
 from recon_operators.config.dags import Alerts
 from recon_operators.config.fields import ConnId, DagId, Schedule, Text, as_tuple, between, matching
-from recon_operators.config.loader import SourcedModel
+from recon_operators.config.loader import SourcedModel, load_folder
 from recon_operators.paths import config_dir
 
 RESERVED_COLUMNS = ("run_id", "worker_id", "line_no", "last_run_id", "reason", "record")
@@ -269,26 +269,16 @@ def batch_jobs_dir() -> Path:
 
 def load_batch_jobs(directory: str | Path | None = None) -> list[BatchJobConfig]:
     """Every job file in the folder; job names and DAG ids must be unique across files."""
-    folder = Path(directory) if directory is not None else batch_jobs_dir()
-    if not folder.is_dir():
-        raise BatchJobConfigError([JobProblem(str(folder), None, None, "batch job folder not found")])
-    problems: list[ConfigProblem] = []
-    jobs: list[BatchJobConfig] = []
+    jobs, problems = load_folder(BatchJobConfig, directory or batch_jobs_dir(), "batch job file", BatchJobConfigError)
     seen: dict[tuple[str, str], str] = {}
-    for path in sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()):
-        try:
-            job = load_batch_job(path)
-        except BatchJobConfigError as exc:
-            problems.extend(exc.problems)
-            continue
+    for job in jobs:
         for field in ("job", "dag_id"):
             value = getattr(job, field)
             if (field, value) in seen:
-                problems.append(JobProblem(str(path), job.line(field), field,
+                problems.append(JobProblem(job.path or "", job.line(field), field,
                                            f"{value!r} is already used by {seen[(field, value)]}; it must be unique",
                                            job.job))
-            seen[(field, value)] = str(path)
-        jobs.append(job)
+            seen[(field, value)] = job.path or ""
     if problems:
         raise BatchJobConfigError(problems)
     return jobs

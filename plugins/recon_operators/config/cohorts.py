@@ -28,7 +28,7 @@ from recon_operators.config.dags import Alerts
 from recon_operators.config.fields import (
     Bucket, ConnId, DagId, Policy, Schedule, Text, as_tuple, matching, number_as_text,
 )
-from recon_operators.config.loader import SourcedModel
+from recon_operators.config.loader import SourcedModel, load_folder
 from recon_operators.paths import config_dir
 
 STAGES = ("transform", "mini_recon_1", "stage", "mini_recon_2", "target", "mini_recon_3",
@@ -484,16 +484,7 @@ def load_cohorts(directory: str | Path | None = None) -> list[CohortConfig]:
     Across files: cohort ids and DAG ids are unique, and no MSISDN belongs to two cohorts of
     the same env. Any problem anywhere raises one ``CohortConfigError`` listing all of them.
     """
-    folder = Path(directory) if directory is not None else cohorts_dir()
-    if not folder.is_dir():
-        raise CohortConfigError([CohortProblem(str(folder), None, None, "cohort folder not found")])
-    problems: list[ConfigProblem] = []
-    loaded: list[CohortConfig] = []
-    for path in sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()):
-        try:
-            loaded.append(load_cohort(path))
-        except CohortConfigError as exc:
-            problems.extend(exc.problems)
+    loaded, problems = load_folder(CohortConfig, directory or cohorts_dir(), "cohort file", CohortConfigError)
     problems.extend(_cross_file_problems(loaded))
     if problems:
         raise CohortConfigError(problems)

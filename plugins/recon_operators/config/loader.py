@@ -338,3 +338,20 @@ def load_config(model: type[M], path: str | Path, what: str = "config file", *,
         raise error(sorted((error.problem(origin, _line(document, loc), _dotted(loc, model, document) or None,
                                           _resolve(message, document, ()), subject)
                             for loc, message in exc.problems), key=lambda p: p.line or 0)) from None
+
+
+def load_folder(model: type[M], folder: str | Path, what: str,
+                error: type[ConfigError] = ConfigError) -> tuple[list[M], list[ConfigProblem]]:
+    """Every ``*.yaml``/``*.yml`` file of ``folder`` as ``model``: the valid ones, and every
+    problem of the others (the caller adds its checks across files, then raises)."""
+    directory = Path(folder)
+    if not directory.is_dir():
+        raise error([error.problem(str(directory), None, None, f"{what.removesuffix(' file')} folder not found")])
+    loaded: list[M] = []
+    problems: list[ConfigProblem] = []
+    for path in sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()):
+        try:
+            loaded.append(load_config(model, path, what, error=error))
+        except ConfigError as exc:
+            problems.extend(exc.problems)  # type: ignore[arg-type]
+    return loaded, problems
