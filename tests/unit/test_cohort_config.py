@@ -286,6 +286,17 @@ def test_every_problem_is_reported_at_once_in_file_order(tmp_path):
     assert isinstance(info.value, ConfigError)  # callers catching config errors catch these too
 
 
+def test_bad_fields_and_bad_combinations_come_in_one_round(tmp_path):
+    """Checks across fields (overlapping ranges, a timeout without approve) do not wait for the
+    other fields to be fixed: one run lists them with the fields' own problems, each located."""
+    text = _mutate("schedule: null", "schedule: often", _mutate(
+        '{batch_id: B2, msisdn_start: "628110001000"', '{batch_id: B2, msisdn_start: "628110000500"', _mutate(
+            "{suites: [mr3.yaml], policy: fail}", "{suites: [mr3.yaml], policy: fail, approval_timeout_minutes: 5}")))
+    found = [(p.line, p.field) for p in _problems(tmp_path, text)]
+    assert found == [(5, "schedule"), (12, "prefixes[P1].batches[B2]"),
+                     (_line_of(text, "approval_timeout_minutes: 5"), "stages.mini_recon_3.approval_timeout_minutes")]
+
+
 @pytest.mark.parametrize("text, fragment, line", [
     ("cohort_id: [T1\n", "malformed YAML", 2),
     ("- just\n- a list\n", "a cohort file is a mapping", None),

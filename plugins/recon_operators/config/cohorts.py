@@ -59,7 +59,7 @@ def _minutes(value: int) -> int:
 
 
 def _suite(value: str) -> str:
-    if not _SUITE_NAME(value) or ".." in value.split("/"):
+    if not re.match(r"^[A-Za-z0-9_][A-Za-z0-9_./-]*\.ya?ml$", value) or ".." in value.split("/"):
         raise ValueError(f"{value!r} must be a .yaml file name relative to include/config/suites "
                          "(no absolute paths, no ..)")
     return value
@@ -72,7 +72,6 @@ def _unique(values: tuple[str, ...]) -> tuple[str, ...]:
     return values
 
 
-_SUITE_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./-]*\.ya?ml$").match
 # A subset of the scope value rule ([A-Za-z0-9_.:@+-]) that is also safe in DAG, task and group ids;
 # an id written as a number (7) counts as the text '7'.
 Id = Annotated[matching(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
@@ -86,20 +85,6 @@ Suites = Annotated[tuple[Annotated[str, AfterValidator(_suite)], ...], AfterVali
 Scalars = Annotated[tuple[tuple[str, str | int | float | bool], ...],
                     BeforeValidator(lambda v: tuple(v.items()) if isinstance(v, dict) else v),
                     Field(description="a mapping of names to strings, numbers or booleans")]
-
-
-def _key_problem(value: str, allowed: tuple[str, ...] = RUN_PARAMS) -> str | None:
-    """S3 key text: safe characters, no .. segments, placeholders only for the ``allowed`` params."""
-    if not re.match(r"^[A-Za-z0-9_.=/*?{}!-]*$", value) or ".." in value.split("/"):
-        return f"{value!r} may hold letters, digits, _ . = - / ! wildcards * ? and {{param}} placeholders"
-    try:
-        parsed = list(string.Formatter().parse(value))
-    except ValueError:
-        return f"{value!r} has an unbalanced {{ or }}"
-    for _, name, spec, conversion in parsed:
-        if name is not None and (name not in allowed or spec or conversion):
-            return f"placeholder {{{name}}} is not allowed here; use one of {', '.join('{' + p + '}' for p in allowed)}"
-    return None
 
 
 # -- the models ------------------------------------------------------------------------------
@@ -343,9 +328,17 @@ def _folder(value: str) -> str:
 
 
 def _cohort_key(value: str) -> str:
-    problem = _key_problem(value, COHORT_PARAMS)
-    if problem:
-        raise ValueError(problem)
+    """S3 key text: safe characters, no .. segments, placeholders only for ``COHORT_PARAMS``."""
+    if not re.match(r"^[A-Za-z0-9_.=/*?{}!-]*$", value) or ".." in value.split("/"):
+        raise ValueError(f"{value!r} may hold letters, digits, _ . = - / ! wildcards * ? and {{param}} placeholders")
+    try:
+        parsed = list(string.Formatter().parse(value))
+    except ValueError:
+        raise ValueError(f"{value!r} has an unbalanced {{ or }}") from None
+    for _, name, spec, conversion in parsed:
+        if name is not None and (name not in COHORT_PARAMS or spec or conversion):
+            raise ValueError(f"placeholder {{{name}}} is not allowed here; use one of "
+                             + ", ".join("{" + p + "}" for p in COHORT_PARAMS))
     return value
 
 
