@@ -60,6 +60,7 @@ AIRFLOW_FREE = [
     "recon_operators.retry",
     "recon_operators.engine.adapters.dynamodb",
     "recon_operators.config.loader",
+    "recon_operators.config.locate",
     "recon_operators.config.fields",
     "recon_operators.config.dags",
     "recon_operators.config.reference",
