@@ -245,10 +245,7 @@ class JobProblem(ConfigProblem):
     """A located problem of a batch job file: ``file line N: job 'x', field F: message``."""
 
     noun: ClassVar[str | None] = "job"
-
-    @property
-    def job(self) -> str | None:
-        return self.subject
+    job = property(lambda self: self.subject)
 
 
 class BatchJobConfigError(ConfigError):

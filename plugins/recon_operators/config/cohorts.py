@@ -449,10 +449,7 @@ class CohortProblem(ConfigProblem):
     """A located problem of a cohort file: ``file line N: cohort 'A', field F: message``."""
 
     noun: ClassVar[str | None] = "cohort"
-
-    @property
-    def cohort(self) -> str | None:
-        return self.subject
+    cohort = property(lambda self: self.subject)
 
 
 class CohortConfigError(ConfigError):
