@@ -40,7 +40,7 @@ def build(path: Path):
     """The job's DAG as a drill: its worker and MERGE wrapped so the run's ``faults`` param applies."""
     from recon_operators.demo.load_operators import BATCH_DRILL
     from recon_operators.factories.batch_load import build_batch_load_dag
-    from recon_operators.factories.batch_load_config import load_batch_job
+    from recon_operators.config.batch_jobs import load_batch_job
 
     return build_batch_load_dag(load_batch_job(path), BATCH_DRILL)
 

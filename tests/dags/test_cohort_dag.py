@@ -41,7 +41,7 @@ def env(slack_receiver):
 def build(path: Path):
     from recon_operators.demo.load_operators import DEMO_LOADS
     from recon_operators.factories.cohort import build_cohort_dag
-    from recon_operators.factories.cohort_config import load_cohort
+    from recon_operators.config.cohorts import load_cohort
 
     return build_cohort_dag(load_cohort(path), DEMO_LOADS)
 
@@ -324,7 +324,7 @@ def test_production_load_steps_become_glue_runs_and_dag_triggers(tmp_path):
 def test_production_cohorts_build_without_demo_steps_and_builtin_ones_need_them(tmp_path):
     """The factory imports no demo code: built-in loads come only from what the DAG file hands in."""
     from recon_operators.factories.cohort import build_cohort_dag
-    from recon_operators.factories.cohort_config import load_cohort
+    from recon_operators.config.cohorts import load_cohort
 
     path = small_cohort(tmp_path)
     with pytest.raises(ValueError, match=f"cohort {path.stem}: load kind builtin needs the built-in load steps"):

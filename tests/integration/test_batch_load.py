@@ -8,7 +8,6 @@ replacement) is pinned down without a DAG run around it.
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from recon_operators.batchload.worker import load_chunk
 from recon_operators.demo import services
 from recon_operators.demo.faults import after_merge, after_worker, parse_faults
 from recon_operators.engine.results import Status
-from recon_operators.factories.batch_load_config import load_batch_job
+from recon_operators.config.batch_jobs import load_batch_job
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXED = ROOT / "include/config/batch_jobs/accounts_fixed_width.yaml"
@@ -178,7 +177,7 @@ def test_s3_source_reads_byte_ranges_like_a_local_file(target, moto_server):
 
 
 def test_audit_rows_of_a_rerun_replace_the_previous_ones(target, store_conn):
-    job = replace(load_batch_job(FIXED), amount_tolerance=Decimal(0))
+    job = load_batch_job(FIXED).model_copy(update={"amount_tolerance": Decimal(0)})
     tables = own_tables()
     run_id = f"run-{uuid.uuid4().hex[:6]}"
     results, source, metrics = load(job, target, tables, run_id,

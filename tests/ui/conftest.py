@@ -72,7 +72,7 @@ def ui_store() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def recon_world(airflow_db, airflow_env, ui_store, tmp_path_factory) -> World:
     from recon_operators.factories.cohort import build_cohort_dag
-    from recon_operators.factories.cohort_config import load_cohort
+    from recon_operators.config.cohorts import load_cohort
     from tests.dags.test_batch_load_dag import build, make_job
 
     env = f"ui{uuid.uuid4().hex[:6]}"

@@ -11,7 +11,7 @@ import yaml
 
 from recon_operators.demo.faults import FaultError, merge_loss, parse_faults
 from recon_operators.batchload.layout import RecordError
-from recon_operators.factories.batch_load_config import BatchJobConfigError, load_batch_job, load_batch_jobs
+from recon_operators.config.batch_jobs import BatchJobConfigError, load_batch_job, load_batch_jobs
 
 ROOT = Path(__file__).resolve().parents[2]
 JOBS = ROOT / "include/config/batch_jobs"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from recon_operators.engine.scope import Scope
-from recon_operators.factories.cohort_config import (
+from recon_operators.config.cohorts import (
     POLICIES,
     RUN_PARAMS,
     STAGES,
@@ -107,7 +107,7 @@ def test_policies_match_the_gate_operators():
 
 
 def test_loading_imports_no_airflow_and_no_database_or_aws_client():
-    probe = ("import sys; import recon_operators.factories.cohort_config as c; c.load_cohorts(); "
+    probe = ("import sys; import recon_operators.config.cohorts as c; c.load_cohorts(); "
              "print(sorted({m.split('.')[0] for m in sys.modules} & {'airflow', 'psycopg2', 'pymysql', 'MySQLdb', "
              "'pymongo', 'boto3', 'botocore', 'sqlalchemy'}))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True,
@@ -222,9 +222,9 @@ CASES = [
                  id="typo-top-level-key"),
     pytest.param("policy: stop", "policy: stop\n    policy: warn", "stages.mini_recon_1.policy", "given twice",
                  "policy: warn", id="duplicate-key"),
-    pytest.param("schedule: null", 'schedule: "61 * * * *"', "schedule", "not a valid cron expression", None,
+    pytest.param("schedule: null", 'schedule: "61 * * * *"', "schedule", "must be a 5-field cron", None,
                  id="bad-cron"),
-    pytest.param("schedule: null", 'schedule: "0 0 * * * *"', "schedule", "not a valid cron expression", None,
+    pytest.param("schedule: null", 'schedule: "0 0 * * * *"', "schedule", "must be a 5-field cron", None,
                  id="cron-with-seconds"),
     pytest.param("tags: [recon]", "tags: recon", "tags", "must be a list, got string 'recon'", None,
                  id="wrong-type"),
@@ -298,6 +298,17 @@ def test_every_problem_is_reported_at_once_in_file_order(tmp_path):
     assert [p.field for p in info.value.problems] == ["schedule", "prefixes[P2].prefix", "stages.mini_recon_1.polcy"]
     assert str(info.value).startswith("3 problems in cohort config:\n  - ")
     assert isinstance(info.value, ConfigError)  # callers catching config errors catch these too
+
+
+def test_bad_fields_and_bad_combinations_come_in_one_round(tmp_path):
+    """Checks across fields (overlapping ranges, a timeout without approve) do not wait for the
+    other fields to be fixed: one run lists them with the fields' own problems, each located."""
+    text = _mutate("schedule: null", "schedule: often", _mutate(
+        '{batch_id: B2, msisdn_start: "628110001000"', '{batch_id: B2, msisdn_start: "628110000500"', _mutate(
+            "{suites: [mr3.yaml], policy: fail}", "{suites: [mr3.yaml], policy: fail, approval_timeout_minutes: 5}")))
+    found = [(p.line, p.field) for p in _problems(tmp_path, text)]
+    assert found == [(5, "schedule"), (12, "prefixes[P1].batches[B2]"),
+                     (_line_of(text, "approval_timeout_minutes: 5"), "stages.mini_recon_3.approval_timeout_minutes")]
 
 
 @pytest.mark.parametrize("text, fragment, line", [

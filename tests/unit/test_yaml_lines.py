@@ -24,13 +24,13 @@ def _suite(path: Path) -> Any:
 
 
 def _cohort(path: Path) -> Any:
-    from recon_operators.factories.cohort_config import load_cohort
+    from recon_operators.config.cohorts import load_cohort
 
     return load_cohort(path)
 
 
 def _batch_job(path: Path) -> Any:
-    from recon_operators.factories.batch_load_config import load_batch_job
+    from recon_operators.config.batch_jobs import load_batch_job
 
     return load_batch_job(path)
 

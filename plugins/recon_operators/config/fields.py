@@ -31,6 +31,26 @@ def matching(pattern: str, rule: str) -> Any:
     return Annotated[str, AfterValidator(check), Field(description=rule)]
 
 
+def between(low: int, high: int) -> Any:
+    """A whole number in ``low..high`` (a count of workers, retries, characters)."""
+    def check(value: int) -> int:
+        if not low <= value <= high:
+            raise ValueError(f"must be {low}..{high}, got {value}")
+        return value
+
+    return Annotated[int, AfterValidator(check), Field(description=f"a whole number {low}..{high}")]
+
+
+def as_tuple(value: Any) -> Any:
+    """A YAML list read as a tuple, so frozen models stay hashable."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+def number_as_text(value: Any) -> Any:
+    """An id written as a bare number (``7``) counts as the text ``'7'``."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 def _non_empty(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be empty")

@@ -7,22 +7,24 @@ and each problem is located by walking the error's path back through the parsed 
 
     claims.yaml line 31: field compare.key_colums: unknown key (did you mean 'key_columns'?)
 
-Checks across fields (a ``build`` step raising ``Located``) run once every field is valid on its
-own, so a file's problems come in at most two rounds: the fields', then the combinations'.
+Checks across fields come in the same round as the fields' own problems: a validator raising
+``Located`` reports each problem at its own path below the model, and a file model's
+``cross_checks`` runs even when some fields are wrong, over the fields that did validate alone
+(a check skips what it needs but lacks), so one run lists a bad field and a bad combination.
 
 Plain Python and pydantic only, no Airflow: the CLI, the DAG factories and tests share it.
 """
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence, TypeVar, get_args, get_origin
+from typing import Any, Callable, ClassVar, Iterable, Mapping, Sequence, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError, ValidationInfo, model_validator
 
-from recon_operators.yaml_lines import LineList, LineMap, YamlFileError, duplicate_keys, plain, read_yaml
+from recon_operators.config.locate import dotted, line_at, line_of, resolve, wording
+from recon_operators.yaml_lines import LineMap, YamlFileError, duplicate_keys, plain, read_yaml
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
@@ -32,6 +34,42 @@ class ConfigModel(BaseModel):
     """Base of every config file model: unknown keys refused, no silent type coercion, frozen."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    # Hints for unknown keys that belong elsewhere (``{"policy": "belongs to the recon stages"}``).
+    key_hints: ClassVar[Mapping[str, str]] = {}
+    # An item of a list of these is named by this key in error paths (``prefixes[P1]``, else ``[#2]``).
+    item_id: ClassVar[str | None] = None
+
+    @classmethod
+    def subject(cls, document: Mapping[str, Any]) -> str | None:
+        """What a file's problems are about (``cohort 'A'``), named from the raw file; None: nothing."""
+        return None
+
+    @classmethod
+    def cross_checks(cls, document: Mapping[str, Any], valid: Mapping[str, Any]) -> Iterable[tuple[Sequence[Any], str]]:
+        """Problems across top-level fields, as (path, message); ``valid`` holds each field that
+        validated on its own (all of them when the file is valid), ``document`` the raw file."""
+        return ()
+
+
+class SourcedModel(ConfigModel):
+    """A file model that remembers where it was read: checks across files name the other file's line."""
+
+    _origin: str | None = PrivateAttr(None)
+    _document: Any = PrivateAttr(None)
+
+    @model_validator(mode="after")
+    def _remember_source(self, info: ValidationInfo) -> "SourcedModel":
+        self._origin = (info.context or {}).get("origin")
+        self._document = (info.context or {}).get("document")
+        return self
+
+    @property
+    def path(self) -> str | None:
+        return self._origin
+
+    def line(self, *loc: Any) -> int | None:
+        """The line of ``loc`` in the file this was read from."""
+        return line_at(self._document, loc)
 
 
 @dataclass(frozen=True)
@@ -42,16 +80,21 @@ class ConfigProblem:
     line: int | None
     field: str | None
     message: str
+    subject: str | None = None  # the name of what the file describes (a cohort's id), from the raw file
+    noun: ClassVar[str | None] = None  # what kind of thing that is: "cohort 'A'", "cohort <unnamed>"
 
     def __str__(self) -> str:
         at = f" line {self.line}" if self.line else ""
-        return f"{self.file}{at}: {f'field {self.field}: ' if self.field else ''}{self.message}"
+        named = None if self.noun is None else f"{self.noun} {self.subject!r}" if self.subject else f"{self.noun} <unnamed>"
+        about = ", ".join(p for p in (named, f"field {self.field}" if self.field else None) if p)
+        return f"{self.file}{at}: {about + ': ' if about else ''}{self.message}"
 
 
 class ConfigError(ValueError):
     """A config file is missing, malformed or holds wrong values; ``problems`` lists each, located."""
 
     kind = "config"  # what the message says the problems are in
+    problem: type["ConfigProblem"] = ConfigProblem  # the located problem this error lists
 
     def __init__(self, problems: Iterable[object] | str):
         self.problems = (problems,) if isinstance(problems, str) else tuple(problems)
@@ -61,114 +104,71 @@ class ConfigError(ValueError):
 
 
 class Located(ValueError):
-    """Raised by a ``build`` step with problems found across fields, each at its document path."""
+    """Problems found across fields, each at its path: raised by a validator (paths below its
+    model) or by a ``build`` step (paths from the file's top)."""
 
     def __init__(self, problems: Iterable[tuple[Sequence[Any], str]]):
         self.problems = list(problems)
         super().__init__("; ".join(message for _, message in self.problems))
 
 
-def _dotted(loc: Sequence[Any]) -> str:
-    text = ""
-    for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
-    return text
-
-
-def _line(document: Any, loc: Sequence[Any]) -> int | None:
-    """The line of the deepest node of ``loc`` the document has (a missing key: its parent's)."""
-    node, line = document, getattr(document, "line", None)
-    for part in loc:
-        if isinstance(node, LineMap) and part in node:
-            line, node = node.key_lines[part], node[part]
-        elif isinstance(node, LineList) and isinstance(part, int) and 0 <= part < len(node):
-            line, node = node.item_lines[part], node[part]
+def _problems(model: type[BaseModel], document: Any, origin: str, exc: ValidationError,
+              problem: type[ConfigProblem], subject: str | None, base: Sequence[Any] = ()) -> list[ConfigProblem]:
+    """Each pydantic error located; a ``Located`` raised by a validator becomes one problem per path."""
+    found: list[tuple[tuple[Any, ...], str]] = []
+    bad: set[tuple[Any, ...]] = set()  # values wrong on their own (an id there cannot name its item)
+    missing: set[tuple[Any, ...]] = set()
+    for error in exc.errors():
+        loc = (*base, *(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-"))))
+        raised = (error.get("ctx") or {}).get("error")
+        if isinstance(raised, Located):
+            found += [((*loc, *sub), resolve(message, document, loc)) for sub, message in raised.problems]
         else:
-            break
-    return line
+            found.append((loc, wording(model, document, {**error, "loc": loc})))
+            bad.add(loc)
+            if error["type"] == "missing":
+                missing.add(loc)
+    # A key missing only because it is misspelt is reported once, as the typo.
+    typos = {(*loc[:-1], m.split("'")[1]) for loc, m in found if m.startswith("unknown key (did you mean")}
+    return [problem(origin, line_at(document, loc), dotted(loc, model, document, frozenset(bad)) or None,
+                    message, subject) for loc, message in found if not (loc in missing and loc in typos)]
 
 
-def _model_at(model: type[BaseModel], loc: Sequence[Any]) -> type[BaseModel] | None:
-    """The model class that owns the last key of ``loc`` (to list the keys allowed there)."""
-    current: Any = model
-    for part in loc:
-        while get_origin(current) is not None or get_args(current):
-            args = [a for a in get_args(current) if a is not type(None)]
-            models = [a for a in args if isinstance(a, type) and issubclass(a, BaseModel)]
-            current = models[0] if models else (args[-1] if args else None)
-            if current is None:
-                return None
-        if isinstance(current, type) and issubclass(current, BaseModel) and isinstance(part, str):
-            field = current.model_fields.get(part)
-            if field is None:
-                return None
-            current = field.annotation
-    while not (isinstance(current, type) and issubclass(current, BaseModel)):
-        args = [a for a in get_args(current) if isinstance(a, type) and issubclass(a, BaseModel)]
-        if not args:
-            return None
-        current = args[0]
-    return current
-
-
-_WORDS = {
-    "too_short": "must hold at least {min_length} item(s)",
-    "too_long": "must hold at most {max_length} item(s)",
-    "greater_than_equal": "must be >= {ge}",
-    "greater_than": "must be > {gt}",
-    "less_than_equal": "must be <= {le}",
-    "less_than": "must be < {lt}",
-    "string_type": "must be a string",
-    "int_type": "must be a whole number",
-    "float_type": "must be a number",
-    "bool_type": "must be true or false",
-    "list_type": "must be a list",
-    "dict_type": "must be a mapping",
-    "model_type": "must be a mapping",
-    "model_attributes_type": "must be a mapping",
-}
-
-
-def _message(model: type[BaseModel], document: Any, error: dict[str, Any]) -> str:
-    """Pydantic's words, made to read like the rest of the project's errors."""
-    kind, loc = error["type"], error["loc"]
-    if kind == "extra_forbidden":
-        owner = _model_at(model, loc[:-1])
-        allowed = [f.alias or name for name, f in owner.model_fields.items()] if owner else []
-        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1, cutoff=0.6)
-        return f"unknown key ({f'did you mean {close[0]!r}?' if close else 'allowed here: ' + ', '.join(allowed)})"
-    if kind == "missing":
-        return "required field is missing"
-    if kind in _WORDS:
-        return _WORDS[kind].format(**(error.get("ctx") or {})) + f", got {plain(error.get('input'))!r}"
-    message = str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
-    if kind in ("literal_error", "enum"):
-        options = _expected(error)
-        close = difflib.get_close_matches(str(error.get("input")), options, n=1, cutoff=0.6)
-        return (f"must be one of {', '.join(options)}, got {plain(error.get('input'))!r}"
-                + (f" (did you mean {close[0]!r}?)" if close else ""))
-    if not kind.startswith("value_error") and "input" in error and not isinstance(error["input"], (dict, list)):
-        message += f", got {plain(error['input'])!r}"
-    return message
-
-
-def _expected(error: dict[str, Any]) -> list[str]:
-    expected = str((error.get("ctx") or {}).get("expected", ""))
-    return [part.strip(" '\"") for part in expected.replace(" or ", ",").split(",") if part.strip(" '\"")]
+def _valid_fields(model: type[BaseModel], document: LineMap) -> dict[str, Any]:
+    """Each top-level field that validates on its own (defaults for those left out)."""
+    valid: dict[str, Any] = {}
+    for name, field in model.model_fields.items():
+        key = field.alias or name
+        if key not in document:
+            if not field.is_required():
+                valid[name] = field.get_default(call_default_factory=True)
+            continue
+        try:
+            alone = model.__pydantic_validator__.validate_assignment(model.model_construct(), name,
+                                                                     plain(document[key]))
+        except ValidationError:
+            continue
+        valid[name] = getattr(alone, name)
+    return valid
 
 
 def validate_document(model: type[M], document: Any, origin: str,
                       error: type[ConfigError] = ConfigError) -> M:
-    """``document`` (from ``yaml_lines``) as ``model``; every problem, located, in one ``error``."""
-    problems = [ConfigProblem(origin, d.line, d.path, d.message) for d in duplicate_keys(document)]
+    """``document`` (from ``yaml_lines``) as ``model``; every problem, located, in one ``error``:
+    the fields', the duplicate keys' and the model's ``cross_checks`` over the fields that validated."""
+    raw = plain(document)
+    subject = model.subject(raw) if issubclass(model, ConfigModel) and isinstance(raw, dict) else None
+    problems = [error.problem(origin, d.line, d.path, d.message, subject) for d in duplicate_keys(document)]
     try:
-        result = model.model_validate(plain(document), context={"origin": origin})
+        result: M | None = model.model_validate(raw, context={"origin": origin, "document": document})
     except ValidationError as exc:
-        for found in exc.errors():
-            loc = tuple(p for p in found["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-            problems.append(ConfigProblem(origin, _line(document, loc), _dotted(loc) or None,
-                                          _message(model, document, found)))
+        problems += _problems(model, document, origin, exc, error.problem, subject)
         result = None
+    if issubclass(model, ConfigModel) and isinstance(document, LineMap):
+        valid = dict(result) if result is not None else _valid_fields(model, document)
+        problems += [error.problem(origin, line_at(document, loc), dotted(loc, model, document) or None,
+                                   resolve(message, document, ()), subject)
+                     for loc, message in model.cross_checks(raw, valid)]
     if problems:
         raise error(sorted(problems, key=lambda p: p.line or 0))
     return result  # type: ignore[return-value]
@@ -176,21 +176,40 @@ def validate_document(model: type[M], document: Any, origin: str,
 
 def load_config(model: type[M], path: str | Path, what: str = "config file", *,
                 build: Callable[[M], T] | None = None, error: type[ConfigError] = ConfigError) -> Any:
-    """Read ``path`` and validate it as ``model`` (then ``build`` it, when given: checks across
-    fields raise ``Located``); ``error`` lists every problem with its line."""
+    """Read ``path`` and validate it as ``model`` (then ``build`` it, when given: problems it
+    finds raise ``Located``); ``error`` lists every problem with its line."""
     origin = str(path)
     try:
         document = read_yaml(path, what)
     except YamlFileError as exc:
-        raise error([ConfigProblem(origin, exc.line, None, exc.message)]) from None
+        raise error([error.problem(origin, exc.line, None, exc.message)]) from None
     if not isinstance(document, LineMap):
-        raise error([ConfigProblem(origin, getattr(document, "line", None), None,
-                                   f"a {what} is a mapping of {', '.join(model.model_fields)}")])
+        raise error([error.problem(origin, None, None, f"a {what} is a mapping of "
+                                   + ", ".join(f.alias or n for n, f in model.model_fields.items()))])
     parsed = validate_document(model, document, origin, error)
     if build is None:
         return parsed
     try:
         return build(parsed)
     except Located as exc:
-        raise error(sorted((ConfigProblem(origin, _line(document, loc), _dotted(loc) or None, message)
+        subject = model.subject(plain(document)) if issubclass(model, ConfigModel) else None
+        raise error(sorted((error.problem(origin, line_at(document, loc), dotted(loc, model, document) or None,
+                                          resolve(message, document, ()), subject)
                             for loc, message in exc.problems), key=lambda p: p.line or 0)) from None
+
+
+def load_folder(model: type[M], folder: str | Path, what: str,
+                error: type[ConfigError] = ConfigError) -> tuple[list[M], list[ConfigProblem]]:
+    """Every ``*.yaml``/``*.yml`` file of ``folder`` as ``model``: the valid ones, and every
+    problem of the others (the caller adds its checks across files, then raises)."""
+    directory = Path(folder)
+    if not directory.is_dir():
+        raise error([error.problem(str(directory), None, None, f"{what.removesuffix(' file')} folder not found")])
+    loaded: list[M] = []
+    problems: list[ConfigProblem] = []
+    for path in sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file()):
+        try:
+            loaded.append(load_config(model, path, what, error=error))
+        except ConfigError as exc:
+            problems.extend(exc.problems)  # type: ignore[arg-type]
+    return loaded, problems

@@ -22,11 +22,15 @@ REFERENCE_PATH = Path("docs") / "config-reference.md"
 def file_models() -> list[tuple[str, type[BaseModel]]]:
     """(file location, model) of every config file kind that loads through ``config.loader``."""
     from recon_operators.claims.config import ClaimsFile
+    from recon_operators.config.batch_jobs import BatchJobConfig
+    from recon_operators.config.cohorts import CohortConfig
     from recon_operators.config.dags import ExampleGateFile, StoreMaintenanceFile
     from recon_operators.migration.report_config import BrmFile, MatrixFile, MeasuresFile
     from recon_operators.subscribers.config import SubscribersFile
 
     return [
+        ("include/config/cohorts/*.yaml", CohortConfig),
+        ("include/config/batch_jobs/*.yaml", BatchJobConfig),
         ("include/config/claims/*.yaml", ClaimsFile),
         ("include/config/reports/mini_recon_2.yaml", MeasuresFile),
         ("include/config/reports/etl_stage_matrix.yaml", MatrixFile),

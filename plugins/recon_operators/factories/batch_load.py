@@ -19,7 +19,7 @@ from typing import Any, Mapping
 from airflow.sdk import DAG, Param
 
 from recon_operators.factories.alerts import failure_callbacks
-from recon_operators.factories.batch_load_config import BatchJobConfig
+from recon_operators.config.batch_jobs import BatchJobConfig
 from recon_operators.factories.retries import retry_args
 from recon_operators.operators.batch_load import (
     SOURCE_XCOM_KEY, BatchMergeOperator, BatchPlanOperator, BatchReconcileOperator, BatchWorkerOperator,
@@ -63,6 +63,6 @@ def build_batch_load_dag(job: BatchJobConfig, drill: Mapping[str, Any] | None = 
 
 def build_batch_load_dags(drill: Mapping[str, Any] | None = None) -> dict[str, DAG]:
     """Every batch job's DAG, keyed by DAG id; a bad job file raises one error listing every problem."""
-    from recon_operators.factories.batch_load_config import load_batch_jobs
+    from recon_operators.config.batch_jobs import load_batch_jobs
 
     return {job.dag_id: build_batch_load_dag(job, drill) for job in load_batch_jobs()}

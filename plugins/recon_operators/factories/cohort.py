@@ -27,7 +27,7 @@ from typing import Any, Mapping, Protocol
 from airflow.sdk import DAG, Param, TaskGroup, chain
 
 from recon_operators.factories.alerts import failure_callbacks
-from recon_operators.factories.cohort_config import CohortConfig, StageConfig
+from recon_operators.config.cohorts import CohortConfig, StageConfig
 from recon_operators.factories.gates import build_gate
 from recon_operators.factories.retries import retry_args
 from recon_operators.operators.assets import verified_asset
@@ -353,6 +353,6 @@ def build_cohort_dag(cohort: CohortConfig, builtin_loads: BuiltinLoads | None = 
 def build_cohort_dags(builtin_loads: BuiltinLoads | None = None) -> dict[str, DAG]:
     """Every cohort's DAG, keyed by DAG id. A bad cohort file raises one error listing every
     problem (file, line, cohort, field), so Airflow shows an import error, never a half-built DAG."""
-    from recon_operators.factories.cohort_config import load_cohorts
+    from recon_operators.config.cohorts import load_cohorts
 
     return {cohort.dag_id: build_cohort_dag(cohort, builtin_loads) for cohort in load_cohorts()}

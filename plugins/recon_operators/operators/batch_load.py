@@ -37,7 +37,7 @@ class _BatchJobOperator(BaseOperator):
 
     def job(self) -> Any:
         from recon_operators.batchload.audit import batch_scope
-        from recon_operators.factories.batch_load_config import load_batch_job
+        from recon_operators.config.batch_jobs import load_batch_job
 
         try:
             job = load_batch_job(self.job_file)

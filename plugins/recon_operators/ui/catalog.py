@@ -31,8 +31,8 @@ def load_catalog() -> DagCatalog:
     """The DAG ids the shipped config builds; a config that fails to load maps nothing (logged):
     its DAGs show an import error in Airflow already, and rows with a run id still map."""
     from recon_operators.claims.config import load_claims_configs
-    from recon_operators.factories.batch_load_config import load_batch_jobs
-    from recon_operators.factories.cohort_config import load_cohorts
+    from recon_operators.config.batch_jobs import load_batch_jobs
+    from recon_operators.config.cohorts import load_cohorts
 
     catalog = DagCatalog()
     loaders = (

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterable, Mapping
 
-# Pipeline order, as the cohort factory builds it (factories.cohort_config.STAGES).
+# Pipeline order, as the cohort factory builds it (config.cohorts.STAGES).
 HOPS: tuple[tuple[str, str], ...] = (
     ("transform", "Transform"),
     ("mini_recon_1", "Mini Recon 1"),
