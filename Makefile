@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 help:
 	@echo "make demo   install, prepare databases, run the main job end to end, print what happened"
-	@echo "make test   install, then run the whole test suite against real Postgres and MariaDB"
+	@echo "make test   install, lint and format-check (ruff), then run the whole test suite against real Postgres and MariaDB"
 	@echo "make bench  time recon diff on N synthetic rows (default 1000000) against this machine's floor"
 	@echo "make bench-spark  recon diff --engine spark on local[2] vs the default engine, 1M and 5M rows (SPARK_ROWS)"
 	@echo "make bench-subscribers  time a DUAL_PROV migration of SUBS subscribers (default 100000) and the audit"
@@ -26,6 +26,8 @@ demo: install services
 	@$(PY) -m recon_operators.demo.run
 
 test: install services
+	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/ruff format --check .
 	@$(PY) -m pytest
 
 # Not part of `make test`: minutes of load on the databases. `make bench N=5000000` for more rows.

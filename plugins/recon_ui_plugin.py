@@ -10,6 +10,11 @@ class ReconciliationViewPlugin(AirflowPlugin):
     name = "recon_view"
     fastapi_apps = [{"app": app, "url_prefix": URL_PREFIX, "name": "Reconciliation view"}]
     external_views = [
-        {"name": "Reconciliation", "href": URL_PREFIX.lstrip("/") + "/", "url_route": "reconciliation",
-         "destination": "nav", "category": "browse"},
+        {
+            "name": "Reconciliation",
+            "href": URL_PREFIX.lstrip("/") + "/",
+            "url_route": "reconciliation",
+            "destination": "nav",
+            "category": "browse",
+        },
     ]

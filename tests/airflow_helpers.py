@@ -32,8 +32,9 @@ def xcom(run, task_id: str, key: str = "return_value") -> Any:
     from airflow.utils.session import create_session
 
     with create_session() as session:
-        row = session.scalars(XComModel.get_many(run_id=run.run_id, dag_ids=run.dag_id, task_ids=task_id,
-                                                 key=key)).first()
+        row = session.scalars(
+            XComModel.get_many(run_id=run.run_id, dag_ids=run.dag_id, task_ids=task_id, key=key)
+        ).first()
         return None if row is None else XComModel.deserialize_value(row)
 
 
@@ -73,8 +74,9 @@ class _Approver:
 _WAIT_FOR_PARKING_SECONDS = 1200.0  # how long a run may take to reach the gate
 
 
-def answer_when_asked(dag_id: str, task_id: str, *, option: str | None, user: str = "owner@example.com",
-                      timeout: float = 60.0) -> threading.Thread:
+def answer_when_asked(
+    dag_id: str, task_id: str, *, option: str | None, user: str = "owner@example.com", timeout: float = 60.0
+) -> threading.Thread:
     """Answer the HITL request of ``task_id`` once it waits, as the UI/REST API would.
 
     ``option=None`` lets the request time out instead: the scheduler's timeout sweep is run
@@ -98,30 +100,44 @@ def answer_when_asked(dag_id: str, task_id: str, *, option: str | None, user: st
         while time.monotonic() - started < _WAIT_FOR_PARKING_SECONDS:
             try:
                 with create_session() as session:
-                    ti = session.query(TaskInstance).filter_by(dag_id=dag_id, task_id=task_id,
-                                                               state=TaskInstanceState.AWAITING_INPUT).first()
+                    ti = (
+                        session.query(TaskInstance)
+                        .filter_by(dag_id=dag_id, task_id=task_id, state=TaskInstanceState.AWAITING_INPUT)
+                        .first()
+                    )
                     if ti is not None:
                         parked_at = parked_at or time.monotonic()
                     if ti is not None and option is not None:
-                        update_hitl_detail(dag_id=dag_id, dag_run_id=ti.run_id, task_id=task_id,
-                                           update_hitl_detail_payload=UpdateHITLDetailPayload(
-                                               chosen_options=[option], params_input={}),
-                                           user=_Approver(user), session=session)
+                        update_hitl_detail(
+                            dag_id=dag_id,
+                            dag_run_id=ti.run_id,
+                            task_id=task_id,
+                            update_hitl_detail_payload=UpdateHITLDetailPayload(
+                                chosen_options=[option], params_input={}
+                            ),
+                            user=_Approver(user),
+                            session=session,
+                        )
                         return
-                    if ti is not None and ti.trigger_timeout is not None \
-                            and ti.trigger_timeout.timestamp() < time.time():
+                    if (
+                        ti is not None
+                        and ti.trigger_timeout is not None
+                        and ti.trigger_timeout.timestamp() < time.time()
+                    ):
                         SchedulerJobRunner.check_awaiting_input_timeouts(
-                            SimpleNamespace(log=logging.getLogger("test-scheduler")))
+                            SimpleNamespace(log=logging.getLogger("test-scheduler"))
+                        )
                         return
-            except Exception:  # noqa: BLE001 - e.g. SQLite busy while dag.test writes: try again
+            except Exception:
                 logging.getLogger("test-approver").exception("answering the HITL request failed; retrying")
             if parked_at is not None and time.monotonic() - parked_at > timeout:
                 break
             time.sleep(0.5)
         # Never leave dag.test() waiting forever: fail the parked task so the test fails loudly.
         with create_session() as session:
-            for ti in session.query(TaskInstance).filter_by(dag_id=dag_id, task_id=task_id,
-                                                            state=TaskInstanceState.AWAITING_INPUT):
+            for ti in session.query(TaskInstance).filter_by(
+                dag_id=dag_id, task_id=task_id, state=TaskInstanceState.AWAITING_INPUT
+            ):
                 ti.state = TaskInstanceState.FAILED
 
     thread = threading.Thread(target=respond, daemon=True)
@@ -149,7 +165,9 @@ def asset_events(run) -> dict[str, dict[str, Any]]:
     from sqlalchemy import select
 
     with create_session() as session:
-        rows = session.execute(select(AssetModel.uri, AssetEvent.extra)
-                               .join(AssetModel, AssetModel.id == AssetEvent.asset_id)
-                               .where(AssetEvent.source_dag_id == run.dag_id, AssetEvent.source_run_id == run.run_id))
+        rows = session.execute(
+            select(AssetModel.uri, AssetEvent.extra)
+            .join(AssetModel, AssetModel.id == AssetEvent.asset_id)
+            .where(AssetEvent.source_dag_id == run.dag_id, AssetEvent.source_run_id == run.run_id)
+        )
         return {uri: dict(extra) for uri, extra in rows}

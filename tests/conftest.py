@@ -10,8 +10,8 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -19,23 +19,25 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "plugins"))
 
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="recon-test-airflow-"))
-os.environ.update({
-    "AIRFLOW_HOME": str(_AIRFLOW_HOME),
-    "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
-    "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
-    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_AIRFLOW_HOME / 'airflow.db'}",
-    "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(_AIRFLOW_HOME / "logs"),
-    "RECON_PROJECT_ROOT": str(ROOT),
-    # moto and boto3 must never find real credentials or reach AWS.
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    # One small local Spark for the whole session (engine.spark.session): two cores, few shuffles.
-    "RECON_SPARK_MASTER": "local[2]",
-    "RECON_SPARK_SHUFFLE_PARTITIONS": "4",
-    "RECON_SPARK_DRIVER_MEMORY": "1g",
-})
+os.environ.update(
+    {
+        "AIRFLOW_HOME": str(_AIRFLOW_HOME),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_AIRFLOW_HOME / 'airflow.db'}",
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(_AIRFLOW_HOME / "logs"),
+        "RECON_PROJECT_ROOT": str(ROOT),
+        # moto and boto3 must never find real credentials or reach AWS.
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        # One small local Spark for the whole session (engine.spark.session): two cores, few shuffles.
+        "RECON_SPARK_MASTER": "local[2]",
+        "RECON_SPARK_SHUFFLE_PARTITIONS": "4",
+        "RECON_SPARK_DRIVER_MEMORY": "1g",
+    }
+)
 os.environ.pop("RECON_STORE_DSN", None)
 
 from recon_operators.demo import services  # noqa: E402  (needs sys.path above)
@@ -72,8 +74,9 @@ def moto_server() -> Iterator[services.MotoServer]:
 @pytest.fixture(scope="session")
 def airflow_env(databases: dict[str, str], moto_server: services.MotoServer) -> dict[str, str]:
     """``AIRFLOW_CONN_*`` for this session's databases and moto, exported for hooks and CLI."""
-    env = services.airflow_conn_env(databases["store"], databases["transform"], databases["stage"], moto_server,
-                                    target_db=databases["target"])
+    env = services.airflow_conn_env(
+        databases["store"], databases["transform"], databases["stage"], moto_server, target_db=databases["target"]
+    )
     os.environ.update(env)
     return env
 
@@ -144,6 +147,7 @@ def slack_receiver(airflow_db, airflow_env, store_dsn, monkeypatch) -> Iterator[
 @pytest.fixture(scope="session")
 def airflow_db() -> Path:
     """Airflow's SQLite metadata DB, migrated once per test session."""
-    subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True,
-                   stdout=subprocess.DEVNULL, env=os.environ.copy())
+    subprocess.run(
+        [sys.executable, "-m", "airflow", "db", "migrate"], check=True, stdout=subprocess.DEVNULL, env=os.environ.copy()
+    )
     return _AIRFLOW_HOME

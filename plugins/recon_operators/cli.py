@@ -12,14 +12,15 @@ import argparse
 import os
 import sys
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn, Sequence
+from typing import NoReturn
 
 from recon_operators.connections import environment_secrets, store_dsn, url_secrets
 from recon_operators.engine.scope import Scope, ScopeError
 from recon_operators.engine.spec import SuiteError, SuiteSpec, load_suite
-from recon_operators.paths import resolve_suite_path
 from recon_operators.errors import CommandError, error_line, mask_line, redact_values, url_secrets_in
+from recon_operators.paths import resolve_suite_path
 from recon_operators.store import apply_migrations, connect, migration_status
 from recon_operators.store.catalog import missing_tables
 
@@ -112,8 +113,10 @@ def _validate(args: argparse.Namespace, out: Output) -> int:
             out.print(problem)
         raise
     kinds = ", ".join(sorted({c.kind for c in suite.checks}))
-    out.print(f"{args.suite}: suite {suite.name} is valid: {len(suite.checks)} check(s) ({kinds}); "
-              f"source {suite.source.kind}, target {suite.target.kind}")
+    out.print(
+        f"{args.suite}: suite {suite.name} is valid: {len(suite.checks)} check(s) ({kinds}); "
+        f"source {suite.source.kind}, target {suite.target.kind}"
+    )
     return EXIT_OK
 
 
@@ -126,8 +129,10 @@ def _check(args: argparse.Namespace, out: Output) -> int:
     scope = _parse_scope(args.scope)
     unknown = sorted(set(args.only or ()) - {c.name for c in suite.checks})
     if unknown:
-        raise CommandError(f"--only {', '.join(unknown)}: no such check in suite {suite.name} "
-                           f"(its checks: {', '.join(c.name for c in suite.checks)})")
+        raise CommandError(
+            f"--only {', '.join(unknown)}: no such check in suite {suite.name} "
+            f"(its checks: {', '.join(c.name for c in suite.checks)})"
+        )
     from recon_operators.diff_cli import TerminalProgress, apply_engine
 
     engine = apply_engine(args)
@@ -146,8 +151,10 @@ def _check(args: argparse.Namespace, out: Output) -> int:
     errors = [r for r in results if r.status.value == "Error"]
     if errors:
         more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise CommandError(f"{len(errors)} of {len(results)} check(s) could not be evaluated; "
-                           f"{errors[0].check_name}: {errors[0].message}{more}")
+        raise CommandError(
+            f"{len(errors)} of {len(results)} check(s) could not be evaluated; "
+            f"{errors[0].check_name}: {errors[0].message}{more}"
+        )
     return EXIT_MISMATCH if counts["mismatched"] else EXIT_OK
 
 
@@ -160,16 +167,26 @@ def _config_docs(args: argparse.Namespace, out: Output) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     common = _Parser(add_help=False)
-    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                        help="on an error, print the traceback too (or set RECON_DEBUG=1)")
+    common.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="on an error, print the traceback too (or set RECON_DEBUG=1)",
+    )
     parser = _Parser(prog="recon", description="Reconciliation gates for data migrations", parents=[common])
     commands = parser.add_subparsers(dest="command", required=True)
 
-    check = commands.add_parser("check", help="run a check suite; exit 0 all matched, 1 mismatch, 2 error",
-                                parents=[common])
+    check = commands.add_parser(
+        "check", help="run a check suite; exit 0 all matched, 1 mismatch, 2 error", parents=[common]
+    )
     check.add_argument("suite", help="suite YAML file, or the name of a bundled suite (example_files.yaml)")
-    check.add_argument("--scope", action="append", default=[], metavar="KEY=VALUE",
-                       help="scope values bound into filters (repeatable), e.g. cohort_id=C1; env defaults to local")
+    check.add_argument(
+        "--scope",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="scope values bound into filters (repeatable), e.g. cohort_id=C1; env defaults to local",
+    )
     check.add_argument("--only", action="append", metavar="CHECK", help="run only this check (repeatable)")
     check.add_argument("--json", action="store_true", help="print one JSON object instead of a table")
     from recon_operators.diff_cli import add_engine_options
@@ -185,8 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     diff_cli.add_parser(commands, parents=[common])
 
-    docs = commands.add_parser("config-docs", help="write docs/config-reference.md from the config models",
-                               parents=[common])
+    docs = commands.add_parser(
+        "config-docs", help="write docs/config-reference.md from the config models", parents=[common]
+    )
     docs.set_defaults(handler=_config_docs)
 
     db = commands.add_parser("db", help="manage the results store", parents=[common])
@@ -196,8 +214,10 @@ def build_parser() -> argparse.ArgumentParser:
         ("status", _db_status, "list applied and pending migrations"),
     ):
         sub = db_commands.add_parser(name, help=help_text, parents=[common])
-        sub.add_argument("--dsn", help="store DSN or Airflow connection URI "
-                                       "(default: RECON_STORE_DSN, then AIRFLOW_CONN_RECON_STORE)")
+        sub.add_argument(
+            "--dsn",
+            help="store DSN or Airflow connection URI (default: RECON_STORE_DSN, then AIRFLOW_CONN_RECON_STORE)",
+        )
         sub.set_defaults(handler=handler)
     return parser
 

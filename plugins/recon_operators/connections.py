@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlencode
 
 _SCHEME_ALIASES = {
@@ -41,10 +42,17 @@ class ConnectionInfo:
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def postgres_from(cls, conn: Any) -> "ConnectionInfo":
+    def postgres_from(cls, conn: Any) -> ConnectionInfo:
         """From an Airflow ``Connection`` (duck-typed, so this module needs no Airflow import)."""
-        return cls(conn_type="postgres", host=conn.host, port=conn.port, login=conn.login,
-                   password=conn.password, schema=conn.schema, extra=conn.extra_dejson)
+        return cls(
+            conn_type="postgres",
+            host=conn.host,
+            port=conn.port,
+            login=conn.login,
+            password=conn.password,
+            schema=conn.schema,
+            extra=conn.extra_dejson,
+        )
 
     def libpq_dsn(self) -> str:
         """A ``postgresql://`` DSN that psycopg2/libpq accepts (Airflow extras dropped)."""
@@ -60,7 +68,9 @@ class ConnectionInfo:
         port = f":{self.port}" if self.port else ""
         options = {k: v for k, v in self.extra.items() if k in ("sslmode", "connect_timeout", "application_name")}
         query = "&".join(f"{k}={quote(str(v), safe='')}" for k, v in options.items())
-        return f"postgresql://{auth}{host}{port}/{quote(self.schema or 'postgres', safe='')}" + (f"?{query}" if query else "")
+        return f"postgresql://{auth}{host}{port}/{quote(self.schema or 'postgres', safe='')}" + (
+            f"?{query}" if query else ""
+        )
 
     def masked(self) -> str:
         """For logs, errors and labels: ``postgres://user:***@host:5432/db``, never the password."""
@@ -111,17 +121,19 @@ def _split_url(url: str) -> _UrlParts:
     scheme = _SCHEME.match(url.strip())
     if not scheme:
         raise ConnectionConfigError("a connection URL looks like scheme://user:password@host:port/database")
-    rest = url.strip()[scheme.end():]
+    rest = url.strip()[scheme.end() :]
     userinfo, host_start = _authority_end(rest)
     host = _HOST_PORT.match(rest, host_start)
     after = host.end() if host else host_start
     if host is None or (after < len(rest) and rest[after] not in "/?#"):
-        raise ConnectionConfigError(f"{scheme.group('scheme')} connection URL: the host is not a host name or "
-                                    f"address; {_ENCODE_HINT}")
+        raise ConnectionConfigError(
+            f"{scheme.group('scheme')} connection URL: the host is not a host name or address; {_ENCODE_HINT}"
+        )
     port = host.group("port")
     if port is not None and port != "" and not (port.isdigit() and 0 < int(port) < 65536):
-        raise ConnectionConfigError(f"{scheme.group('scheme')} connection URL: the port is not a number "
-                                    f"from 1 to 65535; {_ENCODE_HINT}")
+        raise ConnectionConfigError(
+            f"{scheme.group('scheme')} connection URL: the port is not a number from 1 to 65535; {_ENCODE_HINT}"
+        )
     tail = rest[after:].split("#", 1)[0]
     path, _, query = tail.partition("?")
     return _UrlParts(scheme.group("scheme"), userinfo, host.group("host"), port or None, path, query)

@@ -8,7 +8,7 @@ run's error and fail the task with it, so a user reads the same words wherever t
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
 from recon_operators.connections import url_secrets
 from recon_operators.engine.masking import scrub

@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 T = TypeVar("T")
 
-THROTTLING_CODES = ("ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
-                    "InternalServerError", "ServiceUnavailable")
+THROTTLING_CODES = (
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+)
 
 
 class RetriesExhausted(RuntimeError):
@@ -38,14 +44,18 @@ class Backoff:
         full = min(self.cap, self.base * self.factor ** (attempt - 1))
         return full * (1 - self.jitter * random.random())
 
-    def run(self, action: Callable[[], T], transient: Callable[[BaseException], str | None],
-            sleep: Callable[[float], None] = time.sleep) -> T:
+    def run(
+        self,
+        action: Callable[[], T],
+        transient: Callable[[BaseException], str | None],
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> T:
         """``action()`` until it succeeds; ``transient(exc)`` names an error worth retrying (else it
         is raised at once). After the last attempt ``RetriesExhausted`` names the error."""
         for attempt in range(1, self.attempts + 1):
             try:
                 return action()
-            except Exception as exc:  # noqa: BLE001 - classified just below
+            except Exception as exc:
                 reason = transient(exc)
                 if reason is None:
                     raise

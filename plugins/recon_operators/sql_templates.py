@@ -64,8 +64,9 @@ def strip_comments(text: str) -> str:
     return "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("--"))
 
 
-def render_sql(relative: str, *, dialect: str = "postgres", package: str | None = None,
-               **slots: Ident | Fragment) -> str:
+def render_sql(
+    relative: str, *, dialect: str = "postgres", package: str | None = None, **slots: Ident | Fragment
+) -> str:
     """The template ``relative`` (include/sql, or ``package``'s sql/) with its slots filled."""
     text = strip_comments(read_sql(relative, package=package))
     values: dict[str, str] = {}

@@ -9,9 +9,10 @@ and both lines. Plain Python (no Airflow): the engine, the CLI and the DAG facto
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import yaml
 
@@ -77,8 +78,11 @@ def _construct_map(loader: _LineLoader, node: yaml.MappingNode) -> LineMap:
 
 
 def _construct_list(loader: _LineLoader, node: yaml.SequenceNode) -> LineList:
-    return LineList(node.start_mark.line + 1, [loader.construct_object(n, deep=True) for n in node.value],
-                    [n.start_mark.line + 1 for n in node.value])
+    return LineList(
+        node.start_mark.line + 1,
+        [loader.construct_object(n, deep=True) for n in node.value],
+        [n.start_mark.line + 1 for n in node.value],
+    )
 
 
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_map)
@@ -88,11 +92,12 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _co
 def parse_yaml(text: str, origin: str) -> Any:
     """The document as ``LineMap``/``LineList``/scalars; malformed YAML is a ``YamlFileError``."""
     try:
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise YamlFileError(origin, mark.line + 1 if mark else None,
-                            f"malformed YAML: {getattr(exc, 'problem', None) or exc}") from None
+        raise YamlFileError(
+            origin, mark.line + 1 if mark else None, f"malformed YAML: {getattr(exc, 'problem', None) or exc}"
+        ) from None
 
 
 def read_text(path: str | Path, what: str = "config file") -> str:

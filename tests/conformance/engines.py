@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, time, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime, time, timezone
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from recon_operators.demo.services import MARIADB_HOST, MARIADB_PORT, MARIADB_USER, pg_dsn
 from recon_operators.engine.adapters.base import Adapter
@@ -35,10 +36,22 @@ class Provider:
 
 class Postgres(Provider):
     name = "postgres"
-    declared = {"integer": "bigint", "integer38": "numeric(38,0)", "decimal38_20": "numeric(38,20)",
-                "float": "double precision", "boolean": "boolean", "timestamp6": "timestamp(6)",
-                "timestamp3": "timestamp(3)", "timestamptz": "timestamptz", "date": "date", "time": "time(6)",
-                "text": "text", "uuid": "uuid", "json": "jsonb", "binary": "bytea"}
+    declared = {
+        "integer": "bigint",
+        "integer38": "numeric(38,0)",
+        "decimal38_20": "numeric(38,20)",
+        "float": "double precision",
+        "boolean": "boolean",
+        "timestamp6": "timestamp(6)",
+        "timestamp3": "timestamp(3)",
+        "timestamptz": "timestamptz",
+        "date": "date",
+        "time": "time(6)",
+        "text": "text",
+        "uuid": "uuid",
+        "json": "jsonb",
+        "binary": "bytea",
+    }
 
     def __init__(self, database: str):
         self.database = database
@@ -51,8 +64,11 @@ class Postgres(Provider):
         conn = psycopg2.connect(pg_dsn(self.database))
         columns = ["id", *(c.column for c in cases)]
         with conn, conn.cursor() as cur:
-            cur.execute(f"CREATE TABLE {name} (id integer, "
-                        + ", ".join(f"{c.column} {self.declared[c.kind]}" for c in cases) + ")")
+            cur.execute(
+                f"CREATE TABLE {name} (id integer, "
+                + ", ".join(f"{c.column} {self.declared[c.kind]}" for c in cases)
+                + ")"
+            )
             values = [[Json(r[col]) if isinstance(r[col], (dict, list)) else r[col] for col in columns] for r in rows]
             cur.executemany(f"INSERT INTO {name} VALUES ({', '.join(['%s'] * len(columns))})", values)
         conn.close()
@@ -61,10 +77,22 @@ class Postgres(Provider):
 
 class MariaDB(Provider):
     name = "mariadb"
-    declared = {"integer": "BIGINT", "integer38": "DECIMAL(38,0)", "decimal38_20": "DECIMAL(38,20)",
-                "float": "DOUBLE", "boolean": "TINYINT(1)", "timestamp6": "DATETIME(6)", "timestamp3": "DATETIME(3)",
-                "timestamptz": "TIMESTAMP(6) NULL", "date": "DATE", "time": "TIME(6)", "text": "TEXT",
-                "uuid": "UUID", "json": "JSON", "binary": "VARBINARY(64)"}
+    declared = {
+        "integer": "BIGINT",
+        "integer38": "DECIMAL(38,0)",
+        "decimal38_20": "DECIMAL(38,20)",
+        "float": "DOUBLE",
+        "boolean": "TINYINT(1)",
+        "timestamp6": "DATETIME(6)",
+        "timestamp3": "DATETIME(3)",
+        "timestamptz": "TIMESTAMP(6) NULL",
+        "date": "DATE",
+        "time": "TIME(6)",
+        "text": "TEXT",
+        "uuid": "UUID",
+        "json": "JSON",
+        "binary": "VARBINARY(64)",
+    }
 
     def __init__(self, database: str):
         self.database = database
@@ -78,19 +106,25 @@ class MariaDB(Provider):
             if isinstance(v, uuid.UUID):
                 return str(v).upper()  # UUID columns print lower case whatever was written
             if isinstance(v, datetime) and v.tzinfo is not None:
-                return v.astimezone(timezone.utc).replace(tzinfo=None)  # the session runs in UTC
+                return v.astimezone(UTC).replace(tzinfo=None)  # the session runs in UTC
             return v
 
-        conn = MySQLdb.connect(host=MARIADB_HOST, port=MARIADB_PORT, user=MARIADB_USER, passwd="", db=self.database,
-                               charset="utf8mb4")
+        conn = MySQLdb.connect(
+            host=MARIADB_HOST, port=MARIADB_PORT, user=MARIADB_USER, passwd="", db=self.database, charset="utf8mb4"
+        )
         columns = ["id", *(c.column for c in cases)]
         try:
             cur = conn.cursor()
             cur.execute("SET time_zone = '+00:00'")
-            cur.execute(f"CREATE TABLE {name} (id INT, "
-                        + ", ".join(f"{c.column} {self.declared[c.kind]}" for c in cases) + ") CHARSET utf8mb4")
-            cur.executemany(f"INSERT INTO {name} VALUES ({', '.join(['%s'] * len(columns))})",
-                            [[value(r[col]) for col in columns] for r in rows])
+            cur.execute(
+                f"CREATE TABLE {name} (id INT, "
+                + ", ".join(f"{c.column} {self.declared[c.kind]}" for c in cases)
+                + ") CHARSET utf8mb4"
+            )
+            cur.executemany(
+                f"INSERT INTO {name} VALUES ({', '.join(['%s'] * len(columns))})",
+                [[value(r[col]) for col in columns] for r in rows],
+            )
             conn.commit()
         finally:
             conn.close()
@@ -146,11 +180,22 @@ class ParquetFiles(Provider):
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        types = {"integer": pa.int64(), "integer38": pa.decimal128(38, 0), "decimal38_20": pa.decimal128(38, 20),
-                 "float": pa.float64(), "boolean": pa.bool_(), "timestamp6": pa.timestamp("us"),
-                 "timestamp3": pa.timestamp("ms"), "timestamptz": pa.timestamp("us", tz="UTC"), "date": pa.date32(),
-                 "time": pa.time64("us"), "text": pa.string(), "uuid": pa.string(), "json": pa.string(),
-                 "binary": pa.binary()}
+        types = {
+            "integer": pa.int64(),
+            "integer38": pa.decimal128(38, 0),
+            "decimal38_20": pa.decimal128(38, 20),
+            "float": pa.float64(),
+            "boolean": pa.bool_(),
+            "timestamp6": pa.timestamp("us"),
+            "timestamp3": pa.timestamp("ms"),
+            "timestamptz": pa.timestamp("us", tz="UTC"),
+            "date": pa.date32(),
+            "time": pa.time64("us"),
+            "text": pa.string(),
+            "uuid": pa.string(),
+            "json": pa.string(),
+            "binary": pa.binary(),
+        }
 
         def value(v: Any) -> Any:
             if isinstance(v, (dict, list)):
@@ -183,7 +228,7 @@ class Mongo(Provider):
             if isinstance(v, Decimal):
                 return Decimal128(v)
             if isinstance(v, datetime):
-                return v.astimezone(timezone.utc).replace(tzinfo=None) if v.tzinfo else v
+                return v.astimezone(UTC).replace(tzinfo=None) if v.tzinfo else v
             if isinstance(v, time):
                 return v.isoformat()
             if isinstance(v, uuid.UUID):
@@ -241,9 +286,12 @@ class DynamoDB(Provider):
 
     def write(self, name: str, cases: list[Case], rows: list[dict[str, Any]]) -> SideSpec:
         client = self.client()
-        client.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "N"}])
+        client.create_table(
+            TableName=name,
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "N"}],
+        )
         for row in rows:
             client.put_item(TableName=name, Item={k: _dynamodb_value(v) for k, v in row.items() if v is not None})
         return SideSpec(table=name)

@@ -55,13 +55,23 @@ def sides(engines, source: str, target: str, *, changed: bool):
     return cases, source_side, target_side
 
 
-COUNTS = ("source_rows", "target_rows", "matched_rows", "missing_in_target", "extra_in_target", "changed_rows",
-          "duplicate_keys_source", "duplicate_keys_target", "column_mismatches")
+COUNTS = (
+    "source_rows",
+    "target_rows",
+    "matched_rows",
+    "missing_in_target",
+    "extra_in_target",
+    "changed_rows",
+    "duplicate_keys_source",
+    "duplicate_keys_target",
+    "column_mismatches",
+)
 
 
 def diff(engines, source: str, target: str, source_side, target_side, **spec):
     """The diff in memory, and again as a diff too big for memory runs (views over the spill files,
     a fingerprint join): both paths must give the same counts."""
+
     def once():
         with engines[source].open(source_side) as left, engines[target].open(target_side) as right:
             return run_diff(DiffSpec(key=("id",), mask=False, **spec), left, right)
@@ -90,8 +100,11 @@ def check(engines, source: str, target: str, source_side, target_side, cases) ->
 def test_equal_values_match(engines, source, target):
     cases, source_side, target_side = sides(engines, source, target, changed=False)
     result = diff(engines, source, target, source_side, target_side)
-    assert result.equal, {"mismatches": result.column_mismatches, "samples": result.samples,
-                          "incomparable": result.incomparable}
+    assert result.equal, {
+        "mismatches": result.column_mismatches,
+        "samples": result.samples,
+        "incomparable": result.incomparable,
+    }
     assert result.matched_rows == ROWS
     results = check(engines, source, target, source_side, target_side, cases)
     failed = {n: (r.expected, r.actual, r.message) for n, r in results.items() if not r.passed}
@@ -107,5 +120,6 @@ def test_minimal_changes_are_found(engines, source, target):
     results = check(engines, source, target, source_side, target_side, cases)
     unfound = [c.column for c in cases if results[f"{c.column}_hash"].passed]
     assert unfound == []
-    assert {r.status.value for r in results.values()} <= {"Match", "Mismatch"}, \
-        {n: r.message for n, r in results.items() if r.status.value == "Error"}
+    assert {r.status.value for r in results.values()} <= {"Match", "Mismatch"}, {
+        n: r.message for n, r in results.items() if r.status.value == "Error"
+    }

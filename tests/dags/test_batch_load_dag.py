@@ -38,9 +38,9 @@ def make_job(tmp_path: Path, template: str = "accounts_fixed_width.yaml", **chan
 
 def build(path: Path):
     """The job's DAG as a drill: its worker and MERGE wrapped so the run's ``faults`` param applies."""
+    from recon_operators.config.batch_jobs import load_batch_job
     from recon_operators.demo.load_operators import BATCH_DRILL
     from recon_operators.factories.batch_load import build_batch_load_dag
-    from recon_operators.config.batch_jobs import load_batch_job
 
     return build_batch_load_dag(load_batch_job(path), BATCH_DRILL)
 
@@ -50,10 +50,13 @@ def env(slack_receiver):
     return slack_receiver
 
 
-
 def audit(store_dsn: str, job: str) -> dict[tuple[str, str | None], tuple]:
-    rows = query(store_dsn, "SELECT check_name, worker_id, passed, expected_value, actual_value, discrepancy, message "
-                            "FROM recon.recon_audit WHERE job_name = %s", job)
+    rows = query(
+        store_dsn,
+        "SELECT check_name, worker_id, passed, expected_value, actual_value, discrepancy, message "
+        "FROM recon.recon_audit WHERE job_name = %s",
+        job,
+    )
     return {(r[0], r[1]): r[2:] for r in rows}
 
 
@@ -62,8 +65,10 @@ def failed_checks(store_dsn: str, job: str) -> set[tuple[str, str | None]]:
 
 
 def final_rows(target_dsn: str, job: str) -> list[tuple]:
-    return query(target_dsn, f'SELECT account_id, branch, open_date, status, amount FROM batch_test."final_{job}" '
-                             "ORDER BY account_id")
+    return query(
+        target_dsn,
+        f'SELECT account_id, branch, open_date, status, amount FROM batch_test."final_{job}" ORDER BY account_id',
+    )
 
 
 @pytest.fixture
@@ -88,9 +93,15 @@ def test_clean_run_passes_every_check_and_reports(env, tmp_path, store_dsn, targ
     assert run.state == "success", task_states(run)
     job = path.stem
     rows = audit(store_dsn, job)
-    assert {name for name, _ in rows} == {"source_vs_workers_read", "workers_vs_staging_count",
-                                          "workers_vs_staging_by_worker", "staging_vs_final_count",
-                                          "source_vs_staging_amount", "source_vs_staging_hash", "run_summary"}
+    assert {name for name, _ in rows} == {
+        "source_vs_workers_read",
+        "workers_vs_staging_count",
+        "workers_vs_staging_by_worker",
+        "staging_vs_final_count",
+        "source_vs_staging_amount",
+        "source_vs_staging_hash",
+        "run_summary",
+    }
     assert all(row[0] == "Y" for row in rows.values())
     assert sorted(w for name, w in rows if name == "workers_vs_staging_by_worker") == ["w01", "w02", "w03", "w04"]
     assert rows[("source_vs_workers_read", None)][1:3] == (Decimal(120), Decimal(120))
@@ -98,11 +109,18 @@ def test_clean_run_passes_every_check_and_reports(env, tmp_path, store_dsn, targ
     assert report["success_rate_pct"] == "100.00" and report["checks_passed"] == report["checks_total"] == 9
     assert [w["records_read"] for w in report["workers"]] == [30, 30, 30, 30]
     assert len(final_rows(target_dsn, job)) == 120
-    metrics = query(store_dsn, "SELECT worker_id, records_read, records_written FROM recon.batch_worker_metrics "
-                               "WHERE job_name = %s ORDER BY worker_id", job)
+    metrics = query(
+        store_dsn,
+        "SELECT worker_id, records_read, records_written FROM recon.batch_worker_metrics "
+        "WHERE job_name = %s ORDER BY worker_id",
+        job,
+    )
     assert metrics == [("w01", 30, 30), ("w02", 30, 30), ("w03", 30, 30), ("w04", 30, 30)]
-    ledger = query(store_dsn, "SELECT count(*), count(*) FILTER (WHERE status = 'Match') FROM recon.check_result "
-                              "WHERE scope->>'job' = %s", job)
+    ledger = query(
+        store_dsn,
+        "SELECT count(*), count(*) FILTER (WHERE status = 'Match') FROM recon.check_result WHERE scope->>'job' = %s",
+        job,
+    )
     assert ledger == [(9, 9)]
     assert env.bodies == []
 
@@ -113,9 +131,12 @@ def test_worker_that_silently_drops_rows_is_named(env, tmp_path, store_dsn):
     states = task_states(run)
     assert run.state == "failed" and states["reconcile"] == "failed" and states["merge_final"] == "success"
     job = path.stem
-    assert failed_checks(store_dsn, job) == {("workers_vs_staging_count", None),
-                                             ("workers_vs_staging_by_worker", "w03"),
-                                             ("source_vs_staging_amount", None), ("source_vs_staging_hash", None)}
+    assert failed_checks(store_dsn, job) == {
+        ("workers_vs_staging_count", None),
+        ("workers_vs_staging_by_worker", "w03"),
+        ("source_vs_staging_amount", None),
+        ("source_vs_staging_hash", None),
+    }
     row = audit(store_dsn, job)[("workers_vs_staging_by_worker", "w03")]
     assert row[1:4] == (Decimal(30), Decimal(28), Decimal(-2))
     assert "workers_vs_staging_by_worker[worker_id=w03] expected 30 actual 28 discrepancy -2" in row[4]
@@ -164,16 +185,20 @@ def test_rerun_after_failure_ends_identical_to_a_clean_run(env, tmp_path, store_
 
     rerun = make_job(tmp_path)
     job, batch_run = rerun.stem, f"batch-{uuid.uuid4().hex[:8]}"
-    faults = [{"kind": "drop_rows", "worker": "w01", "n": 4}, {"kind": "shift_amount", "worker": "w02"},
-              {"kind": "merge_loses_rows", "n": 5}]
+    faults = [
+        {"kind": "drop_rows", "worker": "w01", "n": 4},
+        {"kind": "shift_amount", "worker": "w02"},
+        {"kind": "merge_loses_rows", "n": 5},
+    ]
     assert run_test(build(rerun), run_conf={"run_id": batch_run, "faults": faults}).state == "failed"
     assert len(final_rows(target_dsn, job)) < 120
     second = run_test(build(rerun), run_conf={"run_id": batch_run, "faults": []})
     assert second.state == "success", task_states(second)
 
     assert final_rows(target_dsn, job) == final_rows(target_dsn, clean.stem)
-    assert query(target_dsn, f'SELECT count(*), count(DISTINCT line_no), min(run_id) FROM batch_test."stg_{job}"') \
-        == [(120, 120, batch_run)]
+    assert query(target_dsn, f'SELECT count(*), count(DISTINCT line_no), min(run_id) FROM batch_test."stg_{job}"') == [
+        (120, 120, batch_run)
+    ]
     assert query(target_dsn, f'SELECT DISTINCT last_run_id FROM batch_test."final_{job}"') == [(batch_run,)]
     rows = audit(store_dsn, job)
     assert len(rows) == 10 and all(row[0] == "Y" for row in rows.values())  # replaced, not appended
@@ -201,8 +226,11 @@ def test_s3_source_through_the_aws_connection(env, tmp_path, store_dsn, moto_ser
     bucket = f"batch-{uuid.uuid4().hex[:8]}"
     s3 = moto_server.client("s3")
     s3.create_bucket(Bucket=bucket)
-    s3.put_object(Bucket=bucket, Key="extracts/accounts.csv",
-                  Body=(ROOT / "include/config/examples/batch_accounts.csv").read_bytes())
+    s3.put_object(
+        Bucket=bucket,
+        Key="extracts/accounts.csv",
+        Body=(ROOT / "include/config/examples/batch_accounts.csv").read_bytes(),
+    )
     path = make_job(tmp_path, "accounts_csv.yaml")
     config = yaml.safe_load(path.read_text())
     config["source"]["path"] = f"s3://{bucket}/extracts/accounts.csv"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import yaml
@@ -41,7 +41,7 @@ def build(config_file, **changes):
     return config, build_claims_dag(config)
 
 
-LOGICAL = datetime(2026, 1, 31, tzinfo=timezone.utc)
+LOGICAL = datetime(2026, 1, 31, tzinfo=UTC)
 
 
 def test_bundled_dag_is_daily_without_catch_up():
@@ -113,8 +113,9 @@ def test_counted_trigger_round_trips_and_waits_for_enough_keys(moto_server, airf
     s3 = moto_server.client("s3")
     s3.create_bucket(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key="d/a.csv", Body=b"x")
-    trigger = CountedLandingTrigger(bucket=bucket, key="d/*", wildcard=True, poll_interval=0.1,
-                                    deadline=time.time() + 1, min_keys=2)
+    trigger = CountedLandingTrigger(
+        bucket=bucket, key="d/*", wildcard=True, poll_interval=0.1, deadline=time.time() + 1, min_keys=2
+    )
     classpath, kwargs = trigger.serialize()
     assert import_string(classpath)(**kwargs).serialize() == (classpath, kwargs) and kwargs["min_keys"] == 2
 
@@ -130,7 +131,7 @@ def test_counted_trigger_round_trips_and_waits_for_enough_keys(moto_server, airf
 
 
 def test_window_closing_with_one_file_logs_invalid_file_count(config_file, moto_server, store_conn):
-    closes_in = (datetime.now(timezone.utc) - datetime(2026, 2, 1, tzinfo=timezone.utc)).total_seconds() + 10
+    closes_in = (datetime.now(UTC) - datetime(2026, 2, 1, tzinfo=UTC)).total_seconds() + 10
     config, dag = build(config_file, wait_hours=closes_in / 3600)  # the window closes seconds from now
     put(moto_server, config, "c.csv", to_csv(HEADER, rows(4)))
     run = run_test(dag, logical_date=LOGICAL)
@@ -164,17 +165,21 @@ def test_the_window_closes_wait_hours_after_the_business_day_under_both_cron_tim
     dag = build_claims_dags()["recon_claims"]
     assert type(dag.timetable).__name__ == ("CronDataIntervalTimetable" if data_intervals else "CronTriggerTimetable")
     timetable = DagSerialization.from_dict(DagSerialization.to_dict(dag)).timetable  # what the scheduler uses
-    restriction = TimeRestriction(earliest=datetime(2026, 11, 27, tzinfo=timezone.utc), latest=None, catchup=True)
+    restriction = TimeRestriction(earliest=datetime(2026, 11, 27, tzinfo=UTC), latest=None, catchup=True)
     info, last = None, None
     while info is None or info.logical_date.date() < datetime(2026, 11, 29).date():
         info = timetable.next_dagrun_info(last_automated_data_interval=last, restriction=restriction)
         last = info.data_interval
-    context = {"ds": info.logical_date.strftime("%Y-%m-%d"), "logical_date": info.logical_date,
-               "data_interval_start": info.data_interval.start, "data_interval_end": info.data_interval.end}
+    context = {
+        "ds": info.logical_date.strftime("%Y-%m-%d"),
+        "logical_date": info.logical_date,
+        "data_interval_start": info.data_interval.start,
+        "data_interval_end": info.data_interval.end,
+    }
     sensor = dag.get_task("wait_for_files")
     closes = sensor.window_closes(context)
     assert context["ds"] == "2026-11-29"  # the prefix claims/inbound/2026-11-29/
-    assert closes == datetime(2026, 11, 30, 12, tzinfo=timezone.utc)  # 12 h after the business day ends
+    assert closes == datetime(2026, 11, 30, 12, tzinfo=UTC)  # 12 h after the business day ends
     assert closes - info.run_after >= timedelta(hours=12)  # the run starts with the window open
 
 

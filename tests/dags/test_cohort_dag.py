@@ -24,9 +24,16 @@ def small_cohort(tmp_path: Path, policy_mr2: str = "stop") -> Path:
     config["env"] = "test"
     # An MSISDN belongs to one cohort: each test's cohort gets a range of its own.
     base = 628110000000 + uuid.uuid4().int % 9000 * 1000
-    config["prefixes"] = [{"prefix_id": "P62811", "prefix": "62811", "batches": [
-        {"batch_id": "B001", "msisdn_start": str(base), "msisdn_end": str(base + 59)},
-        {"batch_id": "B002", "msisdn_start": str(base + 60), "msisdn_end": str(base + 119)}]}]
+    config["prefixes"] = [
+        {
+            "prefix_id": "P62811",
+            "prefix": "62811",
+            "batches": [
+                {"batch_id": "B001", "msisdn_start": str(base), "msisdn_end": str(base + 59)},
+                {"batch_id": "B002", "msisdn_start": str(base + 60), "msisdn_end": str(base + 119)},
+            ],
+        }
+    ]
     config["stages"]["mini_recon_2"]["policy"] = policy_mr2
     path = tmp_path / f"{cohort_id}.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -39,9 +46,9 @@ def env(slack_receiver):
 
 
 def build(path: Path):
+    from recon_operators.config.cohorts import load_cohort
     from recon_operators.demo.load_operators import DEMO_LOADS
     from recon_operators.factories.cohort import build_cohort_dag
-    from recon_operators.config.cohorts import load_cohort
 
     return build_cohort_dag(load_cohort(path), DEMO_LOADS)
 
@@ -50,8 +57,10 @@ def decisions(store_dsn: str, cohort_id: str) -> dict[str, str]:
     conn = psycopg2.connect(store_dsn)
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT stage, outcome FROM recon.gate_decision WHERE scope->>'cohort_id' = %s ORDER BY id",
-                        (cohort_id,))
+            cur.execute(
+                "SELECT stage, outcome FROM recon.gate_decision WHERE scope->>'cohort_id' = %s ORDER BY id",
+                (cohort_id,),
+            )
             return dict(cur.fetchall())
     finally:
         conn.close()
@@ -59,19 +68,44 @@ def decisions(store_dsn: str, cohort_id: str) -> dict[str, str]:
 
 def test_dag_structure_follows_the_hops(tmp_path):
     dag = build(small_cohort(tmp_path))
-    order = ["land_demo_sources", "load_transform", "gate_mini_recon_1", "load_stage", "gate_mini_recon_2",
-             "load_target", "gate_mini_recon_3", "gate_overall_summary", "recon_outcome"]
+    order = [
+        "land_demo_sources",
+        "load_transform",
+        "gate_mini_recon_1",
+        "load_stage",
+        "gate_mini_recon_2",
+        "load_target",
+        "gate_mini_recon_3",
+        "gate_overall_summary",
+        "recon_outcome",
+    ]
     for before, after in zip(order, order[1:]):
         assert after in dag.get_task(before).get_flat_relative_ids(upstream=False), (before, after)
     chains = [
-        ["load_transform", "mini_recon_1__batch_report", "mini_recon_1__wait_prefix_batches",
-         "mini_recon_1__prefix_summary", "gate_mini_recon_1"],
+        [
+            "load_transform",
+            "mini_recon_1__batch_report",
+            "mini_recon_1__wait_prefix_batches",
+            "mini_recon_1__prefix_summary",
+            "gate_mini_recon_1",
+        ],
         ["load_stage", "mini_recon_2__report", "gate_mini_recon_2"],
-        ["load_target", "mini_recon_3__data_prep", "mini_recon_3__wait_prefix_batches", "mini_recon_3__prefix_summary",
-         "gate_mini_recon_3"],
+        [
+            "load_target",
+            "mini_recon_3__data_prep",
+            "mini_recon_3__wait_prefix_batches",
+            "mini_recon_3__prefix_summary",
+            "gate_mini_recon_3",
+        ],
         ["wait_brm_extract", "mini_recon_3__data_prep_brm", "mini_recon_3__prefix_summary_brm", "gate_mini_recon_3"],
-        ["gate_mini_recon_3", "overall_summary__report", "gate_overall_summary", "etl_stage_report__report",
-         "gate_etl_stage_report", "recon_outcome"],
+        [
+            "gate_mini_recon_3",
+            "overall_summary__report",
+            "gate_overall_summary",
+            "etl_stage_report__report",
+            "gate_etl_stage_report",
+            "recon_outcome",
+        ],
     ]
     for chain in chains:
         for before, after in zip(chain, chain[1:]):
@@ -82,7 +116,9 @@ def test_dag_structure_follows_the_hops(tmp_path):
         assert wait.expand_input.value.arg.operator.task_id == "select_prefixes"  # one per prefix
     assert dag.get_task("recon_outcome").trigger_rule == "all_done"
     sensor = dag.get_task("wait_brm_extract")
-    assert sensor.deferrable and sensor.key == f"test/{dag.dag_id.removeprefix('recon_cohort_')}/brm_balances/part-*.csv"
+    assert (
+        sensor.deferrable and sensor.key == f"test/{dag.dag_id.removeprefix('recon_cohort_')}/brm_balances/part-*.csv"
+    )
     assert "mini_recon_3__cohort_mini_recon_3_brm" in sensor.get_direct_relative_ids(upstream=False)
     assert "wait_brm_extract" in dag.get_task("load_target").get_direct_relative_ids(upstream=False)
     assert dag.get_task("select_batches").scopes[1]["batch_id"] == "B002"
@@ -95,7 +131,15 @@ def test_the_graph_reads_as_the_hop_chain(tmp_path):
     dag = build(small_cohort(tmp_path))
     groups = {key: child for key, child in dag.task_group.children.items() if key != "recon_outcome"}
     assert [g.group_display_name for g in groups.values()] == [
-        "Transform", "Mini Recon 1", "Stage", "Mini Recon 2", "Target", "Mini Recon 3", "Overall", "ETL report"]
+        "Transform",
+        "Mini Recon 1",
+        "Stage",
+        "Mini Recon 2",
+        "Target",
+        "Mini Recon 3",
+        "Overall",
+        "ETL report",
+    ]
     assert list(dag.task_group.children) == [*groups, "recon_outcome"]
     members = {key: {t.task_id for t in group} for key, group in groups.items()}
     assert {"select_batches", "prepare_layers", "land_demo_sources", "load_transform"} <= members["transform"]
@@ -111,25 +155,32 @@ def test_clean_cohort_passes_every_gate(env, tmp_path, store_dsn):
     states = task_states(run)
     assert run.state == "success", states
     cohort_id = path.stem
-    assert decisions(store_dsn, cohort_id) == {"mini_recon_1": "Passed", "mini_recon_2": "Passed",
-                                               "mini_recon_3": "Passed", "overall_summary": "Passed",
-                                               "etl_stage_report": "Passed"}
+    assert decisions(store_dsn, cohort_id) == {
+        "mini_recon_1": "Passed",
+        "mini_recon_2": "Passed",
+        "mini_recon_3": "Passed",
+        "overall_summary": "Passed",
+        "etl_stage_report": "Passed",
+    }
     assert env.bodies == []
     # Each gate that passed says so as an Airflow Asset event (a cutover DAG can be scheduled on it).
     events = asset_events(run)
     assert {uri: extra["outcome"] for uri, extra in events.items()} == {
         f"x-recon://test/{cohort_id}/{stage}": "Passed"
-        for stage in ("mini_recon_1", "mini_recon_2", "mini_recon_3", "overall_summary", "etl_stage_report")}
+        for stage in ("mini_recon_1", "mini_recon_2", "mini_recon_3", "overall_summary", "etl_stage_report")
+    }
     assert events[f"x-recon://test/{cohort_id}/mini_recon_3"]["run_id"] == run.run_id
 
 
 def test_fault_at_stage_stops_before_target(env, tmp_path, store_dsn):
     path = small_cohort(tmp_path)
-    run = run_test(build(path), run_conf={"faults": [
-        {"stage": "stage", "kind": "drop", "dataset": "subscribers", "n": 2}]})
+    run = run_test(
+        build(path), run_conf={"faults": [{"stage": "stage", "kind": "drop", "dataset": "subscribers", "n": 2}]}
+    )
     states = task_states(run)
-    assert states["gate_mini_recon_2"] == "failed" and states["load_target"] == "upstream_failed", \
-        _debug_failed(store_dsn, path.stem)
+    assert states["gate_mini_recon_2"] == "failed" and states["load_target"] == "upstream_failed", _debug_failed(
+        store_dsn, path.stem
+    )
     assert states["recon_outcome"] == "failed" and run.state == "failed"
     assert decisions(store_dsn, path.stem) == {"mini_recon_1": "Passed", "mini_recon_2": "Blocked"}
     # One alert: the gate's own; the failure callback stays quiet for the gate it stopped.
@@ -140,8 +191,11 @@ def test_fault_at_stage_stops_before_target(env, tmp_path, store_dsn):
 def _debug_failed(store_dsn, cohort_id):
     conn = psycopg2.connect(store_dsn)
     with conn.cursor() as cur:
-        cur.execute("SELECT stage, suite, check_name, group_key, expected, actual, message FROM recon.check_result"
-                    " WHERE cohort_id = %s AND status <> 'Match'", (cohort_id,))
+        cur.execute(
+            "SELECT stage, suite, check_name, group_key, expected, actual, message FROM recon.check_result"
+            " WHERE cohort_id = %s AND status <> 'Match'",
+            (cohort_id,),
+        )
         rows = cur.fetchall()
     conn.close()
     return rows
@@ -192,8 +246,9 @@ def test_rerunning_a_cohort_replaces_its_own_rows(env, tmp_path, store_dsn, data
                 cur.execute("SELECT count(*) FROM target.subscribers WHERE cohort_id = %s", (cohort_id,))
                 subscribers = cur.fetchone()[0]
             with transform.cursor() as cur:  # only migratable subscribers migrate; the rest are recorded
-                cur.execute("SELECT count(*) FROM transform.non_migratable_subscribers WHERE cohort_id = %s",
-                            (cohort_id,))
+                cur.execute(
+                    "SELECT count(*) FROM transform.non_migratable_subscribers WHERE cohort_id = %s", (cohort_id,)
+                )
                 excluded = cur.fetchone()[0]
         finally:
             store.close()
@@ -227,8 +282,11 @@ def test_one_batch_is_rerun_through_the_run_conf(env, tmp_path, store_dsn):
         store = psycopg2.connect(store_dsn)
         try:
             with store.cursor() as cur:
-                cur.execute("SELECT batch_id, min(run_id) FROM recon.check_result WHERE cohort_id = %s"
-                            " AND suite = 'cohort_mini_recon_1' GROUP BY batch_id", (path.stem,))
+                cur.execute(
+                    "SELECT batch_id, min(run_id) FROM recon.check_result WHERE cohort_id = %s"
+                    " AND suite = 'cohort_mini_recon_1' GROUP BY batch_id",
+                    (path.stem,),
+                )
                 return dict(cur.fetchall())
         finally:
             store.close()
@@ -253,8 +311,9 @@ def test_a_partial_run_of_a_prefix_never_run_names_the_missing_batch(env, tmp_pa
     store = psycopg2.connect(store_dsn)
     try:
         with store.cursor() as cur:
-            cur.execute("""SELECT error FROM "Migration".log_table WHERE cohort_id = %s AND status = 'Failed'""",
-                        (path.stem,))
+            cur.execute(
+                """SELECT error FROM "Migration".log_table WHERE cohort_id = %s AND status = 'Failed'""", (path.stem,)
+            )
             errors = [r[0] for r in cur.fetchall()]
     finally:
         store.close()
@@ -279,7 +338,9 @@ def test_failed_mapped_loads_alert_naming_cohort_stage_batch_and_task(env, tmp_p
     assert run.state == "failed"
     loads = [ti for ti in run.get_task_instances() if ti.task_id == "load_transform"]
     assert sorted((ti.map_index, str(ti.state), ti.try_number) for ti in loads) == [
-        (0, "failed", 1), (1, "failed", 1)]  # a bad conf fails at once: a retry cannot fix it
+        (0, "failed", 1),
+        (1, "failed", 1),
+    ]  # a bad conf fails at once: a retry cannot fix it
     texts = [body["text"] for body in env.bodies]
     assert len(texts) == 2, texts
     for index, batch in enumerate(("B001", "B002")):
@@ -291,22 +352,31 @@ def test_failed_mapped_loads_alert_naming_cohort_stage_batch_and_task(env, tmp_p
 def test_spark_load_step_becomes_a_spark_submit_per_batch(tmp_path):
     path = small_cohort(tmp_path)
     config = yaml.safe_load(path.read_text())
-    config["stages"]["transform"]["load"] = {"kind": "spark", "application": "/jobs/transform.py",
-                                             "conn_id": "spark_cluster", "arguments": {"--mode": "full"}}
+    config["stages"]["transform"]["load"] = {
+        "kind": "spark",
+        "application": "/jobs/transform.py",
+        "conn_id": "spark_cluster",
+        "arguments": {"--mode": "full"},
+    }
     path.write_text(yaml.safe_dump(config))
     dag = build(path)
     task = dag.get_task("load_transform")
     args = mapped_values(dag, "load_transform", "application_args")
     assert task.operator_class.__name__ == "SparkSubmitOperator" and len(args) == 2
-    assert task.partial_kwargs["conn_id"] == "spark_cluster" and task.partial_kwargs["application"] == "/jobs/transform.py"
+    assert (
+        task.partial_kwargs["conn_id"] == "spark_cluster" and task.partial_kwargs["application"] == "/jobs/transform.py"
+    )
     assert args[1][args[1].index("--batch_id") + 1] == "B002" and args[1][-2:] == ["--mode", "full"]
 
 
 def test_production_load_steps_become_glue_runs_and_dag_triggers(tmp_path):
     path = small_cohort(tmp_path)
     config = yaml.safe_load(path.read_text())
-    config["stages"]["transform"]["load"] = {"kind": "glue", "job_name": "legacy_to_transform",
-                                             "arguments": {"--mode": "full"}}
+    config["stages"]["transform"]["load"] = {
+        "kind": "glue",
+        "job_name": "legacy_to_transform",
+        "arguments": {"--mode": "full"},
+    }
     config["stages"]["stage"]["load"] = {"kind": "trigger_dag", "dag_id": "stage_loader", "conf": {"dry_run": False}}
     path.write_text(yaml.safe_dump(config))
     dag = build(path)
@@ -318,13 +388,15 @@ def test_production_load_steps_become_glue_runs_and_dag_triggers(tmp_path):
     conf = mapped_values(dag, "load_stage", "conf")
     assert trigger.operator_class.__name__ == "TriggerDagRunOperator"
     assert conf[0]["msisdn_start"] < conf[1]["msisdn_start"] and conf[0]["dry_run"] is False
-    assert "gate_mini_recon_1" in dag.get_task("mini_recon_1__cohort_mini_recon_1").get_direct_relative_ids(upstream=False)
+    assert "gate_mini_recon_1" in dag.get_task("mini_recon_1__cohort_mini_recon_1").get_direct_relative_ids(
+        upstream=False
+    )
 
 
 def test_production_cohorts_build_without_demo_steps_and_builtin_ones_need_them(tmp_path):
     """The factory imports no demo code: built-in loads come only from what the DAG file hands in."""
-    from recon_operators.factories.cohort import build_cohort_dag
     from recon_operators.config.cohorts import load_cohort
+    from recon_operators.factories.cohort import build_cohort_dag
 
     path = small_cohort(tmp_path)
     with pytest.raises(ValueError, match=f"cohort {path.stem}: load kind builtin needs the built-in load steps"):

@@ -32,8 +32,11 @@ def test_closing_lines_export_every_connection_the_dags_name():
     from recon_operators.demo.run import ui_commands
 
     lines = ui_commands(5055, 8099)
-    exported = {m.group(1).lower(): shlex.split(m.group(2))[0]
-                for m in (re.match(r"export AIRFLOW_CONN_(\w+)=(.+)", line) for line in lines) if m}
+    exported = {
+        m.group(1).lower(): shlex.split(m.group(2))[0]
+        for m in (re.match(r"export AIRFLOW_CONN_(\w+)=(.+)", line) for line in lines)
+        if m
+    }
     needed = named_connections()
     assert {"recon_store", "transform_pg", "stage_mysql", "target_pg", "aws_default", "slack_alerts"} <= needed
     assert needed <= set(exported), needed - set(exported)

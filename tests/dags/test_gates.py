@@ -39,8 +39,7 @@ def receiver(monkeypatch):
 @pytest.fixture
 def env(airflow_db, airflow_env, store_dsn, databases, monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_RECON_STORE", store_dsn)
-    monkeypatch.setenv("AIRFLOW_CONN_STAGE_MYSQL",
-                       f"mysql://root@{MARIADB_HOST}:{MARIADB_PORT}/{databases['stage']}")
+    monkeypatch.setenv("AIRFLOW_CONN_STAGE_MYSQL", f"mysql://root@{MARIADB_HOST}:{MARIADB_PORT}/{databases['stage']}")
     return databases
 
 
@@ -71,11 +70,24 @@ def build_dag(policy: str, suite_path: Path, cohort: str, topic_arn: str, approv
     from recon_operators.operators.gate import ReconRunOutcomeOperator
 
     scope = {"env": "test", "cohort_id": cohort}
-    with DAG(dag_id=f"gate_{policy}_{cohort}", start_date=datetime(2026, 1, 1), schedule=None,
-             default_args={"owner": "tests"}, tags=["test"]) as dag:
+    with DAG(
+        dag_id=f"gate_{policy}_{cohort}",
+        start_date=datetime(2026, 1, 1),
+        schedule=None,
+        default_args={"owner": "tests"},
+        tags=["test"],
+    ) as dag:
         check = ReconCheckOperator(task_id="mini_recon_2", suite_path=str(suite_path), scope=scope)
-        gate = build_gate("gate_mini_recon_2", policy, scope=scope, suite="subscribers_mr2", stage="mini_recon_2",
-                          slack_conn_id="slack_alerts", sns_topic_arn=topic_arn, approval_timeout=approval_timeout)
+        gate = build_gate(
+            "gate_mini_recon_2",
+            policy,
+            scope=scope,
+            suite="subscribers_mr2",
+            stage="mini_recon_2",
+            slack_conn_id="slack_alerts",
+            sns_topic_arn=topic_arn,
+            approval_timeout=approval_timeout,
+        )
         load_target = EmptyOperator(task_id="load_target")
         after = EmptyOperator(task_id="mini_recon_3")
         outcome = ReconRunOutcomeOperator(task_id="recon_outcome", gate_task_ids=["gate_mini_recon_2"])
@@ -93,12 +105,17 @@ def ledger(store_dsn: str, cohort: str) -> dict:
     conn = psycopg2.connect(store_dsn)
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT policy, verdict, outcome FROM recon.gate_decision WHERE scope->>'cohort_id' = %s", (cohort,))
+            cur.execute(
+                "SELECT policy, verdict, outcome FROM recon.gate_decision WHERE scope->>'cohort_id' = %s", (cohort,)
+            )
             decisions = cur.fetchall()
-            cur.execute("SELECT check_name, group_key, status, expected, actual, discrepancy FROM recon.check_result"
-                        " WHERE cohort_id = %s ORDER BY 1, 2", (cohort,))
+            cur.execute(
+                "SELECT check_name, group_key, status, expected, actual, discrepancy FROM recon.check_result"
+                " WHERE cohort_id = %s ORDER BY 1, 2",
+                (cohort,),
+            )
             results = cur.fetchall()
-            cur.execute("SELECT status, error FROM \"Migration\".log_table WHERE cohort_id = %s", (cohort,))
+            cur.execute('SELECT status, error FROM "Migration".log_table WHERE cohort_id = %s', (cohort,))
             runs = cur.fetchall()
     finally:
         conn.close()
@@ -117,6 +134,7 @@ def scenario(env, tmp_path, moto_server, receiver):
             answer_when_asked(dag.dag_id, "gate_mini_recon_2", option=answer)
         run = run_test(dag)
         return {"run": run, "cohort": cohort, "states": task_states(run), "queue": queue}
+
     return make
 
 
@@ -134,13 +152,21 @@ def test_clean_data_passes_every_gate_and_sends_nothing(scenario, store_dsn, rec
 def test_stop_fails_the_gate_so_it_is_what_stopped_the_run(scenario, store_dsn, receiver, moto_server):
     s = scenario("stop", fault=True)
     # The gate is the red box; the loads after it never run; the outcome task names the gate.
-    assert s["states"] == {"mini_recon_2": "success", "gate_mini_recon_2": "failed", "load_target": "upstream_failed",
-                           "mini_recon_3": "upstream_failed", "recon_outcome": "failed"}
+    assert s["states"] == {
+        "mini_recon_2": "success",
+        "gate_mini_recon_2": "failed",
+        "load_target": "upstream_failed",
+        "mini_recon_3": "upstream_failed",
+        "recon_outcome": "failed",
+    }
     assert s["run"].state == "failed"
     book = ledger(store_dsn, s["cohort"])
     assert book["decisions"] == [("stop", "Mismatch", "Blocked")]
-    mismatches = {(name, group): (expected, actual, discrepancy)
-                  for name, group, status, expected, actual, discrepancy in book["results"] if status == "Mismatch"}
+    mismatches = {
+        (name, group): (expected, actual, discrepancy)
+        for name, group, status, expected, actual, discrepancy in book["results"]
+        if status == "Mismatch"
+    }
     assert mismatches[("balance_total", None)][2] == __import__("decimal").Decimal("0.01")
     assert mismatches[("count_by_status", "ACTIVE")][2] == 1
     assert mismatches[("count_by_status", "SUSPENDED")][2] == -1
@@ -183,8 +209,11 @@ def _approver_rows(store_dsn: str, cohort: str) -> list[tuple]:
     conn = psycopg2.connect(store_dsn)
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT outcome, decided_by, summary ? 'responded_at' FROM recon.gate_decision"
-                        " WHERE scope->>'cohort_id' = %s", (cohort,))
+            cur.execute(
+                "SELECT outcome, decided_by, summary ? 'responded_at' FROM recon.gate_decision"
+                " WHERE scope->>'cohort_id' = %s",
+                (cohort,),
+            )
             return cur.fetchall()
     finally:
         conn.close()
@@ -229,13 +258,23 @@ def test_a_failing_check_task_alerts_through_the_failure_callback(env, receiver,
 
     cohort = f"C{uuid.uuid4().hex[:8]}"
     topic, queue = sns_topic_with_queue(moto_server, f"fail-{cohort}")
-    with DAG(dag_id=f"failing_check_{cohort}", start_date=datetime(2026, 1, 1), schedule=None, tags=["test"],
-             params={"cohort_id": cohort, "msisdn_start": "6281234567890"},
-             default_args={"owner": "tests", "retries": 0,
-                           "on_failure_callback": [ReconSlackNotifier("slack_alerts"), ReconSnsNotifier(topic)]}) as dag:
-        ReconCheckOperator(task_id="mini_recon_1", suite_path=str(tmp_path / "missing.yaml"),
-                           scope={"env": "test", "cohort_id": "{{ params.cohort_id }}",
-                                  "msisdn_start": "{{ params.msisdn_start }}"}) >> EmptyOperator(task_id="load")
+    with DAG(
+        dag_id=f"failing_check_{cohort}",
+        start_date=datetime(2026, 1, 1),
+        schedule=None,
+        tags=["test"],
+        params={"cohort_id": cohort, "msisdn_start": "6281234567890"},
+        default_args={
+            "owner": "tests",
+            "retries": 0,
+            "on_failure_callback": [ReconSlackNotifier("slack_alerts"), ReconSnsNotifier(topic)],
+        },
+    ) as dag:
+        ReconCheckOperator(
+            task_id="mini_recon_1",
+            suite_path=str(tmp_path / "missing.yaml"),
+            scope={"env": "test", "cohort_id": "{{ params.cohort_id }}", "msisdn_start": "{{ params.msisdn_start }}"},
+        ) >> EmptyOperator(task_id="load")
     run = run_test(dag)
     assert run.state == "failed" and task_states(run)["mini_recon_1"] == "failed"
     assert len(receiver.bodies) == 1

@@ -32,8 +32,13 @@ def build_dag(bucket: str, key: str, **sensor_kwargs):
     from recon_operators.sensors import S3LandingSensor
 
     with DAG(f"landing_{bucket}", schedule=None, catchup=False, params={"cohort_id": "C1"}) as dag:
-        wait = S3LandingSensor(task_id="wait_extract", bucket=bucket, key=key, retries=0,
-                               **{"poke_interval": 0.2, "timeout": 30, **sensor_kwargs})
+        wait = S3LandingSensor(
+            task_id="wait_extract",
+            bucket=bucket,
+            key=key,
+            retries=0,
+            **{"poke_interval": 0.2, "timeout": 30, **sensor_kwargs},
+        )
         wait >> EmptyOperator(task_id="reconcile_brm")
     return dag
 
@@ -68,8 +73,9 @@ def test_trigger_times_out_with_a_message_naming_the_location(bucket, airflow_en
     from recon_operators.triggers.landing import LandingTrigger
 
     async def first():
-        async for event in LandingTrigger(bucket=bucket, key="x/*.csv", wildcard=True, poll_interval=0.2,
-                                          deadline=time.time() + 0.5).run():
+        async for event in LandingTrigger(
+            bucket=bucket, key="x/*.csv", wildcard=True, poll_interval=0.2, deadline=time.time() + 0.5
+        ).run():
             return event
 
     event = asyncio.run(first())
@@ -83,8 +89,9 @@ def test_trigger_round_trips_through_its_serialization():
 
     from recon_operators.triggers.landing import LandingTrigger
 
-    original = LandingTrigger(bucket="b", key="k/*.csv", wildcard=True, aws_conn_id="aws_x", poll_interval=5,
-                              deadline=1_700_000_000.5)
+    original = LandingTrigger(
+        bucket="b", key="k/*.csv", wildcard=True, aws_conn_id="aws_x", poll_interval=5, deadline=1_700_000_000.5
+    )
     classpath, kwargs = original.serialize()
     again = import_string(classpath)(**deserialize(serialize(kwargs)))
     assert again.serialize() == (classpath, kwargs)

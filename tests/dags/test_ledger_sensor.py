@@ -45,12 +45,20 @@ def write_batch(dsn: str, cohort: str, batch: str, *, mismatch: bool = False, ru
     scope = Scope.from_mapping({**parent(cohort), "batch_id": batch})
     with ResultsStore.from_dsn(dsn) as store:
         run = store.open_run(scope, SUITE, process_name="Transformation", run_id=run_id)
-        store.record_results(run, [
-            CheckResult("row_count", "row_count", Status.MATCH, expected=100, actual=100, discrepancy=0),
-            CheckResult("balance_sum", "sum", Status.MISMATCH if mismatch else Status.MATCH,
-                        expected=Decimal("1000.10"), actual=Decimal("1000.11") if mismatch else Decimal("1000.10"),
-                        discrepancy=Decimal("0.01") if mismatch else Decimal("0")),
-        ])
+        store.record_results(
+            run,
+            [
+                CheckResult("row_count", "row_count", Status.MATCH, expected=100, actual=100, discrepancy=0),
+                CheckResult(
+                    "balance_sum",
+                    "sum",
+                    Status.MISMATCH if mismatch else Status.MATCH,
+                    expected=Decimal("1000.10"),
+                    actual=Decimal("1000.11") if mismatch else Decimal("1000.10"),
+                    discrepancy=Decimal("0.01") if mismatch else Decimal("0"),
+                ),
+            ],
+        )
         store.finish_run(run, "Passed")
 
 
@@ -77,12 +85,20 @@ def build_dag(cohort: str, expected: object, **sensor_kwargs):
 
     from recon_operators.sensors import LedgerSensor
 
-    with DAG(f"ledger_sensor_{cohort}", schedule=None, catchup=False,
-             params={"env": "dev", "cohort_id": cohort, "prefix": "62811", "batches": expected}) as dag:
+    with DAG(
+        f"ledger_sensor_{cohort}",
+        schedule=None,
+        catchup=False,
+        params={"env": "dev", "cohort_id": cohort, "prefix": "62811", "batches": expected},
+    ) as dag:
         wait = LedgerSensor(
             task_id="wait_for_batches",
-            scope={"env": "{{ params.env }}", "cohort_id": "{{ params.cohort_id }}",
-                   "prefix": "{{ params.prefix }}", "stage": "mr1"},
+            scope={
+                "env": "{{ params.env }}",
+                "cohort_id": "{{ params.cohort_id }}",
+                "prefix": "{{ params.prefix }}",
+                "stage": "mr1",
+            },
             suite=SUITE,
             expected_batches="{{ params.batches }}",
             **{"poke_interval": 0.2, **sensor_kwargs},
@@ -116,8 +132,9 @@ def summary(run) -> object:
     from airflow.utils.session import create_session
 
     with create_session() as session:
-        row = session.scalars(XComModel.get_many(run_id=run.run_id, dag_ids=run.dag_id,
-                                                 task_ids="wait_for_batches", key="return_value")).first()
+        row = session.scalars(
+            XComModel.get_many(run_id=run.run_id, dag_ids=run.dag_id, task_ids="wait_for_batches", key="return_value")
+        ).first()
         return None if row is None else XComModel.deserialize_value(row)
 
 
@@ -223,10 +240,17 @@ def test_trigger_round_trips_through_its_serialization():
     # What the task runner stores and the triggerer reads back: serde-encoded kwargs.
     again = import_string(classpath)(**deserialize(serialize(kwargs)))
     assert again.serialize() == (classpath, kwargs)
-    assert kwargs == {"scope": parent("C1"), "suite": SUITE, "expected_batches": ["1", "2"],
-                      "store_conn_id": "other_store", "require": "match", "fresh_batches": [], "run_prefix": "",
-                      "poll_interval": 5.0,
-                      "deadline": 1_700_000_000.5}
+    assert kwargs == {
+        "scope": parent("C1"),
+        "suite": SUITE,
+        "expected_batches": ["1", "2"],
+        "store_conn_id": "other_store",
+        "require": "match",
+        "fresh_batches": [],
+        "run_prefix": "",
+        "poll_interval": 5.0,
+        "deadline": 1_700_000_000.5,
+    }
 
 
 def test_trigger_times_out_naming_what_is_missing(store_env, cohort):
@@ -242,7 +266,8 @@ def test_trigger_reports_a_failed_batch(store_env, cohort):
     event = first_event(trigger(cohort, [], poll_interval=0.2, deadline=time.time() + 5))
     assert event.payload["status"] == "failed"
     assert event.payload["detail"]["message"] == (
-        "1 batch(es) failed: batch 4: balance_sum Mismatch (expected 1000.10, actual 1000.11)")
+        "1 batch(es) failed: batch 4: balance_sum Mismatch (expected 1000.10, actual 1000.11)"
+    )
 
 
 def test_trigger_judges_rerun_batches_only_on_this_runs_rows(store_env, cohort):
@@ -250,12 +275,22 @@ def test_trigger_judges_rerun_batches_only_on_this_runs_rows(store_env, cohort):
     write_batch(store_env, cohort, "1", run_id=f"dag/earlier-{cohort}/report/0")
     write_batch(store_env, cohort, "2", run_id=f"dag/earlier-{cohort}/report/1")
     this_run = f"dag/rerun-{cohort}/"
-    rerun = threading.Timer(1.0, write_batch, args=(store_env, cohort, "2"),
-                            kwargs={"mismatch": True, "run_id": this_run + "report/0"})
+    rerun = threading.Timer(
+        1.0, write_batch, args=(store_env, cohort, "2"), kwargs={"mismatch": True, "run_id": this_run + "report/0"}
+    )
     rerun.start()
     try:
-        event = first_event(trigger(cohort, ["1", "2"], fresh_batches=["2"], run_prefix=this_run, require="present",
-                                    poll_interval=0.2, deadline=time.time() + 20))
+        event = first_event(
+            trigger(
+                cohort,
+                ["1", "2"],
+                fresh_batches=["2"],
+                run_prefix=this_run,
+                require="present",
+                poll_interval=0.2,
+                deadline=time.time() + 20,
+            )
+        )
     finally:
         rerun.join()
     assert event.payload["status"] == "passed"
@@ -265,27 +300,30 @@ def test_trigger_judges_rerun_batches_only_on_this_runs_rows(store_env, cohort):
 
 def test_trigger_rides_out_store_errors_until_its_deadline(monkeypatch):
     monkeypatch.setenv("AIRFLOW_CONN_DOWN_STORE", "postgresql://nobody@127.0.0.1:1/recon")
-    event = first_event(trigger("C1", ["1"], store_conn_id="down_store", poll_interval=0.2,
-                                deadline=time.time() + 0.5))
+    event = first_event(trigger("C1", ["1"], store_conn_id="down_store", poll_interval=0.2, deadline=time.time() + 0.5))
     assert event.payload["status"] == "timeout"
     message = event.payload["detail"]["message"]
     assert message.startswith("timed out: no poll has read the store yet; last store error: cannot reach")
     assert event.payload["detail"]["polls"] >= 2
 
 
-@pytest.mark.parametrize("scope, expected, error", [
-    ({"cohort_id": "C1"}, None, "scope needs an env"),
-    ({"env": "dev", "cohort_id": "C 1"}, None, "characters a scope key cannot hold"),
-    ({"env": "dev"}, "[1, 2", "neither a JSON nor a Python list"),
-    ({"env": "dev", "cohort_id": "C1", "prefix": ""}, None, "prefix rendered empty"),
-    ({"env": "dev", "cohort_id": "None"}, None, "cohort_id rendered empty"),
-])
+@pytest.mark.parametrize(
+    "scope, expected, error",
+    [
+        ({"cohort_id": "C1"}, None, "scope needs an env"),
+        ({"env": "dev", "cohort_id": "C 1"}, None, "characters a scope key cannot hold"),
+        ({"env": "dev"}, "[1, 2", "neither a JSON nor a Python list"),
+        ({"env": "dev", "cohort_id": "C1", "prefix": ""}, None, "prefix rendered empty"),
+        ({"env": "dev", "cohort_id": "None"}, None, "cohort_id rendered empty"),
+    ],
+)
 def test_bad_input_fails_without_retry_and_without_touching_the_store(scope, expected, error):
     from airflow.sdk.exceptions import AirflowFailException
 
     from recon_operators.sensors import LedgerSensor
 
-    sensor = LedgerSensor(task_id="wait", scope=scope, suite=SUITE, expected_batches=expected,
-                          store_conn_id="no_such_connection")
+    sensor = LedgerSensor(
+        task_id="wait", scope=scope, suite=SUITE, expected_batches=expected, store_conn_id="no_such_connection"
+    )
     with pytest.raises(AirflowFailException, match=error):
         sensor.execute({})

@@ -27,8 +27,13 @@ def _check_dag(suite_path, cohort: str):
     from recon_operators.operators.check import ReconCheckOperator
 
     scope = {"env": "test", "cohort_id": cohort, "batch_id": "1"}
-    with DAG(dag_id=f"mask_check_{cohort}", start_date=datetime(2026, 1, 1), schedule=None,
-             default_args={"owner": "tests", "retries": 0}, tags=["test"]) as dag:
+    with DAG(
+        dag_id=f"mask_check_{cohort}",
+        start_date=datetime(2026, 1, 1),
+        schedule=None,
+        default_args={"owner": "tests", "retries": 0},
+        tags=["test"],
+    ) as dag:
         check = ReconCheckOperator(task_id="check", suite_path=str(suite_path), scope=scope, stage="mini_recon_1")
         check >> build_gate("gate", "warn", scope=scope, stage="mini_recon_1")
     return dag
@@ -48,20 +53,28 @@ def test_check_xcom_gate_decision_and_run_error_hold_no_raw_subscriber_data(env,
     write_postgres(pg_dsn(env["transform"]), table, rows)
     write_mariadb(env["stage"], table, faulted(faulted(rows, drop=1), drop=0))
     path = tmp_path / "pii.yaml"
-    path.write_text(yaml.safe_dump({
-        "suite": "pii", "source": {"connection": "transform_pg", "table": table},
-        "target": {"connection": "stage_mysql", "table": table},
-        "checks": [{"name": "first_msisdn", "kind": "min", "column": "msisdn"},
-                   {"name": "per_email", "kind": "row_count", "group_by": "email"},
-                   {"name": "broken", "kind": "rule", "source": "SUM(CAST(msisdn AS integer))",
-                    "target": "SUM(1)"}]}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "suite": "pii",
+                "source": {"connection": "transform_pg", "table": table},
+                "target": {"connection": "stage_mysql", "table": table},
+                "checks": [
+                    {"name": "first_msisdn", "kind": "min", "column": "msisdn"},
+                    {"name": "per_email", "kind": "row_count", "group_by": "email"},
+                    {"name": "broken", "kind": "rule", "source": "SUM(CAST(msisdn AS integer))", "target": "SUM(1)"},
+                ],
+            }
+        )
+    )
     run = run_test(_check_dag(path, cohort))
     assert task_states(run) == {"check": "success", "gate": "success"}
     summary = xcom(run, "check", "recon_summary")
     decision = query(store_dsn, "SELECT summary FROM recon.gate_decision WHERE scope->>'cohort_id' = %s", cohort)
-    logged = query(store_dsn, "SELECT error FROM \"Migration\".log_table WHERE cohort_id = %s", cohort)
-    messages = query(store_dsn, "SELECT message FROM recon.check_result WHERE cohort_id = %s AND message IS NOT NULL",
-                     cohort)
+    logged = query(store_dsn, 'SELECT error FROM "Migration".log_table WHERE cohort_id = %s', cohort)
+    messages = query(
+        store_dsn, "SELECT message FROM recon.check_result WHERE cohort_id = %s AND message IS NOT NULL", cohort
+    )
     assert {c["check_name"] for c in summary["failed_checks"]} >= {"first_msisdn", "per_email", "broken"}
     assert "out of range" in logged[0][0] and any("out of range" in m[0] for m in messages)
     shown = json.dumps([summary, decision, logged, messages], default=str)
@@ -78,13 +91,27 @@ def test_row_diff_url_password_never_reaches_rendered_fields_logs_or_ledger(env,
     cohort = f"C{uuid.uuid4().hex[:8]}"
     table = table_name()
     write_postgres(pg_dsn(env["transform"]), table, subscribers(5))
-    encoded = PASSWORD.replace("%", "%25").replace("/", "%2F").replace("#", "%23").replace("?", "%3F").replace("@", "%40")
+    encoded = (
+        PASSWORD.replace("%", "%25").replace("/", "%2F").replace("#", "%23").replace("?", "%3F").replace("@", "%40")
+    )
     source = f"postgresql://{PG_USER}:{PASSWORD}@{PG_HOST}:{PG_PORT}/{env['transform']}?table={table}"
     target = f"postgresql://{PG_USER}:{encoded}@{PG_HOST}:{PG_PORT}/{env['transform']}?table=no_such_table"
-    with DAG(dag_id=f"mask_diff_{cohort}", start_date=datetime(2026, 1, 1), schedule=None,
-             default_args={"owner": "tests", "retries": 0}, tags=["test"]) as dag:
-        RowDiffOperator(task_id="row_diff", source="{{ params.source }}", target=target, key="msisdn",
-                        scope={"env": "test", "cohort_id": cohort}, diff_name="masked", params={"source": source})
+    with DAG(
+        dag_id=f"mask_diff_{cohort}",
+        start_date=datetime(2026, 1, 1),
+        schedule=None,
+        default_args={"owner": "tests", "retries": 0},
+        tags=["test"],
+    ) as dag:
+        RowDiffOperator(
+            task_id="row_diff",
+            source="{{ params.source }}",
+            target=target,
+            key="msisdn",
+            scope={"env": "test", "cohort_id": cohort},
+            diff_name="masked",
+            params={"source": source},
+        )
     run = run_test(dag)
     assert task_states(run) == {"row_diff": "success"}
     from airflow.models.renderedtifields import RenderedTaskInstanceFields
@@ -108,14 +135,25 @@ def test_bad_diff_input_fails_the_task_with_the_line_the_cli_prints(env, store_d
     from recon_operators.operators.row_diff import RowDiffOperator
 
     cohort = f"C{uuid.uuid4().hex[:8]}"
-    with DAG(dag_id=f"bad_diff_{cohort}", start_date=datetime(2026, 1, 1), schedule=None,
-             default_args={"owner": "tests", "retries": 3}, tags=["test"]) as dag:
-        RowDiffOperator(task_id="row_diff", source={"conn_id": "transform_pg", "table": "t"},
-                        target={"conn_id": "stage_mysql", "table": "t"}, key="msisdn", tolerances={"balance": "inf"},
-                        scope={"env": "test", "cohort_id": cohort}, diff_name="bad")
+    with DAG(
+        dag_id=f"bad_diff_{cohort}",
+        start_date=datetime(2026, 1, 1),
+        schedule=None,
+        default_args={"owner": "tests", "retries": 3},
+        tags=["test"],
+    ) as dag:
+        RowDiffOperator(
+            task_id="row_diff",
+            source={"conn_id": "transform_pg", "table": "t"},
+            target={"conn_id": "stage_mysql", "table": "t"},
+            key="msisdn",
+            tolerances={"balance": "inf"},
+            scope={"env": "test", "cohort_id": cohort},
+            diff_name="bad",
+        )
     run = run_test(dag)
     assert task_states(run) == {"row_diff": "failed"}  # 3 retries allowed, none taken: bad input
-    logged = query(store_dsn, "SELECT status, error FROM \"Migration\".log_table WHERE cohort_id = %s", cohort)
+    logged = query(store_dsn, 'SELECT status, error FROM "Migration".log_table WHERE cohort_id = %s', cohort)
     expected = error_line(DiffError("tolerance 'inf' must be a finite number (inf or nan would pass every value)"))
     assert logged == [("Failed", expected)]
 
@@ -129,10 +167,16 @@ def test_a_file_side_connection_secret_never_reaches_the_ledger(env, tmp_path, s
     secret = "wJalrXUtnFEMIbPxRfiCYEXAMPLEKEY"
     data = write_csv(tmp_path / "subs.csv", subscribers(4))
     path = tmp_path / "files.yaml"
-    path.write_text(yaml.safe_dump({
-        "suite": "files", "checks": [{"name": "n", "kind": "row_count"}],
-        "source": {"path": str(data), "connection": f"aws://AKIAEXAMPLE:{secret}@/?region_name=us-east-1"},
-        "target": {"path": str(data)}}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "suite": "files",
+                "checks": [{"name": "n", "kind": "row_count"}],
+                "source": {"path": str(data), "connection": f"aws://AKIAEXAMPLE:{secret}@/?region_name=us-east-1"},
+                "target": {"path": str(data)},
+            }
+        )
+    )
     run = run_test(_check_dag(path, cohort))
     assert task_states(run)["check"] == "success"
     stored = query(store_dsn, "SELECT source::text, status FROM recon.check_result WHERE cohort_id = %s", cohort)

@@ -30,10 +30,24 @@ def build_dag(cohort: str, source: dict, target: dict, **diff):
     from recon_operators.operators.row_diff import RowDiffOperator
 
     scope = {"env": "test", "cohort_id": cohort, "batch_id": "{{ params.batch_id }}"}
-    with DAG(dag_id=f"row_diff_{cohort}", start_date=datetime(2026, 1, 1), schedule=None, params={"batch_id": "2"},
-             default_args={"owner": "tests", "retries": 2}, tags=["test"]) as dag:
-        check = RowDiffOperator(task_id="row_diff", source=source, target=target, key="msisdn", scope=scope,
-                                diff_name="subscribers_rows", stage="stage_load", **diff)
+    with DAG(
+        dag_id=f"row_diff_{cohort}",
+        start_date=datetime(2026, 1, 1),
+        schedule=None,
+        params={"batch_id": "2"},
+        default_args={"owner": "tests", "retries": 2},
+        tags=["test"],
+    ) as dag:
+        check = RowDiffOperator(
+            task_id="row_diff",
+            source=source,
+            target=target,
+            key="msisdn",
+            scope=scope,
+            diff_name="subscribers_rows",
+            stage="stage_load",
+            **diff,
+        )
         gate = build_gate("gate", "stop", scope=scope, stage="stage_load", suite="subscribers_rows")
         after = EmptyOperator(task_id="next_stage")
         check >> gate >> after
@@ -44,8 +58,11 @@ def ledger(store_dsn: str, cohort: str) -> dict[str, tuple]:
     conn = psycopg2.connect(store_dsn)
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT check_name, group_key, status, actual, details, message FROM recon.check_result "
-                        "WHERE cohort_id = %s", (cohort,))
+            cur.execute(
+                "SELECT check_name, group_key, status, actual, details, message FROM recon.check_result "
+                "WHERE cohort_id = %s",
+                (cohort,),
+            )
             return {(r[0] if r[1] is None else f"{r[0]}:{r[1]}"): r[2:] for r in cur.fetchall()}
     finally:
         conn.close()
@@ -56,8 +73,13 @@ def test_equal_tables_pass_the_gate_with_a_templated_filter(env, store_dsn):
     pg_table, my_table = table(), table()
     write_postgres(env["transform"], pg_table, rows())
     write_mariadb(env["stage"], my_table, changed(rows(), 0, status="ONLY_IN_BATCH_1"))
-    run = run_test(build_dag(cohort, {"conn_id": "transform_pg", "table": pg_table, "filter": "batch = :batch_id"},
-                             {"conn_id": "stage_mysql", "table": my_table, "filter": "batch = :batch_id"}))
+    run = run_test(
+        build_dag(
+            cohort,
+            {"conn_id": "transform_pg", "table": pg_table, "filter": "batch = :batch_id"},
+            {"conn_id": "stage_mysql", "table": my_table, "filter": "batch = :batch_id"},
+        )
+    )
     assert task_states(run) == {"row_diff": "success", "gate": "success", "next_stage": "success"}
     results = ledger(store_dsn, cohort)
     assert results["row_count"][:2] == ("Match", "15")
@@ -74,9 +96,15 @@ def test_differences_block_the_gate_with_masked_samples_in_the_store(env, store_
     write_postgres(env["transform"], pg_table, data)
     write_mariadb(env["stage"], my_table, changed(data, 4, email="moved@elsewhere.org")[:-1])
     output = tmp_path / "differences.csv"
-    run = run_test(build_dag(cohort, {"conn_id": "transform_pg", "table": pg_table},
-                             {"conn_id": "stage_mysql", "table": my_table}, tolerances={"balance": "0.01"},
-                             output_path=str(output)))
+    run = run_test(
+        build_dag(
+            cohort,
+            {"conn_id": "transform_pg", "table": pg_table},
+            {"conn_id": "stage_mysql", "table": my_table},
+            tolerances={"balance": "0.01"},
+            output_path=str(output),
+        )
+    )
     assert task_states(run) == {"row_diff": "success", "gate": "failed", "next_stage": "upstream_failed"}
     written = output.read_text().splitlines()  # every difference, masked, next to the ledger rows
     assert written[0].startswith("status,msisdn,") and len(written) == 3
@@ -88,20 +116,36 @@ def test_differences_block_the_gate_with_masked_samples_in_the_store(env, store_
     assert results["column_mismatch:balance"][:2] == ("Match", "0")
     assert results["changed_rows"][2]["output"] == str(output)
     samples = results["changed_rows"][2]["samples"]
-    assert samples == [{"status": "changed", "key": {"msisdn": "62812*******04"},
-                        "columns": {"email": "u***@example.com~m***@elsewhere.org"}}]
+    assert samples == [
+        {
+            "status": "changed",
+            "key": {"msisdn": "62812*******04"},
+            "columns": {"email": "u***@example.com~m***@elsewhere.org"},
+        }
+    ]
 
 
 def test_unreadable_side_is_an_error_result_and_bad_spec_fails(env, store_dsn):
     cohort = f"C{uuid.uuid4().hex[:8]}"
-    run = run_test(build_dag(cohort, {"conn_id": "transform_pg", "table": "no_such_table"},
-                             {"conn_id": "stage_mysql", "table": "no_such_table"}))
+    run = run_test(
+        build_dag(
+            cohort,
+            {"conn_id": "transform_pg", "table": "no_such_table"},
+            {"conn_id": "stage_mysql", "table": "no_such_table"},
+        )
+    )
     assert task_states(run) == {"row_diff": "success", "gate": "failed", "next_stage": "upstream_failed"}
     results = ledger(store_dsn, cohort)
     assert list(results) == ["row_diff"] and results["row_diff"][0] == "Error"
     assert "no_such_table" in results["row_diff"][3]
     cohort = f"C{uuid.uuid4().hex[:8]}"
-    run = run_test(build_dag(cohort, {"conn_id": "transform_pg", "table": "t"}, {"conn_id": "stage_mysql", "table": "t"},
-                             tolerances={"balance": "lots"}))
+    run = run_test(
+        build_dag(
+            cohort,
+            {"conn_id": "transform_pg", "table": "t"},
+            {"conn_id": "stage_mysql", "table": "t"},
+            tolerances={"balance": "lots"},
+        )
+    )
     assert task_states(run)["row_diff"] == "failed" and run.state == "failed"
     assert ledger(store_dsn, cohort) == {}

@@ -15,9 +15,9 @@ from urllib.request import urlopen
 import pytest
 import yaml
 
-from recon_operators.subscribers.sample import broken, migration_file, subscribers, to_csv
+from recon_operators.subscribers.sample import migration_file, subscribers, to_csv
 from tests.airflow_helpers import query, run_test, task_states, xcom
-from tests.integration.subscribers_world import dynamodb_client, legacy_db, legacy_rows  # noqa: F401
+from tests.integration.subscribers_world import dynamodb_client, legacy_db, legacy_rows  # noqa: F401 - pytest fixtures, used as test parameters
 
 pytestmark = pytest.mark.dags
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,8 +92,10 @@ class World:
 def world(slack_receiver, airflow_env, moto_server, store_dsn, legacy_db, tmp_path, monkeypatch):
     from recon_operators.demo import services
 
-    monkeypatch.setenv("AIRFLOW_CONN_LEGACY_MYSQL",
-                       f"mysql://{services.MARIADB_USER}@{services.MARIADB_HOST}:{services.MARIADB_PORT}/{legacy_db}")
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_LEGACY_MYSQL",
+        f"mysql://{services.MARIADB_USER}@{services.MARIADB_HOST}:{services.MARIADB_PORT}/{legacy_db}",
+    )
     return lambda **changes: World(tmp_path, moto_server, store_dsn, legacy_db, **changes)
 
 
@@ -108,8 +110,14 @@ def test_the_four_dags_and_their_governance(world):
         assert {t.retry_exponential_backoff for t in processing} == {2.0}
         assert {type(t.retry_policy).__name__ for t in processing} == {"JitteredBackoff"}
     migration = w.dag("migration")
-    assert [t.task_id for t in migration.topological_sort()] == ["wait_for_file", "open_job", "plan_file",
-                                                                 "load_chunk", "resync", "finish_job"]
+    assert [t.task_id for t in migration.topological_sort()] == [
+        "wait_for_file",
+        "open_job",
+        "plan_file",
+        "load_chunk",
+        "resync",
+        "finish_job",
+    ]
     assert migration.get_task("wait_for_file").deferrable and migration.get_task("wait_for_file").soft_fail
 
 
@@ -121,8 +129,12 @@ def test_migration_with_bad_rows_then_the_same_file_again(world):
     run = run_test(w.dag("migration"), run_conf={"input_key": key, "mode": "DUAL_PROV"})
     assert run.state == "success", task_states(run)
     job = w.job(run)
-    assert (job["job_status"], job["processed_records"], job["success_records"], job["failed_records"]) == \
-        ("COMPLETED", 100, 90, 10)
+    assert (job["job_status"], job["processed_records"], job["success_records"], job["failed_records"]) == (
+        "COMPLETED",
+        100,
+        90,
+        10,
+    )
     assert job["input_file_key"].startswith(f"subscribers/migration/jobs/{job['job_id']}/wave1.csv")
     assert job["details"]["inserted"] == 90 and job["details"]["chunks"] == 3
     rejects = w.read(job["rejects_file_key"])
@@ -171,7 +183,9 @@ def test_a_bad_header_fails_the_job_in_one_line(world):
     assert run.state == "failed" and task_states(run)["plan_file"] == "failed"
     job = w.job(run)
     assert job["job_status"] == "FAILED"
-    assert job["error"].startswith("plan_file: s3://") and "unknown: plan_id" in job["error"] and "\n" not in job["error"]
+    assert (
+        job["error"].startswith("plan_file: s3://") and "unknown: plan_id" in job["error"] and "\n" not in job["error"]
+    )
 
 
 def test_bulk_delete_soft_and_hard(world):
@@ -182,12 +196,17 @@ def test_bulk_delete_soft_and_hard(world):
     run = run_test(w.dag("bulk_delete"), run_conf={"input_key": w.land("bulk_delete", "del.csv", uids)})
     assert run.state == "success", task_states(run)
     job = w.job(run)
-    assert (job["job_type"], job["processed_records"], job["success_records"], job["failed_records"]) == \
-        ("BULK_DELETE", 3, 2, 1)
+    assert (job["job_type"], job["processed_records"], job["success_records"], job["failed_records"]) == (
+        "BULK_DELETE",
+        3,
+        2,
+        1,
+    )
     assert {w.cloud_items()[r["uid"]]["status"] for r in records[:2]} == {"DELETED"}
     assert w.cloud_items() == w.legacy_records()
-    hard = run_test(w.dag("bulk_delete"), run_conf={"input_key": w.land("bulk_delete", "del2.csv", uids),
-                                                    "delete": "hard"})
+    hard = run_test(
+        w.dag("bulk_delete"), run_conf={"input_key": w.land("bulk_delete", "del2.csv", uids), "delete": "hard"}
+    )
     assert hard.state == "success"
     assert set(w.cloud_items()) == set(w.legacy_records()) == {r["uid"] for r in records[2:]}
 
@@ -206,7 +225,7 @@ def test_export_url_downloads_the_merged_masked_file(world, monkeypatch):
     assert job["job_status"] == "COMPLETED" and job["filters"]["status"] == "ACTIVE"
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
         monkeypatch.delenv(name, raising=False)
-    with urlopen(job["output_url"]) as response:  # noqa: S310 - moto on loopback
+    with urlopen(job["output_url"]) as response:
         rows = list(csv.DictReader(io.StringIO(response.read().decode())))
     assert len(rows) == 8 and job["processed_records"] == 8
     by_uid = {r["uid"]: r for r in rows}
@@ -245,7 +264,7 @@ def test_cancel_through_the_rest_api_ends_the_job_cancelled(world):
     dag = w.dag("migration")
     cancelled: list[str] = []
     # Imported here, not in the thread: an import racing dag.test's own imports can stall.
-    from airflow.api_fastapi.core_api.datamodels.dag_run import DAGRunPatchBody, DagRunMutableStates
+    from airflow.api_fastapi.core_api.datamodels.dag_run import DagRunMutableStates, DAGRunPatchBody
     from airflow.api_fastapi.core_api.routes.public.dag_run import patch_dag_run
     from airflow.models.dagbag import DBDagBag
     from airflow.utils.session import create_session
@@ -260,15 +279,26 @@ def test_cancel_through_the_rest_api_ends_the_job_cancelled(world):
 
     def marked_failed() -> None:
         def loading() -> bool:
-            rows = query(w.store_dsn, "SELECT run_id FROM recon.subscriber_job j JOIN recon.subscriber_job_chunk c "
-                                      "USING (job_id) WHERE j.dag_id = %s", dag.dag_id)
+            rows = query(
+                w.store_dsn,
+                "SELECT run_id FROM recon.subscriber_job j JOIN recon.subscriber_job_chunk c "
+                "USING (job_id) WHERE j.dag_id = %s",
+                dag.dag_id,
+            )
             return bool(rows) and bool(cancelled.append(rows[0][0]) or True)
 
         if not _wait_for(loading):
             return
         with create_session() as session:
-            patch_dag_run(dag_id=dag.dag_id, dag_run_id=cancelled[0], patch_body=DAGRunPatchBody(
-                state=DagRunMutableStates.FAILED), session=session, dag_bag=DBDagBag(), user=None, update_mask=None)
+            patch_dag_run(
+                dag_id=dag.dag_id,
+                dag_run_id=cancelled[0],
+                patch_body=DAGRunPatchBody(state=DagRunMutableStates.FAILED),
+                session=session,
+                dag_bag=DBDagBag(),
+                user=None,
+                update_mask=None,
+            )
 
     thread = threading.Thread(target=cancel, daemon=True)
     thread.start()
@@ -310,13 +340,23 @@ def test_audit_finds_planted_drift_and_records_it_for_the_gate(world):
     assert (job["processed_records"], job["success_records"], job["failed_records"]) == (30, 26, 4)
     mismatches = w.read(job["output_file_key"])
     assert {(m["kind"], m["uid"], m["field"]) for m in mismatches} == {
-        ("CLOUD_ONLY", uids[0], ""), ("CLOUD_ONLY", uids[1], ""), ("LEGACY_ONLY", uids[2], ""),
-        ("CONFLICT", uids[5], "status")}
-    ledger = dict(query(w.store_dsn, "SELECT check_name, status FROM recon.check_result WHERE suite = 'subscriber_audit' "
-                                     "AND run_id LIKE %s AND group_key IS NULL", f"%{run.run_id}%"))
+        ("CLOUD_ONLY", uids[0], ""),
+        ("CLOUD_ONLY", uids[1], ""),
+        ("LEGACY_ONLY", uids[2], ""),
+        ("CONFLICT", uids[5], "status"),
+    }
+    ledger = dict(
+        query(
+            w.store_dsn,
+            "SELECT check_name, status FROM recon.check_result WHERE suite = 'subscriber_audit' "
+            "AND run_id LIKE %s AND group_key IS NULL",
+            f"%{run.run_id}%",
+        )
+    )
     assert ledger["missing_in_target"] == ledger["extra_in_target"] == ledger["changed_rows"] == "Mismatch"
-    decision = query(w.store_dsn, "SELECT policy, outcome FROM recon.gate_decision WHERE run_id LIKE %s",
-                     f"%{run.run_id}%")
+    decision = query(
+        w.store_dsn, "SELECT policy, outcome FROM recon.gate_decision WHERE run_id LIKE %s", f"%{run.run_id}%"
+    )
     assert decision == [("warn", "Warned")]
 
 
@@ -327,6 +367,9 @@ def test_an_audit_that_cannot_read_cloud_is_an_error_verdict_and_a_failed_job(wo
     job = w.job(run)
     assert job["job_status"] == "FAILED"
     assert job["error"].startswith("audit: ") and "ResourceNotFoundException" in job["error"]
-    (row,) = query(w.store_dsn, "SELECT status, message FROM recon.check_result WHERE suite = 'subscriber_audit' "
-                                "AND run_id LIKE %s", f"%{run.run_id}%")
+    (row,) = query(
+        w.store_dsn,
+        "SELECT status, message FROM recon.check_result WHERE suite = 'subscriber_audit' AND run_id LIKE %s",
+        f"%{run.run_id}%",
+    )
     assert row[0] == "Error" and "ResourceNotFoundException" in row[1] and "\n" not in row[1]

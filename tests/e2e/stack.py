@@ -16,9 +16,10 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 
@@ -53,57 +54,69 @@ class AirflowStack:
 
     def env(self) -> dict[str, str]:
         """The environment every component runs with (LocalExecutor, Postgres metadata DB)."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__") and k.lower() not in
-               ("http_proxy", "https_proxy", "all_proxy")}
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith("AIRFLOW__") and k.lower() not in ("http_proxy", "https_proxy", "all_proxy")
+        }
         passwords = self.home / "passwords.json"
-        env.update({
-            "AIRFLOW_HOME": str(self.home),
-            "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
-            "AIRFLOW__CORE__PLUGINS_FOLDER": str(self.dags_folder.parent / "plugins"),
-            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-            "AIRFLOW__CORE__PARALLELISM": str(self.parallelism),
-            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.base_url}/execution/",
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(f"{user}:admin" for user in self.users),
-            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"postgresql+psycopg2://{services.PG_USER}@{services.PG_HOST}:"
-                                                  f"{services.PG_PORT}/{self.metadata_db}",
-            # Several engineers share one Postgres (max_connections 100): small pools per component.
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_POOL_SIZE": "3",
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_MAX_OVERFLOW": "6",
-            "AIRFLOW__API__BASE_URL": self.base_url,
-            "AIRFLOW__API__SECRET_KEY": uuid.uuid4().hex,
-            "AIRFLOW__API__WORKERS": "1",
-            "AIRFLOW__API_AUTH__JWT_SECRET": uuid.uuid4().hex,
-            "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.home / "logs"),
-            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(services.free_port()),
-            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(services.free_port()),
-            # Parse once at start; reparsing every 30 s only costs CPU on a 2-core machine.
-            "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "3600",
-            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "3600",
-            "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
-            **self.extra_env,
-        })
+        env.update(
+            {
+                "AIRFLOW_HOME": str(self.home),
+                "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
+                "AIRFLOW__CORE__PLUGINS_FOLDER": str(self.dags_folder.parent / "plugins"),
+                "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+                "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+                "AIRFLOW__CORE__PARALLELISM": str(self.parallelism),
+                "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.base_url}/execution/",
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": ",".join(f"{user}:admin" for user in self.users),
+                "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"postgresql+psycopg2://{services.PG_USER}@{services.PG_HOST}:"
+                f"{services.PG_PORT}/{self.metadata_db}",
+                # Several engineers share one Postgres (max_connections 100): small pools per component.
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_POOL_SIZE": "3",
+                "AIRFLOW__DATABASE__SQL_ALCHEMY_MAX_OVERFLOW": "6",
+                "AIRFLOW__API__BASE_URL": self.base_url,
+                "AIRFLOW__API__SECRET_KEY": uuid.uuid4().hex,
+                "AIRFLOW__API__WORKERS": "1",
+                "AIRFLOW__API_AUTH__JWT_SECRET": uuid.uuid4().hex,
+                "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(self.home / "logs"),
+                "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(services.free_port()),
+                "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(services.free_port()),
+                # Parse once at start; reparsing every 30 s only costs CPU on a 2-core machine.
+                "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "3600",
+                "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "3600",
+                "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
+                **self.extra_env,
+            }
+        )
         return env
 
     # -- lifecycle ---------------------------------------------------------------------------
 
-    def start(self, timeout: float = 600) -> "AirflowStack":
+    def start(self, timeout: float = 600) -> AirflowStack:
         self.home.mkdir(parents=True, exist_ok=True)
         (self.home / "passwords.json").write_text(json.dumps({user: PASSWORD for user in self.users}))
         services.create_pg_database(self.metadata_db)
         self._db_created = True
         env = self.env()
-        migrate = subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], env=env, capture_output=True,
-                                 text=True, timeout=timeout)
+        migrate = subprocess.run(
+            [sys.executable, "-m", "airflow", "db", "migrate"], env=env, capture_output=True, text=True, timeout=timeout
+        )
         if migrate.returncode != 0:
             raise StackError(f"airflow db migrate failed: {migrate.stderr.strip().splitlines()[-1:]}")
         for component in COMPONENTS:
-            args = [component] + (["--port", str(self.port), "--host", "127.0.0.1"] if component == "api-server" else [])
+            args = [component] + (
+                ["--port", str(self.port), "--host", "127.0.0.1"] if component == "api-server" else []
+            )
             log = (self.home / f"{component}.log").open("w")
             self.processes[component] = subprocess.Popen(
-                [sys.executable, "-m", "airflow", *args], env=env, stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True)  # its own process group: stop() reaches workers and task processes
+                [sys.executable, "-m", "airflow", *args],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # its own process group: stop() reaches workers and task processes
             log.close()
         self.wait(self._api_up, timeout, "the api-server to answer")
         return self
@@ -118,8 +131,10 @@ class AirflowStack:
     def _check_alive(self) -> None:
         for component, process in self.processes.items():
             if process.poll() is not None:
-                raise StackError(f"airflow {component} exited with {process.returncode}; "
-                                 f"see {self.home / (component + '.log')}:\n{self.log_tail(component)}")
+                raise StackError(
+                    f"airflow {component} exited with {process.returncode}; "
+                    f"see {self.home / (component + '.log')}:\n{self.log_tail(component)}"
+                )
 
     def stop(self) -> None:
         """TERM every process group started here, KILL what is left after a grace period."""
@@ -157,16 +172,22 @@ class AirflowStack:
 
     def token(self, user: str = "admin") -> str:
         if user not in self._tokens:
-            response = httpx.post(f"{self.base_url}/auth/token", json={"username": user, "password": PASSWORD},
-                                  timeout=30)
+            response = httpx.post(
+                f"{self.base_url}/auth/token", json={"username": user, "password": PASSWORD}, timeout=30
+            )
             response.raise_for_status()
             self._tokens[user] = response.json()["access_token"]
         return self._tokens[user]
 
     def api(self, method: str, path: str, *, user: str = "admin", **kwargs: Any) -> Any:
         """One call to ``/api/v2``; raises with the answer's text on an error status."""
-        response = httpx.request(method, f"{self.base_url}/api/v2{path}", timeout=60,
-                                 headers={"Authorization": f"Bearer {self.token(user)}"}, **kwargs)
+        response = httpx.request(
+            method,
+            f"{self.base_url}/api/v2{path}",
+            timeout=60,
+            headers={"Authorization": f"Bearer {self.token(user)}"},
+            **kwargs,
+        )
         if response.status_code >= 400:
             raise StackError(f"{method} {path}: {response.status_code} {response.text[:500]}")
         return response.json() if response.content else None
@@ -199,12 +220,16 @@ class AirflowStack:
         return self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}")["state"]
 
     def wait_for_run(self, dag_id: str, run_id: str, timeout: float) -> str:
-        return self.wait(lambda: (state := self.run_state(dag_id, run_id)) in ("success", "failed") and state,
-                         timeout, f"{dag_id} run {run_id} to finish")
+        return self.wait(
+            lambda: (state := self.run_state(dag_id, run_id)) in ("success", "failed") and state,
+            timeout,
+            f"{dag_id} run {run_id} to finish",
+        )
 
     def task_instances(self, dag_id: str, run_id: str) -> list[dict[str, Any]]:
         return self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances", params={"limit": 1000})[
-            "task_instances"]
+            "task_instances"
+        ]
 
 
 def _signal_group(process: subprocess.Popen, sig: int) -> None:

@@ -24,9 +24,10 @@ import shutil
 import tempfile
 import threading
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
@@ -46,8 +47,17 @@ CLEAN_RUNS = 3
 CLEAN_BATCHES = 3  # loading at once at every hop (parallelism 4): what used to deadlock
 RUN_TIMEOUT = 1800  # seconds per run: generous, the machine may be busy
 STAGES = ("mini_recon_1", "mini_recon_2", "mini_recon_3", "overall_summary", "etl_stage_report")
-TRANSFORM_FAULT = [{"stage": "transform", "kind": "flip", "dataset": "subscribers", "column": "subscriber_status",
-                    "to_value": "BARRED", "prefix": "62818", "n": 3}]
+TRANSFORM_FAULT = [
+    {
+        "stage": "transform",
+        "kind": "flip",
+        "dataset": "subscribers",
+        "column": "subscriber_status",
+        "to_value": "BARRED",
+        "prefix": "62818",
+        "n": 3,
+    }
+]
 STAGE_FAULT = [{"stage": "stage", "kind": "drop", "dataset": "subscribers", "n": 2}]
 
 
@@ -56,10 +66,25 @@ def cohort_file(cohort_id: str, prefix: str, batches: int, policies: dict[str, s
     parallel loads that used to deadlock), fewer suites per stage (fewer tasks on 2 cores)."""
     config = yaml.safe_load((ROOT / "include/config/cohorts/cohort_a.yaml").read_text())
     base = int(prefix) * 10_000_000
-    config.update(cohort_id=cohort_id, env="e2e", tags=["recon", "e2e"], prefixes=[{
-        "prefix_id": f"P{prefix}", "prefix": prefix,
-        "batches": [{"batch_id": f"B{i + 1:03d}", "msisdn_start": str(base + 50 * i),
-                     "msisdn_end": str(base + 50 * i + 49)} for i in range(batches)]}])
+    config.update(
+        cohort_id=cohort_id,
+        env="e2e",
+        tags=["recon", "e2e"],
+        prefixes=[
+            {
+                "prefix_id": f"P{prefix}",
+                "prefix": prefix,
+                "batches": [
+                    {
+                        "batch_id": f"B{i + 1:03d}",
+                        "msisdn_start": str(base + 50 * i),
+                        "msisdn_end": str(base + 50 * i + 49),
+                    }
+                    for i in range(batches)
+                ],
+            }
+        ],
+    )
     stages = config["stages"]
     for stage in ("mini_recon_1", "mini_recon_2", "mini_recon_3"):  # the BRM leg stays (its own tasks)
         stages[stage]["suites"] = [f"cohort_{stage}.yaml"]
@@ -92,10 +117,12 @@ def config_dir(workdir: Path) -> tuple[Path, dict[str, Any]]:
     for old in (folder / "cohorts").glob("*.yaml"):
         old.unlink()
     stop_all = dict.fromkeys(("mini_recon_1", "mini_recon_2", "mini_recon_3"), "stop")
-    (folder / "cohorts/e2e_clean.yaml").write_text(yaml.safe_dump(cohort_file(CLEAN, "62817", CLEAN_BATCHES,
-                                                                              stop_all)))
-    (folder / "cohorts/e2e_faulted.yaml").write_text(yaml.safe_dump(cohort_file(
-        FAULTED, "62818", 2, {**stop_all, "mini_recon_2": "approve", "overall_summary": "warn"})))
+    (folder / "cohorts/e2e_clean.yaml").write_text(yaml.safe_dump(cohort_file(CLEAN, "62817", CLEAN_BATCHES, stop_all)))
+    (folder / "cohorts/e2e_faulted.yaml").write_text(
+        yaml.safe_dump(
+            cohort_file(FAULTED, "62818", 2, {**stop_all, "mini_recon_2": "approve", "overall_summary": "warn"})
+        )
+    )
     claims = yaml.safe_load((folder / "claims/daily_claims.yaml").read_text())
     tag = uuid.uuid4().hex[:8]
     claims.update(dataset=f"claims_e2e_{tag}")
@@ -112,15 +139,19 @@ def deployment(workdir, config_dir, databases, store_dsn, moto_server) -> Iterat
     for bucket in (claims["s3"]["bucket"], claims["s3"]["output_bucket"]):
         moto_server.client("s3").create_bucket(Bucket=bucket)
     receiver = WebhookReceiver()
-    env = {**services.airflow_conn_env(databases["store"], databases["transform"], databases["stage"], moto_server,
-                                       target_db=databases["target"]),
-           "AIRFLOW_CONN_SLACK_ALERTS": receiver.airflow_conn(), "RECON_CONFIG_DIR": str(folder),
-           "RECON_PROJECT_ROOT": str(ROOT)}
+    env = {
+        **services.airflow_conn_env(
+            databases["store"], databases["transform"], databases["stage"], moto_server, target_db=databases["target"]
+        ),
+        "AIRFLOW_CONN_SLACK_ALERTS": receiver.airflow_conn(),
+        "RECON_CONFIG_DIR": str(folder),
+        "RECON_PROJECT_ROOT": str(ROOT),
+    }
     stack = AirflowStack(home=workdir / "airflow", dags_folder=ROOT / "dags", extra_env=env)
     try:
         stack.start()
         stack.wait_for_dags([CLEAN_DAG, FAULTED_DAG, CLAIMS_DAG], timeout=900)  # also unpauses them
-        today = datetime.now(timezone.utc).date()
+        today = datetime.now(UTC).date()
         past = [today - timedelta(days=3), today - timedelta(days=2)]
         put_claims(moto_server, claims, past[0])  # the earlier backfilled day has its files, the later none
         runs = {
@@ -128,20 +159,37 @@ def deployment(workdir, config_dir, databases, store_dsn, moto_server) -> Iterat
             "clean": [stack.trigger(CLEAN_DAG, {"faults": []}) for _ in range(CLEAN_RUNS)],
             "blocked": stack.trigger(FAULTED_DAG, {"faults": TRANSFORM_FAULT}),
             "approved": stack.trigger(FAULTED_DAG, {"faults": STAGE_FAULT}),
-            "backfill": stack.api("POST", "/backfills", json={
-                "dag_id": CLAIMS_DAG, "from_date": f"{past[0]}T00:00:00Z", "to_date": f"{past[1]}T00:00:00Z",
-                "max_active_runs": 2}),
+            "backfill": stack.api(
+                "POST",
+                "/backfills",
+                json={
+                    "dag_id": CLAIMS_DAG,
+                    "from_date": f"{past[0]}T00:00:00Z",
+                    "to_date": f"{past[1]}T00:00:00Z",
+                    "max_active_runs": 2,
+                },
+            ),
         }
         approval = answer_when_asked(stack, FAULTED_DAG, runs["approved"], "gate_mini_recon_2", "Approve", "approver")
-        yield {"stack": stack, "runs": runs, "receiver": receiver, "moto": moto_server, "claims": claims,
-               "today": today, "past": past, "store": store_dsn, "approval": approval}
+        yield {
+            "stack": stack,
+            "runs": runs,
+            "receiver": receiver,
+            "moto": moto_server,
+            "claims": claims,
+            "today": today,
+            "past": past,
+            "store": store_dsn,
+            "approval": approval,
+        }
     finally:
         stack.stop()
         receiver.close()
 
 
-def answer_when_asked(stack: AirflowStack, dag_id: str, run_id: str, task_id: str, option: str,
-                      user: str) -> dict[str, Any]:
+def answer_when_asked(
+    stack: AirflowStack, dag_id: str, run_id: str, task_id: str, option: str, user: str
+) -> dict[str, Any]:
     """In the background, as the approver would: once ``task_id`` waits for input, read its request
     and answer ``option`` through the HITL endpoint. Fills the returned dict (``detail``, ``error``)."""
     seen: dict[str, Any] = {}
@@ -158,8 +206,12 @@ def answer_when_asked(stack: AirflowStack, dag_id: str, run_id: str, task_id: st
             stack.wait(parked, RUN_TIMEOUT, f"{task_id} to ask for approval", interval=3)
             # A person answers after reading the request, not in the same second: an answer that
             # resumes the gate before the scheduler has handled its pause fails it (Airflow race).
-            stack.wait(lambda: stack.scheduler_processed(dag_id, task_id, run_id, "awaiting_input"), 300,
-                       f"the scheduler to see {task_id} waiting", interval=3)
+            stack.wait(
+                lambda: stack.scheduler_processed(dag_id, task_id, run_id, "awaiting_input"),
+                300,
+                f"the scheduler to see {task_id} waiting",
+                interval=3,
+            )
             seen["detail"] = stack.api("GET", path)
             stack.api("PATCH", path, user=user, json={"chosen_options": [option], "params_input": {}})
         except Exception as exc:  # noqa: BLE001 - the test reports it
@@ -174,8 +226,9 @@ def put_claims(moto_server: Any, claims: dict[str, Any], day: date) -> None:
     prefix = claims["s3"]["inbound_prefix"].replace("{ds}", day.isoformat())
     s3 = moto_server.client("s3")
     s3.put_object(Bucket=claims["s3"]["bucket"], Key=f"{prefix}claims_{day:%Y%m%d}.csv", Body=to_csv(HEADER, rows(12)))
-    s3.put_object(Bucket=claims["s3"]["bucket"], Key=f"{prefix}claims_{day:%Y%m%d}_NEWSYSTEM.csv",
-                  Body=to_csv(HEADER, rows(11)))
+    s3.put_object(
+        Bucket=claims["s3"]["bucket"], Key=f"{prefix}claims_{day:%Y%m%d}_NEWSYSTEM.csv", Body=to_csv(HEADER, rows(11))
+    )
 
 
 def states(stack: AirflowStack, dag_id: str, run_id: str) -> dict[str, set[str]]:
@@ -187,9 +240,16 @@ def states(stack: AirflowStack, dag_id: str, run_id: str) -> dict[str, set[str]]
 
 
 def gate_decisions(store: str, cohort: str, run_id: str) -> dict[str, tuple]:
-    return {stage: (outcome, decided_by) for stage, outcome, decided_by in query(
-        store, "SELECT stage, outcome, decided_by FROM recon.gate_decision WHERE scope->>'cohort_id' = %s "
-               "AND run_id = %s ORDER BY id", cohort, f"recon_cohort_{cohort}/{run_id}")}
+    return {
+        stage: (outcome, decided_by)
+        for stage, outcome, decided_by in query(
+            store,
+            "SELECT stage, outcome, decided_by FROM recon.gate_decision WHERE scope->>'cohort_id' = %s "
+            "AND run_id = %s ORDER BY id",
+            cohort,
+            f"recon_cohort_{cohort}/{run_id}",
+        )
+    }
 
 
 def alerts_of(receiver: WebhookReceiver, cohort: str) -> list[str]:
@@ -206,13 +266,21 @@ def test_a_clean_cohort_succeeds_three_times_in_a_row(deployment):
     last = deployment["runs"]["clean"][-1]
     # The ledger holds one current row per check and scope, from the last run; earlier runs' rows
     # went to history (a rerun replaces, never duplicates).
-    current = query(store, "SELECT count(*), bool_and(run_id LIKE %s), bool_and(status = 'Match') "
-                           "FROM recon.check_result WHERE cohort_id = %s", f"%{last}%", CLEAN)[0]
+    current = query(
+        store,
+        "SELECT count(*), bool_and(run_id LIKE %s), bool_and(status = 'Match') "
+        "FROM recon.check_result WHERE cohort_id = %s",
+        f"%{last}%",
+        CLEAN,
+    )[0]
     assert current[0] > 0 and current[1:] == (True, True)
     replaced = query(store, "SELECT count(*) FROM recon.check_result_history WHERE cohort_id = %s", CLEAN)[0][0]
     assert replaced == current[0] * (CLEAN_RUNS - 1)
-    batches = query(store, "SELECT count(DISTINCT batch_id) FROM recon.check_result WHERE cohort_id = %s "
-                           "AND stage = 'mini_recon_2'", CLEAN)
+    batches = query(
+        store,
+        "SELECT count(DISTINCT batch_id) FROM recon.check_result WHERE cohort_id = %s AND stage = 'mini_recon_2'",
+        CLEAN,
+    )
     assert batches == [(CLEAN_BATCHES,)]
     assert alerts_of(deployment["receiver"], CLEAN) == []
     events = stack.api("GET", "/assets/events", params={"source_dag_id": CLEAN_DAG, "limit": 100})["asset_events"]
@@ -230,8 +298,9 @@ def test_a_faulted_cohort_stops_at_its_gate(deployment):
     assert got["recon_outcome"] == {"failed"}
     assert gate_decisions(store, FAULTED, run_id) == {"mini_recon_1": ("Blocked", None)}
     # What the gate saw (the next run of the cohort replaces the results themselves).
-    (caught,) = query(store, "SELECT summary->'failed_checks' FROM recon.gate_decision WHERE run_id = %s",
-                      f"{FAULTED_DAG}/{run_id}")[0]
+    (caught,) = query(
+        store, "SELECT summary->'failed_checks' FROM recon.gate_decision WHERE run_id = %s", f"{FAULTED_DAG}/{run_id}"
+    )[0]
     assert {"subscribers_by_status"} <= {check["check_name"] for check in caught}, caught
     blocked = [text for text in alerts_of(deployment["receiver"], FAULTED) if "*Blocked*" in text]
     assert len(blocked) == 1 and "stage *mini_recon_1*" in blocked[0]
@@ -260,8 +329,9 @@ def test_todays_claims_wait_for_their_files_and_a_backfill_logs_each_day(deploym
 
     def todays_run() -> str | None:
         found = stack.api("GET", f"/dags/{CLAIMS_DAG}/dagRuns", params={"run_type": "scheduled", "limit": 10})
-        return next((r["dag_run_id"] for r in found["dag_runs"] if r["logical_date"].startswith(today.isoformat())),
-                    None)
+        return next(
+            (r["dag_run_id"] for r in found["dag_runs"] if r["logical_date"].startswith(today.isoformat())), None
+        )
 
     run_id = stack.wait(todays_run, 600, "the scheduler to start today's claims run (catch-up off: only today)")
 
@@ -285,10 +355,15 @@ def test_todays_claims_wait_for_their_files_and_a_backfill_logs_each_day(deploym
         return runs if len(runs) == 2 and {r["state"] for r in runs} <= {"success", "failed"} else None
 
     runs = stack.wait(backfill_done, RUN_TIMEOUT, f"backfill {backfill['id']} to finish")
-    assert {r["logical_date"][:10]: r["state"] for r in runs} == {past[0].isoformat(): "success",
-                                                                  past[1].isoformat(): "success"}
-    logged = dict(query(store, "SELECT run_date::text, status FROM metrics.pipeline_run_log WHERE dataset = %s",
-                        claims["dataset"]))
+    assert {r["logical_date"][:10]: r["state"] for r in runs} == {
+        past[0].isoformat(): "success",
+        past[1].isoformat(): "success",
+    }
+    logged = dict(
+        query(
+            store, "SELECT run_date::text, status FROM metrics.pipeline_run_log WHERE dataset = %s", claims["dataset"]
+        )
+    )
     assert logged == {today.isoformat(): "SUCCESS", past[0].isoformat(): "SUCCESS", past[1].isoformat(): "NO_FILES"}
     # Catch-up off: unpausing scheduled today only, not a run per day since start_date.
     scheduled = stack.api("GET", f"/dags/{CLAIMS_DAG}/dagRuns", params={"run_type": "scheduled"})["total_entries"]
@@ -301,6 +376,9 @@ def test_no_task_needed_a_retry(deployment):
     for dag_id in (CLEAN_DAG, FAULTED_DAG, CLAIMS_DAG):
         for run in stack.api("GET", f"/dags/{dag_id}/dagRuns", params={"limit": 50})["dag_runs"]:
             assert run["state"] in ("success", "failed"), (dag_id, run["dag_run_id"], run["state"])
-            retried += [(dag_id, run["dag_run_id"], ti["task_id"], ti["map_index"], ti["try_number"])
-                        for ti in stack.task_instances(dag_id, run["dag_run_id"]) if ti["try_number"] > 1]
+            retried += [
+                (dag_id, run["dag_run_id"], ti["task_id"], ti["map_index"], ti["try_number"])
+                for ti in stack.task_instances(dag_id, run["dag_run_id"])
+                if ti["try_number"] > 1
+            ]
     assert retried == []

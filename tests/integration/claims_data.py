@@ -28,8 +28,10 @@ def claims_config(moto_server: Any, **changes: Any) -> ClaimsConfig:
 
 
 def rows(n: int) -> list[list[str]]:
-    return [[f"{1000 + i:016X}", f"C{i:06d}", f"2026013{i % 2}", f"P{i % 7:03d}", f"{(i * 7) % 500}.50",
-             f"note {i}"] for i in range(n)]
+    return [
+        [f"{1000 + i:016X}", f"C{i:06d}", f"2026013{i % 2}", f"P{i % 7:03d}", f"{(i * 7) % 500}.50", f"note {i}"]
+        for i in range(n)
+    ]
 
 
 def to_csv(header: list[str], body: list[list[str]], newline: str = "\n") -> bytes:
@@ -60,16 +62,16 @@ def store_rows(conn: Any, config: ClaimsConfig, day: date = DAY) -> dict[str, li
     """Everything metrics.* holds for the dataset and day, ordered for comparison across runs."""
     queries = {
         "log": "SELECT run_id, status, old_file, new_file, error_message FROM metrics.pipeline_run_log "
-               "WHERE dataset = %(d)s AND run_date = %(day)s",
+        "WHERE dataset = %(d)s AND run_date = %(day)s",
         "summary": "SELECT old_rows, new_rows, matched_keys, missing_in_new, extra_in_new, changed_rows, "
-                   "duplicate_keys_old, duplicate_keys_new, key_columns FROM metrics.recon_summary "
-                   "WHERE dataset = %(d)s AND run_date = %(day)s",
+        "duplicate_keys_old, duplicate_keys_new, key_columns FROM metrics.recon_summary "
+        "WHERE dataset = %(d)s AND run_date = %(day)s",
         "by_column": "SELECT c.column_name, c.mismatch_count FROM metrics.mismatch_by_column c "
-                     "JOIN metrics.pipeline_run_log l USING (run_id) WHERE l.dataset = %(d)s "
-                     "AND l.run_date = %(day)s ORDER BY 1",
+        "JOIN metrics.pipeline_run_log l USING (run_id) WHERE l.dataset = %(d)s "
+        "AND l.run_date = %(day)s ORDER BY 1",
         "sample": "SELECT s.key_text, s.mismatch_type, s.payload FROM metrics.mismatch_detail_sample s "
-                  "JOIN metrics.pipeline_run_log l USING (run_id) WHERE l.dataset = %(d)s "
-                  "AND l.run_date = %(day)s ORDER BY 2, 1",
+        "JOIN metrics.pipeline_run_log l USING (run_id) WHERE l.dataset = %(d)s "
+        "AND l.run_date = %(day)s ORDER BY 2, 1",
     }
     out = {}
     with conn.cursor() as cur:

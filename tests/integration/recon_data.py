@@ -20,18 +20,20 @@ def subscribers(n: int = 40) -> list[dict[str, Any]]:
     statuses = ("ACTIVE", "SUSPENDED", "TERMINATED")
     rows = []
     for i in range(n):
-        rows.append({
-            "msisdn": f"62811{i:07d}",
-            "imsi": f"51010{i:010d}",
-            "cohort_id": "C1",
-            "prefix": "62811",
-            "batch_id": str(1 + i % 2),
-            "status": statuses[i % 3],
-            "plan": "PREPAID" if i % 4 else "POSTPAID",
-            "balance": Decimal(f"{i * 3}.{i % 100:02d}"),
-            "activated_at": datetime(2024, 1, 1, 8, 0, 0) + timedelta(hours=i),
-            "email": f"user{i}@example.com" if i % 5 else "",
-        })
+        rows.append(
+            {
+                "msisdn": f"62811{i:07d}",
+                "imsi": f"51010{i:010d}",
+                "cohort_id": "C1",
+                "prefix": "62811",
+                "batch_id": str(1 + i % 2),
+                "status": statuses[i % 3],
+                "plan": "PREPAID" if i % 4 else "POSTPAID",
+                "balance": Decimal(f"{i * 3}.{i % 100:02d}"),
+                "activated_at": datetime(2024, 1, 1, 8, 0, 0) + timedelta(hours=i),
+                "email": f"user{i}@example.com" if i % 5 else "",
+            }
+        )
     return rows
 
 
@@ -71,8 +73,10 @@ def write_postgres(dsn: str, table: str, rows: list[dict[str, Any]]) -> None:
     conn = psycopg2.connect(dsn)
     with conn, conn.cursor() as cur:
         cur.execute(_PG_DDL.format(t=table))
-        cur.executemany(f"INSERT INTO {table} VALUES ({', '.join(['%s'] * len(COLUMNS))})",
-                        [tuple(r[c] for c in COLUMNS) for r in rows])
+        cur.executemany(
+            f"INSERT INTO {table} VALUES ({', '.join(['%s'] * len(COLUMNS))})",
+            [tuple(r[c] for c in COLUMNS) for r in rows],
+        )
     conn.close()
 
 
@@ -81,8 +85,9 @@ def write_mariadb(database: str, table: str, rows: list[dict[str, Any]]) -> None
     conn = MySQLdb.connect(host="127.0.0.1", user="root", passwd="", db=database, charset="utf8mb4")
     cur = conn.cursor()
     cur.execute(_MY_DDL.format(t=table))
-    cur.executemany(f"INSERT INTO {table} VALUES ({', '.join(['%s'] * len(COLUMNS))})",
-                    [tuple(r[c] for c in COLUMNS) for r in rows])
+    cur.executemany(
+        f"INSERT INTO {table} VALUES ({', '.join(['%s'] * len(COLUMNS))})", [tuple(r[c] for c in COLUMNS) for r in rows]
+    )
     conn.commit()
     conn.close()
 
@@ -92,6 +97,10 @@ def write_csv(path: Path, rows: list[dict[str, Any]]) -> Path:
         writer = csv.writer(handle)
         writer.writerow(COLUMNS)
         for r in rows:
-            writer.writerow(["" if r[c] is None else (r[c].isoformat(sep=" ") if isinstance(r[c], datetime) else r[c])
-                             for c in COLUMNS])
+            writer.writerow(
+                [
+                    "" if r[c] is None else (r[c].isoformat(sep=" ") if isinstance(r[c], datetime) else r[c])
+                    for c in COLUMNS
+                ]
+            )
     return path

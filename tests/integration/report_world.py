@@ -7,9 +7,10 @@ loaded by the project's own loaders, with optional faults per hop.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import MySQLdb
 import psycopg2
@@ -18,17 +19,20 @@ import pyarrow.compute as pc
 import pyarrow.fs as pafs
 
 from recon_operators.demo import services
-from recon_operators.demo.generator import BatchSpec, CohortSpec, PrefixSpec, generate, write_landing
-from recon_operators.migration.layer_measure import Layers
 from recon_operators.demo.faults import Fault
+from recon_operators.demo.generator import BatchSpec, CohortSpec, PrefixSpec, generate, write_landing
 from recon_operators.demo.loaders import load_stage, load_target, load_transform
 from recon_operators.migration.landing import BatchRange
+from recon_operators.migration.layer_measure import Layers
 from recon_operators.migration.report_sql import ReportScope
 
 ENV = "test"
 PREFIXES = [
-    PrefixSpec("P811", "62811", [BatchSpec("B1", "628110000000", "628110000119"),
-                                 BatchSpec("B2", "628110000120", "628110000239")]),
+    PrefixSpec(
+        "P811",
+        "62811",
+        [BatchSpec("B1", "628110000000", "628110000119"), BatchSpec("B2", "628110000120", "628110000239")],
+    ),
     PrefixSpec("P812", "62812", [BatchSpec("B1", "628120000000", "628120000099")]),
 ]
 
@@ -44,25 +48,39 @@ class World:
     dbs: dict[str, str] = field(default_factory=dict)
 
     def layers(self, **overrides: Any) -> Layers:
-        values = {"transform": self.transform, "stage": self.stage, "target": self.target,
-                  "landing_fs": pafs.LocalFileSystem(), "landing_base": self.landing_base, **overrides}
+        values = {
+            "transform": self.transform,
+            "stage": self.stage,
+            "target": self.target,
+            "landing_fs": pafs.LocalFileSystem(),
+            "landing_base": self.landing_base,
+            **overrides,
+        }
         return Layers(**values)
 
     def batches(self) -> list[tuple[PrefixSpec, BatchSpec]]:
         return [(p, b) for p in PREFIXES for b in p.batches]
 
     def scope(self, prefix: PrefixSpec, batch: BatchSpec | None = None, run_id: str | None = None) -> ReportScope:
-        return ReportScope(run_id or f"run-{uuid.uuid4().hex[:8]}", ENV, self.cohort_id, prefix.prefix_id,
-                           prefix.prefix, batch.batch_id if batch else None,
-                           batch.msisdn_start if batch else None, batch.msisdn_end if batch else None)
+        return ReportScope(
+            run_id or f"run-{uuid.uuid4().hex[:8]}",
+            ENV,
+            self.cohort_id,
+            prefix.prefix_id,
+            prefix.prefix,
+            batch.batch_id if batch else None,
+            batch.msisdn_start if batch else None,
+            batch.msisdn_end if batch else None,
+        )
 
     def load(self, faults: Sequence[Fault] = (), hops: Sequence[str] = ("transform", "stage", "target")) -> None:
         for _, b in self.batches():
             batch = BatchRange(b.batch_id, b.msisdn_start, b.msisdn_end)
             common = {"cohort_id": self.cohort_id, "batch": batch, "faults": faults}
             if "transform" in hops:
-                load_transform(landing_fs=pafs.LocalFileSystem(), landing_base=self.landing_base,
-                               pg_conn=self.transform, **common)
+                load_transform(
+                    landing_fs=pafs.LocalFileSystem(), landing_base=self.landing_base, pg_conn=self.transform, **common
+                )
             if "stage" in hops:
                 load_stage(pg_conn=self.transform, mysql_conn=self.stage, **common)
             if "target" in hops:
@@ -76,8 +94,9 @@ class World:
         return table.filter(pc.is_in(table["msisdn"], value_set=pa.array(sorted(keep), pa.string())))
 
 
-def make_world(tmp_path: Any, *, non_migratable_rate: float = 0.0, seed: int = 5,
-               prefixes: Sequence[PrefixSpec] = PREFIXES) -> Iterator[World]:
+def make_world(
+    tmp_path: Any, *, non_migratable_rate: float = 0.0, seed: int = 5, prefixes: Sequence[PrefixSpec] = PREFIXES
+) -> Iterator[World]:
     """Generate, land locally and open fresh databases; everything is dropped afterwards.
 
     ``non_migratable_rate`` defaults to 0 so the expected downstream counts do not depend on
@@ -96,8 +115,9 @@ def make_world(tmp_path: Any, *, non_migratable_rate: float = 0.0, seed: int = 5
         stack.callback(services.drop_mariadb_database, dbs["stage"])
         transform = stack.enter_context(closing(psycopg2.connect(services.pg_dsn(dbs["transform"]))))
         target = stack.enter_context(closing(psycopg2.connect(services.pg_dsn(dbs["target"]))))
-        stage = stack.enter_context(closing(MySQLdb.connect(host="127.0.0.1", user="root", passwd="", db=dbs["stage"],
-                                                            charset="utf8mb4")))
+        stage = stack.enter_context(
+            closing(MySQLdb.connect(host="127.0.0.1", user="root", passwd="", db=dbs["stage"], charset="utf8mb4"))
+        )
         yield World(cohort_id, base, tables, transform, stage, target, dbs)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -28,14 +28,21 @@ MY_DDL = """CREATE TABLE {t} (msisdn varchar(20), batch varchar(5), plan varchar
 def rows(n: int = 30) -> list[dict[str, Any]]:
     out = []
     for i in range(n):
-        out.append({
-            "msisdn": f"62812{i:08d}", "batch": 1 + i % 2, "plan": "GOLD" if i % 2 else "SILVER",
-            "balance": Decimal(f"{i}.{(i * 7) % 100:02d}"), "rate": (i % 4) / 4,
-            "activated_at": datetime(2024, 3, 1, 9, 30) + timedelta(hours=i),
-            "seen_at": datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc) + timedelta(minutes=i),
-            "born": date(1990, 1, 1) + timedelta(days=i * 40), "status": ("ACTIVE", "IDLE", "BARRED")[i % 3],
-            "email": f"user{i}@example.com", "note": None if i % 5 == 0 else f"note {i}, with \"quotes\"",
-        })
+        out.append(
+            {
+                "msisdn": f"62812{i:08d}",
+                "batch": 1 + i % 2,
+                "plan": "GOLD" if i % 2 else "SILVER",
+                "balance": Decimal(f"{i}.{(i * 7) % 100:02d}"),
+                "rate": (i % 4) / 4,
+                "activated_at": datetime(2024, 3, 1, 9, 30) + timedelta(hours=i),
+                "seen_at": datetime(2024, 5, 1, 12, 0, tzinfo=UTC) + timedelta(minutes=i),
+                "born": date(1990, 1, 1) + timedelta(days=i * 40),
+                "status": ("ACTIVE", "IDLE", "BARRED")[i % 3],
+                "email": f"user{i}@example.com",
+                "note": None if i % 5 == 0 else f'note {i}, with "quotes"',
+            }
+        )
     return out
 
 
@@ -53,8 +60,9 @@ def _values(data: list[dict[str, Any]], mysql: bool) -> list[tuple]:
     def value(row: dict[str, Any], column: str) -> Any:
         v = row[column]
         if mysql and isinstance(v, datetime) and v.tzinfo is not None:
-            return v.astimezone(timezone.utc).replace(tzinfo=None)  # the session is UTC
+            return v.astimezone(UTC).replace(tzinfo=None)  # the session is UTC
         return v
+
     return [tuple(value(r, c) for c in COLUMNS) for r in data]
 
 
@@ -67,8 +75,9 @@ def write_postgres(database: str, name: str, data: list[dict[str, Any]], ddl: st
 
 
 def mariadb_connect(database: str) -> Any:
-    return MySQLdb.connect(host=MARIADB_HOST, port=MARIADB_PORT, user=MARIADB_USER, passwd="", db=database,
-                           charset="utf8mb4")
+    return MySQLdb.connect(
+        host=MARIADB_HOST, port=MARIADB_PORT, user=MARIADB_USER, passwd="", db=database, charset="utf8mb4"
+    )
 
 
 def write_mariadb(database: str, name: str, data: list[dict[str, Any]], ddl: str = MY_DDL) -> None:

@@ -7,7 +7,8 @@ Import the fixtures into a test module (``from tests.integration.subscribers_wor
 from __future__ import annotations
 
 import uuid
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -17,8 +18,14 @@ from recon_operators.demo import services
 def mysql_connect(database: str) -> Any:
     import MySQLdb
 
-    return MySQLdb.connect(host=services.MARIADB_HOST, port=services.MARIADB_PORT, user=services.MARIADB_USER,
-                           passwd="", db=database, charset="utf8mb4")
+    return MySQLdb.connect(
+        host=services.MARIADB_HOST,
+        port=services.MARIADB_PORT,
+        user=services.MARIADB_USER,
+        passwd="",
+        db=database,
+        charset="utf8mb4",
+    )
 
 
 @pytest.fixture
@@ -67,8 +74,9 @@ def job_store(store_dsn) -> Iterator[Any]:
 
 
 def open_job(store: Any, job_type: str = "MIGRATION", mode: str = "DUAL_PROV") -> str:
-    return store.open(job_type=job_type, dag_id=f"subscriber_test_{uuid.uuid4().hex[:6]}", run_id="manual__1",
-                      mode=mode).job_id
+    return store.open(
+        job_type=job_type, dag_id=f"subscriber_test_{uuid.uuid4().hex[:6]}", run_id="manual__1", mode=mode
+    ).job_id
 
 
 def legacy_rows(database: str, sql: str, *params: Any) -> list[tuple]:
@@ -93,9 +101,13 @@ def throttle(client: Any, operation: str, times: int) -> list[int]:
         from botocore.awsrequest import AWSResponse
 
         response = AWSResponse("http://moto", 400, {}, None)
-        return response, {"Error": {"Code": "ProvisionedThroughputExceededException",
-                                    "Message": "The level of configured provisioned throughput was exceeded"},
-                          "ResponseMetadata": {"HTTPStatusCode": 400}}
+        return response, {
+            "Error": {
+                "Code": "ProvisionedThroughputExceededException",
+                "Message": "The level of configured provisioned throughput was exceeded",
+            },
+            "ResponseMetadata": {"HTTPStatusCode": 400},
+        }
 
     client.meta.events.register(f"before-call.dynamodb.{operation}", answer)
     return refused

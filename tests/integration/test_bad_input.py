@@ -18,10 +18,11 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import MySQLdb
 import psycopg2
@@ -46,13 +47,17 @@ PASSWORD_ENCODED = "Zq8Lm%2FVt7%23Rw2%3FKp9%40Hy3%25Ns4"
 AWS_SECRET = "wJalrXUtnFEMIbPxRfiCYEXAMPLEKEY"
 SECRETS = [PASSWORD, PASSWORD_ENCODED, AWS_SECRET, *(p for p in re.split(r"[/#?@%]", PASSWORD) if len(p) >= 3)]
 PSQL_TABLE = "CREATE TABLE subs (id integer, msisdn text, email text, amount numeric(10,2), status text, code text)"
-MARIADB_TABLE = ("CREATE TABLE subs (id integer, msisdn varchar(20), email varchar(100), amount decimal(10,2), "
-                 "status varchar(10), code varchar(10), photo varbinary(16)) CHARACTER SET utf8mb4")
+MARIADB_TABLE = (
+    "CREATE TABLE subs (id integer, msisdn varchar(20), email varchar(100), amount decimal(10,2), "
+    "status varchar(10), code varchar(10), photo varbinary(16)) CHARACTER SET utf8mb4"
+)
 
 
 def _rows() -> list[tuple[Any, ...]]:
-    return [(i, MSISDNS[i], EMAILS[i], f"{i}.50", "ACTIVE" if i % 2 else "IDLE", UNCASTABLE if i == 2 else str(i))
-            for i in range(4)]
+    return [
+        (i, MSISDNS[i], EMAILS[i], f"{i}.50", "ACTIVE" if i % 2 else "IDLE", UNCASTABLE if i == 2 else str(i))
+        for i in range(4)
+    ]
 
 
 @dataclass
@@ -74,8 +79,9 @@ class World:
     def pg_url(self, table: str = "subs", *, auth: str = PG_USER, port: int = PG_PORT, options: str = "") -> str:
         return f"{self.pg_conn(auth=auth, port=port)}?table={table}{options}"
 
-    def my_url(self, table: str = "subs", *, auth: str = MARIADB_USER, port: int = MARIADB_PORT,
-               options: str = "") -> str:
+    def my_url(
+        self, table: str = "subs", *, auth: str = MARIADB_USER, port: int = MARIADB_PORT, options: str = ""
+    ) -> str:
         return f"{self.my_conn(auth=auth, port=port)}?table={table}{options}"
 
     def suite(self, name: str, body: dict[str, Any] | str | bytes) -> str:
@@ -87,8 +93,15 @@ class World:
         return str(path)
 
     def files_suite(self, name: str, checks: list[dict[str, Any]], **sides: dict[str, Any]) -> str:
-        return self.suite(name, {"suite": "bad_input", "source": sides.get("source", {"path": str(self.data / "a.csv")}),
-                                 "target": sides.get("target", {"path": str(self.data / "b.csv")}), "checks": checks})
+        return self.suite(
+            name,
+            {
+                "suite": "bad_input",
+                "source": sides.get("source", {"path": str(self.data / "a.csv")}),
+                "target": sides.get("target", {"path": str(self.data / "b.csv")}),
+                "checks": checks,
+            },
+        )
 
 
 def _write_csv(path: Path, rows: list[tuple[Any, ...]], extra: list[list[str]] | None = None) -> None:
@@ -113,8 +126,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         conn = MySQLdb.connect(host=MARIADB_HOST, port=MARIADB_PORT, user=MARIADB_USER, passwd="", db=my)
         cur = conn.cursor()
         cur.execute(MARIADB_TABLE)
-        cur.executemany("INSERT INTO subs VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                        [(*r, b"\xff\xfe\x00\xc3") for r in _rows()])  # photo: bytes that are not UTF-8
+        cur.executemany(
+            "INSERT INTO subs VALUES (%s, %s, %s, %s, %s, %s, %s)", [(*r, b"\xff\xfe\x00\xc3") for r in _rows()]
+        )  # photo: bytes that are not UTF-8
         conn.commit()
         conn.close()
         world = World(pg, my, root / "data", root / "suites", root / "work")
@@ -150,8 +164,11 @@ def _reset_victims(world: World) -> None:
     with _databases(world) as connections:
         for conn in connections:
             cur = conn.cursor()
-            for statement in ("DROP TABLE IF EXISTS victim", "CREATE TABLE victim (id integer)",
-                              "INSERT INTO victim VALUES (1)"):
+            for statement in (
+                "DROP TABLE IF EXISTS victim",
+                "CREATE TABLE victim (id integer)",
+                "INSERT INTO victim VALUES (1)",
+            ):
                 cur.execute(statement)
 
 
@@ -172,9 +189,14 @@ def _victims(world: World) -> list[Any]:
 
 
 def recon(world: World, args: list[str], env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "recon_operators.cli", *args], capture_output=True, text=True,
-                          cwd=ROOT, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT / "plugins"),
-                                                      "TMPDIR": str(world.work), **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "recon_operators.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "plugins"), "TMPDIR": str(world.work), **(env or {})},
+    )
 
 
 Args = Callable[[World], list[str]]
@@ -213,26 +235,52 @@ def _duplicate_target(w: World) -> list[str]:
 
 
 def _stacked_check(w: World) -> list[str]:
-    return ["check", w.suite("forge", {"suite": "forge", "source": {"connection": w.pg_conn(),
-                                                                     "table": "subs"},
-                                       "target": {"connection": w.my_conn(), "table": "subs",
-                                                  "filter": STACKED}, "checks": ROW_COUNT})]
+    return [
+        "check",
+        w.suite(
+            "forge",
+            {
+                "suite": "forge",
+                "source": {"connection": w.pg_conn(), "table": "subs"},
+                "target": {"connection": w.my_conn(), "table": "subs", "filter": STACKED},
+                "checks": ROW_COUNT,
+            },
+        ),
+    ]
 
 
 def _stacked_rule(w: World) -> list[str]:
-    return ["check", w.suite("rule", {"suite": "rule", "source": {"connection": w.pg_conn(),
-                                                                   "table": "subs"},
-                                      "target": {"connection": w.my_conn(), "table": "subs"},
-                                      "checks": [{"name": "total", "kind": "rule", "source": "COUNT(*)",
-                                                  "target": "COUNT(*)) AS n FROM subs; DROP TABLE victim; "
-                                                            "SELECT (COUNT(*)"}]})]
+    return [
+        "check",
+        w.suite(
+            "rule",
+            {
+                "suite": "rule",
+                "source": {"connection": w.pg_conn(), "table": "subs"},
+                "target": {"connection": w.my_conn(), "table": "subs"},
+                "checks": [
+                    {
+                        "name": "total",
+                        "kind": "rule",
+                        "source": "COUNT(*)",
+                        "target": "COUNT(*)) AS n FROM subs; DROP TABLE victim; SELECT (COUNT(*)",
+                    }
+                ],
+            },
+        ),
+    ]
 
 
 def _password_url(kind: str, password: str) -> Callable[[World], str]:
     """A URL holding ``password`` to a port where nothing listens: the connection fails."""
+
     def url(w: World) -> str:
-        return (w.pg_url(auth=f"{PG_USER}:{password}", port=1) if kind == "postgres"
-                else w.my_url(auth=f"{MARIADB_USER}:{password}", port=1))
+        return (
+            w.pg_url(auth=f"{PG_USER}:{password}", port=1)
+            if kind == "postgres"
+            else w.my_url(auth=f"{MARIADB_USER}:{password}", port=1)
+        )
+
     return url
 
 
@@ -263,136 +311,268 @@ def _work_dir_with_quote(w: World) -> list[str]:
 
 
 def _many_problems(command: str) -> Args:
-    return lambda w: [command, w.suite("many", {"suite": "Bad Name", "source": {"path": str(w.data / "a.csv")},
-                                                "target": {"table": "t"}, "checks": ROW_COUNT})]
+    return lambda w: [
+        command,
+        w.suite(
+            "many",
+            {
+                "suite": "Bad Name",
+                "source": {"path": str(w.data / "a.csv")},
+                "target": {"table": "t"},
+                "checks": ROW_COUNT,
+            },
+        ),
+    ]
 
 
 CASES: dict[str, Any] = {
     # -- suites: the loader and its validation ---------------------------------------------------
-    "suite-group-by-a-number": Case(_check("group5", [{"name": "n", "kind": "row_count", "group_by": 5}]),
-                                    "check 'n': group_by must be a column name or a list of column names"),
-    "suite-group-by-a-mapping": Case(_check("groupmap", [{"name": "n", "kind": "row_count",
-                                                           "group_by": {"status": 1}}]), "group_by must be"),
+    "suite-group-by-a-number": Case(
+        _check("group5", [{"name": "n", "kind": "row_count", "group_by": 5}]),
+        "check 'n': group_by must be a column name or a list of column names",
+    ),
+    "suite-group-by-a-mapping": Case(
+        _check("groupmap", [{"name": "n", "kind": "row_count", "group_by": {"status": 1}}]), "group_by must be"
+    ),
     "suite-path-is-a-folder": Case(lambda w: ["check", str(w.suites)], "is a folder, not a suite file"),
     "suite-not-found": Case(lambda w: ["check", str(w.suites / "nope.yaml")], "suite file not found"),
-    "suite-not-utf8": Case(lambda w: ["validate", w.suite("latin", b"suite: caf\xe9\n")], "suite file is not UTF-8 text"),
+    "suite-not-utf8": Case(
+        lambda w: ["validate", w.suite("latin", b"suite: caf\xe9\n")], "suite file is not UTF-8 text"
+    ),
     "suite-malformed-yaml": Case(lambda w: ["check", w.suite("broken", "suite: x\nchecks: [\n")], "malformed YAML"),
-    "suite-second-target-key": Case(_duplicate_target, re.compile(r"twice\.yaml line 4, target: given twice "
-                                                                  r"\(first on line 3\)")),
-    "suite-key-twice-in-a-check": Case(lambda w: ["validate", w.suite("checktwice", (
-        f"suite: s\nsource: {{path: {w.data / 'a.csv'}}}\ntarget: {{path: {w.data / 'b.csv'}}}\n"
-        "checks:\n  - name: n\n    kind: row_count\n    kind: sum\n"))], "checks[0].kind: given twice"),
-    "suite-tolerance-abs-inf": Case(_check("inf", [{"name": "t", "kind": "sum", "column": "amount",
-                                                    "tolerance": {"abs": float("inf")}}]), "must be finite numbers"),
-    "suite-tolerance-rel-nan": Case(_check("nan", [{"name": "t", "kind": "sum", "column": "amount",
-                                                    "tolerance": {"rel": float("nan")}}]), "must be finite numbers"),
-    "suite-expect-inf": Case(_check("expect", [{"name": "r", "kind": "rule", "target": "COUNT(*)",
-                                                "expect": float("inf")}]), "expect must be a finite number"),
+    "suite-second-target-key": Case(
+        _duplicate_target,
+        re.compile(
+            r"twice\.yaml line 4, target: given twice "
+            r"\(first on line 3\)"
+        ),
+    ),
+    "suite-key-twice-in-a-check": Case(
+        lambda w: [
+            "validate",
+            w.suite(
+                "checktwice",
+                (
+                    f"suite: s\nsource: {{path: {w.data / 'a.csv'}}}\ntarget: {{path: {w.data / 'b.csv'}}}\n"
+                    "checks:\n  - name: n\n    kind: row_count\n    kind: sum\n"
+                ),
+            ),
+        ],
+        "checks[0].kind: given twice",
+    ),
+    "suite-tolerance-abs-inf": Case(
+        _check("inf", [{"name": "t", "kind": "sum", "column": "amount", "tolerance": {"abs": float("inf")}}]),
+        "must be finite numbers",
+    ),
+    "suite-tolerance-rel-nan": Case(
+        _check("nan", [{"name": "t", "kind": "sum", "column": "amount", "tolerance": {"rel": float("nan")}}]),
+        "must be finite numbers",
+    ),
+    "suite-expect-inf": Case(
+        _check("expect", [{"name": "r", "kind": "rule", "target": "COUNT(*)", "expect": float("inf")}]),
+        "expect must be a finite number",
+    ),
     "check-suite-with-two-problems": Case(_many_problems("check"), "(+1 more problem(s))"),
     "validate-suite-with-two-problems": Case(_many_problems("validate"), "(+1 more problem(s))"),
-    "check-only-an-unknown-check": Case(lambda w: ["check", w.files_suite("only", ROW_COUNT), "--only", "nope"],
-                                        "--only nope: no such check in suite bad_input"),
-    "check-scope-without-value": Case(lambda w: ["check", w.files_suite("scope", ROW_COUNT), "--scope", "cohort"],
-                                      "--scope takes KEY=VALUE"),
-    "check-side-cannot-be-read": Case(lambda w: ["check", w.suite("missing", {
-        "suite": "missing", "source": {"connection": w.pg_conn(), "table": "subs"},
-        "target": {"connection": w.my_conn(), "table": "no_such_table"}, "checks": ROW_COUNT})],
-        "could not be evaluated; subscribers:"),
-    "check-connection-password-with-reserved-characters": Case(lambda w: ["check", w.suite("pw", {
-        "suite": "pw", "source": {"connection": w.pg_conn(auth=f"{PG_USER}:{PASSWORD}", port=1),
-                                  "table": "subs"},
-        "target": {"connection": w.my_conn(), "table": "subs"}, "checks": ROW_COUNT})],
-        re.compile(r"subscribers: source: .*cannot connect")),
-    "check-json-file-side-aws-secret": Case(lambda w: ["check", "--json", w.files_suite(
-        "awsjson", ROW_COUNT, source={"path": str(w.data / "a.csv"),
-                                      "connection": f"aws://AKIAEXAMPLE:{AWS_SECRET}@/?region_name=us-east-1"})],
-        "", exit_code=0),
+    "check-only-an-unknown-check": Case(
+        lambda w: ["check", w.files_suite("only", ROW_COUNT), "--only", "nope"],
+        "--only nope: no such check in suite bad_input",
+    ),
+    "check-scope-without-value": Case(
+        lambda w: ["check", w.files_suite("scope", ROW_COUNT), "--scope", "cohort"], "--scope takes KEY=VALUE"
+    ),
+    "check-side-cannot-be-read": Case(
+        lambda w: [
+            "check",
+            w.suite(
+                "missing",
+                {
+                    "suite": "missing",
+                    "source": {"connection": w.pg_conn(), "table": "subs"},
+                    "target": {"connection": w.my_conn(), "table": "no_such_table"},
+                    "checks": ROW_COUNT,
+                },
+            ),
+        ],
+        "could not be evaluated; subscribers:",
+    ),
+    "check-connection-password-with-reserved-characters": Case(
+        lambda w: [
+            "check",
+            w.suite(
+                "pw",
+                {
+                    "suite": "pw",
+                    "source": {"connection": w.pg_conn(auth=f"{PG_USER}:{PASSWORD}", port=1), "table": "subs"},
+                    "target": {"connection": w.my_conn(), "table": "subs"},
+                    "checks": ROW_COUNT,
+                },
+            ),
+        ],
+        re.compile(r"subscribers: source: .*cannot connect"),
+    ),
+    "check-json-file-side-aws-secret": Case(
+        lambda w: [
+            "check",
+            "--json",
+            w.files_suite(
+                "awsjson",
+                ROW_COUNT,
+                source={
+                    "path": str(w.data / "a.csv"),
+                    "connection": f"aws://AKIAEXAMPLE:{AWS_SECRET}@/?region_name=us-east-1",
+                },
+            ),
+        ],
+        "",
+        exit_code=0,
+    ),
     # -- connection URLs and connections -----------------------------------------------------------
-    **{f"diff-{engine}-password-with-{name}": Case(_diff(_password_url(engine, password), _my(), "--columns", "status"),
-                                                   re.compile(r"^recon: error: source: .*cannot connect"))
-       for engine in ("postgres", "mysql")
-       for name, password in (("slash", "Zq8Lm/Vt7"), ("hash", "Zq8Lm#Vt7"), ("question-mark", "Zq8Lm?Vt7"),
-                              ("at", "Zq8Lm@Vt7"), ("percent", "Zq8Lm%Vt7"), ("all-of-them", PASSWORD),
-                              ("all-of-them-encoded", PASSWORD_ENCODED))},
-    "diff-extra-json-malformed": Case(_diff(_pg("&__extra__=%7Bbad"), _my()),
-                                      "source: __extra__ in the connection URL is not valid JSON"),
-    "diff-extra-json-not-an-object": Case(_diff(_pg(), _my("&__extra__=%5B1%5D")),
-                                          "target: __extra__ in the connection URL must be a JSON object"),
-    "diff-s3-url-with-credentials": Case(_diff(lambda w: f"s3://AKIAEXAMPLE:{AWS_SECRET}@bucket/x.csv", _my()),
-                                         "source: "),
-    "diff-unsupported-scheme": Case(_diff(lambda w: f"ftp://u:{PASSWORD}@host/x", _my()),
-                                    "source: unsupported connection scheme 'ftp'"),
+    **{
+        f"diff-{engine}-password-with-{name}": Case(
+            _diff(_password_url(engine, password), _my(), "--columns", "status"),
+            re.compile(r"^recon: error: source: .*cannot connect"),
+        )
+        for engine in ("postgres", "mysql")
+        for name, password in (
+            ("slash", "Zq8Lm/Vt7"),
+            ("hash", "Zq8Lm#Vt7"),
+            ("question-mark", "Zq8Lm?Vt7"),
+            ("at", "Zq8Lm@Vt7"),
+            ("percent", "Zq8Lm%Vt7"),
+            ("all-of-them", PASSWORD),
+            ("all-of-them-encoded", PASSWORD_ENCODED),
+        )
+    },
+    "diff-extra-json-malformed": Case(
+        _diff(_pg("&__extra__=%7Bbad"), _my()), "source: __extra__ in the connection URL is not valid JSON"
+    ),
+    "diff-extra-json-not-an-object": Case(
+        _diff(_pg(), _my("&__extra__=%5B1%5D")), "target: __extra__ in the connection URL must be a JSON object"
+    ),
+    "diff-s3-url-with-credentials": Case(
+        _diff(lambda w: f"s3://AKIAEXAMPLE:{AWS_SECRET}@bucket/x.csv", _my()), "source: "
+    ),
+    "diff-unsupported-scheme": Case(
+        _diff(lambda w: f"ftp://u:{PASSWORD}@host/x", _my()), "source: unsupported connection scheme 'ftp'"
+    ),
     "diff-connection-json-port-not-a-number": Case(
-        _diff(_conn("badport"), _my()), "source: connection JSON: port must be a number",
-        env={"AIRFLOW_CONN_BADPORT": f'{{"conn_type": "postgres", "host": "h", "port": "5x", '
-                                     f'"password": "{PASSWORD}"}}'}),
+        _diff(_conn("badport"), _my()),
+        "source: connection JSON: port must be a number",
+        env={
+            "AIRFLOW_CONN_BADPORT": f'{{"conn_type": "postgres", "host": "h", "port": "5x", "password": "{PASSWORD}"}}'
+        },
+    ),
     "diff-connection-json-extra-malformed": Case(
-        _diff(_conn("badextra"), _my()), "source: connection JSON extra is not valid JSON",
-        env={"AIRFLOW_CONN_BADEXTRA": f'{{"conn_type": "postgres", "password": "{PASSWORD}", "extra": "{{bad"}}'}),
+        _diff(_conn("badextra"), _my()),
+        "source: connection JSON extra is not valid JSON",
+        env={"AIRFLOW_CONN_BADEXTRA": f'{{"conn_type": "postgres", "password": "{PASSWORD}", "extra": "{{bad"}}'},
+    ),
     "diff-connection-not-defined": Case(_diff(_conn("nowhere"), _my()), "AIRFLOW_CONN_NOWHERE"),
     "db-status-password-with-reserved-characters": Case(
         lambda w: ["db", "status", "--dsn", f"postgresql://{PG_USER}:{PASSWORD}@{PG_HOST}:1/{w.pg}"],
-        "cannot reach the results store"),
+        "cannot reach the results store",
+    ),
     "db-upgrade-extra-json-malformed": Case(
         lambda w: ["db", "upgrade", "--dsn", f"postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{w.pg}?__extra__=%7B"],
-        "__extra__ in the connection URL is not valid JSON"),
+        "__extra__ in the connection URL is not valid JSON",
+    ),
     # -- diff options ---------------------------------------------------------------------------------
     "diff-tolerance-inf": Case(_diff(_pg(), _my(), "--tolerance", "amount=inf"), "must be a finite number"),
     "diff-tolerance-nan-percent": Case(_diff(_pg(), _my(), "--tolerance", "amount=nan%"), "must be a finite number"),
     "diff-tolerance-not-a-number": Case(_diff(_pg(), _my(), "--tolerance", "amount=lots"), "is not a number"),
     "diff-rule-unknown": Case(_diff(_pg(), _my(), "--rule", "status=sideways"), "rule item 'sideways'"),
     "diff-key-not-an-identifier": Case(lambda w: ["diff", w.pg_url(), w.my_url(), "--key", "id;drop"], "id;drop"),
-    "diff-key-not-in-source": Case(lambda w: ["diff", w.pg_url(), w.my_url(), "--key", "nope"],
-                                   "source has no column nope"),
+    "diff-key-not-in-source": Case(
+        lambda w: ["diff", w.pg_url(), w.my_url(), "--key", "nope"], "source has no column nope"
+    ),
     "diff-sample-negative": Case(_diff(_pg(), _my(), "--sample", "-1"), "sample limit cannot be negative"),
     "diff-table-and-query": Case(_diff(_pg("&query=SELECT%201"), _my()), "exactly one"),
-    "diff-missing-table-names-the-side": Case(_diff(_pg(), _my(table="no_such_table")),
-                                              re.compile(r"^recon: error: target: .*no_such_table")),
+    "diff-missing-table-names-the-side": Case(
+        _diff(_pg(), _my(table="no_such_table")), re.compile(r"^recon: error: target: .*no_such_table")
+    ),
     "diff-filter-syntax-error": Case(_diff(_pg("&filter=id >> > 0"), _my()), "source: "),
     "diff-error-line-masks-the-value-a-driver-echoes": Case(
-        _diff(_pg("&filter=CAST(msisdn AS integer) > 0"), _my()), "out of range for type integer"),
-    "diff-missing-key-option": Case(lambda w: ["diff", w.pg_url(), w.my_url()],
-                                    "recon diff: error: the following arguments are required: --key"),
+        _diff(_pg("&filter=CAST(msisdn AS integer) > 0"), _my()), "out of range for type integer"
+    ),
+    "diff-missing-key-option": Case(
+        lambda w: ["diff", w.pg_url(), w.my_url()], "recon diff: error: the following arguments are required: --key"
+    ),
     "diff-unrecognized-argument-holding-a-password": Case(
         lambda w: ["diff", w.pg_url(), w.my_url(), "--key", "id", f"postgresql://u:{PASSWORD}@h/db"],
-        "unrecognized arguments"),
-    "diff-stacked-query": Case(_diff(lambda w: w.pg_conn() + "?query=SELECT * FROM subs; DROP TABLE victim",
-                                     _my()), re.compile(r"^recon: error: source: .*query must be one SQL statement")),
-    "diff-stacked-filter-on-postgres": Case(_diff(_pg(f"&filter={STACKED}"), _my(), "--columns", "status"),
-                                            "source: "),
+        "unrecognized arguments",
+    ),
+    "diff-stacked-query": Case(
+        _diff(lambda w: w.pg_conn() + "?query=SELECT * FROM subs; DROP TABLE victim", _my()),
+        re.compile(r"^recon: error: source: .*query must be one SQL statement"),
+    ),
+    "diff-stacked-filter-on-postgres": Case(_diff(_pg(f"&filter={STACKED}"), _my(), "--columns", "status"), "source: "),
     # -- engine adapters (#11): fixed there, tracked here ------------------------------------------------
     "diff-stacked-filter-on-mariadb": pytest.param(
-        Case(_diff(_pg(), _my(f"&filter={STACKED}"), "--columns", "status"), re.compile(r"^recon: error: target\b"))),
+        Case(_diff(_pg(), _my(f"&filter={STACKED}"), "--columns", "status"), re.compile(r"^recon: error: target\b"))
+    ),
     "check-stacked-filter-forges-the-count": pytest.param(
-        Case(_stacked_check, re.compile(r"could not be evaluated; subscribers: .*target|target.*subscribers"))),
+        Case(_stacked_check, re.compile(r"could not be evaluated; subscribers: .*target|target.*subscribers"))
+    ),
     "check-stacked-rule-expression": Case(_stacked_rule, "could not be evaluated; total:"),
     "diff-file-filter-copies-to-a-file": pytest.param(
-        Case(lambda w: ["diff", str(w.data / "a.csv"),
-                        f"{w.data / 'b.csv'}?filter={DUCKDB_COPY.format(path=w.data / 'pwned.csv')}", "--key", "id"],
-             re.compile(r"^recon: error: target\b"))),
+        Case(
+            lambda w: [
+                "diff",
+                str(w.data / "a.csv"),
+                f"{w.data / 'b.csv'}?filter={DUCKDB_COPY.format(path=w.data / 'pwned.csv')}",
+                "--key",
+                "id",
+            ],
+            re.compile(r"^recon: error: target\b"),
+        )
+    ),
     "check-file-filter-copies-to-a-file": pytest.param(
-        Case(lambda w: ["check", w.files_suite("copy", ROW_COUNT, target={
-            "path": str(w.data / "b.csv"), "filter": DUCKDB_COPY.format(path=w.data / "pwned.csv")})],
-            "could not be evaluated")),
+        Case(
+            lambda w: [
+                "check",
+                w.files_suite(
+                    "copy",
+                    ROW_COUNT,
+                    target={"path": str(w.data / "b.csv"), "filter": DUCKDB_COPY.format(path=w.data / "pwned.csv")},
+                ),
+            ],
+            "could not be evaluated",
+        )
+    ),
     "diff-file-filter-reads-another-file": pytest.param(
-        Case(_diff(_file("a.csv", "?filter=EXISTS (SELECT 1 FROM read_text('{other}'))"), _file("b.csv")),
-             re.compile(r"^recon: error: source\b"))),
+        Case(
+            _diff(_file("a.csv", "?filter=EXISTS (SELECT 1 FROM read_text('{other}'))"), _file("b.csv")),
+            re.compile(r"^recon: error: source\b"),
+        )
+    ),
     "diff-ragged-csv-row-past-the-sniffed-lines": pytest.param(
-        Case(_diff(_file("ragged.csv"), _file("a.csv")), re.compile(r"(?i)ragged\.csv.*line:? \d+"))),
+        Case(_diff(_file("ragged.csv"), _file("a.csv")), re.compile(r"(?i)ragged\.csv.*line:? \d+"))
+    ),
     # Not an error any more: binary columns compare as hex, whatever their bytes.
     "diff-varbinary-value-not-utf8": Case(_diff(_my(), _my(), "--columns", "photo"), "", exit_code=0),
     "diff-rule-cannot-cast-a-value": pytest.param(
-        Case(_diff(_pg(), _my(), "--rule", "code=integer"), re.compile(r"\bcode\b"))),
-    "diff-memory-limit-malformed": pytest.param(Case(_diff(_pg(), _my(), "--memory-limit", "1..5GB"),
-                                                     "--memory-limit")),
-    "diff-work-dir-missing": pytest.param(Case(lambda w: ["diff", w.pg_url(), w.my_url(), "--key", "id",
-                                                          "--work-dir", str(w.work / "nowhere")], "--work-dir")),
+        Case(_diff(_pg(), _my(), "--rule", "code=integer"), re.compile(r"\bcode\b"))
+    ),
+    "diff-memory-limit-malformed": pytest.param(
+        Case(_diff(_pg(), _my(), "--memory-limit", "1..5GB"), "--memory-limit")
+    ),
+    "diff-work-dir-missing": pytest.param(
+        Case(
+            lambda w: ["diff", w.pg_url(), w.my_url(), "--key", "id", "--work-dir", str(w.work / "nowhere")],
+            "--work-dir",
+        )
+    ),
     "diff-work-dir-with-a-quote": pytest.param(Case(_work_dir_with_quote, "--work-dir")),
     "diff-mariadb-stream-error-shows-the-server-message": pytest.param(
-        Case(_diff(_pg(), _my("&filter=id = (SELECT id FROM subs)"), "--columns", "status"),
-             "Subquery returns more than 1 row")),
+        Case(
+            _diff(_pg(), _my("&filter=id = (SELECT id FROM subs)"), "--columns", "status"),
+            "Subquery returns more than 1 row",
+        )
+    ),
     "diff-comparing-zero-columns": pytest.param(
-        Case(_diff(_pg(), _my(), "--exclude", "msisdn,email,amount,status,code"), re.compile(r"(?i)column"))),
+        Case(_diff(_pg(), _my(), "--exclude", "msisdn,email,amount,status,code"), re.compile(r"(?i)column"))
+    ),
 }
 
 
@@ -410,8 +590,9 @@ def test_bad_input_exits_2_with_one_masked_line_and_writes_nothing(world: World,
     if case.exit_code == 2:
         assert len(lines) == 1, done.stderr
         assert re.match(r"recon( \w+)?: error: ", lines[0]), lines
-        assert re.search(case.fragment, lines[0]) if isinstance(case.fragment, re.Pattern) \
-            else case.fragment in lines[0], lines[0]
+        assert (
+            re.search(case.fragment, lines[0]) if isinstance(case.fragment, re.Pattern) else case.fragment in lines[0]
+        ), lines[0]
     else:
         assert lines == [], done.stderr
     assert done.returncode == case.exit_code, done.stdout + done.stderr
@@ -430,6 +611,7 @@ def test_cases_cover_the_issue_and_more() -> None:
 
 # -- the error contract beyond one line ------------------------------------------------------------
 
+
 @pytest.mark.parametrize("how", [["--debug"], []], ids=["--debug", "RECON_DEBUG=1"])
 def test_debug_adds_the_traceback_above_the_line(world: World, how: list[str]) -> None:
     env = {} if how else {"RECON_DEBUG": "1"}
@@ -440,8 +622,19 @@ def test_debug_adds_the_traceback_above_the_line(world: World, how: list[str]) -
 
 
 def test_a_completed_diff_with_differences_is_exit_1_and_stderr_stays_clean(world: World) -> None:
-    done = recon(world, ["diff", world.pg_url(), world.my_url(options="&filter=id < 3"), "--key", "id",
-                         "--columns", "status", "--json"])
+    done = recon(
+        world,
+        [
+            "diff",
+            world.pg_url(),
+            world.my_url(options="&filter=id < 3"),
+            "--key",
+            "id",
+            "--columns",
+            "status",
+            "--json",
+        ],
+    )
     assert done.returncode == 1 and done.stderr == ""
     for value in (*MSISDNS, *EMAILS):
         assert value not in done.stdout
@@ -454,9 +647,24 @@ def test_a_stopped_diff_removes_its_private_spill_folder(world: World, stop: sig
     work.mkdir()
     slow = "&filter=(SELECT count(*) FROM pg_sleep(20)) = 1"
     process = subprocess.Popen(
-        [sys.executable, "-m", "recon_operators.cli", "diff", world.pg_url(options=slow), world.my_url(), "--key",
-         "id", "--work-dir", str(work)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "plugins")})
+        [
+            sys.executable,
+            "-m",
+            "recon_operators.cli",
+            "diff",
+            world.pg_url(options=slow),
+            world.my_url(),
+            "--key",
+            "id",
+            "--work-dir",
+            str(work),
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "plugins")},
+    )
     try:
         deadline = time.monotonic() + 120
         while not list(work.glob("recon-diff-*/*")) and time.monotonic() < deadline and process.poll() is None:
@@ -480,8 +688,14 @@ def test_progress_on_a_terminal_and_clean_json_otherwise(world: World) -> None:
     args = ["diff", world.pg_url(options=slow), world.my_url(), "--key", "id", "--json"]
     leader, follower = pty.openpty()
     try:
-        done = subprocess.run([sys.executable, "-m", "recon_operators.cli", *args], cwd=ROOT, stdout=subprocess.PIPE,
-                              stderr=follower, timeout=120, env={**os.environ, "PYTHONPATH": str(ROOT / "plugins")})
+        done = subprocess.run(
+            [sys.executable, "-m", "recon_operators.cli", *args],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=follower,
+            timeout=120,
+            env={**os.environ, "PYTHONPATH": str(ROOT / "plugins")},
+        )
         os.close(follower)
         shown = b""
         while True:

@@ -19,10 +19,10 @@ from recon_operators.batchload.reconcile import Reconciliation, failure_message,
 from recon_operators.batchload.source import profile, read_chunk
 from recon_operators.batchload.staging import Tables, ensure_tables, merge_final
 from recon_operators.batchload.worker import load_chunk
+from recon_operators.config.batch_jobs import load_batch_job
 from recon_operators.demo import services
 from recon_operators.demo.faults import after_merge, after_worker, parse_faults
 from recon_operators.engine.results import Status
-from recon_operators.config.batch_jobs import load_batch_job
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXED = ROOT / "include/config/batch_jobs/accounts_fixed_width.yaml"
@@ -40,8 +40,17 @@ def own_tables() -> Tables:
     return Tables(schema="batch_it", staging=f"stg_{name}", final=f"fin_{name}", rejects=f"rej_{name}")
 
 
-def load(job, target, tables: Tables, run_id: str, *, path: str | None = None, workers: int | None = None,
-         faults=(), filesystem=None):
+def load(
+    job,
+    target,
+    tables: Tables,
+    run_id: str,
+    *,
+    path: str | None = None,
+    workers: int | None = None,
+    faults=(),
+    filesystem=None,
+):
     """The DAG's work without Airflow: plan, every worker, MERGE, reconcile, with the faults
     wrapped around the worker and MERGE steps as the drill operators do. Returns the results."""
     path = path or job.source_path
@@ -52,16 +61,30 @@ def load(job, target, tables: Tables, run_id: str, *, path: str | None = None, w
         ensure_tables(conn, tables, job.layout)
         metrics = []
         for c in chunks:
-            metrics.append(load_chunk(conn, tables, job.layout, run_id, c.worker_id,
-                                      read_chunk(job.layout, path, c, filesystem=filesystem),
-                                      job.layout.positions(c.header)))
+            metrics.append(
+                load_chunk(
+                    conn,
+                    tables,
+                    job.layout,
+                    run_id,
+                    c.worker_id,
+                    read_chunk(job.layout, path, c, filesystem=filesystem),
+                    job.layout.positions(c.header),
+                )
+            )
             after_worker(conn, tables, job.layout, run_id, c.worker_id, faults)
         merge_final(conn, tables, job.layout, run_id)
         after_merge(conn, tables, job.layout, run_id, faults)
     finally:
         conn.close()
-    recon = Reconciliation(run_id=run_id, layout=job.layout, tables=tables, source=source.as_dict(), workers=metrics,
-                           amount_tolerance=job.amount_tolerance)
+    recon = Reconciliation(
+        run_id=run_id,
+        layout=job.layout,
+        tables=tables,
+        source=source.as_dict(),
+        workers=metrics,
+        amount_tolerance=job.amount_tolerance,
+    )
     return reconcile(recon, target), source, metrics
 
 
@@ -96,8 +119,12 @@ def test_blank_lines_crlf_bom_and_a_missing_last_newline(tmp_path):
 
 def test_one_long_line_spanning_several_targets_makes_no_empty_chunk(tmp_path):
     job = load_batch_job(CSV)
-    rows = ["account_id,branch,open_date,status,amount", "A1,B1,2020-01-01,A,1.00",
-            "A2," + "B" * 5000 + ",2020-01-01,A,2.00", "A3,B3,2020-01-01,A,3.00"]
+    rows = [
+        "account_id,branch,open_date,status,amount",
+        "A1,B1,2020-01-01,A,1.00",
+        "A2," + "B" * 5000 + ",2020-01-01,A,2.00",
+        "A3,B3,2020-01-01,A,3.00",
+    ]
     path = tmp_path / "long.csv"
     path.write_text("\n".join(rows) + "\n")
     _, chunks = profile(job.layout, str(path), chunks=8)
@@ -152,8 +179,7 @@ def test_a_resplit_rerun_leaves_no_rows_of_the_old_split(target):
 def test_error_verdicts_when_the_staging_table_is_missing(target):
     job = load_batch_job(FIXED)
     source, _ = profile(job.layout, job.source_path, chunks=2)
-    recon = Reconciliation(run_id="run-x", layout=job.layout, tables=own_tables(), source=source.as_dict(),
-                           workers=[])
+    recon = Reconciliation(run_id="run-x", layout=job.layout, tables=own_tables(), source=source.as_dict(), workers=[])
     results = reconcile(recon, target)
     assert {r.status for r in results} == {Status.ERROR} and len(results) == 6
     message = failure_message(job.job, "run-x", results)
@@ -169,8 +195,9 @@ def test_s3_source_reads_byte_ranges_like_a_local_file(target, moto_server):
     s3.create_bucket(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key="in/accounts.dat", Body=Path(job.source_path).read_bytes())
     filesystem = s3_filesystem(endpoint_url=moto_server.endpoint_url, access_key="testing", secret_key="testing")
-    results, source, _ = load(job, target, own_tables(), "run-s3", path=f"s3://{bucket}/in/accounts.dat",
-                              filesystem=filesystem)
+    results, source, _ = load(
+        job, target, own_tables(), "run-s3", path=f"s3://{bucket}/in/accounts.dat", filesystem=filesystem
+    )
     local, _ = profile(job.layout, job.source_path, chunks=4)
     assert all(r.passed for r in results)
     assert (source.records, source.fingerprint, source.amount) == (local.records, local.fingerprint, local.amount)
@@ -180,21 +207,27 @@ def test_audit_rows_of_a_rerun_replace_the_previous_ones(target, store_conn):
     job = load_batch_job(FIXED).model_copy(update={"amount_tolerance": Decimal(0)})
     tables = own_tables()
     run_id = f"run-{uuid.uuid4().hex[:6]}"
-    results, source, metrics = load(job, target, tables, run_id,
-                                    faults=[{"kind": "shift_amount", "worker": "w04", "n": 2, "delta": "-0.5"}])
-    record_audit(store_conn, job.job, run_id, results, metrics, run_report(job.job, run_id, source.as_dict(),
-                                                                            metrics, results))
+    results, source, metrics = load(
+        job, target, tables, run_id, faults=[{"kind": "shift_amount", "worker": "w04", "n": 2, "delta": "-0.5"}]
+    )
+    record_audit(
+        store_conn, job.job, run_id, results, metrics, run_report(job.job, run_id, source.as_dict(), metrics, results)
+    )
     with store_conn.cursor() as cur:
-        cur.execute("SELECT check_name, passed, discrepancy, tolerance FROM recon.recon_audit "
-                    "WHERE run_id = %s AND check_name = 'source_vs_staging_amount'", (run_id,))
+        cur.execute(
+            "SELECT check_name, passed, discrepancy, tolerance FROM recon.recon_audit "
+            "WHERE run_id = %s AND check_name = 'source_vs_staging_amount'",
+            (run_id,),
+        )
         assert cur.fetchall() == [("source_vs_staging_amount", "N", Decimal("-1.00"), Decimal(0))]
     store_conn.rollback()  # end the read: the store's transactions refuse to start on open work
     results, source, metrics = load(job, target, tables, run_id)
     report = run_report(job.job, run_id, source.as_dict(), metrics, results)
     assert record_audit(store_conn, job.job, run_id, results, metrics, report) == 10
     with store_conn.cursor() as cur:
-        cur.execute("SELECT count(*), count(*) FILTER (WHERE passed = 'N') FROM recon.recon_audit WHERE run_id = %s",
-                    (run_id,))
+        cur.execute(
+            "SELECT count(*), count(*) FILTER (WHERE passed = 'N') FROM recon.recon_audit WHERE run_id = %s", (run_id,)
+        )
         assert cur.fetchone() == (10, 0)
         cur.execute("SELECT count(*) FROM recon.batch_worker_metrics WHERE run_id = %s", (run_id,))
         assert cur.fetchone() == (4,)

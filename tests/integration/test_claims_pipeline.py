@@ -24,9 +24,16 @@ def config(moto_server, airflow_env):
 @pytest.fixture
 def run(moto_server, store_dsn):
     """Run the day as the DAG does, with this session's store as both stage and store database."""
+
     def go(config, day=DAY):
-        return reconcile_day(config, day, s3=moto_server.client("s3"), stage=lambda: psycopg2.connect(store_dsn),
-                             store=lambda: psycopg2.connect(store_dsn))
+        return reconcile_day(
+            config,
+            day,
+            s3=moto_server.client("s3"),
+            stage=lambda: psycopg2.connect(store_dsn),
+            store=lambda: psycopg2.connect(store_dsn),
+        )
+
     return go
 
 
@@ -37,8 +44,10 @@ def known_pair() -> tuple[bytes, bytes]:
     for r in new[:3]:
         r[4] = "999.99"
     new[10][3] = "P999"
-    new += [["00000000000000AA", "C900001", "20260131", "P001", "1.00", "extra a"],
-            ["00000000000000AB", "C900002", "20260131", "P001", "2.00", "extra b"]]
+    new += [
+        ["00000000000000AA", "C900001", "20260131", "P001", "1.00", "extra a"],
+        ["00000000000000AB", "C900002", "20260131", "P001", "2.00", "extra b"],
+    ]
     new.append(list(new[20]))  # the same key twice in NEW
     return to_csv(HEADER, old), to_csv(HEADER, new)
 
@@ -64,11 +73,18 @@ def test_metrics_match_the_known_truth_and_inputs_move_after_the_write(config, r
     prefixes = config.prefixes_for(DAY)
     assert keys_under(moto_server, config.bucket, prefixes.inbound) == []
     assert keys_under(moto_server, config.bucket, prefixes.processed) == [
-        prefixes.processed + "claims_20260131.csv", prefixes.processed + "claims_20260131_NEWSYSTEM.csv"]
-    artifact = moto_server.client("s3").get_object(Bucket=config.output_bucket,
-                                                   Key=prefixes.output + "mismatch_by_column.csv")
-    assert artifact["Body"].read().decode().splitlines()[1:] == ["CLM_FROM_DT,0", "PRVDR_NUM,1", "CLM_PMT_AMT,3",
-                                                                 "NOTE,0"]
+        prefixes.processed + "claims_20260131.csv",
+        prefixes.processed + "claims_20260131_NEWSYSTEM.csv",
+    ]
+    artifact = moto_server.client("s3").get_object(
+        Bucket=config.output_bucket, Key=prefixes.output + "mismatch_by_column.csv"
+    )
+    assert artifact["Body"].read().decode().splitlines()[1:] == [
+        "CLM_FROM_DT,0",
+        "PRVDR_NUM,1",
+        "CLM_PMT_AMT,3",
+        "NOTE,0",
+    ]
     assert len(outcome.artifacts) == 3
 
 
@@ -100,8 +116,13 @@ def test_not_exactly_two_files(config, run, moto_server, store_conn, names):
     assert len(keys_under(moto_server, config.bucket, config.prefixes_for(DAY).inbound)) == len(names)
 
 
-@pytest.mark.parametrize("names, reason", [(["a.csv", "b.csv"], "neither name contains 'NEWSYSTEM'"),
-                                           (["a_NEWSYSTEM.csv", "b_NEWSYSTEM.csv"], "both names contain")])
+@pytest.mark.parametrize(
+    "names, reason",
+    [
+        (["a.csv", "b.csv"], "neither name contains 'NEWSYSTEM'"),
+        (["a_NEWSYSTEM.csv", "b_NEWSYSTEM.csv"], "both names contain"),
+    ],
+)
 def test_old_and_new_cannot_be_told_apart(config, run, moto_server, names, reason):
     for name in names:
         put(moto_server, config, name, to_csv(HEADER, rows(2)))
@@ -117,17 +138,30 @@ def test_configured_marker_tells_new_from_old(moto_server, airflow_env, run):
     assert outcome.status == "SUCCESS" and outcome.summary["missing_in_new"] == 1
 
 
-@pytest.mark.parametrize("old, new, message", [
-    (b"", to_csv(HEADER, rows(2)), "OLD file old.csv is empty (no header line)"),
-    (to_csv(HEADER, rows(2)), b"\xef\xbb\xbf\r\n", "NEW file old_NEWSYSTEM.csv is empty (no header line)"),
-    (to_csv(HEADER, rows(2)), to_csv(HEADER[:-1] + ["REMARK"], [r[:-1] + ["x"] for r in rows(2)]),
-     "OLD and NEW headers differ (only in OLD: NOTE; only in NEW: REMARK)"),
-    (to_csv(HEADER, rows(2)), to_csv(["DESYNPUF_ID"] + HEADER[2:], [r[:1] + r[2:] for r in rows(2)]),
-     "NEW file has no column CLM_ID"),
-    (to_csv(HEADER, rows(2)), to_csv(HEADER, rows(2)) + b"X,Y,Z\n", "NEW file old_NEWSYSTEM.csv: line 4: missing data for column"),
-    (to_csv(HEADER, rows(2)) + b'A,B,"unterminated\n', to_csv(HEADER, rows(2)), "unterminated CSV quoted field"),
-    (to_csv(HEADER + ["CLM_id"], [r + ["1"] for r in rows(2)]), to_csv(HEADER, rows(2)), "twice"),
-])
+@pytest.mark.parametrize(
+    "old, new, message",
+    [
+        (b"", to_csv(HEADER, rows(2)), "OLD file old.csv is empty (no header line)"),
+        (to_csv(HEADER, rows(2)), b"\xef\xbb\xbf\r\n", "NEW file old_NEWSYSTEM.csv is empty (no header line)"),
+        (
+            to_csv(HEADER, rows(2)),
+            to_csv(HEADER[:-1] + ["REMARK"], [r[:-1] + ["x"] for r in rows(2)]),
+            "OLD and NEW headers differ (only in OLD: NOTE; only in NEW: REMARK)",
+        ),
+        (
+            to_csv(HEADER, rows(2)),
+            to_csv(["DESYNPUF_ID"] + HEADER[2:], [r[:1] + r[2:] for r in rows(2)]),
+            "NEW file has no column CLM_ID",
+        ),
+        (
+            to_csv(HEADER, rows(2)),
+            to_csv(HEADER, rows(2)) + b"X,Y,Z\n",
+            "NEW file old_NEWSYSTEM.csv: line 4: missing data for column",
+        ),
+        (to_csv(HEADER, rows(2)) + b'A,B,"unterminated\n', to_csv(HEADER, rows(2)), "unterminated CSV quoted field"),
+        (to_csv(HEADER + ["CLM_id"], [r + ["1"] for r in rows(2)]), to_csv(HEADER, rows(2)), "twice"),
+    ],
+)
 def test_bad_files_are_reported_and_left_in_place(config, run, moto_server, store_conn, old, new, message):
     put(moto_server, config, "old.csv", old)
     put(moto_server, config, "old_NEWSYSTEM.csv", new)
@@ -140,9 +174,11 @@ def test_bad_files_are_reported_and_left_in_place(config, run, moto_server, stor
 
 
 def test_bom_crlf_and_quoted_commas_and_newlines_load_as_the_same_data(config, run, moto_server, store_conn):
-    body = [["A1", "C1", "20260131", "P1", "10.50", 'has, a comma'],
-            ["A2", "C2", "20260131", "P2", "11.00", 'two\r\nlines and "quotes"'],
-            ["A3", "C3", "20260131", "P3", "", ""]]
+    body = [
+        ["A1", "C1", "20260131", "P1", "10.50", "has, a comma"],
+        ["A2", "C2", "20260131", "P2", "11.00", 'two\r\nlines and "quotes"'],
+        ["A3", "C3", "20260131", "P3", "", ""],
+    ]
     put(moto_server, config, "old.csv", b"\xef\xbb\xbf" + to_csv(HEADER, body, newline="\r\n"))
     put(moto_server, config, "new_NEWSYSTEM.csv", to_csv(HEADER, body))
     outcome = run(config)
@@ -179,8 +215,9 @@ def test_pii_in_samples_is_masked(config, run, moto_server, store_conn):
     assert set(payload) == {"MSISDN", "EMAIL"}
 
 
-def test_crash_half_way_leaves_inputs_and_no_metrics_then_rerun_succeeds(config, run, moto_server, store_conn,
-                                                                          monkeypatch):
+def test_crash_half_way_leaves_inputs_and_no_metrics_then_rerun_succeeds(
+    config, run, moto_server, store_conn, monkeypatch
+):
     old, new = known_pair()
     put(moto_server, config, "old.csv", old)
     put(moto_server, config, "old_NEWSYSTEM.csv", new)
@@ -223,8 +260,12 @@ def test_stage_tables_are_dropped_unless_kept(config, run, moto_server, store_co
     assert run(config).status == "SUCCESS"
     assert run(dataclasses.replace(config, keep_stage_tables=True)).status == "SUCCESS"
     with store_conn.cursor() as cur:
-        cur.execute("SELECT table_name, count(*) FROM information_schema.columns WHERE table_schema = 'stage' "
-                    "AND table_name LIKE %s AND data_type = 'text' GROUP BY 1 ORDER BY 1",
-                    (f"claims_{config.dataset}_%",))
-        assert cur.fetchall() == [(f"claims_{config.dataset}_20260131_new", 6),
-                                  (f"claims_{config.dataset}_20260131_old", 6)]
+        cur.execute(
+            "SELECT table_name, count(*) FROM information_schema.columns WHERE table_schema = 'stage' "
+            "AND table_name LIKE %s AND data_type = 'text' GROUP BY 1 ORDER BY 1",
+            (f"claims_{config.dataset}_%",),
+        )
+        assert cur.fetchall() == [
+            (f"claims_{config.dataset}_20260131_new", 6),
+            (f"claims_{config.dataset}_20260131_old", 6),
+        ]

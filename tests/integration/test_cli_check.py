@@ -18,8 +18,12 @@ pytestmark = pytest.mark.integration
 
 
 def recon(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "recon_operators.cli", *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "recon_operators.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+    )
 
 
 @pytest.fixture
@@ -31,16 +35,23 @@ def suite(databases, tmp_path):
         write_mariadb(databases["stage"], table, faulted(rows, amount=(2, "0.01")) if fault else rows)
         body = {
             "suite": "cli_suite",
-            "source": {"connection": pg_dsn(databases["transform"]), "table": table,
-                       "filter": "cohort_id = :cohort_id"},
+            "source": {
+                "connection": pg_dsn(databases["transform"]),
+                "table": table,
+                "filter": "cohort_id = :cohort_id",
+            },
             "target": {"connection": "stage_mysql", "table": target_table or table, "filter": "cohort_id = :cohort_id"},
             "normalise": {"balance": {"type": "decimal", "scale": 2}},
-            "checks": checks or [{"name": "subscriber_count", "kind": "row_count"},
-                                 {"name": "balance_total", "kind": "sum", "column": "balance"}],
+            "checks": checks
+            or [
+                {"name": "subscriber_count", "kind": "row_count"},
+                {"name": "balance_total", "kind": "sum", "column": "balance"},
+            ],
         }
         path = tmp_path / f"{table}.yaml"
         path.write_text(yaml.safe_dump(body))
         return str(path)
+
     return make
 
 
@@ -57,8 +68,9 @@ def test_all_matched_exits_0_with_a_table(suite, stage_conn):
 
 
 def test_mismatch_exits_1_and_json_is_one_object(suite, stage_conn):
-    result = recon("check", suite(fault=True), "--scope", "cohort_id=C1", "--scope", "env=prod", "--json",
-                   env=stage_conn)
+    result = recon(
+        "check", suite(fault=True), "--scope", "cohort_id=C1", "--scope", "env=prod", "--json", env=stage_conn
+    )
     assert result.returncode == 1, result.stderr
     payload = json.loads(result.stdout)
     assert payload["summary"] == {"total": 2, "matched": 1, "mismatched": 1, "errors": 0}
@@ -88,10 +100,20 @@ def test_malformed_yaml_exits_2_naming_the_line(tmp_path):
 
 def test_validate_lists_every_problem(tmp_path):
     path = tmp_path / "wrong.yaml"
-    path.write_text(yaml.safe_dump({
-        "suite": "wrong", "source": {"connection": "a", "table": "t"}, "target": {"table": "t"},
-        "checks": [{"name": "a", "kind": "sum"}, {"name": "a", "kind": "row_count"},
-                   {"name": "c", "kind": "row_count", "tolerance": {"abs": "lots"}}]}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "suite": "wrong",
+                "source": {"connection": "a", "table": "t"},
+                "target": {"table": "t"},
+                "checks": [
+                    {"name": "a", "kind": "sum"},
+                    {"name": "a", "kind": "row_count"},
+                    {"name": "c", "kind": "row_count", "tolerance": {"abs": "lots"}},
+                ],
+            }
+        )
+    )
     result = recon("validate", str(path))
     assert result.returncode == 2
     problems = result.stdout.strip().splitlines()

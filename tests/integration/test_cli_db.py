@@ -11,8 +11,7 @@ pytestmark = pytest.mark.integration
 
 
 def _recon(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "recon_operators.cli", *args],
-                          capture_output=True, text=True, env=env)
+    return subprocess.run([sys.executable, "-m", "recon_operators.cli", *args], capture_output=True, text=True, env=env)
 
 
 def test_upgrade_then_upgrade_again_then_status(fresh_pg_database):

@@ -13,16 +13,31 @@ from tests.integration.rowdiff_data import changed, mariadb_url, pg_url, rows, t
 
 pytestmark = pytest.mark.integration
 
-JSON_FIELDS = {"source_rows", "target_rows", "matched_rows", "missing_in_target", "extra_in_target", "changed_rows",
-               "duplicate_keys_source", "duplicate_keys_target", "column_mismatches", "samples"}
+JSON_FIELDS = {
+    "source_rows",
+    "target_rows",
+    "matched_rows",
+    "missing_in_target",
+    "extra_in_target",
+    "changed_rows",
+    "duplicate_keys_source",
+    "duplicate_keys_target",
+    "column_mismatches",
+    "samples",
+}
 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def recon(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "recon_operators.cli", "diff", *args], capture_output=True, text=True,
-                          env=dict(os.environ), cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "recon_operators.cli", "diff", *args],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        cwd=ROOT,
+    )
 
 
 @pytest.fixture
@@ -32,6 +47,7 @@ def tables(databases):
         write_postgres(databases["transform"], pg_table, source_rows)
         write_mariadb(databases["stage"], my_table, target_rows)
         return pg_url(databases["transform"], pg_table), mariadb_url(databases["stage"], my_table)
+
     return make
 
 
@@ -64,21 +80,34 @@ def test_tolerance_rule_and_conn_urls(tables, airflow_env, databases):
     source, target = tables(data, changed(data, 2, balance=data[2]["balance"] + 1, status=" barred"))
     pg_table = source.split("table=")[1]
     conn_source = f"conn://transform_pg?table={pg_table}"
-    done = recon(conn_source, target, "--key", "msisdn", "--tolerance", "balance=1", "--rule", "status=trim,upper",
-                 "--json")
+    done = recon(
+        conn_source, target, "--key", "msisdn", "--tolerance", "balance=1", "--rule", "status=trim,upper", "--json"
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-@pytest.mark.parametrize("args, message", [
-    (("postgresql://postgres@127.0.0.1:5432/postgres?table=no_such_table", "x.csv", "--key", "k"), "x.csv"),
-    (("nowhere.txt", "x.csv", "--key", "k"), "neither a dataset URL"),
-    (("mysql://root@127.0.0.1:3306/x", "x.csv", "--key", "k"), "?table=name or ?query"),
-    (("conn://not_defined?table=t", "x.csv", "--key", "k"), "AIRFLOW_CONN_NOT_DEFINED"),
-    (("a.csv", "b.csv", "--key", "k", "--tolerance", "k"), "COLUMN=VALUE"),
-    (("a.csv", "b.csv", "--key", "k", "--rule", "k=sideways"), "rule item 'sideways'"),
-    (("include/config/examples/legacy_subscribers.csv", "include/config/examples/stage_subscribers.csv", "--key",
-      "msisdn", "--memory-limit", "lots"), "memory limit 'lots'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("postgresql://postgres@127.0.0.1:5432/postgres?table=no_such_table", "x.csv", "--key", "k"), "x.csv"),
+        (("nowhere.txt", "x.csv", "--key", "k"), "neither a dataset URL"),
+        (("mysql://root@127.0.0.1:3306/x", "x.csv", "--key", "k"), "?table=name or ?query"),
+        (("conn://not_defined?table=t", "x.csv", "--key", "k"), "AIRFLOW_CONN_NOT_DEFINED"),
+        (("a.csv", "b.csv", "--key", "k", "--tolerance", "k"), "COLUMN=VALUE"),
+        (("a.csv", "b.csv", "--key", "k", "--rule", "k=sideways"), "rule item 'sideways'"),
+        (
+            (
+                "include/config/examples/legacy_subscribers.csv",
+                "include/config/examples/stage_subscribers.csv",
+                "--key",
+                "msisdn",
+                "--memory-limit",
+                "lots",
+            ),
+            "memory limit 'lots'",
+        ),
+    ],
+)
 def test_bad_input_exits_2_with_one_line(args, message):
     done = recon(*args)
     assert done.returncode == 2
@@ -98,8 +127,9 @@ def test_filters_bound_from_params_through_the_database_clients(tables):
     data = rows()
     source, target = tables(data, changed(data, 1, status="it's"))
     where = "&filter=batch%20%3D%20:batch%20AND%20email%20LIKE%20'%25@example.com'%20AND%20status%20<>%20:odd"
-    done = recon(source + where, target + where, "--key", "msisdn", "--param", "batch=2", "--param", "odd=it's",
-                 "--json")
+    done = recon(
+        source + where, target + where, "--key", "msisdn", "--param", "batch=2", "--param", "odd=it's", "--json"
+    )
     assert done.returncode == 1, done.stderr
     report = json.loads(done.stdout)
     assert (report["source_rows"], report["target_rows"], report["missing_in_target"]) == (15, 14, 1)
@@ -111,7 +141,9 @@ def test_output_holds_every_difference_masked_unless_asked(tables, tmp_path, suf
     import duckdb
 
     data = rows()
-    target = changed(changed(data, 3, status="BARRED"), 5, email="new@else.org")[:-1] + [dict(data[0], msisdn="6281399999999")]
+    target = changed(changed(data, 3, status="BARRED"), 5, email="new@else.org")[:-1] + [
+        dict(data[0], msisdn="6281399999999")
+    ]
     source, target_url = tables(data, target)
     out = tmp_path / f"diff{suffix}"
     done = recon(source, target_url, "--key", "msisdn", "--output", str(out), "--sample", "0")
@@ -159,8 +191,10 @@ def test_a_read_failing_deep_in_the_stream_is_that_sides_one_line(databases):
     name = table()
     conn = psycopg2.connect(pg_dsn(databases["transform"]))
     with conn, conn.cursor() as cur:
-        cur.execute(f"CREATE TABLE {name} AS SELECT i AS id, CASE WHEN i = 150000 THEN '007x' ELSE i::text END "
-                    "AS code FROM generate_series(1, 160000) AS i")
+        cur.execute(
+            f"CREATE TABLE {name} AS SELECT i AS id, CASE WHEN i = 150000 THEN '007x' ELSE i::text END "
+            "AS code FROM generate_series(1, 160000) AS i"
+        )
     conn.close()
     url = pg_url(databases["transform"], name)
     done = recon(url, url, "--key", "id", "--rule", "code=integer")

@@ -20,8 +20,12 @@ from .recon_data import COLUMNS, faulted, subscribers, table_name, write_csv, wr
 
 pytestmark = pytest.mark.integration
 
-RULES = {"status": {"trim": True}, "balance": {"type": "decimal", "scale": 2},
-         "activated_at": {"type": "timestamp"}, "email": {"empty_as_null": True}}
+RULES = {
+    "status": {"trim": True},
+    "balance": {"type": "decimal", "scale": 2},
+    "activated_at": {"type": "timestamp"},
+    "email": {"empty_as_null": True},
+}
 CHECKS = [
     {"name": "rows", "kind": "row_count"},
     {"name": "balance_total", "kind": "sum", "column": "balance"},
@@ -47,13 +51,17 @@ def pg_side(databases):
 
 
 def write_parquet(path: Path, rows) -> Path:
-    table = pa.table({
-        "msisdn": [r["msisdn"] for r in rows], "cohort_id": [r["cohort_id"] for r in rows],
-        "status": [r["status"] for r in rows], "plan": [r["plan"] for r in rows],
-        "balance": pa.array([r["balance"] for r in rows], type=pa.decimal128(14, 2)),
-        "activated_at": pa.array([r["activated_at"] for r in rows], type=pa.timestamp("us")),
-        "email": [r["email"] for r in rows],
-    })
+    table = pa.table(
+        {
+            "msisdn": [r["msisdn"] for r in rows],
+            "cohort_id": [r["cohort_id"] for r in rows],
+            "status": [r["status"] for r in rows],
+            "plan": [r["plan"] for r in rows],
+            "balance": pa.array([r["balance"] for r in rows], type=pa.decimal128(14, 2)),
+            "activated_at": pa.array([r["activated_at"] for r in rows], type=pa.timestamp("us")),
+            "email": [r["email"] for r in rows],
+        }
+    )
     pq.write_table(table, path)
     return path
 
@@ -61,7 +69,9 @@ def write_parquet(path: Path, rows) -> Path:
 def test_local_csv_matches_postgres(pg_side, tmp_path):
     csv_path = write_csv(tmp_path / "subs.csv", subscribers())
     results = run(pg_side, {"path": str(csv_path), "filter": "cohort_id = :cohort_id"})
-    assert all(r.passed for r in results.values()), {k: (r.expected, r.actual, r.message) for k, r in results.items() if not r.passed}
+    assert all(r.passed for r in results.values()), {
+        k: (r.expected, r.actual, r.message) for k, r in results.items() if not r.passed
+    }
     assert results[("balance_total", None)].actual == sum(r["balance"] for r in subscribers())
 
 
@@ -81,8 +91,11 @@ def test_csv_on_moto_s3_through_the_aws_connection(pg_side, tmp_path, airflow_en
     s3.put_object(Bucket="landing", Key="cohort/C1/part-1.csv", Body=body)
     results = run(pg_side, {"connection": "aws_default", "path": "s3://landing/cohort/C1/part-1.csv"})
     assert (results[("rows", None)].expected, results[("rows", None)].actual) == (40, 39)
-    whole_prefix = run(pg_side, {"connection": "aws_default", "path": "s3://landing/cohort/C1/*.csv"},
-                       checks=[{"name": "rows", "kind": "row_count"}])
+    whole_prefix = run(
+        pg_side,
+        {"connection": "aws_default", "path": "s3://landing/cohort/C1/*.csv"},
+        checks=[{"name": "rows", "kind": "row_count"}],
+    )
     assert whole_prefix[("rows", None)].actual == 39
 
 
@@ -96,8 +109,11 @@ def test_csv_dialect_quirks_are_read_correctly(tmp_path, pg_side):
         lines.append(",".join(values))
     path = tmp_path / "quirky.csv"
     path.write_bytes(("\ufeff" + "\r\n".join(lines) + "\r\n").encode("utf-8"))
-    checks = [{"name": "rows", "kind": "row_count"}, {"name": "first", "kind": "min", "column": "msisdn"},
-              {"name": "emails", "kind": "distinct_count", "column": "email"}]
+    checks = [
+        {"name": "rows", "kind": "row_count"},
+        {"name": "first", "kind": "min", "column": "msisdn"},
+        {"name": "emails", "kind": "distinct_count", "column": "email"},
+    ]
     results = run({"path": str(path)}, {"path": str(path)}, checks=checks)
     assert results[("rows", None)].actual == 3
     assert results[("first", None)].actual == Decimal("628110000000")  # digits without a leading zero: a number
@@ -107,7 +123,9 @@ def test_csv_dialect_quirks_are_read_correctly(tmp_path, pg_side):
 def test_empty_and_header_only_and_missing_files(tmp_path, pg_side):
     header_only = tmp_path / "header.csv"
     header_only.write_text(",".join(COLUMNS) + "\n")
-    results = run({"path": str(header_only)}, {"path": str(header_only)}, checks=[{"name": "rows", "kind": "row_count"}])
+    results = run(
+        {"path": str(header_only)}, {"path": str(header_only)}, checks=[{"name": "rows", "kind": "row_count"}]
+    )
     assert results[("rows", None)].passed and results[("rows", None)].actual == 0
 
     empty = tmp_path / "empty.csv"
@@ -138,9 +156,14 @@ def test_csv_timestamps_with_offsets_are_converted_not_truncated(pg_side, tmp_pa
         local = r["activated_at"] + __import__("datetime").timedelta(hours=7)
         lines.append(f"{r['msisdn']},{local.isoformat(sep=' ')}+07:00")
     path.write_text("\n".join(lines) + "\n")
-    results = run(pg_side, {"path": str(path)}, checks=[
-        {"name": "latest", "kind": "max", "column": "activated_at"},
-        {"name": "fingerprint", "kind": "hash", "columns": ["msisdn", "activated_at"]}])
+    results = run(
+        pg_side,
+        {"path": str(path)},
+        checks=[
+            {"name": "latest", "kind": "max", "column": "activated_at"},
+            {"name": "fingerprint", "kind": "hash", "columns": ["msisdn", "activated_at"]},
+        ],
+    )
     assert all(r.passed for r in results.values()), {k: (r.expected, r.actual) for k, r in results.items()}
 
 
@@ -151,8 +174,11 @@ def test_views_let_a_file_filter_semi_join_another_file(pg_side, tmp_path):
     rows = subscribers()
     write_csv(folder / "subscribers.csv", rows)
     keep = [r for r in rows if r["status"] == "ACTIVE"]
-    side = {"path": str(folder / "subscribers.csv"), "views": {"parents": str(tmp_path / "{cohort_id}" / "subscribers.csv")},
-            "filter": "msisdn IN (SELECT msisdn FROM parents WHERE status = 'ACTIVE')"}
+    side = {
+        "path": str(folder / "subscribers.csv"),
+        "views": {"parents": str(tmp_path / "{cohort_id}" / "subscribers.csv")},
+        "filter": "msisdn IN (SELECT msisdn FROM parents WHERE status = 'ACTIVE')",
+    }
     target = {**pg_side, "filter": "status = 'ACTIVE'"}
     checks = [{"name": "rows", "kind": "row_count"}, {"name": "balance_total", "kind": "sum", "column": "balance"}]
     results = run(side, target, checks=checks)
@@ -161,5 +187,8 @@ def test_views_let_a_file_filter_semi_join_another_file(pg_side, tmp_path):
     missing = run({**side, "views": {"parents": str(tmp_path / "nope.csv")}}, target, checks=checks)
     assert "nope.csv" in missing[("rows", None)].message
     with pytest.raises(ValueError, match="views must map names to file paths, on a file side only"):
-        parse_suite(yaml.safe_dump({"suite": "s", "source": {**pg_side, "views": {"p": "x.csv"}}, "target": side,
-                                    "checks": checks}))
+        parse_suite(
+            yaml.safe_dump(
+                {"suite": "s", "source": {**pg_side, "views": {"p": "x.csv"}}, "target": side, "checks": checks}
+            )
+        )

@@ -16,7 +16,15 @@ import psycopg2
 import pytest
 
 from recon_operators.demo.services import pg_dsn
-from tests.integration.rowdiff_data import mariadb_connect, mariadb_url, pg_url, rows, table, write_mariadb, write_postgres
+from tests.integration.rowdiff_data import (
+    mariadb_connect,
+    mariadb_url,
+    pg_url,
+    rows,
+    table,
+    write_mariadb,
+    write_postgres,
+)
 
 pytestmark = pytest.mark.integration
 ROOT = Path(__file__).resolve().parents[2]
@@ -24,8 +32,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def recon(*args: str, cwd: Path = ROOT, **popen) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "plugins")}
-    return subprocess.run([sys.executable, "-m", "recon_operators.cli", *args], capture_output=True, text=True,
-                          env=env, cwd=cwd, **popen)
+    return subprocess.run(
+        [sys.executable, "-m", "recon_operators.cli", *args], capture_output=True, text=True, env=env, cwd=cwd, **popen
+    )
 
 
 def one_line_error(done: subprocess.CompletedProcess, fragment: str) -> None:
@@ -44,8 +53,9 @@ def test_stacked_statements_never_reach_mariadb(databases, tmp_path):
     one_line_error(recon("diff", url, url, "--key", "msisdn"), "filter must be one SQL expression")
     suite = tmp_path / "suite.yaml"
     side = {"connection": mariadb_url(databases["stage"], "x").split("?")[0], "table": subs, "filter": hostile}
-    suite.write_text(json.dumps({"suite": "s", "source": side, "target": side,
-                                 "checks": [{"name": "rows", "kind": "row_count"}]}))
+    suite.write_text(
+        json.dumps({"suite": "s", "source": side, "target": side, "checks": [{"name": "rows", "kind": "row_count"}]})
+    )
     checked = recon("check", str(suite), "--json")
     assert checked.returncode == 2 and "filter must be one SQL expression" in checked.stdout
     conn = mariadb_connect(databases["stage"])
@@ -60,8 +70,11 @@ def test_stacked_statements_never_reach_mariadb(databases, tmp_path):
 def test_a_quoted_semicolon_is_data_not_a_statement(databases):
     name = table()
     write_postgres(databases["transform"], name, rows(4))
-    url = pg_url(databases["transform"], name) + "&filter=" + __import__("urllib.parse").parse.quote(
-        "status <> 'a;b' -- trailing; comment")
+    url = (
+        pg_url(databases["transform"], name)
+        + "&filter="
+        + __import__("urllib.parse").parse.quote("status <> 'a;b' -- trailing; comment")
+    )
     done = recon("diff", url, url, "--key", "msisdn", "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["source_rows"] == 4
@@ -89,8 +102,14 @@ def test_a_file_filter_cannot_read_other_files(tmp_path):
     data = tmp_path / "data.csv"
     data.write_text("msisdn,status\n6281200000001,ACTIVE\n")
     hostile = f"msisdn IN (SELECT msisdn FROM read_csv('{secret}'))"
-    done = recon("diff", f"{data}?filter={__import__('urllib.parse').parse.quote(hostile)}", str(data),
-                 "--key", "msisdn", "--json")
+    done = recon(
+        "diff",
+        f"{data}?filter={__import__('urllib.parse').parse.quote(hostile)}",
+        str(data),
+        "--key",
+        "msisdn",
+        "--json",
+    )
     one_line_error(done, "Permission Error")
     written = tmp_path / "written.csv"
     copy = f"msisdn IN (SELECT 1 FROM (COPY (SELECT 1) TO '{written}'))"
@@ -103,21 +122,28 @@ def test_s3_keys_in_a_url_are_never_echoed(moto_server):
     s3.create_bucket(Bucket="keys")
     s3.put_object(Bucket="keys", Key="a.csv", Body=b"msisdn,status\n6281200000001,ACTIVE\n")
     host = moto_server.endpoint_url
-    env_url = f"s3://testing:SUPERSECRETKEY@keys/a.csv"
-    done = subprocess.run([sys.executable, "-m", "recon_operators.cli", "diff", env_url, env_url, "--key", "msisdn",
-                           "--json"], capture_output=True, text=True, cwd=ROOT,
-                          env={**os.environ, "PYTHONPATH": str(ROOT / "plugins"), "AWS_ENDPOINT_URL": host})
+    env_url = "s3://testing:SUPERSECRETKEY@keys/a.csv"
+    done = subprocess.run(
+        [sys.executable, "-m", "recon_operators.cli", "diff", env_url, env_url, "--key", "msisdn", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "plugins"), "AWS_ENDPOINT_URL": host},
+    )
     assert "SUPERSECRETKEY" not in done.stdout + done.stderr
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["source"]["connection"] == "aws://***"
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (("--work-dir", "/no/such/folder"), "work dir /no/such/folder does not exist"),
-    (("--work-dir", "/tmp/it's"), "work dir must not hold quotes"),
-    (("--memory-limit", "1..5GB"), "memory limit '1..5GB'"),
-    (("--output", "out.txt"), "name a .csv or .parquet file"),
-])
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (("--work-dir", "/no/such/folder"), "work dir /no/such/folder does not exist"),
+        (("--work-dir", "/tmp/it's"), "work dir must not hold quotes"),
+        (("--memory-limit", "1..5GB"), "memory limit '1..5GB'"),
+        (("--output", "out.txt"), "name a .csv or .parquet file"),
+    ],
+)
 def test_bad_options_are_one_line_errors(tmp_path, args, fragment):
     data = tmp_path / "d.csv"
     data.write_text("msisdn,status\n1,A\n")
@@ -180,9 +206,13 @@ def test_spill_folder_is_private_and_removed_on_sigterm(databases, tmp_path):
     write_postgres(databases["transform"], name, rows(30))
     url = pg_url(databases["transform"], name) + "&filter=pg_sleep(0.2)%20IS%20NOT%20NULL"
     env = {**os.environ, "PYTHONPATH": str(ROOT / "plugins")}
-    process = subprocess.Popen([sys.executable, "-m", "recon_operators.cli", "diff", url, url, "--key", "msisdn",
-                                "--work-dir", str(tmp_path)], env=env, cwd=ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "recon_operators.cli", "diff", url, url, "--key", "msisdn", "--work-dir", str(tmp_path)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     try:
         deadline = time.monotonic() + 30
         folders: list[Path] = []
@@ -208,8 +238,13 @@ def _on_terminal(*args: str) -> tuple[int, bytes]:
 
     primary, secondary = pty.openpty()
     env = {**os.environ, "PYTHONPATH": str(ROOT / "plugins")}
-    done = subprocess.run([sys.executable, "-m", "recon_operators.cli", *args], stdout=subprocess.PIPE,
-                          stderr=secondary, env=env, cwd=ROOT)
+    done = subprocess.run(
+        [sys.executable, "-m", "recon_operators.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=secondary,
+        env=env,
+        cwd=ROOT,
+    )
     os.close(secondary)
     shown = b""
     try:
@@ -229,8 +264,16 @@ def test_progress_shows_on_a_terminal_only(tmp_path):
     code, shown = _on_terminal("diff", str(left), str(left), "--key", "msisdn")
     assert code == 0 and b"source staged" in shown and b"comparing" in shown
     suite = tmp_path / "suite.yaml"
-    suite.write_text(json.dumps({"suite": "s", "source": {"path": str(left)}, "target": {"path": str(left)},
-                                 "checks": [{"name": "rows", "kind": "row_count"}]}))
+    suite.write_text(
+        json.dumps(
+            {
+                "suite": "s",
+                "source": {"path": str(left)},
+                "target": {"path": str(left)},
+                "checks": [{"name": "rows", "kind": "row_count"}],
+            }
+        )
+    )
     assert recon("check", str(suite)).stderr == ""
     code, shown = _on_terminal("check", str(suite))
     assert code == 0 and b"source aggregating 1 measure(s)" in shown

@@ -10,10 +10,10 @@ import yaml
 from bson.decimal128 import Decimal128
 
 from recon_operators.demo.services import pg_dsn
+from recon_operators.engine.adapters.mongo import MongoAdapter
 from recon_operators.engine.opener import open_side as open_cli_side
 from recon_operators.engine.runner import run_suite
 from recon_operators.engine.scope import Scope
-from recon_operators.engine.adapters.mongo import MongoAdapter
 from recon_operators.engine.spec import parse_suite
 
 from .recon_data import faulted, subscribers, table_name, write_postgres
@@ -32,19 +32,33 @@ CHECKS = [
 
 def mongo_docs(rows):
     """Documents as a stage service would store them: nested profile, Decimal128 balances."""
-    return [{"msisdn": r["msisdn"], "cohort_id": r["cohort_id"], "profile": {"status": r["status"]},
-             "balance": Decimal128(str(r["balance"])), "activated_at": r["activated_at"]} for r in rows]
+    return [
+        {
+            "msisdn": r["msisdn"],
+            "cohort_id": r["cohort_id"],
+            "profile": {"status": r["status"]},
+            "balance": Decimal128(str(r["balance"])),
+            "activated_at": r["activated_at"],
+        }
+        for r in rows
+    ]
 
 
 def suite_text(table: str, dsn: str) -> str:
-    return yaml.safe_dump({
-        "suite": "pg_vs_mongo",
-        "source": {"connection": dsn, "table": table, "filter": "cohort_id = :cohort_id"},
-        "target": {"connection": "stage_mongo", "collection": "subscribers", "filter": {"cohort_id": ":cohort_id"},
-                   "columns": {"status": "profile.status"}},
-        "normalise": {"balance": {"type": "decimal", "scale": 2}, "activated_at": {"type": "timestamp"}},
-        "checks": CHECKS,
-    })
+    return yaml.safe_dump(
+        {
+            "suite": "pg_vs_mongo",
+            "source": {"connection": dsn, "table": table, "filter": "cohort_id = :cohort_id"},
+            "target": {
+                "connection": "stage_mongo",
+                "collection": "subscribers",
+                "filter": {"cohort_id": ":cohort_id"},
+                "columns": {"status": "profile.status"},
+            },
+            "normalise": {"balance": {"type": "decimal", "scale": 2}, "activated_at": {"type": "timestamp"}},
+            "checks": CHECKS,
+        }
+    )
 
 
 @pytest.fixture
@@ -69,7 +83,9 @@ def run(databases, pg_table, docs):
 
 def test_same_data_in_postgres_and_mongo_matches_on_every_check(databases, pg_table):
     results = run(databases, pg_table, mongo_docs(subscribers()))
-    assert all(r.passed for r in results.values()), {k: (r.expected, r.actual, r.message) for k, r in results.items() if not r.passed}
+    assert all(r.passed for r in results.values()), {
+        k: (r.expected, r.actual, r.message) for k, r in results.items() if not r.passed
+    }
     assert results[("fingerprint", None)].actual.startswith("40:")
 
 

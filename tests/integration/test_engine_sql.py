@@ -19,8 +19,12 @@ from .recon_data import faulted, subscribers, table_name, write_mariadb, write_p
 
 pytestmark = pytest.mark.integration
 
-RULES = {"status": {"trim": True}, "balance": {"type": "decimal", "scale": 2},
-         "activated_at": {"type": "timestamp"}, "email": {"empty_as_null": True}}
+RULES = {
+    "status": {"trim": True},
+    "balance": {"type": "decimal", "scale": 2},
+    "activated_at": {"type": "timestamp"},
+    "email": {"empty_as_null": True},
+}
 ALL_KINDS = [
     {"name": "rows", "kind": "row_count"},
     {"name": "balance_total", "kind": "sum", "column": "balance"},
@@ -32,24 +36,40 @@ ALL_KINDS = [
     {"name": "rows_by_status", "kind": "row_count", "group_by": ["status"]},
     {"name": "balance_by_plan", "kind": "sum", "column": "balance", "group_by": ["plan"]},
     {"name": "fingerprint", "kind": "hash", "columns": ["msisdn", "status", "balance", "activated_at", "email"]},
-    {"name": "active_rule", "kind": "rule",
-     "source": "SUM(CASE WHEN plan = 'PREPAID' THEN 1 ELSE 0 END)",
-     "target": "SUM(CASE WHEN plan = 'PREPAID' THEN 1 ELSE 0 END)"},
+    {
+        "name": "active_rule",
+        "kind": "rule",
+        "source": "SUM(CASE WHEN plan = 'PREPAID' THEN 1 ELSE 0 END)",
+        "target": "SUM(CASE WHEN plan = 'PREPAID' THEN 1 ELSE 0 END)",
+    },
 ]
 
 
 @pytest.fixture
 def urls(databases) -> dict[str, str]:
-    return {"pg": pg_dsn(databases["transform"]),
-            "my": f"mysql://root@{MARIADB_HOST}:{MARIADB_PORT}/{databases['stage']}"}
+    return {
+        "pg": pg_dsn(databases["transform"]),
+        "my": f"mysql://root@{MARIADB_HOST}:{MARIADB_PORT}/{databases['stage']}",
+    }
 
 
-def run(urls, pg_table, my_table, checks=ALL_KINDS, rules=RULES, target_extra=None, source_extra=None,
-        scope=None) -> dict[str, Any]:
+def run(
+    urls, pg_table, my_table, checks=ALL_KINDS, rules=RULES, target_extra=None, source_extra=None, scope=None
+) -> dict[str, Any]:
     suite = {
         "suite": "pg_vs_mariadb",
-        "source": {"connection": urls["pg"], "table": pg_table, "filter": "cohort_id = :cohort_id", **(source_extra or {})},
-        "target": {"connection": urls["my"], "table": my_table, "filter": "cohort_id = :cohort_id", **(target_extra or {})},
+        "source": {
+            "connection": urls["pg"],
+            "table": pg_table,
+            "filter": "cohort_id = :cohort_id",
+            **(source_extra or {}),
+        },
+        "target": {
+            "connection": urls["my"],
+            "table": my_table,
+            "filter": "cohort_id = :cohort_id",
+            **(target_extra or {}),
+        },
         "normalise": rules,
         "checks": checks,
     }
@@ -71,7 +91,9 @@ def statuses(results) -> dict:
 def test_same_data_matches_on_every_check_kind(databases, urls):
     rows = subscribers()
     results = run(urls, *load(databases, rows, rows))
-    assert set(statuses(results).values()) == {"Match"}, {k: (r.expected, r.actual, r.message) for k, r in results.items() if not r.passed}
+    assert set(statuses(results).values()) == {"Match"}, {
+        k: (r.expected, r.actual, r.message) for k, r in results.items() if not r.passed
+    }
     assert results[("rows", None)].expected == 40
     assert results[("balance_total", None)].expected == sum(r["balance"] for r in rows)
     assert isinstance(results[("balance_total", None)].actual, Decimal)
@@ -79,15 +101,21 @@ def test_same_data_matches_on_every_check_kind(databases, urls):
     assert results[("lowest_balance", None)].actual == Decimal("0.00")
     assert {g for _, g in results if g} >= {"ACTIVE", "SUSPENDED", "TERMINATED", "PREPAID", "POSTPAID"}
     assert results[("balance_total", None)].details["normalisation"]["balance"] == {
-        "compared_as": "decimal scale 2 rounded", "source": "numeric(14,2) as decimal scale 2 rounded, rule decimal,scale=2",
-        "target": "decimal(14,3) as decimal scale 2 rounded, rule decimal,scale=2"}
+        "compared_as": "decimal scale 2 rounded",
+        "source": "numeric(14,2) as decimal scale 2 rounded, rule decimal,scale=2",
+        "target": "decimal(14,3) as decimal scale 2 rounded, rule decimal,scale=2",
+    }
 
 
 def test_dropped_row_is_found_exactly(databases, urls):
     rows = subscribers()
     results = run(urls, *load(databases, rows, faulted(rows, drop=7)))
     dropped = rows[7]
-    assert (results[("rows", None)].expected, results[("rows", None)].actual, results[("rows", None)].discrepancy) == (40, 39, -1)
+    assert (results[("rows", None)].expected, results[("rows", None)].actual, results[("rows", None)].discrepancy) == (
+        40,
+        39,
+        -1,
+    )
     assert results[("balance_total", None)].discrepancy == -dropped["balance"]
     assert results[("distinct_msisdn", None)].discrepancy == -1
     by_status = {g: r for (name, g), r in results.items() if name == "rows_by_status"}
@@ -96,8 +124,10 @@ def test_dropped_row_is_found_exactly(databases, urls):
     assert results[("fingerprint", None)].status.value == "Mismatch"
 
 
-@pytest.mark.parametrize("tolerance, expected_status", [(None, "Mismatch"), ({"abs": "0.01"}, "Match"),
-                                                        ({"abs": "0.009"}, "Mismatch"), ({"rel": "0.00001"}, "Match")])
+@pytest.mark.parametrize(
+    "tolerance, expected_status",
+    [(None, "Mismatch"), ({"abs": "0.01"}, "Match"), ({"abs": "0.009"}, "Mismatch"), ({"rel": "0.00001"}, "Match")],
+)
 def test_amount_changed_by_one_cent(databases, urls, tolerance, expected_status):
     rows = subscribers()
     check = {"name": "balance_total", "kind": "sum", "column": "balance"}
@@ -112,29 +142,42 @@ def test_amount_changed_by_one_cent(databases, urls, tolerance, expected_status)
 def test_status_flip_names_the_two_groups(databases, urls):
     rows = subscribers()
     assert rows[4]["status"] == "SUSPENDED"
-    results = run(urls, *load(databases, rows, faulted(rows, status=(4, "ACTIVE"))),
-                  checks=[{"name": "rows_by_status", "kind": "row_count", "group_by": ["status"]}])
+    results = run(
+        urls,
+        *load(databases, rows, faulted(rows, status=(4, "ACTIVE"))),
+        checks=[{"name": "rows_by_status", "kind": "row_count", "group_by": ["status"]}],
+    )
     bad = {g: r.discrepancy for (_, g), r in results.items() if not r.passed}
     assert bad == {"ACTIVE": 1, "SUSPENDED": -1}
 
 
 def test_case_differences_are_not_hidden_by_mariadb_collation(databases, urls):
     rows = subscribers()
-    results = run(urls, *load(databases, rows, faulted(rows, status=(4, "suspended"))),
-                  checks=[{"name": "rows_by_status", "kind": "row_count", "group_by": ["status"]},
-                          {"name": "distinct_status", "kind": "distinct_count", "column": "status"}])
+    results = run(
+        urls,
+        *load(databases, rows, faulted(rows, status=(4, "suspended"))),
+        checks=[
+            {"name": "rows_by_status", "kind": "row_count", "group_by": ["status"]},
+            {"name": "distinct_status", "kind": "distinct_count", "column": "status"},
+        ],
+    )
     assert {g for (_, g), r in results.items() if not r.passed and g} == {"SUSPENDED", "suspended"}
     assert results[("distinct_status", None)].discrepancy == 1
-    fixed = run(urls, *load(databases, rows, faulted(rows, status=(4, "suspended"))),
-                checks=[{"name": "rows_by_status", "kind": "row_count", "group_by": ["status"]}],
-                rules={"status": {"case": "upper"}})
+    fixed = run(
+        urls,
+        *load(databases, rows, faulted(rows, status=(4, "suspended"))),
+        checks=[{"name": "rows_by_status", "kind": "row_count", "group_by": ["status"]}],
+        rules={"status": {"case": "upper"}},
+    )
     assert all(r.passed for r in fixed.values())
 
 
 def test_trailing_spaces_mismatch_unless_trimmed(databases, urls):
     rows = subscribers()
-    checks = [{"name": "rows_by_status", "kind": "row_count", "group_by": ["status"]},
-              {"name": "fingerprint", "kind": "hash", "columns": ["msisdn", "status"]}]
+    checks = [
+        {"name": "rows_by_status", "kind": "row_count", "group_by": ["status"]},
+        {"name": "fingerprint", "kind": "hash", "columns": ["msisdn", "status"]},
+    ]
     tables = load(databases, rows, faulted(rows, pad=5))
     raw = run(urls, *tables, checks=checks, rules={})
     assert raw[("fingerprint", None)].status.value == "Mismatch"
@@ -146,8 +189,10 @@ def test_trailing_spaces_mismatch_unless_trimmed(databases, urls):
 def test_null_versus_empty_mismatch_unless_declared(databases, urls):
     rows = subscribers()
     assert rows[0]["email"] == ""
-    checks = [{"name": "distinct_email", "kind": "distinct_count", "column": "email"},
-              {"name": "fingerprint", "kind": "hash", "columns": ["msisdn", "email"]}]
+    checks = [
+        {"name": "distinct_email", "kind": "distinct_count", "column": "email"},
+        {"name": "fingerprint", "kind": "hash", "columns": ["msisdn", "email"]},
+    ]
     target = [{**row, "email": row["email"] or None} for row in rows]  # the stage wrote NULL for ''
     tables = load(databases, rows, target)
     raw = run(urls, *tables, checks=checks, rules={})
@@ -162,16 +207,20 @@ def test_timestamp_written_in_another_time_zone(databases, urls):
     local = faulted(rows)
     for row in local:  # the target system wrote wall-clock time in +07:00
         row["activated_at"] = row["activated_at"].replace() + __import__("datetime").timedelta(hours=7)
-    checks = [{"name": "latest_activation", "kind": "max", "column": "activated_at"},
-              {"name": "fingerprint", "kind": "hash", "columns": ["msisdn", "activated_at"]}]
+    checks = [
+        {"name": "latest_activation", "kind": "max", "column": "activated_at"},
+        {"name": "fingerprint", "kind": "hash", "columns": ["msisdn", "activated_at"]},
+    ]
     tables = load(databases, rows, local)
     raw = run(urls, *tables, checks=checks)
     assert raw[("latest_activation", None)].actual == "2024-01-03 06:00:00"
     assert not any(r.passed for r in raw.values())
     declared = run(urls, *tables, checks=checks, target_extra={"normalise": {"activated_at": {"timezone": "+07:00"}}})
     assert all(r.passed for r in declared.values())
-    assert declared[("latest_activation", None)].details["normalisation"]["activated_at"]["target"] == \
-        "datetime as timestamp UTC, rule timestamp,tz=+07:00->UTC"
+    assert (
+        declared[("latest_activation", None)].details["normalisation"]["activated_at"]["target"]
+        == "datetime as timestamp UTC, rule timestamp,tz=+07:00->UTC"
+    )
 
 
 def test_scope_parameters_are_bound_and_select_the_batch(databases, urls):
@@ -179,14 +228,32 @@ def test_scope_parameters_are_bound_and_select_the_batch(databases, urls):
     tables = load(databases, rows, faulted(rows, drop=0))  # row 0 is in batch 1
     checks = [{"name": "rows", "kind": "row_count"}]
     batch_filter = {"filter": "cohort_id = :cohort_id AND batch_id = :batch_id"}
-    batch1 = run(urls, *tables, checks=checks, source_extra=batch_filter, target_extra=batch_filter,
-                 scope=Scope(env="test", cohort_id="C1", batch_id="1"))
-    batch2 = run(urls, *tables, checks=checks, source_extra=batch_filter, target_extra=batch_filter,
-                 scope=Scope(env="test", cohort_id="C1", batch_id="2"))
+    batch1 = run(
+        urls,
+        *tables,
+        checks=checks,
+        source_extra=batch_filter,
+        target_extra=batch_filter,
+        scope=Scope(env="test", cohort_id="C1", batch_id="1"),
+    )
+    batch2 = run(
+        urls,
+        *tables,
+        checks=checks,
+        source_extra=batch_filter,
+        target_extra=batch_filter,
+        scope=Scope(env="test", cohort_id="C1", batch_id="2"),
+    )
     assert (batch1[("rows", None)].expected, batch1[("rows", None)].actual) == (20, 19)
     assert batch2[("rows", None)].passed
-    hostile = run(urls, *tables, checks=checks, scope=Scope(env="test", cohort_id="C1"),
-                  source_extra={"filter": "msisdn = :msisdn_start"}, target_extra={"filter": "msisdn = :msisdn_start"})
+    hostile = run(
+        urls,
+        *tables,
+        checks=checks,
+        scope=Scope(env="test", cohort_id="C1"),
+        source_extra={"filter": "msisdn = :msisdn_start"},
+        target_extra={"filter": "msisdn = :msisdn_start"},
+    )
     assert hostile[("rows", None)].status.value == "Error"
     assert "filter needs :msisdn_start but the scope has no msisdn_start" in hostile[("rows", None)].message
 
@@ -194,22 +261,36 @@ def test_scope_parameters_are_bound_and_select_the_batch(databases, urls):
 def test_bound_values_are_never_sql(databases, urls):
     rows = subscribers()
     tables = load(databases, rows, rows)
-    results = run(urls, *tables, checks=[{"name": "rows", "kind": "row_count"}],
-                  scope=Scope(env="test", cohort_id="C1", extra=(("plan", "PREPAID"),)),
-                  source_extra={"filter": "plan = :plan AND email LIKE '%example%'"},
-                  target_extra={"filter": "plan = :plan AND email LIKE '%example%'"})
+    results = run(
+        urls,
+        *tables,
+        checks=[{"name": "rows", "kind": "row_count"}],
+        scope=Scope(env="test", cohort_id="C1", extra=(("plan", "PREPAID"),)),
+        source_extra={"filter": "plan = :plan AND email LIKE '%example%'"},
+        target_extra={"filter": "plan = :plan AND email LIKE '%example%'"},
+    )
     assert results[("rows", None)].passed and results[("rows", None)].expected == 24
 
 
 def test_query_side_and_rule_against_a_constant(databases, urls):
     rows = subscribers()
     pg_table, my_table = load(databases, rows, rows)
-    results = run(urls, pg_table, my_table, checks=[
-        {"name": "rows", "kind": "row_count"},
-        {"name": "no_negative_balance", "kind": "rule", "target": "SUM(CASE WHEN balance < 0 THEN 1 ELSE 0 END)",
-         "expect": 0},
-    ], source_extra={"table": None, "query": f"SELECT * FROM {pg_table} WHERE plan = 'PREPAID'"},
-        target_extra={"filter": "cohort_id = :cohort_id AND plan = 'PREPAID'"})
+    results = run(
+        urls,
+        pg_table,
+        my_table,
+        checks=[
+            {"name": "rows", "kind": "row_count"},
+            {
+                "name": "no_negative_balance",
+                "kind": "rule",
+                "target": "SUM(CASE WHEN balance < 0 THEN 1 ELSE 0 END)",
+                "expect": 0,
+            },
+        ],
+        source_extra={"table": None, "query": f"SELECT * FROM {pg_table} WHERE plan = 'PREPAID'"},
+        target_extra={"filter": "cohort_id = :cohort_id AND plan = 'PREPAID'"},
+    )
     assert results[("rows", None)].passed and results[("rows", None)].actual == 30
     rule = results[("no_negative_balance", None)]
     assert rule.passed and rule.expected == 0 and rule.actual == 0
@@ -222,13 +303,21 @@ def test_missing_table_missing_column_unreachable_database(databases, urls):
     result = missing_table[("rows", None)]
     assert result.status.value == "Error" and "no_such_table" in result.message and "\n" not in result.message
 
-    mixed = run(urls, pg_table, my_table, checks=[{"name": "rows", "kind": "row_count"},
-                                                   {"name": "bad", "kind": "sum", "column": "no_such_column"}])
+    mixed = run(
+        urls,
+        pg_table,
+        my_table,
+        checks=[{"name": "rows", "kind": "row_count"}, {"name": "bad", "kind": "sum", "column": "no_such_column"}],
+    )
     assert mixed[("rows", None)].passed  # one bad column does not take the other checks down
     assert mixed[("bad", None)].status.value == "Error" and "no_such_column" in mixed[("bad", None)].message
 
-    down = run({"pg": "postgresql://postgres@127.0.0.1:5999/x", "my": urls["my"]}, pg_table, my_table,
-               checks=[{"name": "rows", "kind": "row_count"}, {"name": "sum", "kind": "sum", "column": "balance"}])
+    down = run(
+        {"pg": "postgresql://postgres@127.0.0.1:5999/x", "my": urls["my"]},
+        pg_table,
+        my_table,
+        checks=[{"name": "rows", "kind": "row_count"}, {"name": "sum", "kind": "sum", "column": "balance"}],
+    )
     assert {r.status.value for r in down.values()} == {"Error"}
     assert all("source: postgres" in r.message and "cannot connect" in r.message for r in down.values())
 
@@ -237,7 +326,9 @@ def test_unknown_connection_is_an_error_result(databases, urls, monkeypatch):
     monkeypatch.delenv("AIRFLOW_CONN_NO_SUCH_CONN", raising=False)
     rows = subscribers()
     pg_table, my_table = load(databases, rows, rows)
-    results = run({"pg": "no_such_conn", "my": urls["my"]}, pg_table, my_table, checks=[{"name": "rows", "kind": "row_count"}])
+    results = run(
+        {"pg": "no_such_conn", "my": urls["my"]}, pg_table, my_table, checks=[{"name": "rows", "kind": "row_count"}]
+    )
     assert results[("rows", None)].status.value == "Error"
     assert "AIRFLOW_CONN_NO_SUCH_CONN" in results[("rows", None)].message
 
@@ -252,16 +343,21 @@ def test_empty_sides_compare_equal(databases, urls):
 def test_float_and_json_columns_are_finished_in_duckdb_with_the_scope_bound(databases, urls):
     """A hash over a float column (Postgres double vs MariaDB decimal) is computed over the staged,
     finished values; the side's filter still binds the scope's values."""
-    from tests.integration.rowdiff_data import changed, rows as diff_rows, table, write_mariadb as write_my, \
-        write_postgres as write_pg
+    from tests.integration.rowdiff_data import changed, table
+    from tests.integration.rowdiff_data import rows as diff_rows
+    from tests.integration.rowdiff_data import write_mariadb as write_my
+    from tests.integration.rowdiff_data import write_postgres as write_pg
 
     data = diff_rows()
     pg_table, my_table, drifted = table(), table(), table()
     write_pg(databases["transform"], pg_table, data)
     write_my(databases["stage"], my_table, data)
     write_my(databases["stage"], drifted, changed(data, 3, rate=0.3))  # row 3 is in batch 2
-    checks = [{"name": "rate_fingerprint", "kind": "hash", "columns": ["msisdn", "rate"]},
-              {"name": "rates", "kind": "distinct_count", "column": "rate"}, {"name": "rows", "kind": "row_count"}]
+    checks = [
+        {"name": "rate_fingerprint", "kind": "hash", "columns": ["msisdn", "rate"]},
+        {"name": "rates", "kind": "distinct_count", "column": "rate"},
+        {"name": "rows", "kind": "row_count"},
+    ]
     batch = {"filter": "batch = :batch_id"}
     scope = Scope(env="test", batch_id="2")
     same = run(urls, pg_table, my_table, checks=checks, rules={}, source_extra=batch, target_extra=batch, scope=scope)

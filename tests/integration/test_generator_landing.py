@@ -10,16 +10,20 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
 
-from recon_operators.engine.adapters.files import s3_filesystem
 from recon_operators.demo.generator import BatchSpec, CohortSpec, PrefixSpec, drift_amounts, generate, write_landing
+from recon_operators.engine.adapters.files import s3_filesystem
 from recon_operators.migration.landing import DATASETS
 
 pytestmark = pytest.mark.integration
 
-COHORT = CohortSpec("C42", [
-    PrefixSpec("P811", "62811", [BatchSpec("1", "628110000000", "628110000999")]),
-    PrefixSpec("P852", "62852", [BatchSpec("1", "628520000000", "628520000499")]),
-], seed=42)
+COHORT = CohortSpec(
+    "C42",
+    [
+        PrefixSpec("P811", "62811", [BatchSpec("1", "628110000000", "628110000999")]),
+        PrefixSpec("P852", "62852", [BatchSpec("1", "628520000000", "628520000499")]),
+    ],
+    seed=42,
+)
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +33,9 @@ def tables() -> dict[str, pa.Table]:
 
 def read_csv_as_text(filesystem: pafs.FileSystem, path: str, schema: pa.Schema) -> pa.Table:
     """Every column as text, as a landing check reads it: digits and decimals stay as written."""
-    convert = pacsv.ConvertOptions(column_types={f.name: pa.string() for f in schema},
-                                   strings_can_be_null=True, quoted_strings_can_be_null=False)
+    convert = pacsv.ConvertOptions(
+        column_types={f.name: pa.string() for f in schema}, strings_can_be_null=True, quoted_strings_can_be_null=False
+    )
     with filesystem.open_input_stream(path) as source:
         return pacsv.read_csv(source, convert_options=convert)
 
@@ -92,12 +97,23 @@ def test_a_faulted_load_lands_beside_the_clean_source(moto_server, tables):
     s3.create_bucket(Bucket="gen-landing-faults")
     fs = s3_filesystem(endpoint_url=moto_server.endpoint_url, access_key="testing", secret_key="testing")
     drifted, keys = drift_amounts(tables["balances"], "pulsa_balance", Decimal("0.01"), 3, seed=1)
-    write_landing({"balances": tables["balances"]}, filesystem=fs, base_path="s3://gen-landing-faults/source",
-                  cohort_id="C42", fmt="parquet")
-    write_landing({"balances": drifted}, filesystem=fs, base_path="s3://gen-landing-faults/load",
-                  cohort_id="C42", fmt="parquet")
+    write_landing(
+        {"balances": tables["balances"]},
+        filesystem=fs,
+        base_path="s3://gen-landing-faults/source",
+        cohort_id="C42",
+        fmt="parquet",
+    )
+    write_landing(
+        {"balances": drifted}, filesystem=fs, base_path="s3://gen-landing-faults/load", cohort_id="C42", fmt="parquet"
+    )
     source = pq.read_table("gen-landing-faults/source/C42/balances/part-0000.parquet", filesystem=fs)
     load = pq.read_table("gen-landing-faults/load/C42/balances/part-0000.parquet", filesystem=fs)
-    diff = [m for m, a, b in zip(source["msisdn"].to_pylist(), source["pulsa_balance"].to_pylist(),
-                                 load["pulsa_balance"].to_pylist()) if b - a == Decimal("0.01")]
+    diff = [
+        m
+        for m, a, b in zip(
+            source["msisdn"].to_pylist(), source["pulsa_balance"].to_pylist(), load["pulsa_balance"].to_pylist()
+        )
+        if b - a == Decimal("0.01")
+    ]
     assert diff == keys and len(keys) == 3

@@ -39,27 +39,64 @@ def _count(dsn: str, sql: str, *params) -> int:
 
 def _results(tag: str, *, mismatch: bool = False) -> list[CheckResult]:
     return [
-        CheckResult("row_count", "row_count", Status.MATCH, expected=100, actual=100, discrepancy=0,
-                    source={"table": "transform.subscribers"}, target={"table": "stage.subscribers"},
-                    details={"tag": tag}),
-        CheckResult("balance_sum", "sum", Status.MISMATCH if mismatch else Status.MATCH,
-                    expected=Decimal("1000.10"), actual=Decimal("1000.11") if mismatch else Decimal("1000.10"),
-                    discrepancy=Decimal("0.01") if mismatch else Decimal("0"),
-                    tolerance={"abs": "0"}, details={"tag": tag}),
-        CheckResult("status_count", "row_count", Status.MATCH, group="ACTIVE", expected=60, actual=60,
-                    discrepancy=0, details={"tag": tag}),
+        CheckResult(
+            "row_count",
+            "row_count",
+            Status.MATCH,
+            expected=100,
+            actual=100,
+            discrepancy=0,
+            source={"table": "transform.subscribers"},
+            target={"table": "stage.subscribers"},
+            details={"tag": tag},
+        ),
+        CheckResult(
+            "balance_sum",
+            "sum",
+            Status.MISMATCH if mismatch else Status.MATCH,
+            expected=Decimal("1000.10"),
+            actual=Decimal("1000.11") if mismatch else Decimal("1000.10"),
+            discrepancy=Decimal("0.01") if mismatch else Decimal("0"),
+            tolerance={"abs": "0"},
+            details={"tag": tag},
+        ),
+        CheckResult(
+            "status_count",
+            "row_count",
+            Status.MATCH,
+            group="ACTIVE",
+            expected=60,
+            actual=60,
+            discrepancy=0,
+            details={"tag": tag},
+        ),
     ]
 
 
 def test_open_record_finish_and_verdict(store, store_dsn, cohort):
     scope = Scope(env="dev", cohort_id=cohort, prefix="62811", batch_id="1", stage="mr1")
     run = store.open_run(scope, "mini_recon_1", process_name="Transformation", entity_name="Mini Recon 1")
-    assert _count(store_dsn, "SELECT count(*) FROM \"Migration\".log_table WHERE run_id = %s AND status = 'In Progress'"
-                  " AND end_time IS NULL AND cohort_id = %s", run.run_id, cohort) == 1
+    assert (
+        _count(
+            store_dsn,
+            "SELECT count(*) FROM \"Migration\".log_table WHERE run_id = %s AND status = 'In Progress'"
+            " AND end_time IS NULL AND cohort_id = %s",
+            run.run_id,
+            cohort,
+        )
+        == 1
+    )
     assert store.record_results(run, _results("first", mismatch=True)) == 3
     store.finish_run(run, "Passed")
-    assert _count(store_dsn, "SELECT count(*) FROM \"Migration\".log_table WHERE run_id = %s AND status = 'Passed'"
-                  " AND end_time IS NOT NULL", run.run_id) == 1
+    assert (
+        _count(
+            store_dsn,
+            "SELECT count(*) FROM \"Migration\".log_table WHERE run_id = %s AND status = 'Passed'"
+            " AND end_time IS NOT NULL",
+            run.run_id,
+        )
+        == 1
+    )
 
     verdict = store.verdict(scope)
     assert (verdict.status, verdict.total, verdict.matched, verdict.mismatched) == ("Mismatch", 3, 2, 1)
@@ -71,8 +108,15 @@ def test_open_record_finish_and_verdict(store, store_dsn, cohort):
 def test_failed_run_keeps_its_error_and_end_time(store, store_dsn, cohort):
     run = store.open_run(Scope(env="dev", cohort_id=cohort), "mini_recon_2", process_name="Stage")
     store.finish_run(run, "Failed", error="stage table stage.subscribers does not exist")
-    assert _count(store_dsn, "SELECT count(*) FROM \"Migration\".log_table WHERE run_id = %s AND status = 'Failed'"
-                  " AND error LIKE 'stage table%%' AND end_time IS NOT NULL", run.run_id) == 1
+    assert (
+        _count(
+            store_dsn,
+            "SELECT count(*) FROM \"Migration\".log_table WHERE run_id = %s AND status = 'Failed'"
+            " AND error LIKE 'stage table%%' AND end_time IS NOT NULL",
+            run.run_id,
+        )
+        == 1
+    )
     with pytest.raises(ValueError, match="run status"):
         store.finish_run(run, "Done")
 
@@ -83,8 +127,9 @@ def test_rerun_of_one_scope_replaces_only_that_scopes_rows(store, store_dsn, coh
     other_suite_run = store.open_run(batch1, "business_rules", process_name="Transformation")
     store.record_results(other_suite_run, _results("rules"))
     for scope in (batch1, batch2):
-        store.record_results(store.open_run(scope, "mini_recon_1", process_name="Transformation"),
-                             _results("first", mismatch=True))
+        store.record_results(
+            store.open_run(scope, "mini_recon_1", process_name="Transformation"), _results("first", mismatch=True)
+        )
 
     rerun = store.open_run(batch1, "mini_recon_1", process_name="Transformation")
     store.record_results(rerun, _results("rerun"))
@@ -94,17 +139,30 @@ def test_rerun_of_one_scope_replaces_only_that_scopes_rows(store, store_dsn, coh
     for row in rows:
         by_scope_suite.setdefault((row["scope_key"], row["suite"]), set()).add(row["run_id"])
     assert by_scope_suite[(batch1.key, "mini_recon_1")] == {rerun.run_id}
-    assert len(by_scope_suite[(batch2.key, "mini_recon_1")]) == 1 and rerun.run_id not in by_scope_suite[(batch2.key, "mini_recon_1")]
+    assert (
+        len(by_scope_suite[(batch2.key, "mini_recon_1")]) == 1
+        and rerun.run_id not in by_scope_suite[(batch2.key, "mini_recon_1")]
+    )
     assert by_scope_suite[(batch1.key, "business_rules")] == {other_suite_run.run_id}
     assert len(rows) == 9  # 3 checks x (batch1 rules, batch1 recon, batch2 recon): no duplicates
     assert store.verdict(batch1, "mini_recon_1").status == "Match"
     assert store.verdict(batch2, "mini_recon_1").status == "Mismatch"
     # The prefix as a whole still carries batch 2's mismatch.
-    assert store.verdict(Scope(env="dev", cohort_id=cohort, prefix="62811"), "mini_recon_1",
-                         with_children=True).status == "Mismatch"
+    assert (
+        store.verdict(Scope(env="dev", cohort_id=cohort, prefix="62811"), "mini_recon_1", with_children=True).status
+        == "Mismatch"
+    )
     # Nothing is lost: the replaced rows moved to history, stamped with the run that replaced them.
-    assert _count(store_dsn, "SELECT count(*) FROM recon.check_result_history WHERE scope_key = %s"
-                  " AND suite = 'mini_recon_1' AND superseded_by = %s", batch1.key, rerun.run_id) == 3
+    assert (
+        _count(
+            store_dsn,
+            "SELECT count(*) FROM recon.check_result_history WHERE scope_key = %s"
+            " AND suite = 'mini_recon_1' AND superseded_by = %s",
+            batch1.key,
+            rerun.run_id,
+        )
+        == 3
+    )
 
 
 def test_error_in_the_middle_of_recording_leaves_no_partial_rows(store, store_dsn, cohort):
@@ -121,8 +179,9 @@ def test_error_in_the_middle_of_recording_leaves_no_partial_rows(store, store_ds
 
     assert _count(store_dsn, "SELECT count(*) FROM recon.check_result WHERE run_id = %s", bad.run_id) == 0
     assert _count(store_dsn, "SELECT count(*) FROM recon.check_result WHERE run_id = %s", good.run_id) == 3
-    assert _count(store_dsn, "SELECT count(*) FROM recon.check_result_history WHERE superseded_by = %s",
-                  bad.run_id) == 0
+    assert (
+        _count(store_dsn, "SELECT count(*) FROM recon.check_result_history WHERE superseded_by = %s", bad.run_id) == 0
+    )
     assert store.verdict(scope).status == "Match"  # the previous verdict stands
 
 
@@ -142,8 +201,11 @@ def test_no_results_is_missing_never_a_pass(store, cohort):
 def test_error_result_outranks_mismatch(store, cohort):
     scope = Scope(env="dev", cohort_id=cohort, stage="mr1")
     run = store.open_run(scope, "s", process_name="Transformation")
-    store.record_results(run, _results("x", mismatch=True) + [
-        CheckResult("stage_count", "row_count", Status.ERROR, message="table stage.x does not exist")])
+    store.record_results(
+        run,
+        _results("x", mismatch=True)
+        + [CheckResult("stage_count", "row_count", Status.ERROR, message="table stage.x does not exist")],
+    )
     verdict = store.verdict(scope)
     assert verdict.status == "Error" and verdict.errored == 1 and verdict.mismatched == 1
 
@@ -153,16 +215,28 @@ def test_clear_scope_moves_rows_to_history(store, store_dsn, cohort):
     store.record_results(store.open_run(scope, "s", process_name="Transformation"), _results("x"))
     assert store.clear_scope(scope, cleared_by="ops:rerun") == 3
     assert store.verdict(scope).status == "Missing"
-    assert _count(store_dsn, "SELECT count(*) FROM recon.check_result_history WHERE scope_key = %s"
-                  " AND superseded_by = 'ops:rerun'", scope.key) == 3
+    assert (
+        _count(
+            store_dsn,
+            "SELECT count(*) FROM recon.check_result_history WHERE scope_key = %s AND superseded_by = 'ops:rerun'",
+            scope.key,
+        )
+        == 3
+    )
 
 
 def test_gate_decisions_are_appended(store, store_dsn, cohort):
     scope = Scope(env="dev", cohort_id=cohort, stage="mr1")
-    store.record_gate_decision(scope, policy="stop", verdict="Mismatch", outcome="Blocked",
-                               summary={"failed": ["balance_sum"], "discrepancy": Decimal("0.01")})
-    store.record_gate_decision(scope, policy="approve", verdict="Mismatch", outcome="Approved",
-                               decided_by="owner@example.com")
+    store.record_gate_decision(
+        scope,
+        policy="stop",
+        verdict="Mismatch",
+        outcome="Blocked",
+        summary={"failed": ["balance_sum"], "discrepancy": Decimal("0.01")},
+    )
+    store.record_gate_decision(
+        scope, policy="approve", verdict="Mismatch", outcome="Approved", decided_by="owner@example.com"
+    )
     assert _count(store_dsn, "SELECT count(*) FROM recon.gate_decision WHERE scope_key = %s", scope.key) == 2
 
 
@@ -184,8 +258,9 @@ def _log(dsn: str, run_id: str) -> tuple:
     conn = psycopg2.connect(dsn)
     try:
         with conn.cursor() as cur:
-            cur.execute("SELECT status, error, end_time IS NOT NULL FROM \"Migration\".log_table WHERE run_id = %s",
-                        (run_id,))
+            cur.execute(
+                'SELECT status, error, end_time IS NOT NULL FROM "Migration".log_table WHERE run_id = %s', (run_id,)
+            )
             return cur.fetchone()
     finally:
         conn.close()

@@ -11,8 +11,8 @@ import pytest
 from recon_operators.demo.services import pg_dsn
 from recon_operators.paths import migrations_dir
 from recon_operators.store import MigrationError, apply_migrations, connect, migration_status
-from recon_operators.store.migrations import discover
 from recon_operators.store.catalog import REQUIRED_TABLES, missing_tables
+from recon_operators.store.migrations import discover
 
 pytestmark = pytest.mark.integration
 
@@ -69,9 +69,14 @@ def test_every_table_the_reference_spec_names_exists(fresh_pg_database):
     finally:
         conn.close()
     names = {f"{s}.{t}" for s, t in REQUIRED_TABLES}
-    assert {"Migration.log_table", "Migration.control_table", "mini_recon_1.recon_status",
-            "mini_recon_1.tbl_recon_report_prefix_summary", "recon.recon_audit",
-            "metrics.mismatch_detail_sample"} <= names
+    assert {
+        "Migration.log_table",
+        "Migration.control_table",
+        "mini_recon_1.recon_status",
+        "mini_recon_1.tbl_recon_report_prefix_summary",
+        "recon.recon_audit",
+        "metrics.mismatch_detail_sample",
+    } <= names
     assert sum(1 for s, t in REQUIRED_TABLES if s == "mini_recon_1" and t.startswith("tbl_")) == 12
     assert sum(1 for s, t in REQUIRED_TABLES if s == "mini_recon_2" and t != "tbl_recon_2_summary") == 8
 
@@ -85,11 +90,14 @@ def _copy_migrations(tmp_path: Path) -> Path:
 def test_a_failing_migration_is_rolled_back_and_later_ones_not_applied(fresh_pg_database, tmp_path):
     directory = _copy_migrations(tmp_path)
     (directory / "0900_half_broken.sql").write_text(
-        "CREATE TABLE recon.half_written (id int);\nSELECT no_such_function();\n")
+        "CREATE TABLE recon.half_written (id int);\nSELECT no_such_function();\n"
+    )
     (directory / "0901_after.sql").write_text("CREATE TABLE recon.after_broken (id int);\n")
     conn = connect(pg_dsn(fresh_pg_database))
     try:
-        with pytest.raises(MigrationError, match=r"0900_half_broken.sql failed and was rolled back: .*no_such_function"):
+        with pytest.raises(
+            MigrationError, match=r"0900_half_broken.sql failed and was rolled back: .*no_such_function"
+        ):
             apply_migrations(conn, directory)
         with conn.cursor() as cur:
             cur.execute("SELECT to_regclass('recon.half_written'), to_regclass('recon.after_broken')")
@@ -126,8 +134,9 @@ def test_status_columns_refuse_unknown_values(store_dsn):
     try:
         with pytest.raises(psycopg2.errors.CheckViolation), conn.cursor() as cur:
             cur.execute(
-                "INSERT INTO \"Migration\".log_table (run_id, env, process_name, entity_name, status, scope_key)"
-                " VALUES ('r-x', 'dev', 'Transformation', 'Mini Recon 1', 'Sort of done', 'env=dev')")
+                'INSERT INTO "Migration".log_table (run_id, env, process_name, entity_name, status, scope_key)'
+                " VALUES ('r-x', 'dev', 'Transformation', 'Mini Recon 1', 'Sort of done', 'env=dev')"
+            )
     finally:
         conn.rollback()
         conn.close()

@@ -19,16 +19,26 @@ def prefix(store_conn) -> dict[str, str]:
 
 def report(conn, prefix: dict[str, str], batch_id: str, run_id: str) -> None:
     with conn, conn.cursor() as cur:
-        cur.execute(read_sql("mini_recon_1/upsert_recon_status.sql"),
-                    {**prefix, "run_id": run_id, "batch_id": batch_id, "msisdn_start": "628110000000",
-                     "msisdn_end": "628110000099", "active_status": "Passed"})
+        cur.execute(
+            read_sql("mini_recon_1/upsert_recon_status.sql"),
+            {
+                **prefix,
+                "run_id": run_id,
+                "batch_id": batch_id,
+                "msisdn_start": "628110000000",
+                "msisdn_end": "628110000099",
+                "active_status": "Passed",
+            },
+        )
 
 
 def test_a_full_run_needs_every_batch_from_this_run(store_conn, prefix):
     report(store_conn, prefix, "B001", "dag/old/report/0")
     report(store_conn, prefix, "B002", "dag/new/report/1")
     assert missing_batches(store_conn, batch_ids=["B001", "B002", "B003"], run_prefix="dag/new/", **prefix) == [
-        "B001", "B003"]
+        "B001",
+        "B003",
+    ]
 
 
 def test_a_partial_rerun_counts_the_other_batches_last_report(store_conn, prefix):

@@ -47,9 +47,13 @@ def _run_id() -> str:
     return f"run-{uuid.uuid4().hex[:8]}"
 
 
-def _status_rows(conn: Any, cohort: str, prefix: str,
-                 rows: list[tuple[str, str, int | None, int | None, int | None]],
-                 subset: str = "migratable") -> None:
+def _status_rows(
+    conn: Any,
+    cohort: str,
+    prefix: str,
+    rows: list[tuple[str, str, int | None, int | None, int | None]],
+    subset: str = "migratable",
+) -> None:
     """Batch rows (batch_id, subscriber_status, src, non_migratable, trgt) as the batch jobs write them."""
     with conn, conn.cursor() as cur:
         for batch_id, status, src, non_mig, trgt in rows:
@@ -57,11 +61,11 @@ def _status_rows(conn: Any, cohort: str, prefix: str,
                 f"INSERT INTO {STATUS_TABLE} (run_id, env, cohort_id, prefix_id, prefix, batch_id, subset,"
                 " source_system, subscriber_status, src_count, non_migratable_count, trgt_count)"
                 " VALUES (%s, %s, %s, %s, %s, %s, %s, 'BSS', %s, %s, %s, %s)",
-                (_run_id(), ENV, cohort, f"P{prefix}", prefix, batch_id, subset, status, src, non_mig, trgt))
+                (_run_id(), ENV, cohort, f"P{prefix}", prefix, batch_id, subset, status, src, non_mig, trgt),
+            )
 
 
-def _msisdn_rows(conn: Any, cohort: str, prefix: str,
-                 rows: list[tuple[str, str, int | None, int | None]]) -> None:
+def _msisdn_rows(conn: Any, cohort: str, prefix: str, rows: list[tuple[str, str, int | None, int | None]]) -> None:
     """Batch rows (batch_id, subset, source_system_count, target_transform_count)."""
     with conn, conn.cursor() as cur:
         for batch_id, subset, src, trgt in rows:
@@ -69,20 +73,24 @@ def _msisdn_rows(conn: Any, cohort: str, prefix: str,
                 f"INSERT INTO {MSISDN_TABLE} (run_id, env, cohort_id, prefix_id, prefix, batch_id, subset,"
                 " source_system, source_system_count, target_transform_count)"
                 " VALUES (%s, %s, %s, %s, %s, %s, %s, 'BSS', %s, %s)",
-                (_run_id(), ENV, cohort, f"P{prefix}", prefix, batch_id, subset, src, trgt))
+                (_run_id(), ENV, cohort, f"P{prefix}", prefix, batch_id, subset, src, trgt),
+            )
 
 
 def _summarise(conn: Any, cohort: str, prefix: str, run_id: str | None = None) -> list[dict[str, Any]]:
-    return write_prefix_summary(conn, run_id=run_id or _run_id(), env=ENV, cohort_id=cohort,
-                                prefix_id=f"P{prefix}", prefix=prefix)
+    return write_prefix_summary(
+        conn, run_id=run_id or _run_id(), env=ENV, cohort_id=cohort, prefix_id=f"P{prefix}", prefix=prefix
+    )
 
 
 def _stored(conn: Any, cohort: str, prefix: str) -> list[tuple[Any, ...]]:
     with conn, conn.cursor() as cur:
-        cur.execute(f"SELECT id, run_id, subscriber_status, src_count, non_migratable_count, trgt_count,"
-                    f" match_percent, status_match, migratable_count_status, failed_subsets"
-                    f" FROM {SUMMARY_TABLE} WHERE cohort_id = %s AND prefix = %s ORDER BY id",
-                    (cohort, prefix))
+        cur.execute(
+            f"SELECT id, run_id, subscriber_status, src_count, non_migratable_count, trgt_count,"
+            f" match_percent, status_match, migratable_count_status, failed_subsets"
+            f" FROM {SUMMARY_TABLE} WHERE cohort_id = %s AND prefix = %s ORDER BY id",
+            (cohort, prefix),
+        )
         return cur.fetchall()
 
 
@@ -115,11 +123,16 @@ def test_match_percent_and_status(conn, cohort, src, non_mig, trgt, percent, sta
 
 
 def test_batches_are_summed_per_status_and_other_scopes_ignored(conn, cohort):
-    _status_rows(conn, cohort, "62811", [
-        ("1", "ACTIVE", 100, 10, 90),
-        ("2", "ACTIVE", 50, 0, 49),
-        ("2", "SUSPENDED", 20, 2, 18),
-    ])
+    _status_rows(
+        conn,
+        cohort,
+        "62811",
+        [
+            ("1", "ACTIVE", 100, 10, 90),
+            ("2", "ACTIVE", 50, 0, 49),
+            ("2", "SUSPENDED", 20, 2, 18),
+        ],
+    )
     _status_rows(conn, cohort, "62811", [("1", "ACTIVE", 7, 0, 7)], subset="second_subset")
     _status_rows(conn, cohort, "62812", [("1", "ACTIVE", 1000, 0, 0)])  # another prefix
     _status_rows(conn, f"{cohort}x", "62811", [("1", "ACTIVE", 1000, 0, 0)])  # another cohort
@@ -132,8 +145,9 @@ def test_batches_are_summed_per_status_and_other_scopes_ignored(conn, cohort):
     assert (active["match_percent"], active["status_match"]) == (Decimal("99.31"), "Mismatch")  # 146/147
     suspended = by_status["SUSPENDED"]
     assert (suspended["match_percent"], suspended["status_match"]) == (Decimal("100.00"), "Match")
-    assert all((r["env"], r["cohort_id"], r["prefix_id"], r["prefix"]) == (ENV, cohort, "P62811", "62811")
-               for r in rows)
+    assert all(
+        (r["env"], r["cohort_id"], r["prefix_id"], r["prefix"]) == (ENV, cohort, "P62811", "62811") for r in rows
+    )
     assert len(_stored(conn, cohort, "62811")) == 2
 
 
@@ -152,14 +166,19 @@ def test_missing_count_is_a_mismatch_not_a_pass(conn, cohort):
 
 def test_failed_subsets_are_listed_sorted_on_every_row(conn, cohort):
     _status_rows(conn, cohort, "62811", [("1", "ACTIVE", 5, 0, 5), ("1", "IDLE", 2, 0, 2)])
-    _msisdn_rows(conn, cohort, "62811", [
-        ("1", "prepaid", 10, 12),   # batches differ but the prefix sums agree: 15 = 15
-        ("2", "prepaid", 5, 3),
-        ("1", "postpaid", 8, 7),
-        ("1", "b2b", 4, 5),
-        ("2", "Zulu", 1, 0),        # code-point order puts capitals first
-        ("1", "iot", 0, 0),
-    ])
+    _msisdn_rows(
+        conn,
+        cohort,
+        "62811",
+        [
+            ("1", "prepaid", 10, 12),  # batches differ but the prefix sums agree: 15 = 15
+            ("2", "prepaid", 5, 3),
+            ("1", "postpaid", 8, 7),
+            ("1", "b2b", 4, 5),
+            ("2", "Zulu", 1, 0),  # code-point order puts capitals first
+            ("1", "iot", 0, 0),
+        ],
+    )
     rows = _summarise(conn, cohort, "62811")
     assert len(rows) == 2
     for row in rows:
@@ -202,7 +221,10 @@ def test_prefix_without_status_rows_still_reports_failed_subsets(conn, cohort):
     _msisdn_rows(conn, cohort, "62899", [("1", "prepaid", 3, 1)])
     [row] = _summarise(conn, cohort, "62899")
     assert (row["status_match"], row["migratable_count_status"], row["failed_subsets"]) == (
-        "Match", "Mismatch", ["prepaid"])
+        "Match",
+        "Mismatch",
+        ["prepaid"],
+    )
 
 
 # --------------------------------------------------------------- Mini Recon 1: idempotent writes
@@ -222,8 +244,7 @@ def test_rerun_replaces_only_that_prefixs_rows(conn, cohort):
     assert len(stored) == 2 and {r[1] for r in stored} == {"second"}
     assert {r["id"] for r in rows} == {r[0] for r in stored}
     active = next(r for r in rows if r["subscriber_status"] == "ACTIVE")
-    assert (active["trgt_count"], active["match_percent"], active["status_match"]) == (
-        10, Decimal("100.00"), "Match")
+    assert (active["trgt_count"], active["match_percent"], active["status_match"]) == (10, Decimal("100.00"), "Match")
     assert _stored(conn, cohort, "62812") == other_before  # same ids, same values
 
 
@@ -252,9 +273,18 @@ def test_prefix_summary_refuses_unclear_calls(conn, cohort):
 
 
 def _mr2(conn: Any, cohort: str, batch_id: str, counts: list[SubsetCount], run_id: str | None = None):
-    return write_mr2_subset_status(conn, run_id=run_id or _run_id(), env=ENV, cohort_id=cohort,
-                                   prefix_id="P62811", prefix="62811", batch_id=batch_id,
-                                   msisdn_start="6281100000", msisdn_end="6281199999", counts=counts)
+    return write_mr2_subset_status(
+        conn,
+        run_id=run_id or _run_id(),
+        env=ENV,
+        cohort_id=cohort,
+        prefix_id="P62811",
+        prefix="62811",
+        batch_id=batch_id,
+        msisdn_start="6281100000",
+        msisdn_end="6281199999",
+        counts=counts,
+    )
 
 
 def _mr2_stored(conn: Any, cohort: str, table: str) -> list[tuple[Any, ...]]:
@@ -264,17 +294,24 @@ def _mr2_stored(conn: Any, cohort: str, table: str) -> list[tuple[Any, ...]]:
 
 
 def test_mr2_subset_status_and_service_summary(conn, cohort):
-    written = _mr2(conn, cohort, "1", [
-        SubsetCount("User", "users", 100, 100),
-        SubsetCount("User", "telco_accounts", 0, 0),
-        SubsetCount("Payment", "profile", 50, 48),
-        SubsetCount("Payment", "instruments", 7, 7),
-    ])
+    written = _mr2(
+        conn,
+        cohort,
+        "1",
+        [
+            SubsetCount("User", "users", 100, 100),
+            SubsetCount("User", "telco_accounts", 0, 0),
+            SubsetCount("Payment", "profile", 50, 48),
+            SubsetCount("Payment", "instruments", 7, 7),
+        ],
+    )
     subsets = {(r["service"], r["subset"]): r for r in written.subsets}
     assert subsets[("User", "users")]["subset_status"] == "Passed"
     assert subsets[("User", "telco_accounts")]["subset_status"] == "Passed"
     assert (subsets[("Payment", "profile")]["subset_status"], subsets[("Payment", "profile")]["difference"]) == (
-        "Failed", 2)
+        "Failed",
+        2,
+    )
     summary = {r["service"]: (r["total_subsets"], r["failed_subsets"], r["status"]) for r in written.summary}
     assert summary == {"User": (2, 0, "Passed"), "Payment": (2, 1, "Failed")}
     assert written.passed is False
@@ -292,7 +329,9 @@ def test_mr2_rerun_replaces_only_its_batch(conn, cohort):
     assert sorted((r[1], r[6]) for r in rows) == [("batch-2", "2"), ("rerun", "1")]
     summary = _mr2_stored(conn, cohort, "tbl_recon_2_summary")
     assert sorted((r[1], r[6], r[9], r[12]) for r in summary) == [
-        ("batch-2", "2", "User", "Passed"), ("rerun", "1", "User", "Passed")]
+        ("batch-2", "2", "User", "Passed"),
+        ("rerun", "1", "User", "Passed"),
+    ]
 
 
 def test_mr2_works_on_an_autocommit_connection_and_restores_it(conn, cohort):
@@ -383,15 +422,23 @@ def test_app_login_rule_mariadb(databases):
 
     table = f"app_login_{uuid.uuid4().hex[:8]}"
     rule = app_login_eligible_sql("mariadb", "doc")
-    with closing(MySQLdb.connect(host=services.MARIADB_HOST, port=services.MARIADB_PORT,
-                                 user=services.MARIADB_USER, passwd="", db=databases["stage"],
-                                 charset="utf8mb4")) as my:
+    with closing(
+        MySQLdb.connect(
+            host=services.MARIADB_HOST,
+            port=services.MARIADB_PORT,
+            user=services.MARIADB_USER,
+            passwd="",
+            db=databases["stage"],
+            charset="utf8mb4",
+        )
+    ) as my:
         cur = my.cursor()
         cur.execute(f"CREATE TABLE `{table}` (id int PRIMARY KEY, doc JSON)")
         try:
-            cur.executemany(f"INSERT INTO `{table}` VALUES (%s, %s)",
-                            [(i, None if doc is None else json.dumps(doc))
-                             for i, (_, doc, _) in enumerate(APP_LOGIN_CASES)])
+            cur.executemany(
+                f"INSERT INTO `{table}` VALUES (%s, %s)",
+                [(i, None if doc is None else json.dumps(doc)) for i, (_, doc, _) in enumerate(APP_LOGIN_CASES)],
+            )
             my.commit()
             cur.execute(f"SELECT id, {rule} FROM `{table}` WHERE id >= %s", (0,))
             results = cur.fetchall()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -37,7 +38,7 @@ def slack_receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[Receiver]:
     receiver = Receiver()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             receiver.requests.append((self.path, json.loads(body)))
             self.send_response(200)
@@ -55,10 +56,17 @@ def slack_receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[Receiver]:
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
         monkeypatch.delenv(name, raising=False)
     # SlackWebhookHook builds the URL as f"{schema}://{host}/{password}".
-    monkeypatch.setenv("AIRFLOW_CONN_SLACK_ALERTS", json.dumps({
-        "conn_type": "slackwebhook", "host": f"127.0.0.1:{receiver.port}", "schema": "http",
-        "password": WEBHOOK_TOKEN,
-    }))
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_SLACK_ALERTS",
+        json.dumps(
+            {
+                "conn_type": "slackwebhook",
+                "host": f"127.0.0.1:{receiver.port}",
+                "schema": "http",
+                "password": WEBHOOK_TOKEN,
+            }
+        ),
+    )
     try:
         yield receiver
     finally:
@@ -69,13 +77,28 @@ def slack_receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[Receiver]:
 
 def _alert() -> GateAlert:
     return GateAlert(
-        dag_id="recon_cohort_C1", run_id="manual__2024-05-01", task_id="gate_mr1", cohort_id="C1", stage="mr1",
-        scope={"env": "dev", "cohort_id": "C1", "stage": "mr1"}, policy="stop", outcome="Blocked",
+        dag_id="recon_cohort_C1",
+        run_id="manual__2024-05-01",
+        task_id="gate_mr1",
+        cohort_id="C1",
+        stage="mr1",
+        scope={"env": "dev", "cohort_id": "C1", "stage": "mr1"},
+        policy="stop",
+        outcome="Blocked",
         verdict_status="Mismatch",
-        failed_checks=[{"scope_key": "cohort_id=C1;env=dev;stage=mr1", "suite": "subscribers",
-                        "check_name": "row_count", "group_key": None, "expected": "1000", "actual": "998",
-                        "discrepancy": "-2", "status": "Mismatch",
-                        "message": f"missing {MSISDN} (imsi {IMSI}, {EMAIL})"}],
+        failed_checks=[
+            {
+                "scope_key": "cohort_id=C1;env=dev;stage=mr1",
+                "suite": "subscribers",
+                "check_name": "row_count",
+                "group_key": None,
+                "expected": "1000",
+                "actual": "998",
+                "discrepancy": "-2",
+                "status": "Mismatch",
+                "message": f"missing {MSISDN} (imsi {IMSI}, {EMAIL})",
+            }
+        ],
         samples=[{"msisdn": MSISDN, "imsi": IMSI}],
         run_url="http://localhost:8080/dags/recon_cohort_C1/runs/manual__2024-05-01/tasks/gate_mr1",
     )
@@ -107,15 +130,19 @@ class _TaskInstance:
 
     def xcom_pull(self, task_ids: Any = None, key: str = "return_value", **_: Any) -> Any:
         assert (task_ids, key) == ("check_mr1", "recon_summary")
-        return {"verdict_status": "Mismatch", "failed_checks": _alert().failed_checks,
-                "samples": [{"msisdn": MSISDN}]}
+        return {"verdict_status": "Mismatch", "failed_checks": _alert().failed_checks, "samples": [{"msisdn": MSISDN}]}
 
 
 def _failure_context() -> dict[str, Any]:
     ti = _TaskInstance()
-    return {"ti": ti, "task_instance": ti, "run_id": ti.run_id, "params": {"env": "dev", "cohort_id": "C1"},
-            "dag_run": SimpleNamespace(conf={"stage": "mr1"}),
-            "exception": RuntimeError(f"load failed at {MSISDN}: postgresql://recon:pw123@db/x")}
+    return {
+        "ti": ti,
+        "task_instance": ti,
+        "run_id": ti.run_id,
+        "params": {"env": "dev", "cohort_id": "C1"},
+        "dag_run": SimpleNamespace(conf={"stage": "mr1"}),
+        "exception": RuntimeError(f"load failed at {MSISDN}: postgresql://recon:pw123@db/x"),
+    }
 
 
 def test_slack_notifier_as_failure_callback(slack_receiver: Receiver) -> None:
@@ -123,7 +150,7 @@ def test_slack_notifier_as_failure_callback(slack_receiver: Receiver) -> None:
 
     ReconSlackNotifier("slack_alerts")(_failure_context())
 
-    (_, body), = slack_receiver.requests
+    ((_, body),) = slack_receiver.requests
     text = body["text"]
     assert "*Failed*: cohort *C1*, stage *mr1*" in text and "task `check_mr1`" in text
     assert "row_count" in text and "RuntimeError: load failed at 62812*******90" in text
@@ -148,13 +175,17 @@ def sns_topic_and_queue(airflow_env: dict[str, str], moto_server: Any) -> Iterat
 
 
 def _received(moto_server: Any, queue_url: str) -> list[dict[str, Any]]:
-    messages = moto_server.client("sqs").receive_message(
-        QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])
+    messages = (
+        moto_server.client("sqs")
+        .receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        .get("Messages", [])
+    )
     return [json.loads(m["Body"]) for m in messages]
 
 
-def test_send_sns_publishes_subject_message_and_attributes(sns_topic_and_queue: tuple[str, str],
-                                                           moto_server: Any) -> None:
+def test_send_sns_publishes_subject_message_and_attributes(
+    sns_topic_and_queue: tuple[str, str], moto_server: Any
+) -> None:
     from recon_operators.notifiers.sns import send_sns
 
     topic_arn, queue_url = sns_topic_and_queue

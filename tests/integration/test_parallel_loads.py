@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable, Iterator
 from contextlib import closing
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import MySQLdb
 import psycopg2
@@ -31,8 +32,12 @@ from recon_operators.migration.landing import BatchRange
 pytestmark = pytest.mark.integration
 
 BATCHES = [BatchRange(f"B{i}", str(628150000000 + i * 40), str(628150000000 + i * 40 + 39)) for i in range(4)]
-COHORT = CohortSpec("CP", [PrefixSpec("P815", "62815", [BatchSpec(b.batch_id, b.msisdn_start, b.msisdn_end)
-                                                        for b in BATCHES])], seed=3, non_migratable_rate=0.1)
+COHORT = CohortSpec(
+    "CP",
+    [PrefixSpec("P815", "62815", [BatchSpec(b.batch_id, b.msisdn_start, b.msisdn_end) for b in BATCHES])],
+    seed=3,
+    non_migratable_rate=0.1,
+)
 DATASETS = ["subscribers", "balances", "payments", "addons"]
 ROUNDS = 3  # the first creates the tables, the others replace existing rows
 
@@ -59,8 +64,14 @@ def _pg(dsn: str) -> Any:
 
 
 def _my(database: str) -> Any:
-    return MySQLdb.connect(host=services.MARIADB_HOST, port=services.MARIADB_PORT, user=services.MARIADB_USER,
-                           passwd="", db=database, charset="utf8mb4")
+    return MySQLdb.connect(
+        host=services.MARIADB_HOST,
+        port=services.MARIADB_PORT,
+        user=services.MARIADB_USER,
+        passwd="",
+        db=database,
+        charset="utf8mb4",
+    )
 
 
 def all_at_once(work: Callable[[BatchRange], None]) -> list[str]:
@@ -121,8 +132,15 @@ def test_batches_of_a_hop_load_at_once_without_deadlocks(hop, landing, databases
 
     def to_transform(batch: BatchRange) -> None:
         with closing(_pg(dsn)) as pg:
-            load_transform(landing_fs=fs, landing_base=base, cohort_id="CP", batch=batch, pg_conn=pg,
-                           schema=transform, datasets=DATASETS)
+            load_transform(
+                landing_fs=fs,
+                landing_base=base,
+                cohort_id="CP",
+                batch=batch,
+                pg_conn=pg,
+                schema=transform,
+                datasets=DATASETS,
+            )
 
     def to_stage(batch: BatchRange) -> None:
         with closing(_pg(dsn)) as pg, closing(_my(stage_db)) as my:
@@ -130,11 +148,10 @@ def test_batches_of_a_hop_load_at_once_without_deadlocks(hop, landing, databases
 
     def to_target(batch: BatchRange) -> None:
         with closing(_my(stage_db)) as my, closing(_pg(dsn)) as pg:
-            load_target(mysql_conn=my, target_conn=pg, cohort_id="CP", batch=batch, schema=target,
-                        datasets=DATASETS)
+            load_target(mysql_conn=my, target_conn=pg, cohort_id="CP", batch=batch, schema=target, datasets=DATASETS)
 
     hops = {"transform": to_transform, "stage": to_stage, "target": to_target}
-    for before in list(hops)[:list(hops).index(hop)]:
+    for before in list(hops)[: list(hops).index(hop)]:
         for batch in BATCHES:
             hops[before](batch)
     errors: list[str] = []  # every round runs, so the first failure mode cannot hide the next
@@ -142,15 +159,18 @@ def test_batches_of_a_hop_load_at_once_without_deadlocks(hop, landing, databases
         errors += [f"round {round_no}: {e}" for e in all_at_once(hops[hop])]
     assert errors == [], "\n".join(errors)
     want = {name: migrated(tables, name) for name in DATASETS}
-    got = {"transform": lambda: counts_pg(dsn, transform), "stage": lambda: counts_my(stage_db),
-           "target": lambda: counts_pg(dsn, target)}[hop]()
+    got = {
+        "transform": lambda: counts_pg(dsn, transform),
+        "stage": lambda: counts_my(stage_db),
+        "target": lambda: counts_pg(dsn, target),
+    }[hop]()
     assert got == want
 
 
 def test_prepare_layers_creates_tables_and_batch_indexes_once(databases, stage_db):
-    from recon_operators.migration.landing import DATASETS as GENERATED
     from recon_operators.demo.layer_tables import layer_ddl
     from recon_operators.demo.loaders import prepare_layers
+    from recon_operators.migration.landing import DATASETS as GENERATED
     from recon_operators.migration.landing import NON_MIGRATABLE
 
     dsn = services.pg_dsn(databases["transform"])
@@ -162,23 +182,37 @@ def test_prepare_layers_creates_tables_and_batch_indexes_once(databases, stage_d
                 cur.execute(statement)
         pg.commit()
     with closing(_pg(dsn)) as pg, closing(_my(stage_db)) as my, closing(_pg(dsn)) as tg:
-        kwargs = {"transform_conn": pg, "stage_conn": my, "target_conn": tg, "transform_schema": transform,
-                  "target_schema": target, "datasets": ["subscribers", "balances"]}
+        kwargs = {
+            "transform_conn": pg,
+            "stage_conn": my,
+            "target_conn": tg,
+            "transform_schema": transform,
+            "target_schema": target,
+            "datasets": ["subscribers", "balances"],
+        }
         first = prepare_layers(**kwargs)
         again = prepare_layers(**kwargs)
-    assert first == {"transform": [NON_MIGRATABLE, "subscribers", "balances"],
-                     "stage": ["subscribers", "balances"], "target": ["subscribers", "balances"]}
+    assert first == {
+        "transform": [NON_MIGRATABLE, "subscribers", "balances"],
+        "stage": ["subscribers", "balances"],
+        "target": ["subscribers", "balances"],
+    }
     assert again == {"transform": [], "stage": [], "target": []}
     with closing(_pg(dsn)) as pg, pg.cursor() as cur:
-        cur.execute("SELECT schemaname, tablename, indexdef FROM pg_indexes WHERE schemaname IN (%s, %s) "
-                    "AND indexname LIKE %s", (transform, target, "%_batch_idx"))
+        cur.execute(
+            "SELECT schemaname, tablename, indexdef FROM pg_indexes WHERE schemaname IN (%s, %s) AND indexname LIKE %s",
+            (transform, target, "%_batch_idx"),
+        )
         batch_indexes = {(schema, table): definition for schema, table, definition in cur.fetchall()}
     # The tables that hold cohort_id, the old target table included.
     assert set(batch_indexes) == {(transform, NON_MIGRATABLE), (transform, "subscribers"), (target, "subscribers")}
     assert batch_indexes[(target, "subscribers")].endswith("(cohort_id, msisdn)")
     with closing(_my(stage_db)) as my:
         cur = my.cursor()
-        cur.execute("SELECT table_name, GROUP_CONCAT(column_name ORDER BY seq_in_index) FROM "
-                    "information_schema.statistics WHERE table_schema = DATABASE() AND index_name LIKE %s "
-                    "GROUP BY table_name", ("%_batch_idx",))
+        cur.execute(
+            "SELECT table_name, GROUP_CONCAT(column_name ORDER BY seq_in_index) FROM "
+            "information_schema.statistics WHERE table_schema = DATABASE() AND index_name LIKE %s "
+            "GROUP BY table_name",
+            ("%_batch_idx",),
+        )
         assert dict(cur.fetchall()) == {"subscribers": "cohort_id,msisdn"}

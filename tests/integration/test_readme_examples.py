@@ -27,9 +27,9 @@ EXAMPLES = [
 def documented_commands(page: str, heading: str) -> list[tuple[list[str], int | None]]:
     """Each command line of the block with the exit code its comment promises (``# exit N``)."""
     text = (ROOT / page).read_text(encoding="utf-8")
-    section = text[text.index(heading + "\n"):]
+    section = text[text.index(heading + "\n") :]
     start = section.index("```bash") + len("```bash")
-    block = section[start:section.index("```", start)]
+    block = section[start : section.index("```", start)]
     commands = []
     for line in block.strip().splitlines():
         command, _, comment = line.partition("#")
@@ -38,8 +38,11 @@ def documented_commands(page: str, heading: str) -> list[tuple[list[str], int | 
     return commands
 
 
-ALL_COMMANDS = [(page, command, expected) for page, heading, _ in EXAMPLES
-                for command, expected in documented_commands(page, heading)]
+ALL_COMMANDS = [
+    (page, command, expected)
+    for page, heading, _ in EXAMPLES
+    for command, expected in documented_commands(page, heading)
+]
 
 
 @pytest.mark.parametrize("page, heading, count", EXAMPLES)
@@ -54,8 +57,11 @@ def test_the_readme_points_at_the_examples():
     assert "docs/check-suites.md#the-recon-command" in readme
 
 
-@pytest.mark.parametrize("page, command, expected_exit", ALL_COMMANDS,
-                         ids=[f"{page}:{' '.join(command[1:3])}:{i}" for i, (page, command, _) in enumerate(ALL_COMMANDS)])
+@pytest.mark.parametrize(
+    "page, command, expected_exit",
+    ALL_COMMANDS,
+    ids=[f"{page}:{' '.join(command[1:3])}:{i}" for i, (page, command, _) in enumerate(ALL_COMMANDS)],
+)
 def test_documented_example_runs_as_written(page, command, expected_exit):
     argv = [sys.executable, "-m", "recon_operators.cli", *command[1:]]
     result = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True)

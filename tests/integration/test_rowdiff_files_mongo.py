@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import mongomock
@@ -21,6 +21,7 @@ from recon_operators.engine.adapters.mysql import MySQLAdapter
 from recon_operators.engine.adapters.postgres import PostgresAdapter
 from recon_operators.engine.rowdiff import DiffSpec, run_diff
 from recon_operators.engine.spec import SideSpec
+from tests.integration.rowdiff_data import COLUMNS, changed, mariadb_connect, rows, table, write_mariadb, write_postgres
 
 
 def file_side(path, filesystem=None):
@@ -29,7 +30,6 @@ def file_side(path, filesystem=None):
 
 def mongo_side(database, collection, filter=None, params=None):
     return MongoAdapter(database, SideSpec(collection=collection, filter=filter), params=params)
-from tests.integration.rowdiff_data import COLUMNS, changed, mariadb_connect, rows, table, write_mariadb, write_postgres
 
 
 def write_csv(path, data, *, bom: bool = False, crlf: bool = False) -> str:
@@ -42,12 +42,24 @@ def write_csv(path, data, *, bom: bool = False, crlf: bool = False) -> str:
 
 
 def write_parquet(path, data) -> str:
-    schema = pa.schema([("msisdn", pa.string()), ("batch", pa.int64()), ("plan", pa.string()),
-                        ("balance", pa.decimal128(14, 4)), ("rate", pa.float64()), ("activated_at", pa.timestamp("us")),
-                        ("seen_at", pa.timestamp("us", tz="UTC")), ("born", pa.date32()), ("status", pa.string()),
-                        ("email", pa.string()), ("note", pa.string())])
+    schema = pa.schema(
+        [
+            ("msisdn", pa.string()),
+            ("batch", pa.int64()),
+            ("plan", pa.string()),
+            ("balance", pa.decimal128(14, 4)),
+            ("rate", pa.float64()),
+            ("activated_at", pa.timestamp("us")),
+            ("seen_at", pa.timestamp("us", tz="UTC")),
+            ("born", pa.date32()),
+            ("status", pa.string()),
+            ("email", pa.string()),
+            ("note", pa.string()),
+        ]
+    )
     pq.write_table(pa.Table.from_pylist([{c: r[c] for c in COLUMNS} for r in data], schema=schema), path)
     return str(path)
+
 
 pytestmark = pytest.mark.integration
 
@@ -82,13 +94,13 @@ def test_csv_against_postgres_and_parquet_against_mariadb(tmp_path, postgres, da
 
 
 def test_csv_with_bom_crlf_quoted_commas_and_newlines_against_parquet(tmp_path):
-    data = changed(rows(), 2, note="line one\nline two, \"quoted\"")
+    data = changed(rows(), 2, note='line one\nline two, "quoted"')
     source = file_side(write_csv(tmp_path / "s.csv", data, bom=True, crlf=True))
     target_data = changed(data, 8, status="SUSPENDED", note="other")
     result = diff(source, file_side(write_parquet(tmp_path / "t.parquet", target_data)))
     assert (result.source_rows, result.changed_rows) == (30, 1)
     assert result.column_mismatches == {"status": 1, "note": 1}
-    assert result.samples[0]["columns"] == {"status": "BARRED~SUSPENDED", "note": "note 8, with \"quotes\"~other"}
+    assert result.samples[0]["columns"] == {"status": "BARRED~SUSPENDED", "note": 'note 8, with "quotes"~other'}
     multiline = diff(source, file_side(write_parquet(tmp_path / "t.parquet", data)), columns=("note",))
     assert multiline.equal  # the quoted newline and comma survived the CSV read intact
 
@@ -100,8 +112,9 @@ def test_csv_to_csv_counts_missing_extra_and_a_csv_on_s3(tmp_path, moto_server):
     s3.create_bucket(Bucket="rowdiff")
     s3.put_object(Bucket="rowdiff", Key="in/target.csv", Body=open(write_csv(tmp_path / "t.csv", target), "rb").read())
     filesystem = s3_filesystem(endpoint_url=moto_server.endpoint_url, access_key="testing", secret_key="testing")
-    result = diff(file_side(write_csv(tmp_path / "s.csv", data)),
-                  file_side("s3://rowdiff/in/target.csv", filesystem=filesystem))
+    result = diff(
+        file_side(write_csv(tmp_path / "s.csv", data)), file_side("s3://rowdiff/in/target.csv", filesystem=filesystem)
+    )
     assert (result.missing_in_target, result.extra_in_target, result.changed_rows) == (1, 1, 0)
     assert result.target["path"] == "s3://rowdiff/in/target.csv"
 
@@ -118,9 +131,12 @@ def test_malformed_and_missing_files_are_clear_errors(tmp_path):
 def mongo_docs(data):
     docs = []
     for row in data:
-        doc = dict(row, balance=Decimal128(row["balance"]),
-                   born=datetime(row["born"].year, row["born"].month, row["born"].day),
-                   seen_at=row["seen_at"].astimezone(timezone.utc).replace(tzinfo=None))
+        doc = dict(
+            row,
+            balance=Decimal128(row["balance"]),
+            born=datetime(row["born"].year, row["born"].month, row["born"].day),
+            seen_at=row["seen_at"].astimezone(UTC).replace(tzinfo=None),
+        )
         if doc["note"] is None:
             del doc["note"]  # a missing field is NULL
         docs.append(doc)
@@ -135,6 +151,9 @@ def test_mongo_collection_against_postgres(postgres):
     assert (result.source_rows, result.matched_rows, result.changed_rows) == (30, 30, 1)
     assert result.column_mismatches == {"balance": 1}
     assert result.samples[0]["columns"] == {"balance": "99.5~6.42"}  # Decimal128 has no declared scale
-    only_batch_1 = diff(mongo_side(database, "subs", filter={"batch": ":batch"}, params={"batch": 1}),
-                        postgres([r for r in data if r["batch"] == 1]), columns=("status",))
+    only_batch_1 = diff(
+        mongo_side(database, "subs", filter={"batch": ":batch"}, params={"batch": 1}),
+        postgres([r for r in data if r["batch"] == 1]),
+        columns=("status",),
+    )
     assert only_batch_1.equal and only_batch_1.source_rows == 15

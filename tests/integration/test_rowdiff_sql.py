@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 import psycopg2
@@ -15,8 +15,7 @@ from recon_operators.engine.adapters.postgres import PostgresAdapter
 from recon_operators.engine.normalise import ColumnRule
 from recon_operators.engine.rowdiff import DiffError, DiffSpec, compare, run_diff
 from recon_operators.engine.spec import SideSpec, Tolerance
-from tests.integration.rowdiff_data import (changed, mariadb_connect, rows, table, write_mariadb,
-                                            write_postgres)
+from tests.integration.rowdiff_data import changed, mariadb_connect, rows, table, write_mariadb, write_postgres
 
 pytestmark = pytest.mark.integration
 
@@ -50,8 +49,18 @@ def test_same_rows_in_different_column_types_are_equal(sides):
     result = sides(rows(), rows())
     assert result.equal, result.as_dict()
     assert (result.source_rows, result.target_rows, result.matched_rows) == (30, 30, 30)
-    assert result.columns == ["batch", "plan", "balance", "rate", "activated_at", "seen_at", "born", "status",
-                              "email", "note"]
+    assert result.columns == [
+        "batch",
+        "plan",
+        "balance",
+        "rate",
+        "activated_at",
+        "seen_at",
+        "born",
+        "status",
+        "email",
+        "note",
+    ]
     assert result.column_mismatches == {} and result.samples == []
 
 
@@ -83,8 +92,11 @@ def test_tolerances_absolute_and_relative(sides):
     assert sides(data, target).column_mismatches == {"balance": 1, "rate": 1}
     within = sides(data, target, tolerances={"balance": Tolerance(abs=Decimal("0.05"))})
     assert within.column_mismatches == {"rate": 1}
-    relative = sides(changed(data, 3, balance=Decimal("100.00")), changed(data, 3, balance=Decimal("100.90")),
-                     tolerances={"balance": Tolerance(rel=Decimal("0.01"))})
+    relative = sides(
+        changed(data, 3, balance=Decimal("100.00")),
+        changed(data, 3, balance=Decimal("100.90")),
+        tolerances={"balance": Tolerance(rel=Decimal("0.01"))},
+    )
     assert relative.equal
 
 
@@ -97,9 +109,12 @@ def test_declared_rules_trim_case_empty_and_time_zone(sides):
     target = [dict(r, activated_at=r["activated_at"] + timedelta(hours=7)) for r in target]
     plain = sides(data, target)
     assert plain.column_mismatches == {"status": 1, "note": 2, "activated_at": 30}
-    ruled = sides(data, target, rules={"status": ColumnRule(trim=True, case="upper"),
-                                       "note": ColumnRule(empty_as_null=True)},
-                  target_rules={"activated_at": ColumnRule(timezone="+07:00")})
+    ruled = sides(
+        data,
+        target,
+        rules={"status": ColumnRule(trim=True, case="upper"), "note": ColumnRule(empty_as_null=True)},
+        target_rules={"activated_at": ColumnRule(timezone="+07:00")},
+    )
     # Row 2's note "note 2, ..." became '' and stays a real difference; row 5's NULL vs '' does not.
     assert ruled.column_mismatches == {"note": 1}
 
@@ -124,7 +139,8 @@ def test_duplicate_keys_are_reported_not_collapsed(sides):
     assert (result.missing_in_target, result.extra_in_target, result.changed_rows) == (0, 0, 0)
     assert result.matched_rows == 9 and not result.equal
     assert [s for s in result.samples if s["status"] == "duplicate_in_source"] == [
-        {"status": "duplicate_in_source", "key": {"msisdn": "62812*******03"}, "rows": 2}]
+        {"status": "duplicate_in_source", "key": {"msisdn": "62812*******03"}, "rows": 2}
+    ]
 
 
 def test_columns_exclude_and_sample_limit(sides):
@@ -157,8 +173,10 @@ def test_mariadb_filter_with_parameters_and_percent_signs(databases):
     write_mariadb(databases["stage"], my_table, rows())
     conn = mariadb_connect(databases["stage"])
     try:
-        for where, params in (("batch = :batch AND email LIKE '%@example.com'", {"batch": "2"}),
-                              ("batch = 2 AND email LIKE '%@example.com'", {})):
+        for where, params in (
+            ("batch = :batch AND email LIKE '%@example.com'", {"batch": "2"}),
+            ("batch = 2 AND email LIKE '%@example.com'", {}),
+        ):
             filtered = MySQLAdapter(conn, SideSpec(table=my_table, filter=where, params=params))
             whole = MySQLAdapter(conn, SideSpec(query=f"SELECT * FROM {my_table} WHERE batch = '2'"))
             result = run_diff(DiffSpec(key=("msisdn",)), filtered, whole)
@@ -179,8 +197,11 @@ def test_unreadable_side_and_bad_spec_are_clear_errors(databases):
         with pytest.raises(DiffError, match="source has no column nope"):
             run_diff(DiffSpec(key=("nope",)), present, present)
         with pytest.raises(SourceError, match="needs :day"):
-            run_diff(DiffSpec(key=("msisdn",)), PostgresAdapter(conn, SideSpec(table=pg_table, filter="born = :day")),
-                     present)
+            run_diff(
+                DiffSpec(key=("msisdn",)),
+                PostgresAdapter(conn, SideSpec(table=pg_table, filter="born = :day")),
+                present,
+            )
     finally:
         conn.close()
     with pytest.raises(DiffError, match="needs a key"):
@@ -196,20 +217,24 @@ def test_awkward_text_travels_intact_through_either_mariadb_path(databases, thro
     from recon_operators.connections import ConnectionInfo
     from recon_operators.demo.services import MARIADB_HOST, MARIADB_PORT, MARIADB_USER
 
-    awkward = ["it's", "back\\slash", "tab\there", "new\nline", "NULL", "", None, "é,\"q\"", "\\N"]
+    awkward = ["it's", "back\\slash", "tab\there", "new\nline", "NULL", "", None, 'é,"q"', "\\N"]
     data = [dict(r, note=awkward[i % len(awkward)]) for i, r in enumerate(rows(18))]
     pg_table, my_table = table(), table()
     write_postgres(databases["transform"], pg_table, data)
     write_mariadb(databases["stage"], my_table, data)
     native = ConnectionInfo("mysql", MARIADB_HOST, MARIADB_PORT, MARIADB_USER, None, databases["stage"])
     source = PostgresAdapter(psycopg2.connect(pg_dsn(databases["transform"])), SideSpec(table=pg_table))
-    target = MySQLAdapter(mariadb_connect(databases["stage"]), SideSpec(table=my_table),
-                          native=native if through_client else None)
+    target = MySQLAdapter(
+        mariadb_connect(databases["stage"]), SideSpec(table=my_table), native=native if through_client else None
+    )
     try:
         result = run_diff(DiffSpec(key=("msisdn",)), source, target)
         assert result.equal, result.as_dict()
-        drifted = MySQLAdapter(target.connection, SideSpec(query=f"SELECT msisdn, REPLACE(note, 'it', 'IT') AS note "
-                                                            f"FROM {my_table}"), native=native if through_client else None)
+        drifted = MySQLAdapter(
+            target.connection,
+            SideSpec(query=f"SELECT msisdn, REPLACE(note, 'it', 'IT') AS note FROM {my_table}"),
+            native=native if through_client else None,
+        )
         changed_notes = run_diff(DiffSpec(key=("msisdn",), columns=("note",), mask=False), source, drifted)
         assert changed_notes.changed_rows == 2
         assert {s["columns"]["note"] for s in changed_notes.samples} == {"it's~IT's"}
@@ -274,6 +299,7 @@ def test_boolean_rule_and_incomparable_column(databases):
         source.close()
         target.close()
     assert result.column_mismatches == {} and result.changed_rows == 0
-    assert result.incomparable == {"doc": "doc: jsonb (source) vs int(11) (target) have no common form; "
-                                          "pass --rule doc=text or --exclude doc"}
+    assert result.incomparable == {
+        "doc": "doc: jsonb (source) vs int(11) (target) have no common form; pass --rule doc=text or --exclude doc"
+    }
     assert not result.equal and result.columns == ["flag"]

@@ -8,7 +8,10 @@ pytestmark = pytest.mark.integration
 def test_postgres_hook_reaches_the_session_database(airflow_env, databases):
     from airflow.providers.postgres.hooks.postgres import PostgresHook
 
-    assert PostgresHook(postgres_conn_id="transform_pg").get_first("SELECT current_database()")[0] == databases["transform"]
+    assert (
+        PostgresHook(postgres_conn_id="transform_pg").get_first("SELECT current_database()")[0]
+        == databases["transform"]
+    )
 
 
 def test_mysql_hook_reaches_the_session_mariadb_database(airflow_env, databases):

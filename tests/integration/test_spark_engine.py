@@ -11,20 +11,47 @@ import sys
 import pytest
 
 from recon_operators.engine.spec import SuiteError, parse_suite
-from tests.integration.rowdiff_data import (MY_DDL, changed, mariadb_url, pg_url, rows, table, write_mariadb,
-                                           write_postgres)
+from tests.integration.rowdiff_data import (
+    MY_DDL,
+    changed,
+    mariadb_url,
+    pg_url,
+    rows,
+    table,
+    write_mariadb,
+    write_postgres,
+)
 
 pytestmark = pytest.mark.integration
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SAME = ("source_rows", "target_rows", "matched_rows", "missing_in_target", "extra_in_target", "changed_rows",
-        "duplicate_keys_source", "duplicate_keys_target", "column_mismatches", "samples", "equal", "key", "columns",
-        "forms", "incomparable")
+SAME = (
+    "source_rows",
+    "target_rows",
+    "matched_rows",
+    "missing_in_target",
+    "extra_in_target",
+    "changed_rows",
+    "duplicate_keys_source",
+    "duplicate_keys_target",
+    "column_mismatches",
+    "samples",
+    "equal",
+    "key",
+    "columns",
+    "forms",
+    "incomparable",
+)
 
 
 def recon(*args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "recon_operators.cli", "diff", *args], capture_output=True, text=True,
-                          env={**os.environ, **env}, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "recon_operators.cli", "diff", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        cwd=ROOT,
+    )
 
 
 def test_spark_diff_gives_the_default_engines_result(databases):
@@ -40,8 +67,18 @@ def test_spark_diff_gives_the_default_engines_result(databases):
     write_mariadb(databases["stage"], my_table, target, ddl=MY_DDL.replace("plan varchar(8)", "plan CHAR(8)"))
     source, target_url = pg_url(databases["transform"], pg_table), mariadb_url(databases["stage"], my_table)
     default = recon(source, target_url, "--key", "msisdn", "--json")
-    spark = recon(source, target_url, "--key", "msisdn", "--json", "--engine", "spark", "--spark-master", "local[2]",
-                  RECON_SPARK_JDBC_PARTITIONS="3")
+    spark = recon(
+        source,
+        target_url,
+        "--key",
+        "msisdn",
+        "--json",
+        "--engine",
+        "spark",
+        "--spark-master",
+        "local[2]",
+        RECON_SPARK_JDBC_PARTITIONS="3",
+    )
     assert default.returncode == 1, default.stderr
     assert spark.returncode == 1, spark.stderr
     expected, got = json.loads(default.stdout), json.loads(spark.stdout)
@@ -51,10 +88,14 @@ def test_spark_diff_gives_the_default_engines_result(databases):
     assert got["source"]["engine"] == "spark" and "someone@else.org" not in spark.stdout
 
 
-@pytest.mark.parametrize("args, message", [
-    (("--spark-master", "local[2]"), "--spark-master needs --engine spark"),
-    (("--engine", "spark"), "the spark engine reads files and postgres/mysql tables, not a collection"),
-], ids=["master-without-spark", "mongo-on-spark"])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("--spark-master", "local[2]"), "--spark-master needs --engine spark"),
+        (("--engine", "spark"), "the spark engine reads files and postgres/mysql tables, not a collection"),
+    ],
+    ids=["master-without-spark", "mongo-on-spark"],
+)
 def test_bad_spark_options_are_one_line_exit_2(tmp_path, args, message):
     source = tmp_path / "a.csv"
     source.write_text("id\n1\n")
@@ -77,10 +118,27 @@ def test_recon_check_on_spark_reads_quoted_newlines_unless_multiline_is_off(tmp_
     data = tmp_path / "notes.csv"
     data.write_text('id,note\n1,"two\nlines"\n2,plain\n')
     suite = tmp_path / "suite.yaml"
-    suite.write_text(f"suite: notes\nsource: {{path: {data}}}\ntarget: {{path: {data}, csv: {{multiline: false}}}}\n"
-                     "checks: [{name: rows, kind: row_count}]\n")
-    done = subprocess.run([sys.executable, "-m", "recon_operators.cli", "check", str(suite), "--engine", "spark",
-                           "--spark-master", "local[1]", "--json"], capture_output=True, text=True, cwd=ROOT)
+    suite.write_text(
+        f"suite: notes\nsource: {{path: {data}}}\ntarget: {{path: {data}, csv: {{multiline: false}}}}\n"
+        "checks: [{name: rows, kind: row_count}]\n"
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "recon_operators.cli",
+            "check",
+            str(suite),
+            "--engine",
+            "spark",
+            "--spark-master",
+            "local[1]",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert done.returncode in (1, 2), done.stderr
     (result,) = json.loads(done.stdout)["results"]
     assert result["expected"] == 2 and result["status"] in ("Mismatch", "Error")

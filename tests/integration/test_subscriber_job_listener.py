@@ -9,7 +9,7 @@ import pytest
 
 from recon_operators.listeners import subscriber_jobs as listener
 from tests.airflow_helpers import query
-from tests.integration.subscribers_world import job_store  # noqa: F401
+from tests.integration.subscribers_world import job_store  # noqa: F401 - pytest fixtures, used as test parameters
 
 pytestmark = pytest.mark.integration
 CANCEL_MESSAGE = "Dag Run's state was manually set to `failed`."  # what the REST API / UI pass to listeners
@@ -22,13 +22,22 @@ def store_env(store_dsn, monkeypatch):
 
 
 def run(job_type: str, **conf):
-    return SimpleNamespace(dag_id=f"subscriber_l{uuid.uuid4().hex[:6]}_{job_type}", run_id="manual__1", conf=conf,
-                           get_task_instances=lambda state=None: [SimpleNamespace(task_id="load_chunk")])
+    return SimpleNamespace(
+        dag_id=f"subscriber_l{uuid.uuid4().hex[:6]}_{job_type}",
+        run_id="manual__1",
+        conf=conf,
+        get_task_instances=lambda state=None: [SimpleNamespace(task_id="load_chunk")],
+    )
 
 
 def status(dsn: str, dag_run) -> list[tuple]:
-    return query(dsn, "SELECT job_type, job_status, filters->>'input_key', error FROM recon.subscriber_job "
-                      "WHERE dag_id = %s AND run_id = %s", dag_run.dag_id, dag_run.run_id)
+    return query(
+        dsn,
+        "SELECT job_type, job_status, filters->>'input_key', error FROM recon.subscriber_job "
+        "WHERE dag_id = %s AND run_id = %s",
+        dag_run.dag_id,
+        dag_run.run_id,
+    )
 
 
 def test_the_listener_is_registered_by_the_plugin():
@@ -39,8 +48,11 @@ def test_the_listener_is_registered_by_the_plugin():
 
 
 def test_runs_that_start_announce_their_job(store_env):
-    audit, named, waiting = run("audit"), run("migration", input_key="subscribers/migration/incoming/a.csv"), \
-        run("migration")
+    audit, named, waiting = (
+        run("audit"),
+        run("migration", input_key="subscribers/migration/incoming/a.csv"),
+        run("migration"),
+    )
     for dag_run in (audit, named, waiting, SimpleNamespace(dag_id="recon_cohort_A", run_id="x", conf={})):
         listener.on_dag_run_running(dag_run=dag_run, msg="")
     assert status(store_env, audit) == [("AUDIT", "QUEUED", None, None)]

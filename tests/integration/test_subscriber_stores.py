@@ -12,8 +12,16 @@ from recon_operators.subscribers.legacy import LegacyStore
 from recon_operators.subscribers.model import canonical_timestamp
 from recon_operators.subscribers.provisioning import Mode, Provisioner, delete_planner, upsert_planner
 from recon_operators.subscribers.sample import subscribers
-from tests.integration.subscribers_world import (cloud_table, dynamodb_client, job_store, legacy_db,  # noqa: F401
-                                                 legacy_rows, mysql_connect, open_job, throttle)
+from tests.integration.subscribers_world import (  # noqa: F401 - pytest fixtures, used as test parameters
+    cloud_table,
+    dynamodb_client,
+    job_store,
+    legacy_db,
+    legacy_rows,
+    mysql_connect,
+    open_job,
+    throttle,
+)
 
 pytestmark = pytest.mark.integration
 NOW = "2026-03-01T08:00:00.000Z"
@@ -41,8 +49,16 @@ def load(provisioner: Provisioner, records, chunk="c0001", now=NOW):
 
 def test_both_stores_read_back_what_was_written(cloud, legacy, job_store):
     records = subscribers(30, prefix="rt")
-    outcome = load(Provisioner(Mode.DUAL_PROV, cloud=cloud, legacy=legacy,
-                               journal=job_store.journal(job_id := open_job(job_store)), job_id=job_id), records)
+    outcome = load(
+        Provisioner(
+            Mode.DUAL_PROV,
+            cloud=cloud,
+            legacy=legacy,
+            journal=job_store.journal(job_id := open_job(job_store)),
+            job_id=job_id,
+        ),
+        records,
+    )
     assert outcome.as_dict()["inserted"] == 30 and outcome.failed == 0
     uids = [r["uid"] for r in records]
     in_cloud, in_legacy = cloud.get_many(uids), legacy.get_many(uids)
@@ -57,21 +73,32 @@ def test_both_stores_read_back_what_was_written(cloud, legacy, job_store):
 def test_reloading_the_same_records_writes_nothing(cloud, legacy, job_store, legacy_db):
     records = subscribers(20, prefix="idem")
     job_id = open_job(job_store)
-    provisioner = Provisioner(Mode.DUAL_PROV, cloud=cloud, legacy=legacy, journal=job_store.journal(job_id),
-                              job_id=job_id)
+    provisioner = Provisioner(
+        Mode.DUAL_PROV, cloud=cloud, legacy=legacy, journal=job_store.journal(job_id), job_id=job_id
+    )
     load(provisioner, records)
     audit_rows = legacy_rows(legacy_db, "SELECT count(*) FROM audit_log")[0][0]
     again = load(provisioner, records, now="2026-03-02T08:00:00.000Z")
-    assert again.as_dict() == {"processed": 20, "succeeded": 20, "failed": 0, "inserted": 0, "updated": 0,
-                               "deleted": 0, "unchanged": 20, "compensated": 0, "out_of_sync": 0}
+    assert again.as_dict() == {
+        "processed": 20,
+        "succeeded": 20,
+        "failed": 0,
+        "inserted": 0,
+        "updated": 0,
+        "deleted": 0,
+        "unchanged": 20,
+        "compensated": 0,
+        "out_of_sync": 0,
+    }
     assert legacy_rows(legacy_db, "SELECT count(*) FROM audit_log")[0][0] == audit_rows == 20
     assert {r["updatedAt"] for r in cloud.get_many([r["uid"] for r in records]).values()} == {NOW}
     changed = dict(records[0], planId="BUSINESS" if records[0]["planId"] != "BUSINESS" else "BASIC")
     third = load(provisioner, [changed, *records[1:]], now="2026-03-03T08:00:00.000Z")
     assert (third.updated, third.unchanged) == (1, 19)
     assert cloud.get_many([changed["uid"]])[changed["uid"]]["updatedAt"] == "2026-03-03T08:00:00.000Z"
-    assert legacy_rows(legacy_db, "SELECT action, changed_fields, job_id FROM audit_log ORDER BY id DESC LIMIT 1") == \
-        [("UPDATE", "plan_id,updated_at", job_id)]
+    assert legacy_rows(legacy_db, "SELECT action, changed_fields, job_id FROM audit_log ORDER BY id DESC LIMIT 1") == [
+        ("UPDATE", "plan_id,updated_at", job_id)
+    ]
 
 
 def test_a_record_legacy_refuses_is_undone_on_cloud(cloud, legacy, job_store, store_dsn):
@@ -79,16 +106,19 @@ def test_a_record_legacy_refuses_is_undone_on_cloud(cloud, legacy, job_store, st
     (a new record: removed; an update: the previous item), the others land on both sides."""
     records = subscribers(10, prefix="comp")
     job_id = open_job(job_store)
-    provisioner = Provisioner(Mode.DUAL_PROV, cloud=cloud, legacy=legacy, journal=job_store.journal(job_id),
-                              job_id=job_id)
+    provisioner = Provisioner(
+        Mode.DUAL_PROV, cloud=cloud, legacy=legacy, journal=job_store.journal(job_id), job_id=job_id
+    )
     load(provisioner, records[:5])
     # Legacy holds each MSISDN once: a new uid reusing one, and an update taking another's, are refused.
     newcomer = dict(records[5], msisdn=records[0]["msisdn"])
     thief = dict(records[1], msisdn=records[2]["msisdn"], status="SUSPENDED")
     before_thief = cloud.get_many([thief["uid"]])[thief["uid"]]
     outcome = load(provisioner, [newcomer, thief, *records[6:]], chunk="c0002", now="2026-03-02T00:00:00.000Z")
-    assert outcome.failures == {newcomer["uid"]: "legacy: msisdn already belongs to another subscriber",
-                                thief["uid"]: "legacy: msisdn already belongs to another subscriber"}
+    assert outcome.failures == {
+        newcomer["uid"]: "legacy: msisdn already belongs to another subscriber",
+        thief["uid"]: "legacy: msisdn already belongs to another subscriber",
+    }
     assert (outcome.processed, outcome.succeeded, outcome.inserted, outcome.compensated) == (6, 4, 4, 2)
     assert newcomer["uid"] not in cloud.get_many([newcomer["uid"]])
     assert cloud.get_many([thief["uid"]])[thief["uid"]] == before_thief
@@ -122,23 +152,25 @@ def test_a_failed_undo_is_recorded_out_of_sync_and_retried(cloud, legacy, job_st
     records = subscribers(4, prefix="oos")
     job_id = open_job(job_store)
     flaky = _FailingUndo(cloud, fail_after=2)
-    provisioner = Provisioner(Mode.DUAL_PROV, cloud=flaky, legacy=legacy, journal=job_store.journal(job_id),
-                              job_id=job_id)
+    provisioner = Provisioner(
+        Mode.DUAL_PROV, cloud=flaky, legacy=legacy, journal=job_store.journal(job_id), job_id=job_id
+    )
     load(provisioner, records[:2])  # call 1
     newcomer = dict(records[2], imsi=records[0]["imsi"])  # refused by Legacy (imsi is unique there)
     outcome = load(provisioner, [newcomer, records[3]], chunk="c0002")  # call 2 writes, call 3 (undo) fails
     assert outcome.failures == {newcomer["uid"]: "legacy: imsi already belongs to another subscriber"}
     assert list(outcome.out_of_sync) == [newcomer["uid"]] and outcome.compensated == 0
     assert newcomer["uid"] in cloud.get_many([newcomer["uid"]])  # half-done, but recorded:
-    assert query(store_dsn, "SELECT uid, status FROM recon.subscriber_sync_issue WHERE job_id = %s", job_id) == \
-        [(newcomer["uid"], "OPEN")]
-    healthy = Provisioner(Mode.DUAL_PROV, cloud=cloud, legacy=legacy, journal=job_store.journal(job_id),
-                          job_id=job_id)
+    assert query(store_dsn, "SELECT uid, status FROM recon.subscriber_sync_issue WHERE job_id = %s", job_id) == [
+        (newcomer["uid"], "OPEN")
+    ]
+    healthy = Provisioner(Mode.DUAL_PROV, cloud=cloud, legacy=legacy, journal=job_store.journal(job_id), job_id=job_id)
     resolved, still = job_store.resync(job_id, healthy.resync)
     assert (resolved, still) == (1, {})
     assert newcomer["uid"] not in cloud.get_many([newcomer["uid"]])
-    assert query(store_dsn, "SELECT status, attempts FROM recon.subscriber_sync_issue WHERE job_id = %s", job_id) == \
-        [("RESOLVED", 1)]
+    assert query(store_dsn, "SELECT status, attempts FROM recon.subscriber_sync_issue WHERE job_id = %s", job_id) == [
+        ("RESOLVED", 1)
+    ]
 
 
 def test_an_intent_left_by_a_stopped_writer_is_resynced(cloud, legacy, job_store, store_dsn):
@@ -147,8 +179,9 @@ def test_an_intent_left_by_a_stopped_writer_is_resynced(cloud, legacy, job_store
     job_id = open_job(job_store)
     job_store.journal(job_id).open_intent("c0001", [r["uid"] for r in records])
     cloud.apply({r["uid"]: {**r, "createdAt": NOW, "updatedAt": NOW} for r in records})  # then the kill
-    provisioner = Provisioner(Mode.DUAL_PROV, cloud=cloud, legacy=legacy, journal=job_store.journal(job_id),
-                              job_id=job_id)
+    provisioner = Provisioner(
+        Mode.DUAL_PROV, cloud=cloud, legacy=legacy, journal=job_store.journal(job_id), job_id=job_id
+    )
     resolved, still = job_store.resync(job_id, provisioner.resync)
     assert (resolved, still) == (3, {})
     assert cloud.get_many([r["uid"] for r in records]) == {}
@@ -164,15 +197,16 @@ def test_cloud_throttling_is_retried_with_backoff(moto_server, cloud_table):
     assert len(store.get_many([r["uid"] for r in records])) == 3
 
 
-def test_cloud_throttling_beyond_the_retries_fails_the_chunk_on_both_sides(moto_server, cloud_table, legacy,
-                                                                            job_store):
+def test_cloud_throttling_beyond_the_retries_fails_the_chunk_on_both_sides(moto_server, cloud_table, legacy, job_store):
     client = dynamodb_client(moto_server)
     throttle(client, "BatchWriteItem", 1000)
     store = CloudStore(client, cloud_table, backoff=FAST)
     job_id = open_job(job_store)
     records = subscribers(3, prefix="thx")
-    outcome = load(Provisioner(Mode.DUAL_PROV, cloud=store, legacy=legacy, journal=job_store.journal(job_id),
-                               job_id=job_id), records)
+    outcome = load(
+        Provisioner(Mode.DUAL_PROV, cloud=store, legacy=legacy, journal=job_store.journal(job_id), job_id=job_id),
+        records,
+    )
     assert outcome.failed == 3 and "ProvisionedThroughputExceededException" in next(iter(outcome.failures.values()))
     assert legacy.get_many([r["uid"] for r in records]) == {}
 
@@ -189,10 +223,15 @@ def test_parallel_chunks_load_without_deadlocks(moto_server, cloud_table, legacy
         conn = mysql_connect(legacy_db)
         store = JobStore(job_store._factory)
         try:
-            provisioner = Provisioner(Mode.DUAL_PROV, cloud=CloudStore(dynamodb_client(moto_server), cloud_table),
-                                      legacy=LegacyStore(conn), journal=store.journal(job_id), job_id=job_id)
-            outcomes.append(load(provisioner, records[index * 200:(index + 1) * 200], chunk=f"c{index:04d}"))
-        except Exception as exc:  # noqa: BLE001
+            provisioner = Provisioner(
+                Mode.DUAL_PROV,
+                cloud=CloudStore(dynamodb_client(moto_server), cloud_table),
+                legacy=LegacyStore(conn),
+                journal=store.journal(job_id),
+                job_id=job_id,
+            )
+            outcomes.append(load(provisioner, records[index * 200 : (index + 1) * 200], chunk=f"c{index:04d}"))
+        except Exception as exc:  # noqa: BLE001 - collected from the worker thread and asserted below
             errors.append(exc)
         finally:
             conn.close()
@@ -214,8 +253,9 @@ def test_parallel_chunks_load_without_deadlocks(moto_server, cloud_table, legacy
 def test_bulk_delete_in_dual_mode(cloud, legacy, job_store, legacy_db, soft):
     records = subscribers(5, prefix=f"del{int(soft)}")
     job_id = open_job(job_store)
-    provisioner = Provisioner(Mode.DUAL_PROV, cloud=cloud, legacy=legacy, journal=job_store.journal(job_id),
-                              job_id=job_id)
+    provisioner = Provisioner(
+        Mode.DUAL_PROV, cloud=cloud, legacy=legacy, journal=job_store.journal(job_id), job_id=job_id
+    )
     load(provisioner, records)
     uids = [r["uid"] for r in records[:3]] + ["nobody"]
     later = canonical_timestamp("2026-03-05T00:00:00Z")
@@ -235,8 +275,9 @@ def test_bulk_delete_in_dual_mode(cloud, legacy, job_store, legacy_db, soft):
 @pytest.mark.parametrize("mode", [Mode.CLOUD, Mode.LEGACY])
 def test_a_single_mode_writes_only_its_store(cloud, legacy, mode):
     records = subscribers(4, prefix=f"one{mode.value.lower()}")
-    provisioner = Provisioner(mode, cloud=cloud if mode.cloud else None, legacy=legacy if mode.legacy else None,
-                              job_id="single")
+    provisioner = Provisioner(
+        mode, cloud=cloud if mode.cloud else None, legacy=legacy if mode.legacy else None, job_id="single"
+    )
     outcome = load(provisioner, records)
     uids = [r["uid"] for r in records]
     assert outcome.inserted == 4

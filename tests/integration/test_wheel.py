@@ -36,8 +36,21 @@ def installed(tmp_path_factory) -> Path:
         shutil.copy2(REPO / name, source / name)
     for folder in ("plugins", "include"):
         shutil.copytree(REPO / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
-    built = _run([sys.executable, "-m", "pip", "wheel", ".", "--no-deps", "--no-build-isolation", "-q",
-                  "-w", str(root / "dist")], cwd=source)
+    built = _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            ".",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(root / "dist"),
+        ],
+        cwd=source,
+    )
     assert built.returncode == 0, built.stderr
     wheel = next((root / "dist").glob("recon_operators-*.whl"))
 
@@ -46,28 +59,38 @@ def installed(tmp_path_factory) -> Path:
     python = target / "bin" / "python"
     site = _run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], cwd=root)
     Path(site.stdout.strip(), "project_venv.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
-    done = _run([sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index",
-                 "-q", str(wheel)], cwd=root)
+    done = _run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index", "-q", str(wheel)],
+        cwd=root,
+    )
     assert done.returncode == 0, done.stderr
     return target / "bin"
 
 
 def _clean_env() -> dict[str, str]:
     """No checkout on the path and no overrides pointing back at it."""
-    return {k: v for k, v in os.environ.items()
-            if k not in ("PYTHONPATH", "RECON_PROJECT_ROOT", "RECON_SQL_DIR", "RECON_CONFIG_DIR")}
+    return {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONPATH", "RECON_PROJECT_ROOT", "RECON_SQL_DIR", "RECON_CONFIG_DIR")
+    }
 
 
 def test_wheel_runs_the_bundled_example_suite_from_another_folder(installed, tmp_path):
-    where = _run([str(installed / "python"), "-c",
-                  "import recon_operators.paths as p; print(p.__file__); print(p.sql_dir())"],
-                 cwd=tmp_path, env=_clean_env())
+    where = _run(
+        [str(installed / "python"), "-c", "import recon_operators.paths as p; print(p.__file__); print(p.sql_dir())"],
+        cwd=tmp_path,
+        env=_clean_env(),
+    )
     module, sql = where.stdout.split()
     assert str(installed.parent) in module and str(REPO) not in module
     assert (Path(sql) / "store" / "open_run.sql").is_file(), sql
 
-    result = _run([str(installed / "recon"), "check", "example_files.yaml", "--scope", "cohort_id=C1"],
-                  cwd=tmp_path, env=_clean_env())
+    result = _run(
+        [str(installed / "recon"), "check", "example_files.yaml", "--scope", "cohort_id=C1"],
+        cwd=tmp_path,
+        env=_clean_env(),
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "suite example_subscribers" in result.stdout
     assert "subscriber_count" in result.stdout

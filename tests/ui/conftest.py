@@ -10,9 +10,9 @@ home, so it sees those runs; the store holds nothing but these two cohorts.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import yaml
@@ -25,8 +25,11 @@ from tests.ui.server import ApiServer
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTEFACTS = ROOT / "tests" / "artefacts" / "ui"
-USERS = {"ops": ("viewer", "ops-password-1"), "lead": ("admin", "lead-password-1"),
-         "a_reader": ("viewer", "a-reader-password-1")}
+USERS = {
+    "ops": ("viewer", "ops-password-1"),
+    "lead": ("admin", "lead-password-1"),
+    "a_reader": ("viewer", "a-reader-password-1"),
+}
 # The demo's Transform faults (5 statuses flipped, 3 balances drifted), for this cohort's one prefix.
 B_FAULTS = [{k: v for k, v in fault.items() if k != "prefix"} for fault in COHORT_FAULTS]
 
@@ -71,8 +74,8 @@ def ui_store() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def recon_world(airflow_db, airflow_env, ui_store, tmp_path_factory) -> World:
-    from recon_operators.factories.cohort import build_cohort_dag
     from recon_operators.config.cohorts import load_cohort
+    from recon_operators.factories.cohort import build_cohort_dag
     from tests.dags.test_batch_load_dag import build, make_job
 
     env = f"ui{uuid.uuid4().hex[:6]}"
@@ -94,8 +97,7 @@ def recon_world(airflow_db, airflow_env, ui_store, tmp_path_factory) -> World:
             faulted = run_test(built["B"], run_conf={"faults": B_FAULTS})
             assert (clean.state, faulted.state) == ("success", "failed")
             job_path = make_job(tmp_path, env=env)
-            lost_rows = run_test(build(job_path),
-                                 run_conf={"faults": [{"kind": "drop_rows", "worker": "w03", "n": 2}]})
+            lost_rows = run_test(build(job_path), run_conf={"faults": [{"kind": "drop_rows", "worker": "w03", "n": 2}]})
             assert lost_rows.state == "failed"
     finally:
         receiver.close()
@@ -105,11 +107,16 @@ def recon_world(airflow_db, airflow_env, ui_store, tmp_path_factory) -> World:
 @pytest.fixture(scope="session")
 def api_server(recon_world, airflow_db) -> Iterator[ApiServer]:
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
-    server = ApiServer(airflow_db, USERS, {
-        "AIRFLOW_CONN_RECON_STORE": recon_world.store_dsn,
-        "AIRFLOW__CORE__AUTH_MANAGER": "tests.ui.restricted_auth.CohortAReaderAuthManager",
-        "PYTHONPATH": str(ROOT),
-    }, ARTEFACTS / "api-server.log").start()
+    server = ApiServer(
+        airflow_db,
+        USERS,
+        {
+            "AIRFLOW_CONN_RECON_STORE": recon_world.store_dsn,
+            "AIRFLOW__CORE__AUTH_MANAGER": "tests.ui.restricted_auth.CohortAReaderAuthManager",
+            "PYTHONPATH": str(ROOT),
+        },
+        ARTEFACTS / "api-server.log",
+    ).start()
     try:
         yield server
     finally:

@@ -12,8 +12,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import httpx
 
@@ -23,8 +23,9 @@ STARTUP_SECONDS = 240.0  # a loaded 2-core machine needs a while to import Airfl
 
 
 class ApiServer:
-    def __init__(self, home: Path, users: Mapping[str, tuple[str, str]], extra_env: Mapping[str, str],
-                 log_path: Path) -> None:
+    def __init__(
+        self, home: Path, users: Mapping[str, tuple[str, str]], extra_env: Mapping[str, str], log_path: Path
+    ) -> None:
         """``users``: name -> (role, password), e.g. {"ops": ("viewer", "secret")}."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -40,17 +41,32 @@ class ApiServer:
             "AIRFLOW__API_AUTH__JWT_SECRET": "recon-ui-test-jwt-secret-of-enough-length",
             "AIRFLOW__API__SECRET_KEY": "recon-ui-test-secret-key",
             "AIRFLOW__CORE__LAZY_LOAD_PLUGINS": "False",
-            "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost",
+            "NO_PROXY": "127.0.0.1,localhost",
+            "no_proxy": "127.0.0.1,localhost",
             **extra_env,
         }
         self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> "ApiServer":
+    def start(self) -> ApiServer:
         log = self.log_path.open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "airflow", "api-server", "--port", str(self.port), "--host", "127.0.0.1",
-             "--workers", "1"],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                sys.executable,
+                "-m",
+                "airflow",
+                "api-server",
+                "--port",
+                str(self.port),
+                "--host",
+                "127.0.0.1",
+                "--workers",
+                "1",
+            ],
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + STARTUP_SECONDS
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

@@ -15,8 +15,16 @@ from tests.ui.conftest import ARTEFACTS, USERS
 pytestmark = [pytest.mark.dags, pytest.mark.timeout(1200)]
 
 CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture
@@ -28,8 +36,12 @@ def browser_page(tmp_path):
     with sync_playwright() as playwright:
         # A persistent context is how Playwright takes a fresh --user-data-dir of our own.
         context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"), executable_path=str(CHROMIUM), headless=True, args=FLAGS,
-            viewport={"width": 1500, "height": 900})
+            str(tmp_path / "chromium-profile"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=FLAGS,
+            viewport={"width": 1500, "height": 900},
+        )
         try:
             page = context.pages[0] if context.pages else context.new_page()
             page.set_default_timeout(90_000)
@@ -102,7 +114,9 @@ def test_login_overview_drill_down_and_trends(api_server, recon_world, browser_p
     # Trends: the faulted run's discrepancy after the clean run's zero, match % and durations.
     page.locator("a", has_text="trends").first.click()
     page.locator("#charts svg.chart").first.wait_for()
-    page.locator("select[name=pick]").select_option(label="Mini Recon 1 · cohort_mini_recon_1_balances · pulsa_balance_total")
+    page.locator("select[name=pick]").select_option(
+        label="Mini Recon 1 · cohort_mini_recon_1_balances · pulsa_balance_total"
+    )
     page.wait_for_url(re.compile(r"check=pulsa_balance_total"))
     charts = page.locator("#charts svg.chart")
     charts.first.wait_for()

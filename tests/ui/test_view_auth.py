@@ -18,8 +18,14 @@ def view_paths(world) -> list[str]:
     the moment it exists."""
     from recon_operators.ui.app import URL_PREFIX, app
 
-    values = {"env": world.env, "cohort_id": "B", "stage": "mini_recon_1", "job": "accounts_csv",
-              "dataset": "daily_claims", "run_date": "2026-01-31"}
+    values = {
+        "env": world.env,
+        "cohort_id": "B",
+        "stage": "mini_recon_1",
+        "job": "accounts_csv",
+        "dataset": "daily_claims",
+        "run_date": "2026-01-31",
+    }
     paths = [URL_PREFIX + route.path.format(**values) for route in app.routes if isinstance(route, APIRoute)]
     assert len(paths) >= 7
     return paths
@@ -53,13 +59,16 @@ def test_a_logged_in_user_reads_every_route(api_server, recon_world):
 
 def test_the_matrix_says_a_is_green_and_b_blocked_at_mini_recon_1(api_server, recon_world):
     token = api_server.token("ops", USERS["ops"][1])
-    answer = get(api_server, f"/recon/overview.json?env={recon_world.env}", headers={"Authorization": f"Bearer {token}"})
+    answer = get(
+        api_server, f"/recon/overview.json?env={recon_world.env}", headers={"Authorization": f"Bearer {token}"}
+    )
     cohorts = {c["cohort_id"]: c for c in answer.json()["cohorts"]}
     assert set(cohorts) == {"A", "B"}
     a, b = cohorts["A"]["hops"], cohorts["B"]["hops"]
     assert {h: c["status"] for h, c in a.items()} == dict.fromkeys(a, "Match")
     assert {h: c["label"] for h, c in a.items() if h in ("transform", "stage", "target")} == dict.fromkeys(
-        ("transform", "stage", "target"), "Loaded")
+        ("transform", "stage", "target"), "Loaded"
+    )
     assert b["transform"]["status"] == "Match" and b["mini_recon_1"]["status"] == "Blocked"
     assert b["mini_recon_1"]["failed"] > 0
     # Later hops did not run: the stop gate failed and the loads never ran, and Mini Recon 2's results are the clean run's.

@@ -20,19 +20,37 @@ _LEAKS = re.compile(r"(?<!\d)\d{10,}(?!\d)")
 
 
 def _check(name: str, expected: Any, actual: Any, discrepancy: Any, **extra: Any) -> dict[str, Any]:
-    return {"scope_key": "cohort_id=C1;env=dev;stage=mr1", "suite": "subscribers", "check_name": name,
-            "group_key": None, "expected": expected, "actual": actual, "discrepancy": discrepancy,
-            "status": "Mismatch", "message": None, **extra}
+    return {
+        "scope_key": "cohort_id=C1;env=dev;stage=mr1",
+        "suite": "subscribers",
+        "check_name": name,
+        "group_key": None,
+        "expected": expected,
+        "actual": actual,
+        "discrepancy": discrepancy,
+        "status": "Mismatch",
+        "message": None,
+        **extra,
+    }
 
 
 def _alert(**overrides: Any) -> GateAlert:
     values: dict[str, Any] = dict(
-        dag_id="recon_cohort_C1", run_id="manual__2024-05-01T10:00:00+00:00", task_id="gate_mr1",
-        cohort_id="C1", stage="mr1", scope={"env": "dev", "cohort_id": "C1", "stage": "mr1"},
-        policy="stop", outcome="Blocked", verdict_status="Mismatch",
-        failed_checks=[_check("row_count", 1000, 998, -2),
-                       _check("sum_balance", "1500.25", "1490.25", "-10.00", group_key="ACTIVE")],
-        samples=[{"msisdn": MSISDN}], run_url="http://localhost:8080/dags/recon_cohort_C1/runs/x/tasks/gate_mr1",
+        dag_id="recon_cohort_C1",
+        run_id="manual__2024-05-01T10:00:00+00:00",
+        task_id="gate_mr1",
+        cohort_id="C1",
+        stage="mr1",
+        scope={"env": "dev", "cohort_id": "C1", "stage": "mr1"},
+        policy="stop",
+        outcome="Blocked",
+        verdict_status="Mismatch",
+        failed_checks=[
+            _check("row_count", 1000, 998, -2),
+            _check("sum_balance", "1500.25", "1490.25", "-10.00", group_key="ACTIVE"),
+        ],
+        samples=[{"msisdn": MSISDN}],
+        run_url="http://localhost:8080/dags/recon_cohort_C1/runs/x/tasks/gate_mr1",
     )
     values.update(overrides)
     return GateAlert(**values)
@@ -67,8 +85,9 @@ def test_error_checks_show_their_message() -> None:
 
 
 def test_render_caps_length_and_says_how_many_more() -> None:
-    checks = [_check(f"per_group_count_{i:03d}", 100000 + i, 99000 + i, -1000, group_key=f"PLAN_{i}")
-              for i in range(200)]
+    checks = [
+        _check(f"per_group_count_{i:03d}", 100000 + i, 99000 + i, -1000, group_key=f"PLAN_{i}") for i in range(200)
+    ]
     samples = [{"msisdn": f"62812{i:08d}"} for i in range(50)]
     text = render_text(_alert(failed_checks=checks, samples=samples, error="x" * 5000))
     assert len(text) <= MAX_TEXT
@@ -90,17 +109,27 @@ def test_a_table_that_does_not_fit_its_budget_is_cut_short() -> None:
 
 def test_pii_and_passwords_never_leak_from_messages_scope_samples_or_errors() -> None:
     checks = [
-        _check(f"missing_{MSISDN}", MSISDN, IMSI, None, group_key=EMAIL,
-               message=f"row {MSISDN} imsi {IMSI} owner {EMAIL}"),
-        _check("conn", None, None, None, status="Error",
-               message=f"could not connect to postgresql://recon:{PASSWORD}@db/store password={PASSWORD}"),
+        _check(
+            f"missing_{MSISDN}", MSISDN, IMSI, None, group_key=EMAIL, message=f"row {MSISDN} imsi {IMSI} owner {EMAIL}"
+        ),
+        _check(
+            "conn",
+            None,
+            None,
+            None,
+            status="Error",
+            message=f"could not connect to postgresql://recon:{PASSWORD}@db/store password={PASSWORD}",
+        ),
     ]
     alert = _alert(
-        cohort_id=f"C{MSISDN}", stage=EMAIL,
+        cohort_id=f"C{MSISDN}",
+        stage=EMAIL,
         scope={"env": "dev", "msisdn_start": MSISDN, "note": f"owner {EMAIL} token={PASSWORD}"},
         failed_checks=checks,
-        samples=[{"msisdn": MSISDN, "imsi": IMSI, "email": EMAIL},
-                 {"external_operator_number": "+" + MSISDN, "contact": f"call {MSISDN}"}],
+        samples=[
+            {"msisdn": MSISDN, "imsi": IMSI, "email": EMAIL},
+            {"external_operator_number": "+" + MSISDN, "contact": f"call {MSISDN}"},
+        ],
         error=f"OperationalError: mysql://root:{PASSWORD}@127.0.0.1/x while loading {MSISDN}",
         run_url=f"http://localhost:8080/dags/x/runs/{MSISDN}?token={PASSWORD}",
     )
@@ -141,10 +170,21 @@ class _TaskInstance:
 
 
 def test_alert_from_context_reads_scope_and_the_recon_summary() -> None:
-    ti = _TaskInstance({"failed_checks": [_check("row_count", 10, 9, -1)], "verdict_status": "Mismatch",
-                        "samples": [{"msisdn": MSISDN}], "policy": "fail"})
-    context = {"ti": ti, "run_id": ti.run_id, "params": {"env": "dev", "cohort_id": "C1", "db_password": "x"},
-               "dag_run": SimpleNamespace(conf={"stage": "mr1"}), "exception": ValueError("boom")}
+    ti = _TaskInstance(
+        {
+            "failed_checks": [_check("row_count", 10, 9, -1)],
+            "verdict_status": "Mismatch",
+            "samples": [{"msisdn": MSISDN}],
+            "policy": "fail",
+        }
+    )
+    context = {
+        "ti": ti,
+        "run_id": ti.run_id,
+        "params": {"env": "dev", "cohort_id": "C1", "db_password": "x"},
+        "dag_run": SimpleNamespace(conf={"stage": "mr1"}),
+        "exception": ValueError("boom"),
+    }
     alert = alert_from_context(context)
     assert ti.pulled == [("check_mr1", "recon_summary")]
     assert (alert.dag_id, alert.run_id, alert.task_id) == ("recon_cohort_C1", ti.run_id, "check_mr1")
@@ -162,9 +202,10 @@ def test_alert_from_context_survives_a_failing_xcom_read() -> None:
 def test_alert_from_context_names_a_mapped_tasks_batch_and_its_hop():
     ti = _TaskInstance({})
     ti.task_id, ti.map_index = "mini_recon_2__report", 1
-    task = SimpleNamespace(task_group=SimpleNamespace(group_id="mini_recon_2"),
-                           scope={"env": "dev", "cohort_id": "C1", "prefix_id": "P62811", "batch_id": "B002",
-                                  "msisdn_start": MSISDN})
+    task = SimpleNamespace(
+        task_group=SimpleNamespace(group_id="mini_recon_2"),
+        scope={"env": "dev", "cohort_id": "C1", "prefix_id": "P62811", "batch_id": "B002", "msisdn_start": MSISDN},
+    )
     alert = alert_from_context({"ti": ti, "task": task, "params": {"batch_ids": []}}, scope={"env": "dev"})
     assert (alert.cohort_id, alert.stage, alert.task_id) == ("C1", "mini_recon_2", "mini_recon_2__report[1]")
     text, subject = render_text(alert), render_subject(alert)

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from recon_operators.demo.faults import FaultError, merge_loss, parse_faults
 from recon_operators.batchload.layout import RecordError
 from recon_operators.config.batch_jobs import BatchJobConfigError, load_batch_job, load_batch_jobs
+from recon_operators.demo.faults import FaultError, merge_loss, parse_faults
 
 ROOT = Path(__file__).resolve().parents[2]
 JOBS = ROOT / "include/config/batch_jobs"
@@ -53,8 +53,9 @@ def test_every_problem_is_reported_at_once_with_file_line_job_and_field(tmp_path
     found = problems(tmp_path, edit)
     assert len(found) == 6, found  # renaming account_id also orphans hash_fields: reported, located
     assert any("field amount_tolerence: unknown key (did you mean 'amount_tolerance'?)" in p for p in found)
-    assert any("job 'accounts_fixed_width', field fields[amount].scale: a decimal field needs a scale" in p
-               for p in found)
+    assert any(
+        "job 'accounts_fixed_width', field fields[amount].scale: a decimal field needs a scale" in p for p in found
+    )
     assert any("fields[run_id].name: run_id is a column the load adds itself" in p for p in found)
     assert any("field key: missing_field is not in fields" in p for p in found)
     assert any("field hash_fields: account_id is not in fields" in p for p in found)
@@ -62,16 +63,19 @@ def test_every_problem_is_reported_at_once_with_file_line_job_and_field(tmp_path
     assert all(p.startswith(str(tmp_path / "accounts_fixed_width.yaml") + " line ") for p in found)
 
 
-@pytest.mark.parametrize("edit,expected", [
-    (lambda c: c["fields"][0].update(column="acct"), "fields[account_id].column: belongs to csv sources only"),
-    (lambda c: c["source"].update(format="xml"), "source.format: must be one of fixed_width, csv"),
-    (lambda c: c["source"].update(encoding="utf-16"), "source.encoding: 'utf-16' is not a known encoding"),
-    (lambda c: c.update(amount_field="branch"), "amount_field: branch must be a decimal or integer field"),
-    (lambda c: c.update(amount_tolerance=-1), "amount_tolerance: must be a number >= 0"),
-    (lambda c: c.update(workers=0), "field workers: must be 1..64, got 0"),
-    (lambda c: c["fields"][0].update(required=False), "key field account_id must be required"),
-    (lambda c: c["source"].update(path="https://example.com/a.dat"), "use a local path or s3://bucket/key"),
-])
+@pytest.mark.parametrize(
+    "edit,expected",
+    [
+        (lambda c: c["fields"][0].update(column="acct"), "fields[account_id].column: belongs to csv sources only"),
+        (lambda c: c["source"].update(format="xml"), "source.format: must be one of fixed_width, csv"),
+        (lambda c: c["source"].update(encoding="utf-16"), "source.encoding: 'utf-16' is not a known encoding"),
+        (lambda c: c.update(amount_field="branch"), "amount_field: branch must be a decimal or integer field"),
+        (lambda c: c.update(amount_tolerance=-1), "amount_tolerance: must be a number >= 0"),
+        (lambda c: c.update(workers=0), "field workers: must be 1..64, got 0"),
+        (lambda c: c["fields"][0].update(required=False), "key field account_id must be required"),
+        (lambda c: c["source"].update(path="https://example.com/a.dat"), "use a local path or s3://bucket/key"),
+    ],
+)
 def test_one_wrong_field_names_itself(tmp_path, edit, expected):
     found = problems(tmp_path, edit)
     assert len(found) == 1 and expected in found[0], found
@@ -79,8 +83,10 @@ def test_one_wrong_field_names_itself(tmp_path, edit, expected):
 
 def test_csv_fields_take_no_positions(tmp_path):
     found = problems(tmp_path, lambda c: c["fields"][1].update(start=3), "accounts_csv.yaml")
-    assert found == [f"{tmp_path / 'accounts_csv.yaml'} line {found[0].split(' line ')[1].split(':')[0]}: "
-                     "job 'accounts_csv', field fields[branch].start: belongs to fixed_width sources only"]
+    assert found == [
+        f"{tmp_path / 'accounts_csv.yaml'} line {found[0].split(' line ')[1].split(':')[0]}: "
+        "job 'accounts_csv', field fields[branch].start: belongs to fixed_width sources only"
+    ]
 
 
 def test_duplicate_job_names_across_files(tmp_path):
@@ -95,15 +101,22 @@ def test_duplicate_job_names_across_files(tmp_path):
 def test_fixed_width_records_parse_and_reject_with_the_field_named():
     layout = load_batch_job(JOBS / "accounts_fixed_width.yaml").layout
     record = layout.parse(b"AC00000001JK0220201029A     -218.72")
-    assert record == {"account_id": "AC00000001", "branch": "JK02", "open_date": date(2020, 10, 29), "status": "A",
-                      "amount": Decimal("-218.72")}
+    assert record == {
+        "account_id": "AC00000001",
+        "branch": "JK02",
+        "open_date": date(2020, 10, 29),
+        "status": "A",
+        "amount": Decimal("-218.72"),
+    }
     assert layout.parse(b"AC00000001JK0220201029A       -0.00")["amount"].as_tuple().sign == 0
-    for line, reason in [(b"AC00000001JK0220201029A     -218.7", "record length 34, expected 35"),
-                         (b"AC00000001JK0220201329A     -218.72", "open_date is not a date in format %Y%m%d"),
-                         (b"AC00000001JK0220201029A    -218.725", "amount has more than 2 decimals"),
-                         (b"          JK0220201029A     -218.72", "account_id is empty"),
-                         (b"AC00000001JK0220201029A    -21x8.72", "amount is not a decimal number"),
-                         (b"AC0000\xff001JK0220201029A    -218.72", "not valid utf-8 text")]:
+    for line, reason in [
+        (b"AC00000001JK0220201029A     -218.7", "record length 34, expected 35"),
+        (b"AC00000001JK0220201329A     -218.72", "open_date is not a date in format %Y%m%d"),
+        (b"AC00000001JK0220201029A    -218.725", "amount has more than 2 decimals"),
+        (b"          JK0220201029A     -218.72", "account_id is empty"),
+        (b"AC00000001JK0220201029A    -21x8.72", "amount is not a decimal number"),
+        (b"AC0000\xff001JK0220201029A    -218.72", "not valid utf-8 text"),
+    ]:
         with pytest.raises(RecordError, match=reason.replace("%", "%")):
             layout.parse(line)
 
@@ -122,10 +135,12 @@ def test_faults_from_params():
     faults = parse_faults('[{"kind": "drop_rows", "worker": "w02", "n": 2}, {"kind": "merge_loses_rows", "n": 3}]')
     assert faults[0].hits("w02") and not faults[0].hits("w01") and merge_loss(faults) == 3
     assert parse_faults("") == [] and parse_faults(None) == []
-    for raw, message in [([{"kind": "explode"}], "kind must be one of"),
-                         ([{"kind": "drop_rows"}], "needs the worker it hits"),
-                         ([{"kind": "drop_rows", "worker": "w01", "n": -1}], "n must be >= 0"),
-                         ([{"kind": "merge_loses_rows", "rows": 1}], "unknown field(s) rows"),
-                         ("not a list", "faults must be a list")]:
+    for raw, message in [
+        ([{"kind": "explode"}], "kind must be one of"),
+        ([{"kind": "drop_rows"}], "needs the worker it hits"),
+        ([{"kind": "drop_rows", "worker": "w01", "n": -1}], "n must be >= 0"),
+        ([{"kind": "merge_loses_rows", "rows": 1}], "unknown field(s) rows"),
+        ("not a list", "faults must be a list"),
+    ]:
         with pytest.raises(FaultError, match=message.replace("(", r"\(").replace(")", r"\)")):
             parse_faults(raw)

@@ -75,8 +75,10 @@ def test_problems_found_across_fields_are_located_too(tmp_path: Path) -> None:
     from recon_operators.migration.report_config import ReportConfigError, load_matrix
 
     path = tmp_path / "matrix.yaml"
-    path.write_text("tables:\n  - {service: X, table: t, deployed: false, target: target.t}\n"
-                    "  - {service: Y, table: u, transform: 'a.b.c', stage: s}\n")
+    path.write_text(
+        "tables:\n  - {service: X, table: t, deployed: false, target: target.t}\n"
+        "  - {service: Y, table: u, transform: 'a.b.c', stage: s}\n"
+    )
     with pytest.raises(ReportConfigError) as caught:
         load_matrix(path)
     assert [str(p).removeprefix(str(path)) for p in caught.value.problems] == [
@@ -110,7 +112,9 @@ def test_a_bad_field_and_a_bad_combination_are_reported_in_one_round(tmp_path: P
     with pytest.raises(ConfigError) as caught:
         load_config(_Pair, path)
     assert [str(p).removeprefix(str(path)) for p in caught.value.problems] == [
-        " line 2: field high: must be >= low (5)", " line 3: field name: must be a string, got 7"]
+        " line 2: field high: must be >= low (5)",
+        " line 3: field name: must be a string, got 7",
+    ]
     path.write_text("low: x\nhigh: 2\nname: n\n")  # a check lacking a valid input is skipped, not guessed
     with pytest.raises(ConfigError) as caught:
         load_config(_Pair, path)

@@ -58,8 +58,9 @@ PASSWORDS = ["p/ss", "p#ss", "p?ss", "p@ss", "p%ss", "s/e#c?r@e%t", "123/abc", "
 
 
 @pytest.mark.parametrize("password", PASSWORDS)
-@pytest.mark.parametrize("tail", ["/db?table=t&filter=email%20LIKE%20'%25@example.com'", "/db", "", "?table=t",
-                                  "/db?filter=email=a@b.com"])
+@pytest.mark.parametrize(
+    "tail", ["/db?table=t&filter=email%20LIKE%20'%25@example.com'", "/db", "", "?table=t", "/db?filter=email=a@b.com"]
+)
 def test_passwords_with_reserved_characters_parse_raw_or_encoded(password, tail):
     from urllib.parse import unquote
 
@@ -75,16 +76,19 @@ def test_an_at_sign_in_a_filter_is_not_taken_for_credentials():
     assert info.extra == {"table": "t", "filter": "email=a@b.com"}
 
 
-@pytest.mark.parametrize(("url", "message"), [
-    ("postgresql://user:Zq8Lm Vt7@db:5x/db", "the port is not a number"),
-    ("postgresql://user:Zq8Lm@db:99999/db", "the port is not a number"),
-    ("postgresql://user:Zq8Lm@d!b/db", "the host is not a host name"),
-    ("postgresql://user:Zq8Lm@db/db?__extra__=%7Bbad", "__extra__ in the connection URL is not valid JSON"),
-    ("postgresql://user:Zq8Lm@db/db?__extra__=%5B1%5D", "__extra__ in the connection URL must be a JSON object"),
-    ("user:Zq8Lm@db/db", "a connection URL looks like"),
-    ('{"conn_type": "postgres", "port": "5x", "password": "Zq8Lm"}', "port must be a number"),
-    ('{"conn_type": "postgres", "extra": "{bad", "password": "Zq8Lm"}', "extra is not valid JSON"),
-])
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("postgresql://user:Zq8Lm Vt7@db:5x/db", "the port is not a number"),
+        ("postgresql://user:Zq8Lm@db:99999/db", "the port is not a number"),
+        ("postgresql://user:Zq8Lm@d!b/db", "the host is not a host name"),
+        ("postgresql://user:Zq8Lm@db/db?__extra__=%7Bbad", "__extra__ in the connection URL is not valid JSON"),
+        ("postgresql://user:Zq8Lm@db/db?__extra__=%5B1%5D", "__extra__ in the connection URL must be a JSON object"),
+        ("user:Zq8Lm@db/db", "a connection URL looks like"),
+        ('{"conn_type": "postgres", "port": "5x", "password": "Zq8Lm"}', "port must be a number"),
+        ('{"conn_type": "postgres", "extra": "{bad", "password": "Zq8Lm"}', "extra is not valid JSON"),
+    ],
+)
 def test_unparseable_connections_are_one_line_that_never_quotes_them(url, message):
     with pytest.raises(ConnectionConfigError) as info:
         parse_airflow_value(url)
@@ -97,9 +101,12 @@ def test_secrets_of_connections_and_urls():
     assert url_secrets("s3://KEY:SECRET/x@bucket/k.csv") == {"SECRET/x"}
     assert url_secrets("postgresql://u:p%2Fw@h/db") == {"p%2Fw", "p/w"}
     assert url_secrets("/data/x.csv") == set() and url_secrets("postgresql://u@h/db") == set()
-    env = {"AIRFLOW_CONN_A": '{"conn_type": "aws", "login": "K", "password": "pw1", '
-                             '"extra": {"aws_secret_access_key": "sk2", "region_name": "eu"}}',
-           "RECON_STORE_DSN": "postgresql://u:pw3@h/db", "HOME": "postgresql://u:not-a-connection@h/db"}
+    env = {
+        "AIRFLOW_CONN_A": '{"conn_type": "aws", "login": "K", "password": "pw1", '
+        '"extra": {"aws_secret_access_key": "sk2", "region_name": "eu"}}',
+        "RECON_STORE_DSN": "postgresql://u:pw3@h/db",
+        "HOME": "postgresql://u:not-a-connection@h/db",
+    }
     assert environment_secrets(env) == {"pw1", "sk2", "pw3"}
 
 
@@ -107,8 +114,9 @@ def test_dataset_options_split_off_where_the_strict_parser_finds_the_query():
     """A dataset URL's own options leave the connection URL; a raw '?' or '#' in the password stays in it."""
     from recon_operators.connections import parse_uri, split_query_options
 
-    connection, options = split_query_options("postgresql://u:p?a#b@db:5433/app?table=crm.subs&sslmode=require"
-                                              "&filter=x%20%3D%201", ("table", "filter"))
+    connection, options = split_query_options(
+        "postgresql://u:p?a#b@db:5433/app?table=crm.subs&sslmode=require&filter=x%20%3D%201", ("table", "filter")
+    )
     assert options == {"table": "crm.subs", "filter": "x = 1"}
     assert connection == "postgresql://u:p?a#b@db:5433/app?sslmode=require"
     info = parse_uri(connection)

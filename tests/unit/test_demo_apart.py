@@ -57,6 +57,9 @@ def test_the_scanner_sees_every_import_form():
 def test_no_production_module_imports_the_demo():
     modules = production_modules()
     assert "recon_operators.migration.landing" in modules and "recon_operators.factories.cohort" in modules
-    offenders = {name: found for name, path in sorted(modules.items())
-                 if (found := demo_imports(path.read_text(encoding="utf-8"), name))}
+    offenders = {
+        name: found
+        for name, path in sorted(modules.items())
+        if (found := demo_imports(path.read_text(encoding="utf-8"), name))
+    }
     assert offenders == {}

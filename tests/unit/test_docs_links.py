@@ -48,7 +48,9 @@ def broken_links(path: Path) -> list[str]:
         file_part, _, anchor = target.partition("#")
         resolved = (path.parent / file_part).resolve() if file_part else path
         if not resolved.exists():
-            broken.append(f"{target} (no file {resolved.relative_to(ROOT) if resolved.is_relative_to(ROOT) else resolved})")
+            broken.append(
+                f"{target} (no file {resolved.relative_to(ROOT) if resolved.is_relative_to(ROOT) else resolved})"
+            )
         elif anchor and resolved.suffix == ".md" and anchor not in anchors(resolved):
             broken.append(f"{target} (no heading #{anchor} in {resolved.name})")
     return broken
@@ -73,7 +75,9 @@ def test_relative_links_resolve(path):
 def test_a_dead_link_and_a_dead_anchor_are_caught(tmp_path):
     (tmp_path / "there.md").write_text("# A page\n\n## The `recon` command\n")
     page = tmp_path / "page.md"
-    page.write_text("[ok](there.md#the-recon-command) [gone](missing.md) [bad](there.md#nowhere)\n"
-                    "`[code](not-a-link.md)` [web](https://example.org/x)\n```\n[fenced](nope.md)\n```\n")
+    page.write_text(
+        "[ok](there.md#the-recon-command) [gone](missing.md) [bad](there.md#nowhere)\n"
+        "`[code](not-a-link.md)` [web](https://example.org/x)\n```\n[fenced](nope.md)\n```\n"
+    )
     broken = broken_links(page)
     assert [b.split(" ")[0] for b in broken] == ["missing.md", "there.md#nowhere"]

@@ -14,15 +14,28 @@ import pyarrow.fs as pafs
 import pytest
 
 from recon_operators.demo.generator import (
-    APP_USER_RATE, EMPTY_EXTERNAL_RATE, EXTERNAL_ONLY_RATE, NON_MIGRATABLE_REASONS, SSO_SHARES,
-    BatchSpec, CohortSpec, PrefixSpec, drift_amounts, drop_rows, expected_app_login_share, flip_status, generate,
+    APP_USER_RATE,
+    EMPTY_EXTERNAL_RATE,
+    EXTERNAL_ONLY_RATE,
+    NON_MIGRATABLE_REASONS,
+    SSO_SHARES,
+    BatchSpec,
+    CohortSpec,
+    PrefixSpec,
+    drift_amounts,
+    drop_rows,
+    expected_app_login_share,
+    flip_status,
+    generate,
     write_landing,
 )
 from recon_operators.migration.landing import DATASETS, MONEY
 
-BATCHES = {("P811", "B1"): ("628110000000", "628110001999"),
-           ("P811", "B2"): ("628110005000", "628110006499"),
-           ("P852", "B1"): ("6285200000000", "6285200002499")}
+BATCHES = {
+    ("P811", "B1"): ("628110000000", "628110001999"),
+    ("P811", "B2"): ("628110005000", "628110006499"),
+    ("P852", "B1"): ("6285200000000", "6285200002499"),
+}
 
 
 def cohort(seed: int = 11, batches: dict = BATCHES, rate: float = 0.03) -> CohortSpec:
@@ -36,8 +49,12 @@ def cohort(seed: int = 11, batches: dict = BATCHES, rate: float = 0.03) -> Cohor
 
 def one_batch(n: int, seed: int = 5, rate: float = 0.03) -> CohortSpec:
     start = 628120000000
-    return CohortSpec("BIG", [PrefixSpec("P812", "62812", [BatchSpec("1", str(start), str(start + n - 1))])],
-                      seed=seed, non_migratable_rate=rate)
+    return CohortSpec(
+        "BIG",
+        [PrefixSpec("P812", "62812", [BatchSpec("1", str(start), str(start + n - 1))])],
+        seed=seed,
+        non_migratable_rate=rate,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -63,6 +80,7 @@ def csv_text(table: pa.Table) -> str:
 
 
 # ----------------------------------------------------------------------------- determinism
+
 
 @pytest.mark.parametrize("fmt", ["csv", "parquet"])
 def test_same_seed_gives_the_same_bytes_and_another_seed_does_not(tmp_path, fmt):
@@ -91,6 +109,7 @@ def test_every_dataset_has_its_documented_schema_and_a_unique_key(tables):
 
 
 # ----------------------------------------------------------------------------- subscribers
+
 
 def test_msisdns_fill_their_batch_ranges_under_the_right_prefix(tables):
     subs = tables["subscribers"]
@@ -143,6 +162,7 @@ def test_subscriber_statuses_are_the_documented_ones(tables):
 
 # ----------------------------------------------------------------------------- app users
 
+
 def test_app_user_sso_json_has_the_canonical_shape_and_documented_shares(large):
     users = large["app_users"]
     assert abs(users.num_rows / large["subscribers"].num_rows - APP_USER_RATE) < 0.01
@@ -174,14 +194,17 @@ def test_app_user_sso_json_has_the_canonical_shape_and_documented_shares(large):
 
 # ----------------------------------------------------------------------------- money
 
+
 def test_amounts_are_exact_decimals_in_memory_and_in_csv(tables):
     money = re.compile(r"-?\d+\.\d{4}")
     for name, info in DATASETS.items():
         for column in [f.name for f in info.schema if f.type == MONEY]:
             values = tables[name][column].to_pylist()
             assert all(isinstance(v, Decimal) and v == v.quantize(Decimal("0.01")) for v in values), (name, column)
-            rendered = pacsv.read_csv(pa.py_buffer(csv_text(tables[name].select([column])).encode()),
-                                      convert_options=pacsv.ConvertOptions(column_types={column: pa.string()}))
+            rendered = pacsv.read_csv(
+                pa.py_buffer(csv_text(tables[name].select([column])).encode()),
+                convert_options=pacsv.ConvertOptions(column_types={column: pa.string()}),
+            )
             texts = rendered[column].to_pylist()
             assert all(money.fullmatch(t) for t in texts), (name, column)
             assert [Decimal(t) for t in texts] == values
@@ -202,6 +225,7 @@ def test_totals_are_exact_and_cross_dataset_balances_agree(tables):
 
 
 # ----------------------------------------------------------------------------- faults
+
 
 def test_drop_rows_drops_exactly_n_under_the_prefix_and_names_them(tables):
     subs = tables["subscribers"]
@@ -253,21 +277,38 @@ def test_flip_status_changes_exactly_n_rows_of_the_prefix(tables):
 
 # ----------------------------------------------------------------------------- spec and scale
 
-@pytest.mark.parametrize("batches, message", [
-    ({("P811", "B1"): ("628110000000", "628110000099"), ("P811", "B2"): ("628110000050", "628110000150")}, "overlap"),
-    ({("P811", "B1"): ("628120000000", "628120000099")}, "outside prefix"),
-    ({("P811", "B1"): ("628110000099", "628110000000")}, "not a range"),
-    ({("P811", "B1"): ("62811000x", "628110000099")}, "digits"),
-])
+
+@pytest.mark.parametrize(
+    "batches, message",
+    [
+        (
+            {("P811", "B1"): ("628110000000", "628110000099"), ("P811", "B2"): ("628110000050", "628110000150")},
+            "overlap",
+        ),
+        ({("P811", "B1"): ("628120000000", "628120000099")}, "outside prefix"),
+        ({("P811", "B1"): ("628110000099", "628110000000")}, "not a range"),
+        ({("P811", "B1"): ("62811000x", "628110000099")}, "digits"),
+    ],
+)
 def test_bad_specs_are_rejected_with_a_clear_message(batches, message):
     with pytest.raises(ValueError, match=message):
         generate(cohort(batches=batches))
 
 
 def test_cohort_spec_from_config_mapping():
-    spec = CohortSpec.from_mapping({"cohort_id": "C1", "seed": 3, "prefixes": [
-        {"prefix_id": "P1", "prefix": "62811", "batches": [{"batch_id": 1, "msisdn_start": "628110000000",
-                                                            "msisdn_end": "628110000009"}]}]})
+    spec = CohortSpec.from_mapping(
+        {
+            "cohort_id": "C1",
+            "seed": 3,
+            "prefixes": [
+                {
+                    "prefix_id": "P1",
+                    "prefix": "62811",
+                    "batches": [{"batch_id": 1, "msisdn_start": "628110000000", "msisdn_end": "628110000009"}],
+                }
+            ],
+        }
+    )
     assert spec.size == 10 and spec.prefixes[0].batches[0].batch_id == "1" and spec.non_migratable_rate == 0.03
 
 

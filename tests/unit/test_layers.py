@@ -72,16 +72,20 @@ AIRFLOW_FREE = [
     "recon_operators.config.dags",
     "recon_operators.config.reference",
     "recon_operators.config.cohorts",
-    *(f"recon_operators.subscribers.{m}" for m in ("model", "config", "cloud", "legacy", "provisioning", "jobs",
-                                                   "files", "export", "audit", "sample")),
+    *(
+        f"recon_operators.subscribers.{m}"
+        for m in ("model", "config", "cloud", "legacy", "provisioning", "jobs", "files", "export", "audit", "sample")
+    ),
 ]
 
 
 @pytest.mark.parametrize("module", AIRFLOW_FREE)
 def test_module_does_not_import_airflow(module):
-    code = (f"import sys; sys.path.insert(0, {str(ROOT / 'plugins')!r}); import {module}; "
-            "leaked = sorted(m for m in sys.modules if m == 'airflow' or m.startswith('airflow.')); "
-            "print(leaked[:3]); sys.exit(1 if leaked else 0)")
+    code = (
+        f"import sys; sys.path.insert(0, {str(ROOT / 'plugins')!r}); import {module}; "
+        "leaked = sorted(m for m in sys.modules if m == 'airflow' or m.startswith('airflow.')); "
+        "print(leaked[:3]); sys.exit(1 if leaked else 0)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, f"{module} imports Airflow: {result.stdout}{result.stderr}"
 
@@ -89,14 +93,18 @@ def test_module_does_not_import_airflow(module):
 def test_no_plugin_module_shadows_the_standard_library():
     """Airflow's plugin loader imports every .py under plugins/ by its file name: a module named
     ``types.py`` there replaces the standard library's ``types`` in every task process."""
-    clashes = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "plugins").rglob("*.py")
-                     if p.stem in sys.stdlib_module_names)
+    clashes = sorted(
+        str(p.relative_to(ROOT)) for p in (ROOT / "plugins").rglob("*.py") if p.stem in sys.stdlib_module_names
+    )
     assert clashes == []
 
 
 @pytest.mark.parametrize("package", ["claims", "migration", "config"])
 def test_domain_packages_do_not_import_the_dag_factories(package):
     """Config is read through ``recon_operators.config``; the DAG builders sit above the domain."""
-    offenders = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "plugins" / "recon_operators" / package).rglob("*.py")
-                       if "recon_operators.factories" in p.read_text(encoding="utf-8"))
+    offenders = sorted(
+        str(p.relative_to(ROOT))
+        for p in (ROOT / "plugins" / "recon_operators" / package).rglob("*.py")
+        if "recon_operators.factories" in p.read_text(encoding="utf-8")
+    )
     assert offenders == []

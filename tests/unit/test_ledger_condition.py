@@ -25,8 +25,17 @@ PARENT = "cohort_id=C1;env=dev;prefix=62811;stage=mr1"
 
 def row(batch: str | None, check: str = "row_count", status: str = "Match", **extra) -> dict:
     key = PARENT if batch is None else f"batch_id={batch};{PARENT}"
-    return {"scope_key": key, "suite": "mini_recon_1", "check_name": check, "status": status,
-            "group_key": None, "expected": "100", "actual": "100", "message": None, **extra}
+    return {
+        "scope_key": key,
+        "suite": "mini_recon_1",
+        "check_name": check,
+        "status": status,
+        "group_key": None,
+        "expected": "100",
+        "actual": "100",
+        "message": None,
+        **extra,
+    }
 
 
 def batches(*ids: str, status: str = "Match") -> list[dict]:
@@ -35,8 +44,10 @@ def batches(*ids: str, status: str = "Match") -> list[dict]:
 
 def test_imports_no_airflow():
     # The sensors package's lazy __init__ keeps the condition usable where Airflow is not.
-    code = ("import sys, recon_operators.sensors.condition; "
-            "sys.exit(any(m.split('.')[0] == 'airflow' for m in sys.modules))")
+    code = (
+        "import sys, recon_operators.sensors.condition; "
+        "sys.exit(any(m.split('.')[0] == 'airflow' for m in sys.modules))"
+    )
     done = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(PLUGINS)})
     assert done.returncode == 0
 
@@ -66,15 +77,30 @@ def test_one_mismatch_fails_fast_naming_batch_and_check():
     state, detail = evaluate(rows, ["1", "2", "3", "4"])
     assert state == FAILED
     assert detail["message"] == "1 batch(es) failed: batch 2: balance_sum Mismatch (expected 1000.10, actual 1000.11)"
-    assert detail["failed"] == [{"batch_id": "2", "scope_key": None, "failed_checks": 1, "checks": [
-        {"check": "balance_sum", "group": None, "status": "Mismatch", "expected": "1000.10", "actual": "1000.11",
-         "message": None}]}]
+    assert detail["failed"] == [
+        {
+            "batch_id": "2",
+            "scope_key": None,
+            "failed_checks": 1,
+            "checks": [
+                {
+                    "check": "balance_sum",
+                    "group": None,
+                    "status": "Mismatch",
+                    "expected": "1000.10",
+                    "actual": "1000.11",
+                    "message": None,
+                }
+            ],
+        }
+    ]
     assert detail["missing"] == ["4"]
 
 
 def test_error_fails_and_groups_are_named():
-    rows = batches("1") + [row("2", "status_count", "Error", group_key="ACTIVE", expected=None, actual=None,
-                              message="stage table missing")]
+    rows = batches("1") + [
+        row("2", "status_count", "Error", group_key="ACTIVE", expected=None, actual=None, message="stage table missing")
+    ]
     state, detail = evaluate(rows, ["1", "2"])
     assert state == FAILED
     assert detail["message"] == "1 batch(es) failed: batch 2: status_count[ACTIVE] Error"
@@ -91,9 +117,17 @@ def test_several_failures_are_listed_in_natural_order_and_capped():
 
 
 def test_empty_expected_list_waits_for_a_first_batch_then_passes_on_all_present():
-    assert evaluate([], None) == (WAITING, {
-        "batches": [], "expected": [], "missing": [], "unexpected": [], "checks": 0,
-        "message": "waiting for the first batch's results"})
+    assert evaluate([], None) == (
+        WAITING,
+        {
+            "batches": [],
+            "expected": [],
+            "missing": [],
+            "unexpected": [],
+            "checks": 0,
+            "message": "waiting for the first batch's results",
+        },
+    )
     state, detail = evaluate(batches("5", "6"), [])
     assert state == PASSED and detail["batches"] == ["5", "6"] and detail["unexpected"] == []
 
@@ -128,20 +162,23 @@ def test_batch_id_column_wins_over_scope_key():
     assert batch_of({"scope_key": "env=dev"}) is None
 
 
-@pytest.mark.parametrize("value, expected", [
-    (None, []),
-    ("", []),
-    ("None", []),
-    ("[]", []),
-    (["1", 2, " 3 "], ["1", "2", "3"]),
-    ('["1", "2"]', ["1", "2"]),
-    ("['1', '2']", ["1", "2"]),  # how Jinja renders a list param without native rendering
-    ("[1, 2, 2]", ["1", "2"]),
-    ("1, 2,3", ["1", "2", "3"]),
-    ("1 2", ["1", "2"]),
-    ("7", ["7"]),
-    (7, ["7"]),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        (None, []),
+        ("", []),
+        ("None", []),
+        ("[]", []),
+        (["1", 2, " 3 "], ["1", "2", "3"]),
+        ('["1", "2"]', ["1", "2"]),
+        ("['1', '2']", ["1", "2"]),  # how Jinja renders a list param without native rendering
+        ("[1, 2, 2]", ["1", "2"]),
+        ("1, 2,3", ["1", "2", "3"]),
+        ("1 2", ["1", "2"]),
+        ("7", ["7"]),
+        (7, ["7"]),
+    ],
+)
 def test_expected_batches_are_normalised_to_unique_strings(value, expected):
     assert normalise_batches(value) == expected
 
@@ -156,8 +193,9 @@ def test_present_mode_passes_once_every_batch_reported_even_with_mismatches():
     state, detail = evaluate(rows, ["1", "2"], "present")
     assert state == PASSED
     assert detail["failed_count"] == 1
-    assert detail["message"] == ("all 2 batch(es) reported; 1 batch(es) failed: batch 2: balance_sum Mismatch "
-                                 "(expected 100, actual 100)")
+    assert detail["message"] == (
+        "all 2 batch(es) reported; 1 batch(es) failed: batch 2: balance_sum Mismatch (expected 100, actual 100)"
+    )
 
 
 def test_present_mode_still_waits_for_a_missing_batch_after_a_mismatch():

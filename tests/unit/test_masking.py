@@ -36,17 +36,20 @@ def test_email_keeps_first_letter_and_domain() -> None:
     assert mask_email("not-an-email") == "***"
 
 
-@pytest.mark.parametrize(("column", "value", "expected"), [
-    ("msisdn", "6281234567890", "62812*******90"),
-    ("MSISDN", "6281234567890", "62812*******90"),
-    ("contact_number", "+6281234567890", "+62812*******90"),
-    ("external_operator_number", "6281234567890", "62812*******90"),
-    ("phone_no", "6281234567890", "62812*******90"),
-    ("imsi", "510101234567890", "51010*******90"),
-    ("customer_email", "john.doe@example.com", "j***@example.com"),
-    ("a_number", "6281234567890", "62812*******90"),
-    ("msisdn_start", "6281200000000", "62812*******00"),
-])
+@pytest.mark.parametrize(
+    ("column", "value", "expected"),
+    [
+        ("msisdn", "6281234567890", "62812*******90"),
+        ("MSISDN", "6281234567890", "62812*******90"),
+        ("contact_number", "+6281234567890", "+62812*******90"),
+        ("external_operator_number", "6281234567890", "62812*******90"),
+        ("phone_no", "6281234567890", "62812*******90"),
+        ("imsi", "510101234567890", "51010*******90"),
+        ("customer_email", "john.doe@example.com", "j***@example.com"),
+        ("a_number", "6281234567890", "62812*******90"),
+        ("msisdn_start", "6281200000000", "62812*******00"),
+    ],
+)
 def test_mask_value_picks_the_mask_by_column(column: str, value: str, expected: str) -> None:
     assert mask_value(column, value) == expected
 
@@ -59,48 +62,57 @@ def test_mask_value_leaves_other_columns_and_types_alone_but_still_catches_pii()
     assert mask_value("subscriber_key", "6281234567890") == "62812*******90"
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("missing msisdn 6281234567890 in target", "missing msisdn 62812*******90 in target"),
-    ("caller +6281234567890.", "caller +62812*******90."),
-    ("key=6281234567890;batch=7", "key=62812*******90;batch=7"),
-    ("imsi 510101234567890 not found", "imsi 51010*******90 not found"),
-    ("range 6281200000000-6281299999999", "range 62812*******00-62812*******99"),
-    ("call +62 812-3456-7890 today", "call +62812*******90 today"),
-    ("mail john.doe@example.com now", "mail j***@example.com now"),
-    ("6281234567890@sms.example.com", "6***@sms.example.com"),
-    ("subscriber C6281234567890 / MSISDN6281234567890", "subscriber C62812*******90 / MSISDN62812*******90"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("missing msisdn 6281234567890 in target", "missing msisdn 62812*******90 in target"),
+        ("caller +6281234567890.", "caller +62812*******90."),
+        ("key=6281234567890;batch=7", "key=62812*******90;batch=7"),
+        ("imsi 510101234567890 not found", "imsi 51010*******90 not found"),
+        ("range 6281200000000-6281299999999", "range 62812*******00-62812*******99"),
+        ("call +62 812-3456-7890 today", "call +62812*******90 today"),
+        ("mail john.doe@example.com now", "mail j***@example.com now"),
+        ("6281234567890@sms.example.com", "6***@sms.example.com"),
+        ("subscriber C6281234567890 / MSISDN6281234567890", "subscriber C62812*******90 / MSISDN62812*******90"),
+    ],
+)
 def test_mask_text_finds_pii_in_free_text(text: str, expected: str) -> None:
     assert mask_text(text) == expected
 
 
-@pytest.mark.parametrize("text", [
-    "amount 10.50 differs",
-    "count 1000 vs 998",
-    "sum 1500000000000.25 vs 1499999999999.25",
-    "1,234,567,890 rows",
-    "run on 2024-01-15 10:30:00+00:00",
-    "prefix 62812 batch 000123",
-    "hash 3f9a1234567890123b7c",
-    "id 123e4567-e89b-12d3-a456-426614174000",
-    "sha 1234567890123456789012",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "amount 10.50 differs",
+        "count 1000 vs 998",
+        "sum 1500000000000.25 vs 1499999999999.25",
+        "1,234,567,890 rows",
+        "run on 2024-01-15 10:30:00+00:00",
+        "prefix 62812 batch 000123",
+        "hash 3f9a1234567890123b7c",
+        "id 123e4567-e89b-12d3-a456-426614174000",
+        "sha 1234567890123456789012",
+    ],
+)
 def test_mask_text_leaves_amounts_counts_dates_and_hashes(text: str) -> None:
     assert mask_text(text) == text
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("postgresql://recon:s3cret@db:5432/store", "postgresql://recon:***@db:5432/store"),
-    ("mysql://root:p@ss@127.0.0.1/stage", "mysql://root:***@127.0.0.1/stage"),
-    ("redis://:hunter2@cache:6379/0", "redis://:***@cache:6379/0"),
-    ("login failed password=hunter2 for x", "login failed password=*** for x"),
-    ("?token=abc123&user=x", "?token=***&user=x"),
-    ('{"client_secret": "abc"}', '{"client_secret": "***"}'),
-    ("API_KEY: xyz789", "API_KEY: ***"),
-    ("aws_secret_access_key=AbCd/123", "aws_secret_access_key=***"),
-    ("Authorization: Bearer eyJhbGciOiJIUzI1", "Authorization: Bearer ***"),
-    ("https://hooks.slack.com/services/T000/B000/XXXX", "https://hooks.slack.com/services/***"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("postgresql://recon:s3cret@db:5432/store", "postgresql://recon:***@db:5432/store"),
+        ("mysql://root:p@ss@127.0.0.1/stage", "mysql://root:***@127.0.0.1/stage"),
+        ("redis://:hunter2@cache:6379/0", "redis://:***@cache:6379/0"),
+        ("login failed password=hunter2 for x", "login failed password=*** for x"),
+        ("?token=abc123&user=x", "?token=***&user=x"),
+        ('{"client_secret": "abc"}', '{"client_secret": "***"}'),
+        ("API_KEY: xyz789", "API_KEY: ***"),
+        ("aws_secret_access_key=AbCd/123", "aws_secret_access_key=***"),
+        ("Authorization: Bearer eyJhbGciOiJIUzI1", "Authorization: Bearer ***"),
+        ("https://hooks.slack.com/services/T000/B000/XXXX", "https://hooks.slack.com/services/***"),
+    ],
+)
 def test_redact_secrets(text: str, expected: str) -> None:
     assert redact_secrets(text) == expected
 
@@ -159,12 +171,15 @@ def test_linear_scrub_still_masks_what_sits_inside_long_text() -> None:
         assert raw not in scrubbed
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    # the leftmost of a number and an email is masked first, as one alternation would
-    ("+62 812-3456-7890john@example.com", "+62812*******90j***@example.com"),
-    ("x 6281234567890,6281234567890john@example.com", "x 6281234567890,6***@example.com"),
-    ("a@b.com.x@c.org", "a***@b.com.***@c.org"),
-    ("hash 3f9a1234567890123b7c and 6281234567890", "hash 3f9a1234567890123b7c and 62812*******90"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # the leftmost of a number and an email is masked first, as one alternation would
+        ("+62 812-3456-7890john@example.com", "+62812*******90j***@example.com"),
+        ("x 6281234567890,6281234567890john@example.com", "x 6281234567890,6***@example.com"),
+        ("a@b.com.x@c.org", "a***@b.com.***@c.org"),
+        ("hash 3f9a1234567890123b7c and 6281234567890", "hash 3f9a1234567890123b7c and 62812*******90"),
+    ],
+)
 def test_mask_text_order_of_overlapping_candidates(text: str, expected: str) -> None:
     assert mask_text(text) == expected

@@ -12,8 +12,10 @@ pytestmark = pytest.mark.timeout(30)  # a hang is the failure these tests exist 
 
 
 def _read(duck, pipe):
-    return duck.execute(f"SELECT count(*) FROM read_csv('{pipe}', header=false, auto_detect=false, "
-                        "columns={'a': 'VARCHAR', 'b': 'VARCHAR'})").fetchone()[0]
+    return duck.execute(
+        f"SELECT count(*) FROM read_csv('{pipe}', header=false, auto_detect=false, "
+        "columns={'a': 'VARCHAR', 'b': 'VARCHAR'})"
+    ).fetchone()[0]
 
 
 def _writer(pipe, lines: int, fail_after: int | None = None, open_first: bool = True):
@@ -25,6 +27,7 @@ def _writer(pipe, lines: int, fail_after: int | None = None, open_first: bool = 
                 if fail_after is not None and i == fail_after:
                     raise RuntimeError("server closed the connection")
                 out.write(f"{i},x{i}\n")
+
     return write
 
 
@@ -53,8 +56,10 @@ def test_a_reader_that_fails_does_not_leave_the_writer_blocked(tmp_path):
     pipe = tmp_path / "side.pipe"
     with pytest.raises(duckdb.Error):
         with feeding(pipe, _writer(pipe, 2_000_000)) as fed:
-            duckdb.connect().execute(f"SELECT sum(b) FROM read_csv('{pipe}', header=false, auto_detect=false, "
-                                     "columns={'a': 'INTEGER', 'b': 'INTEGER'})").fetchone()  # 'x0' is no integer
+            duckdb.connect().execute(
+                f"SELECT sum(b) FROM read_csv('{pipe}', header=false, auto_detect=false, "
+                "columns={'a': 'INTEGER', 'b': 'INTEGER'})"
+            ).fetchone()  # 'x0' is no integer
     assert not fed.writer_failed_first  # its broken pipe, if any, is a consequence
 
 

@@ -12,8 +12,9 @@ from recon_operators.factories.retries import JitteredBackoff, retry_args
 def test_each_retry_waits_a_random_delay_in_the_upper_half_of_a_doubling_step():
     policy = JitteredBackoff(base=timedelta(seconds=20), factor=2.0, cap=timedelta(minutes=5))
     for try_number, step in ((1, 20), (2, 40), (3, 80), (4, 160), (5, 300), (9, 300)):
-        delays = [policy.evaluate(RuntimeError("deadlock"), try_number, 10).retry_delay.total_seconds()
-                  for _ in range(50)]
+        delays = [
+            policy.evaluate(RuntimeError("deadlock"), try_number, 10).retry_delay.total_seconds() for _ in range(50)
+        ]
         assert all(step / 2 <= d <= step for d in delays), (try_number, min(delays), max(delays))
         assert len(set(delays)) > 40  # drawn per retry: batches failing together do not retry together
 

@@ -9,13 +9,13 @@ import pytest
 from recon_operators.engine.adapters.base import SourceError
 from recon_operators.engine.canonical import Form
 from recon_operators.engine.dialects import DIALECTS
+from recon_operators.engine.logical_types import LogicalType, infer_from_text, postgres_type, text
 from recon_operators.engine.normalise import ColumnRule
 from recon_operators.engine.opener import check_dataset, dataset_side
 from recon_operators.engine.rowdiff.model import DiffError, DiffSpec
 from recon_operators.engine.rowdiff.options import column_pairs, parse_rule, parse_tolerance, rules_from, split_names
 from recon_operators.engine.rowdiff.plan import plan_columns
 from recon_operators.engine.spec import Tolerance
-from recon_operators.engine.logical_types import LogicalType, infer_from_text, postgres_type, text
 
 
 def test_rule_text():
@@ -27,7 +27,10 @@ def test_rule_text():
     with pytest.raises(DiffError, match="unknown time zone"):
         parse_rule("timestamp,tz:Mars/Base")
     assert rules_from({"a": "trim", "b": {"type": "date"}, "c": ColumnRule(case="upper")}) == {
-        "a": ColumnRule(trim=True), "b": ColumnRule(type="date"), "c": ColumnRule(case="upper")}
+        "a": ColumnRule(trim=True),
+        "b": ColumnRule(type="date"),
+        "c": ColumnRule(case="upper"),
+    }
 
 
 def test_tolerance_text():
@@ -43,13 +46,22 @@ def test_tolerance_text():
     assert split_names(["a,b", " c ", ""]) == ("a", "b", "c")
 
 
-@pytest.mark.parametrize("url, side", [
-    ("postgresql://u@db:5433/app?table=crm.subs", {"table": "crm.subs"}),
-    ("postgresql://u@db/app?query=SELECT%20*%20FROM%20t&filter=x%20%3D%201", {"query": "SELECT * FROM t", "filter": "x = 1"}),
-    ("mysql://root@127.0.0.1:3306/stage?table=subs", {"table": "subs"}),
-    ("mariadb://root@127.0.0.1/stage?table=subs&filter=batch%3D:batch", {"table": "subs", "filter": "batch=:batch"}),
-    ("mongodb://h:27017/crm?collection=subs", {"collection": "subs"}),
-])
+@pytest.mark.parametrize(
+    "url, side",
+    [
+        ("postgresql://u@db:5433/app?table=crm.subs", {"table": "crm.subs"}),
+        (
+            "postgresql://u@db/app?query=SELECT%20*%20FROM%20t&filter=x%20%3D%201",
+            {"query": "SELECT * FROM t", "filter": "x = 1"},
+        ),
+        ("mysql://root@127.0.0.1:3306/stage?table=subs", {"table": "subs"}),
+        (
+            "mariadb://root@127.0.0.1/stage?table=subs&filter=batch%3D:batch",
+            {"table": "subs", "filter": "batch=:batch"},
+        ),
+        ("mongodb://h:27017/crm?collection=subs", {"collection": "subs"}),
+    ],
+)
 def test_database_urls(url, side):
     spec, label = dataset_side(url)
     assert {k: v for k, v in vars(spec).items() if k in side} == side
@@ -70,22 +82,39 @@ def test_file_and_conn_urls(monkeypatch):
     check_dataset(ref, label)
 
 
-@pytest.mark.parametrize("url, message", [
-    ("", "empty"), ("notes.txt", "neither a dataset URL"), ("postgresql://u@h/db", "exactly one"),
-    ("postgresql://u@h/db?table=a&query=select%201", "exactly one"), ("mongodb://h/db", "collection"),
-    ("conn://missing_conn?table=t", "AIRFLOW_CONN_MISSING_CONN"), ("ftp://h/x?table=t", "unsupported"),
-])
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("", "empty"),
+        ("notes.txt", "neither a dataset URL"),
+        ("postgresql://u@h/db", "exactly one"),
+        ("postgresql://u@h/db?table=a&query=select%201", "exactly one"),
+        ("mongodb://h/db", "collection"),
+        ("conn://missing_conn?table=t", "AIRFLOW_CONN_MISSING_CONN"),
+        ("ftp://h/x?table=t", "unsupported"),
+    ],
+)
 def test_bad_urls(url, message):
     with pytest.raises(SourceError, match=message):
         check_dataset(*dataset_side(url))
 
 
 def test_plan_settles_cosmetic_types_from_either_side():
-    spec = DiffSpec(key=("msisdn",), tolerances={"fee": Tolerance(abs=Decimal(1))},
-                    target_rules={"seen": ColumnRule(timezone="+07:00")}, rules={"*": ColumnRule(trim=True)})
+    spec = DiffSpec(
+        key=("msisdn",),
+        tolerances={"fee": Tolerance(abs=Decimal(1))},
+        target_rules={"seen": ColumnRule(timezone="+07:00")},
+        rules={"*": ColumnRule(trim=True)},
+    )
     csv = infer_from_text([])
-    source = {"msisdn": text("varchar(20)"), "amount": postgres_type("numeric(14,2)"),
-              "seen": postgres_type("timestamp without time zone"), "born": csv, "fee": csv, "only_source": csv}
+    source = {
+        "msisdn": text("varchar(20)"),
+        "amount": postgres_type("numeric(14,2)"),
+        "seen": postgres_type("timestamp without time zone"),
+        "born": csv,
+        "fee": csv,
+        "only_source": csv,
+    }
     target = {"msisdn": csv, "amount": csv, "seen": csv, "born": LogicalType("date"), "fee": csv}
     plans = {p.name: p for p in plan_columns(spec, source, target)}
     assert list(plans) == ["msisdn", "amount", "seen", "born", "fee"]
@@ -102,11 +131,15 @@ def test_plan_settles_cosmetic_types_from_either_side():
 
 def test_incomparable_pairs_and_keys_only():
     spec = DiffSpec(key=("id",))
-    plans = plan_columns(spec, {"id": text(), "doc": LogicalType("json")}, {"id": text(), "doc": LogicalType("integer")})
+    plans = plan_columns(
+        spec, {"id": text(), "doc": LogicalType("json")}, {"id": text(), "doc": LogicalType("integer")}
+    )
     assert plans[1].incomparable.startswith("doc: json (source) vs integer (target)")
     with pytest.raises(DiffError, match="--keys-only"):
         plan_columns(spec, {"id": text(), "a": text()}, {"id": text(), "b": text()})
-    assert [p.name for p in plan_columns(DiffSpec(key=("id",), keys_only=True), {"id": text()}, {"id": text()})] == ["id"]
+    assert [p.name for p in plan_columns(DiffSpec(key=("id",), keys_only=True), {"id": text()}, {"id": text()})] == [
+        "id"
+    ]
 
 
 def test_forms_render_where_the_data_lives():

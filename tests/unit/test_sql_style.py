@@ -43,8 +43,10 @@ def test_the_scanner_knows_each_stray_style():
     assert style_problems("WHERE uid = ?") == ["? parameter"]
     assert style_problems("WHERE uid = %s") == ["a % that is not %(name)s"]
     assert style_problems("SELECT {0} FROM t") == ["a brace that is not a {name} slot"]
-    clean = ("-- {{old}} and :x in a comment\nINSERT INTO {table} (a) VALUES %s;\n"
-             "SELECT x::text, '[[:space:]]?' FROM {schema_table} WHERE a = %(a)s")
+    clean = (
+        "-- {{old}} and :x in a comment\nINSERT INTO {table} (a) VALUES %s;\n"
+        "SELECT x::text, '[[:space:]]?' FROM {schema_table} WHERE a = %(a)s"
+    )
     assert style_problems(clean) == []
 
 
@@ -61,6 +63,9 @@ def test_demo_and_bench_sql_stay_out_of_the_production_folders():
 
 def test_production_sql_carries_no_fault_hook():
     """Faults wrap a step from demo/faults.py; merge_final.sql once took a ``LIMIT %(lose)s`` hook."""
-    hooks = {str(p.relative_to(SQL)) for p in SQL.rglob("*.sql")
-             if re.search(r"%\((lose|fault\w*|inject\w*)\)s", p.read_text())}
+    hooks = {
+        str(p.relative_to(SQL))
+        for p in SQL.rglob("*.sql")
+        if re.search(r"%\((lose|fault\w*|inject\w*)\)s", p.read_text())
+    }
     assert hooks == set()

@@ -11,17 +11,21 @@ from recon_operators.sql_templates import fragment, ident, literal, render_sql
 @pytest.fixture
 def sql_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("RECON_SQL_DIR", str(tmp_path))
-    (tmp_path / "t.sql").write_text("-- {table} is {ignored} here; 100% a comment\n"
-                                    "SELECT {column}, '{}' FROM {table} WHERE {extra} AND id = %(id)s\n")
+    (tmp_path / "t.sql").write_text(
+        "-- {table} is {ignored} here; 100% a comment\n"
+        "SELECT {column}, '{}' FROM {table} WHERE {extra} AND id = %(id)s\n"
+    )
     return tmp_path
 
 
 def test_slots_take_quoted_identifiers_and_code_built_fragments(sql_dir):
-    text = render_sql("t.sql", table=ident("stage", "subscribers"), column=ident("msisdn"),
-                      extra=fragment("status IS NOT NULL"))
+    text = render_sql(
+        "t.sql", table=ident("stage", "subscribers"), column=ident("msisdn"), extra=fragment("status IS NOT NULL")
+    )
     assert text == """SELECT "msisdn", '{}' FROM "stage"."subscribers" WHERE status IS NOT NULL AND id = %(id)s"""
-    mysql = render_sql("t.sql", dialect="mariadb", table=ident("stage.subscribers"), column=ident("msisdn"),
-                       extra=fragment("1 = 1"))
+    mysql = render_sql(
+        "t.sql", dialect="mariadb", table=ident("stage.subscribers"), column=ident("msisdn"), extra=fragment("1 = 1")
+    )
     assert "FROM `stage`.`subscribers`" in mysql and "SELECT `msisdn`" in mysql
 
 

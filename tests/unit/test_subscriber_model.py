@@ -9,8 +9,15 @@ import yaml
 
 from recon_operators.retry import Backoff, RetriesExhausted, aws_throttling
 from recon_operators.subscribers.config import SubscriberConfigError, job_type_of, load_subscriber_config
-from recon_operators.subscribers.model import (ATTRIBUTES, PII_ATTRIBUTES, _MASKS, canonical_timestamp, masked,
-                                               merged, validate)
+from recon_operators.subscribers.model import (
+    _MASKS,
+    ATTRIBUTES,
+    PII_ATTRIBUTES,
+    canonical_timestamp,
+    masked,
+    merged,
+    validate,
+)
 from recon_operators.subscribers.provisioning import Mode, ModeError, resolve_mode
 from recon_operators.subscribers.sample import BREAKS, broken, subscriber
 
@@ -34,15 +41,21 @@ def test_each_broken_row_names_its_field_and_never_its_value(field):
 
 def test_every_problem_of_a_row_is_listed():
     _, reasons = validate({"uid": "u1", "msisdn": "123", "status": "GONE"})
-    assert reasons == ["msisdn: not E.164 (+ then 8-15 digits, no leading 0)", "imsi: required",
-                       "status: must be one of ACTIVE, INACTIVE, SUSPENDED, DELETED"]
+    assert reasons == [
+        "msisdn: not E.164 (+ then 8-15 digits, no leading 0)",
+        "imsi: required",
+        "status: must be one of ACTIVE, INACTIVE, SUSPENDED, DELETED",
+    ]
 
 
-@pytest.mark.parametrize("text, canonical", [
-    ("2026-01-02T03:04:05Z", "2026-01-02T03:04:05.000Z"),
-    ("2026-01-02 03:04:05.120", "2026-01-02T03:04:05.120Z"),
-    ("2026-01-02T10:04:05+07:00", "2026-01-02T03:04:05.000Z"),
-])
+@pytest.mark.parametrize(
+    "text, canonical",
+    [
+        ("2026-01-02T03:04:05Z", "2026-01-02T03:04:05.000Z"),
+        ("2026-01-02 03:04:05.120", "2026-01-02T03:04:05.120Z"),
+        ("2026-01-02T10:04:05+07:00", "2026-01-02T03:04:05.000Z"),
+    ],
+)
 def test_timestamps_are_utc_with_milliseconds(text, canonical):
     assert canonical_timestamp(text) == canonical
 
@@ -109,8 +122,12 @@ def test_job_types_from_dag_ids():
 
 def test_the_shipped_config_has_the_reference_timeouts():
     config = load_subscriber_config()
-    assert {t: s.timeout.total_seconds() / 60 for t, s in config.jobs.items()} == \
-        {"migration": 60, "bulk_delete": 60, "audit": 30, "export": 40}
+    assert {t: s.timeout.total_seconds() / 60 for t, s in config.jobs.items()} == {
+        "migration": 60,
+        "bulk_delete": 60,
+        "audit": 30,
+        "export": 40,
+    }
     assert config.dag_id("bulk_delete") == "subscriber_bulk_delete" and config.default_mode == "DUAL_PROV"
 
 
@@ -127,17 +144,23 @@ def test_a_bad_config_lists_every_problem_with_its_line(tmp_path):
         load_subscriber_config(path)
     text = str(caught.value)
     assert text.startswith("5 problems in subscriber job config")
-    for needle in ("field provisioning.default_mode: must be one of CLOUD, LEGACY, DUAL_PROV, got 'BOTH'",
-                   "field cloud.table: 'x' is not allowed", "field jobs.export.format: must be one of csv, parquet",
-                   "field jobs.audit.schedule: @continuous suits only file jobs",
-                   "field jobs.bulk_delete.retrys: unknown key (did you mean 'retries'?)"):
+    for needle in (
+        "field provisioning.default_mode: must be one of CLOUD, LEGACY, DUAL_PROV, got 'BOTH'",
+        "field cloud.table: 'x' is not allowed",
+        "field jobs.export.format: must be one of csv, parquet",
+        "field jobs.audit.schedule: @continuous suits only file jobs",
+        "field jobs.bulk_delete.retrys: unknown key (did you mean 'retries'?)",
+    ):
         assert needle in text, needle
     assert all(" line " in line for line in text.splitlines()[1:])
 
 
 def test_a_key_given_twice_is_an_error_not_the_last_value(tmp_path):
-    text = (ROOT / "include/config/subscribers/jobs.yaml").read_text().replace(
-        "  scan_segments: 4", "  scan_segments: 4\n  table: other")
+    text = (
+        (ROOT / "include/config/subscribers/jobs.yaml")
+        .read_text()
+        .replace("  scan_segments: 4", "  scan_segments: 4\n  table: other")
+    )
     path = tmp_path / "jobs.yaml"
     path.write_text(text)
     with pytest.raises(SubscriberConfigError, match=r"field cloud.table: given twice \(first on line \d+\)"):

@@ -6,8 +6,9 @@ compare a file with itself and pass. Each loader now names the file and the line
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -90,8 +91,10 @@ def test_a_suite_reports_every_duplicate_with_its_other_problems(tmp_path: Path)
     from recon_operators.engine.spec import SuiteError, load_suite
 
     path = tmp_path / "twice.yaml"
-    path.write_text("suite: s\nsource: {path: a.csv}\ntarget: {path: b.csv}\ntarget: {path: a.csv}\n"
-                    "checks:\n  - {name: c, kind: row_count, kind: sum}\n  - {name: d, kind: nope}\n")
+    path.write_text(
+        "suite: s\nsource: {path: a.csv}\ntarget: {path: b.csv}\ntarget: {path: a.csv}\n"
+        "checks:\n  - {name: c, kind: row_count, kind: sum}\n  - {name: d, kind: nope}\n"
+    )
     with pytest.raises(SuiteError) as info:
         load_suite(path)
     assert info.value.problems == [
@@ -103,12 +106,15 @@ def test_a_suite_reports_every_duplicate_with_its_other_problems(tmp_path: Path)
     ]
 
 
-@pytest.mark.parametrize(("make", "fragment"), [
-    (lambda p: p, "suite file not found"),
-    (lambda p: (p.mkdir(), p)[1], "is a folder, not a suite file"),
-    (lambda p: (p.write_bytes(b"suite: \xff\n"), p)[1], "suite file is not UTF-8 text"),
-    (lambda p: (p.write_text("suite: [x\n"), p)[1], "line 2: malformed YAML"),
-])
+@pytest.mark.parametrize(
+    ("make", "fragment"),
+    [
+        (lambda p: p, "suite file not found"),
+        (lambda p: (p.mkdir(), p)[1], "is a folder, not a suite file"),
+        (lambda p: (p.write_bytes(b"suite: \xff\n"), p)[1], "suite file is not UTF-8 text"),
+        (lambda p: (p.write_text("suite: [x\n"), p)[1], "line 2: malformed YAML"),
+    ],
+)
 def test_unreadable_files_are_one_line_each(tmp_path: Path, make: Callable[[Path], Path], fragment: str) -> None:
     path = make(tmp_path / "suite.yaml")
     with pytest.raises(YamlFileError) as info:

@@ -9,8 +9,9 @@ gates, sensors and ``recon`` CLI see them like any suite's.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
-from typing import Any, Sequence
+from typing import Any
 
 from recon_operators.batchload.reconcile import STAGING_VS_FINAL
 from recon_operators.batchload.worker import WorkerMetrics
@@ -41,20 +42,31 @@ def _text(value: Any) -> str | None:
 def audit_row(run_id: str, job: str, result: CheckResult) -> dict[str, Any]:
     tolerance = (result.tolerance or {}).get("abs")
     return {
-        "run_id": run_id, "job_name": job, "check_name": result.check_name, "check_kind": result.kind,
-        "worker_id": result.group, "expected_value": _number(result.expected), "actual_value": _number(result.actual),
-        "expected_text": _text(result.expected), "actual_text": _text(result.actual),
-        "passed": "Y" if result.passed else "N", "discrepancy": _number(result.discrepancy),
-        "tolerance": Decimal(tolerance) if tolerance is not None else None, "message": result.message,
+        "run_id": run_id,
+        "job_name": job,
+        "check_name": result.check_name,
+        "check_kind": result.kind,
+        "worker_id": result.group,
+        "expected_value": _number(result.expected),
+        "actual_value": _number(result.actual),
+        "expected_text": _text(result.expected),
+        "actual_text": _text(result.actual),
+        "passed": "Y" if result.passed else "N",
+        "discrepancy": _number(result.discrepancy),
+        "tolerance": Decimal(tolerance) if tolerance is not None else None,
+        "message": result.message,
         "check_ts": result.finished_at,
     }
 
 
-def run_report(job: str, run_id: str, source: dict[str, Any], workers: Sequence[WorkerMetrics],
-               results: Sequence[CheckResult]) -> dict[str, Any]:
+def run_report(
+    job: str, run_id: str, source: dict[str, Any], workers: Sequence[WorkerMetrics], results: Sequence[CheckResult]
+) -> dict[str, Any]:
     """The run's report: totals, per-worker counts, checks passed and the record success rate."""
-    totals = {key: sum(getattr(w, key) for w in workers)
-              for key in ("records_read", "records_processed", "records_written", "records_rejected")}
+    totals = {
+        key: sum(getattr(w, key) for w in workers)
+        for key in ("records_read", "records_processed", "records_written", "records_rejected")
+    }
     records = int(source["records"])
     # Loaded means in the final table under this run; what workers say they processed is the fallback
     # when the final side could not be read.
@@ -63,42 +75,76 @@ def run_report(job: str, run_id: str, source: dict[str, Any], workers: Sequence[
     rate = Decimal(100) if records == 0 else (Decimal(loaded) * 100 / records).quantize(Decimal("0.01"))
     passed = sum(1 for r in results if r.passed)
     return {
-        "job": job, "run_id": run_id, "status": "Passed" if passed == len(results) else "Failed",
-        "source_records": records, "records_loaded": loaded, "totals": totals, "success_rate_pct": str(rate),
-        "checks_passed": passed, "checks_total": len(results),
+        "job": job,
+        "run_id": run_id,
+        "status": "Passed" if passed == len(results) else "Failed",
+        "source_records": records,
+        "records_loaded": loaded,
+        "totals": totals,
+        "success_rate_pct": str(rate),
+        "checks_passed": passed,
+        "checks_total": len(results),
         "workers": [{k: v for k, v in w.as_dict().items() if k != "reject_reasons"} for w in workers],
-        "failed_checks": [{"check_name": r.check_name, "group_key": r.group, "expected": str(r.expected),
-                           "actual": str(r.actual), "discrepancy": str(r.discrepancy), "status": r.status.value,
-                           "message": r.message} for r in results if not r.passed],
+        "failed_checks": [
+            {
+                "check_name": r.check_name,
+                "group_key": r.group,
+                "expected": str(r.expected),
+                "actual": str(r.actual),
+                "discrepancy": str(r.discrepancy),
+                "status": r.status.value,
+                "message": r.message,
+            }
+            for r in results
+            if not r.passed
+        ],
     }
 
 
 def report_line(report: dict[str, Any]) -> str:
     totals = report["totals"]
-    return (f"batch load {report['job']} run {report['run_id']} {report['status']}: success rate "
-            f"{report['success_rate_pct']}% ({report['records_loaded']} of {report['source_records']} records "
-            f"loaded, {totals['records_rejected']} rejected, {len(report['workers'])} workers); "
-            f"{report['checks_passed']}/{report['checks_total']} checks passed")
+    return (
+        f"batch load {report['job']} run {report['run_id']} {report['status']}: success rate "
+        f"{report['success_rate_pct']}% ({report['records_loaded']} of {report['source_records']} records "
+        f"loaded, {totals['records_rejected']} rejected, {len(report['workers'])} workers); "
+        f"{report['checks_passed']}/{report['checks_total']} checks passed"
+    )
 
 
 def summary_result(report: dict[str, Any]) -> CheckResult:
     """The run's own audit row: source records vs records in the final table, with the success rate."""
     records, loaded = report["source_records"], report["records_loaded"]
-    return CheckResult(check_name=SUMMARY_CHECK, kind="report",
-                       status=Status.MATCH if report["status"] == "Passed" else Status.MISMATCH,
-                       expected=records, actual=loaded, discrepancy=loaded - records, message=report_line(report),
-                       finished_at=utcnow())
+    return CheckResult(
+        check_name=SUMMARY_CHECK,
+        kind="report",
+        status=Status.MATCH if report["status"] == "Passed" else Status.MISMATCH,
+        expected=records,
+        actual=loaded,
+        discrepancy=loaded - records,
+        message=report_line(report),
+        finished_at=utcnow(),
+    )
 
 
-def record_audit(conn: Any, job: str, run_id: str, results: Sequence[CheckResult],
-                 workers: Sequence[WorkerMetrics], report: dict[str, Any]) -> int:
+def record_audit(
+    conn: Any,
+    job: str,
+    run_id: str,
+    results: Sequence[CheckResult],
+    workers: Sequence[WorkerMetrics],
+    report: dict[str, Any],
+) -> int:
     """Replace the run's audit rows and worker metrics in one transaction; returns audit rows written."""
     rows = [audit_row(run_id, job, r) for r in (*results, summary_result(report))]
     with transaction(conn) as cur:
         cur.execute(read_sql("batch_load/delete_audit.sql"), {"run_id": run_id, "job_name": job})
-        cur.executemany(read_sql("batch_load/insert_worker_metrics.sql"), [
-            {"run_id": run_id, "job_name": job, **{k: v for k, v in w.as_dict().items() if k != "reject_reasons"}}
-            for w in workers])
+        cur.executemany(
+            read_sql("batch_load/insert_worker_metrics.sql"),
+            [
+                {"run_id": run_id, "job_name": job, **{k: v for k, v in w.as_dict().items() if k != "reject_reasons"}}
+                for w in workers
+            ],
+        )
         cur.executemany(read_sql("batch_load/insert_audit.sql"), rows)
     return len(rows)
 

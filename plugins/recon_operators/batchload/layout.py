@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cached_property
 from decimal import Decimal, InvalidOperation
-from typing import Any, Sequence
+from functools import cached_property
+from typing import Any
 
 from recon_operators.engine.canonical import rule_text
 from recon_operators.engine.normalise import ColumnRule
@@ -127,7 +128,7 @@ class Layout:
         if self.format == "fixed_width":
             if self.record_length is not None and len(text) != self.record_length:
                 raise RecordError(f"record length {len(text)}, expected {self.record_length}")
-            cells = [text[f.start - 1: f.start - 1 + f.length] for f in self.fields]  # type: ignore[operator]
+            cells = [text[f.start - 1 : f.start - 1 + f.length] for f in self.fields]  # type: ignore[operator]
         else:
             row = next(csv.reader([text], delimiter=self.delimiter), [])
             if len(row) <= max(positions, default=-1):

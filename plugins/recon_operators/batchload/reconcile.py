@@ -13,9 +13,10 @@ so the ledger, gates, CLI and alerts read them like any other check.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from recon_operators.batchload.layout import Layout
 from recon_operators.batchload.staging import Tables
@@ -49,12 +50,18 @@ class Reconciliation:
     target_label: str = "target"
 
     def checks(self) -> list[CheckSpec]:
-        checks = [CheckSpec(SOURCE_VS_READ, "row_count"), CheckSpec(WORKERS_VS_STAGING, "row_count"),
-                  CheckSpec(BY_WORKER, "row_count", group_by=(WORKER_GROUP,)),
-                  CheckSpec(STAGING_VS_FINAL, "row_count")]
+        checks = [
+            CheckSpec(SOURCE_VS_READ, "row_count"),
+            CheckSpec(WORKERS_VS_STAGING, "row_count"),
+            CheckSpec(BY_WORKER, "row_count", group_by=(WORKER_GROUP,)),
+            CheckSpec(STAGING_VS_FINAL, "row_count"),
+        ]
         if self.layout.amount_field:
-            checks.append(CheckSpec(AMOUNT, "sum", column=self.layout.amount_field,
-                                    tolerance=Tolerance(abs=self.amount_tolerance)))
+            checks.append(
+                CheckSpec(
+                    AMOUNT, "sum", column=self.layout.amount_field, tolerance=Tolerance(abs=self.amount_tolerance)
+                )
+            )
         if self.layout.hash_fields:
             checks.append(CheckSpec(HASH, "hash", columns=self.layout.hash_fields))
         return checks
@@ -66,8 +73,13 @@ STAGING_SCOPE = "run_id = :run_id"  # staging rows of one run
 FINAL_SCOPE = "last_run_id = :run_id"  # final rows stamped by one run
 
 
-def _aggregate(connect: Callable[[], Any], side: SideSpec, request: AggregateRequest, label: str,
-               rules: dict[str, Any] | None = None) -> AggregateRows:
+def _aggregate(
+    connect: Callable[[], Any],
+    side: SideSpec,
+    request: AggregateRequest,
+    label: str,
+    rules: dict[str, Any] | None = None,
+) -> AggregateRows:
     """One request on a fresh connection; ``rules``: the layout's rules for the columns it reads,
     which set their forms over the staging table's declared types (the file side's fingerprint
     was computed under the same rules)."""
@@ -94,22 +106,23 @@ def _target_sides(recon: Reconciliation, connect: Callable[[], Any]) -> dict[str
     """Staging totals, staging per worker and the final count, each one query inside Postgres."""
     layout, params = recon.layout, {"run_id": recon.run_id}
     rules = layout.rules
-    staging = SideSpec(connection=recon.target_label, table=recon.tables.staging_name,
-                       filter=STAGING_SCOPE)
-    final = SideSpec(connection=recon.target_label, table=recon.tables.final_name,
-                     filter=FINAL_SCOPE)
+    staging = SideSpec(connection=recon.target_label, table=recon.tables.staging_name, filter=STAGING_SCOPE)
+    final = SideSpec(connection=recon.target_label, table=recon.tables.final_name, filter=FINAL_SCOPE)
     measures = [Measure(WORKERS_VS_STAGING, "count")]
     if layout.amount_field:
         measures.append(Measure(AMOUNT, "sum", column=layout.amount_field))
     if layout.hash_fields:
         measures.append(Measure(HASH, "hash", columns=layout.hash_fields))
-    totals = _aggregate(connect, staging, AggregateRequest(tuple(measures), params=params), recon.target_label,
-                        rules)
-    by_worker = _aggregate(connect, staging, AggregateRequest((Measure(BY_WORKER, "count"),),
-                                                              group_by=(WORKER_GROUP,), params=params),
-                           recon.target_label)
-    final_rows = _aggregate(connect, final, AggregateRequest((Measure(STAGING_VS_FINAL, "count"),), params=params),
-                            recon.target_label)
+    totals = _aggregate(connect, staging, AggregateRequest(tuple(measures), params=params), recon.target_label, rules)
+    by_worker = _aggregate(
+        connect,
+        staging,
+        AggregateRequest((Measure(BY_WORKER, "count"),), group_by=(WORKER_GROUP,), params=params),
+        recon.target_label,
+    )
+    final_rows = _aggregate(
+        connect, final, AggregateRequest((Measure(STAGING_VS_FINAL, "count"),), params=params), recon.target_label
+    )
     return {"staging": totals, "by_worker": by_worker, "final": final_rows}
 
 
@@ -118,26 +131,41 @@ def _pairs(recon: Reconciliation, sides: dict[str, AggregateRows]) -> dict[str, 
     workers = recon.workers
     staged = sides["staging"][()]
     return {
-        SOURCE_VS_READ: ({(): {SOURCE_VS_READ: int(recon.source["records"])}},
-                         {(): {SOURCE_VS_READ: sum(w.records_read for w in workers)}}),
-        WORKERS_VS_STAGING: ({(): {WORKERS_VS_STAGING: sum(w.records_read - w.records_rejected for w in workers)}},
-                             {(): {WORKERS_VS_STAGING: staged[WORKERS_VS_STAGING]}}),
-        BY_WORKER: ({(w.worker_id,): {BY_WORKER: w.records_read - w.records_rejected} for w in workers},
-                    sides["by_worker"]),
+        SOURCE_VS_READ: (
+            {(): {SOURCE_VS_READ: int(recon.source["records"])}},
+            {(): {SOURCE_VS_READ: sum(w.records_read for w in workers)}},
+        ),
+        WORKERS_VS_STAGING: (
+            {(): {WORKERS_VS_STAGING: sum(w.records_read - w.records_rejected for w in workers)}},
+            {(): {WORKERS_VS_STAGING: staged[WORKERS_VS_STAGING]}},
+        ),
+        BY_WORKER: (
+            {(w.worker_id,): {BY_WORKER: w.records_read - w.records_rejected} for w in workers},
+            sides["by_worker"],
+        ),
         STAGING_VS_FINAL: ({(): {STAGING_VS_FINAL: staged[WORKERS_VS_STAGING]}}, sides["final"]),
         AMOUNT: ({(): {AMOUNT: Decimal(recon.source["amount"])}}, {(): {AMOUNT: staged.get(AMOUNT)}}),
         HASH: ({(): {HASH: recon.source["hash"]}}, {(): {HASH: staged.get(HASH)}}),
     }
 
 
-_SIDES = {SOURCE_VS_READ: ("source file", "workers"), WORKERS_VS_STAGING: ("workers", "staging"),
-          BY_WORKER: ("workers", "staging"), STAGING_VS_FINAL: ("staging", "final"),
-          AMOUNT: ("source file", "staging"), HASH: ("source file", "staging")}
+_SIDES = {
+    SOURCE_VS_READ: ("source file", "workers"),
+    WORKERS_VS_STAGING: ("workers", "staging"),
+    BY_WORKER: ("workers", "staging"),
+    STAGING_VS_FINAL: ("staging", "final"),
+    AMOUNT: ("source file", "staging"),
+    HASH: ("source file", "staging"),
+}
 
 
 def _describe(recon: Reconciliation, level: str) -> dict[str, Any]:
-    where = {"source file": recon.source.get("path"), "workers": f"{len(recon.workers)} workers",
-             "staging": recon.tables.staging_name, "final": recon.tables.final_name}[level]
+    where = {
+        "source file": recon.source.get("path"),
+        "workers": f"{len(recon.workers)} workers",
+        "staging": recon.tables.staging_name,
+        "final": recon.tables.final_name,
+    }[level]
     return {"level": level, "relation": where, "run_id": recon.run_id}
 
 
@@ -149,16 +177,22 @@ def reconcile(recon: Reconciliation, connect: Callable[[], Any]) -> list[CheckRe
     try:
         sides = _target_sides(recon, connect)
     except SourceError as exc:
-        return [CheckResult(check_name=c.name, kind=c.kind, status=Status.ERROR, message=str(exc),
-                            started_at=started) for c in checks]
+        return [
+            CheckResult(check_name=c.name, kind=c.kind, status=Status.ERROR, message=str(exc), started_at=started)
+            for c in checks
+        ]
     pairs = _pairs(recon, sides)
     results: list[CheckResult] = []
     finished = utcnow()
     for check in checks:
         expected, actual = pairs[check.name]
         source_level, target_level = _SIDES[check.name]
-        base = {"source": _describe(recon, source_level), "target": _describe(recon, target_level),
-                "started_at": started, "finished_at": finished}
+        base = {
+            "source": _describe(recon, source_level),
+            "target": _describe(recon, target_level),
+            "started_at": started,
+            "finished_at": finished,
+        }
         for result in build_results(check, expected, actual, base=base):
             if not result.passed:
                 result.message = mismatch_line(result)
@@ -172,8 +206,7 @@ def mismatch_line(result: CheckResult) -> str:
     if result.status is Status.ERROR:
         return f"{result.check_name}{group} error: {result.message}"
     discrepancy = result.discrepancy if result.discrepancy is not None else "differs"
-    return (f"{result.check_name}{group} expected {result.expected} actual {result.actual} "
-            f"discrepancy {discrepancy}")
+    return f"{result.check_name}{group} expected {result.expected} actual {result.actual} discrepancy {discrepancy}"
 
 
 def failure_message(job: str, run_id: str, results: Sequence[CheckResult]) -> str:

@@ -16,9 +16,10 @@ byte 0x0A (ASCII, UTF-8, Latin-1...).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from decimal import Decimal
-from typing import Any, Iterator
+from typing import Any
 
 import pyarrow.fs as pafs
 
@@ -47,7 +48,7 @@ class Chunk:
         return {**asdict(self), "header": list(self.header)}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Chunk":
+    def from_dict(cls, data: dict[str, Any]) -> Chunk:
         return cls(**{**data, "header": tuple(data.get("header") or ())})
 
 
@@ -69,8 +70,15 @@ class SourceProfile:
         return fingerprint(self.hash_rows, self.hash_total)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "size": self.size, "records": self.records, "valid": self.valid,
-                "rejected": self.rejected, "amount": str(self.amount), "hash": self.fingerprint}
+        return {
+            "path": self.path,
+            "size": self.size,
+            "records": self.records,
+            "valid": self.valid,
+            "rejected": self.rejected,
+            "amount": str(self.amount),
+            "hash": self.fingerprint,
+        }
 
 
 def resolve(path: str, filesystem: pafs.FileSystem | None) -> tuple[pafs.FileSystem, str]:
@@ -78,7 +86,7 @@ def resolve(path: str, filesystem: pafs.FileSystem | None) -> tuple[pafs.FileSys
     if path.startswith("s3://"):
         if filesystem is None:
             raise BatchSourceError(f"source {path}: an S3 path needs an AWS connection")
-        return filesystem, path[len("s3://"):]
+        return filesystem, path[len("s3://") :]
     return pafs.LocalFileSystem(), path
 
 
@@ -139,12 +147,15 @@ class _Splitter:
         if not self.starts:  # an empty file still gets one (empty) worker, so 0 = 0 is reconciled
             return [Chunk("w01", size, size, first_line, 0, self.header)]
         ends = [start for start, _ in self.starts[1:]] + [size]
-        return [Chunk(f"w{i + 1:02d}", start, end, line_no, records, self.header)
-                for i, ((start, line_no), end, records) in enumerate(zip(self.starts, ends, self.records))]
+        return [
+            Chunk(f"w{i + 1:02d}", start, end, line_no, records, self.header)
+            for i, ((start, line_no), end, records) in enumerate(zip(self.starts, ends, self.records))
+        ]
 
 
-def profile(layout: Layout, path: str, *, chunks: int, filesystem: pafs.FileSystem | None = None,
-            label: str | None = None) -> tuple[SourceProfile, list[Chunk]]:
+def profile(
+    layout: Layout, path: str, *, chunks: int, filesystem: pafs.FileSystem | None = None, label: str | None = None
+) -> tuple[SourceProfile, list[Chunk]]:
     """One pass over the file: record count, control totals and ``chunks`` byte ranges."""
     label = label or path
     fs, inner = resolve(path, filesystem)
@@ -166,8 +177,9 @@ def profile(layout: Layout, path: str, *, chunks: int, filesystem: pafs.FileSyst
     return result, splitter.chunks(size, first_line)
 
 
-def _read_header(layout: Layout, lines: Iterator[tuple[int, bytes]], label: str
-                 ) -> tuple[tuple[str, ...], tuple[int, ...], int]:
+def _read_header(
+    layout: Layout, lines: Iterator[tuple[int, bytes]], label: str
+) -> tuple[tuple[str, ...], tuple[int, ...], int]:
     """The CSV header (and the column positions it gives), and the number of the first data line."""
     if not layout.header:
         return (), layout.positions(None), 1
@@ -194,8 +206,9 @@ def _take(result: SourceProfile, layout: Layout, line: bytes, positions: tuple[i
         result.hash_total += row_hash(layout.canonical(record, layout.hash_fields))
 
 
-def read_chunk(layout: Layout, path: str, chunk: Chunk, *, filesystem: pafs.FileSystem | None = None,
-               label: str | None = None) -> Iterator[tuple[int, bytes]]:
+def read_chunk(
+    layout: Layout, path: str, chunk: Chunk, *, filesystem: pafs.FileSystem | None = None, label: str | None = None
+) -> Iterator[tuple[int, bytes]]:
     """(line number, line) for every record line in the chunk's byte range (blank lines skipped)."""
     fs, inner = resolve(path, filesystem)
     try:

@@ -7,8 +7,9 @@ the staging table really holds, so a worker that loses rows without noticing is 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from recon_operators.batchload.layout import Layout, RecordError
 from recon_operators.batchload.staging import Tables, write_chunk
@@ -32,12 +33,13 @@ class WorkerMetrics:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "WorkerMetrics":
+    def from_dict(cls, data: dict[str, Any]) -> WorkerMetrics:
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
 
-def parse_chunk(layout: Layout, lines: Iterable[tuple[int, bytes]], positions: tuple[int, ...], worker_id: str
-                ) -> tuple[WorkerMetrics, list[tuple[int, dict[str, Any]]], list[tuple[int, str, str]]]:
+def parse_chunk(
+    layout: Layout, lines: Iterable[tuple[int, bytes]], positions: tuple[int, ...], worker_id: str
+) -> tuple[WorkerMetrics, list[tuple[int, dict[str, Any]]], list[tuple[int, str, str]]]:
     """Valid records as (line number, record) and rejects as (line number, reason, raw text)."""
     metrics = WorkerMetrics(worker_id=worker_id, started_at=utcnow().isoformat())
     rows: list[tuple[int, dict[str, Any]]] = []
@@ -56,8 +58,15 @@ def parse_chunk(layout: Layout, lines: Iterable[tuple[int, bytes]], positions: t
     return metrics, rows, rejects
 
 
-def load_chunk(conn: Any, tables: Tables, layout: Layout, run_id: str, worker_id: str,
-               lines: Iterable[tuple[int, bytes]], positions: tuple[int, ...]) -> WorkerMetrics:
+def load_chunk(
+    conn: Any,
+    tables: Tables,
+    layout: Layout,
+    run_id: str,
+    worker_id: str,
+    lines: Iterable[tuple[int, bytes]],
+    positions: tuple[int, ...],
+) -> WorkerMetrics:
     """Parse the chunk, replace this worker's staging rows for the run, return its counts."""
     metrics, rows, rejects = parse_chunk(layout, lines, positions, worker_id)
     # The worker counts what it hands to the writer; a faulty writer may then lose some silently.

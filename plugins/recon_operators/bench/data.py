@@ -31,8 +31,13 @@ class Truth:
         return self.missing
 
     # Rows changed per column (include/sql/bench/subscribers_target.sql): (step, offset) of the ids.
-    CHANGES = {"balance": (1000, 1), "status": (2000, 1), "updated_at": (5000, 7), "is_migratable": (4000, 11),
-               "profile": (6000, 13)}
+    CHANGES = {
+        "balance": (1000, 1),
+        "status": (2000, 1),
+        "updated_at": (5000, 7),
+        "is_migratable": (4000, 11),
+        "profile": (6000, 13),
+    }
 
     @property
     def column_mismatches(self) -> dict[str, int]:
@@ -46,11 +51,17 @@ class Truth:
 
     def check(self, result: dict[str, Any]) -> list[str]:
         """Every count that differs from the truth, as 'name: got X, want Y'."""
-        want = {"source_rows": self.rows, "target_rows": self.rows - self.missing + self.extra,
-                "matched_rows": self.rows - self.missing, "missing_in_target": self.missing,
-                "extra_in_target": self.extra, "changed_rows": self.changed,
-                "duplicate_keys_source": 0, "duplicate_keys_target": 0,
-                "column_mismatches": self.column_mismatches}
+        want = {
+            "source_rows": self.rows,
+            "target_rows": self.rows - self.missing + self.extra,
+            "matched_rows": self.rows - self.missing,
+            "missing_in_target": self.missing,
+            "extra_in_target": self.extra,
+            "changed_rows": self.changed,
+            "duplicate_keys_source": 0,
+            "duplicate_keys_target": 0,
+            "column_mismatches": self.column_mismatches,
+        }
         return [f"{k}: got {result.get(k)}, want {v}" for k, v in want.items() if result.get(k) != v]
 
 

@@ -27,11 +27,11 @@ import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from recon_operators.bench.data import Truth, load_mariadb, load_postgres, write_csvs
+from recon_operators.bench.data import load_mariadb, load_postgres, write_csvs
 from recon_operators.demo import services
 from recon_operators.paths import project_root
 from recon_operators.sql_templates import literal, render_sql
@@ -63,8 +63,7 @@ def measure(name: str, command: list[str], *, env: dict[str, str] | None = None)
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         actions = [(os.POSIX_SPAWN_DUP2, out.fileno(), 1), (os.POSIX_SPAWN_DUP2, err.fileno(), 2)]
         started = time.perf_counter()
-        pid = os.posix_spawnp(command[0], command, env if env is not None else dict(os.environ),
-                              file_actions=actions)
+        pid = os.posix_spawnp(command[0], command, env if env is not None else dict(os.environ), file_actions=actions)
         peak = 0.0
         while True:
             done, status = os.waitpid(pid, os.WNOHANG)
@@ -102,8 +101,19 @@ def measure_together(name: str, commands: list[list[str]]) -> Measure:
 
 
 def _diff_command(source: str, target: str) -> list[str]:
-    return [sys.executable, "-m", "recon_operators.cli", "diff", source, target, "--key", "msisdn", "--json",
-            "--sample", "5"]
+    return [
+        sys.executable,
+        "-m",
+        "recon_operators.cli",
+        "diff",
+        source,
+        target,
+        "--key",
+        "msisdn",
+        "--json",
+        "--sample",
+        "5",
+    ]
 
 
 def _previous(history: Path, rows: int, bench: str = "rowdiff") -> dict[str, Any]:
@@ -111,8 +121,10 @@ def _previous(history: Path, rows: int, bench: str = "rowdiff") -> dict[str, Any
     if not history.exists():
         return {}
     runs = [json.loads(line) for line in history.read_text().splitlines() if line.strip()]
-    return next((run["figures"] for run in reversed(runs)
-                 if run.get("rows") == rows and run.get("bench", "rowdiff") == bench), {})
+    return next(
+        (run["figures"] for run in reversed(runs) if run.get("rows") == rows and run.get("bench", "rowdiff") == bench),
+        {},
+    )
 
 
 def run(rows: int, history: Path) -> int:
@@ -128,27 +140,71 @@ def run(rows: int, history: Path) -> int:
         services.create_mariadb_database(my_db)
         try:
             load_postgres(services.pg_dsn(pg_db), source_csv)
-            load_mariadb({"host": services.MARIADB_HOST, "port": services.MARIADB_PORT,
-                          "user": services.MARIADB_USER, "passwd": "", "db": my_db}, target_csv)
+            load_mariadb(
+                {
+                    "host": services.MARIADB_HOST,
+                    "port": services.MARIADB_PORT,
+                    "user": services.MARIADB_USER,
+                    "passwd": "",
+                    "db": my_db,
+                },
+                target_csv,
+            )
             print("loaded Postgres (source) and MariaDB (target); measuring ...", flush=True)
-            floor_sql = render_sql("floor_duckdb_diff.sql", package="recon_operators.bench",
-                                   source=literal(str(source_csv)), target=literal(str(target_csv)))
-            copy = ["psql", "-X", "-q", "-h", services.PG_HOST, "-p", str(services.PG_PORT), "-U",
-                    services.PG_USER, "-d", pg_db, "-c", "COPY subscribers TO STDOUT"]
-            quick = ["mariadb", "--quick", "--batch", "-h", services.MARIADB_HOST, "-P", str(services.MARIADB_PORT),
-                     "-u", services.MARIADB_USER, my_db, "-e", "SELECT * FROM subscribers"]
+            floor_sql = render_sql(
+                "floor_duckdb_diff.sql",
+                package="recon_operators.bench",
+                source=literal(str(source_csv)),
+                target=literal(str(target_csv)),
+            )
+            copy = [
+                "psql",
+                "-X",
+                "-q",
+                "-h",
+                services.PG_HOST,
+                "-p",
+                str(services.PG_PORT),
+                "-U",
+                services.PG_USER,
+                "-d",
+                pg_db,
+                "-c",
+                "COPY subscribers TO STDOUT",
+            ]
+            quick = [
+                "mariadb",
+                "--quick",
+                "--batch",
+                "-h",
+                services.MARIADB_HOST,
+                "-P",
+                str(services.MARIADB_PORT),
+                "-u",
+                services.MARIADB_USER,
+                my_db,
+                "-e",
+                "SELECT * FROM subscribers",
+            ]
             results = [
                 measure("floor: Postgres COPY TO STDOUT", copy),
                 measure("floor: mariadb --quick", quick),
                 measure_together("floor: both databases stream out together", [copy, quick]),
-                measure("floor: DuckDB CSV join diff", [sys.executable, "-c",
-                        "import duckdb,sys; print(duckdb.sql(sys.argv[1]).fetchall())", floor_sql], env=env),
+                measure(
+                    "floor: DuckDB CSV join diff",
+                    [sys.executable, "-c", "import duckdb,sys; print(duckdb.sql(sys.argv[1]).fetchall())", floor_sql],
+                    env=env,
+                ),
             ]
             pg_url = f"{services.pg_dsn(pg_db)}?table=subscribers"
-            my_url = (f"mysql://{services.MARIADB_USER}@{services.MARIADB_HOST}:{services.MARIADB_PORT}/{my_db}"
-                      "?table=subscribers")
-            for name, source, target in (("recon diff Postgres->MariaDB", pg_url, my_url),
-                                         ("recon diff CSV->CSV", str(source_csv), str(target_csv))):
+            my_url = (
+                f"mysql://{services.MARIADB_USER}@{services.MARIADB_HOST}:{services.MARIADB_PORT}/{my_db}"
+                "?table=subscribers"
+            )
+            for name, source, target in (
+                ("recon diff Postgres->MariaDB", pg_url, my_url),
+                ("recon diff CSV->CSV", str(source_csv), str(target_csv)),
+            ):
                 result = measure(name, _diff_command(source, target), env=env)
                 problems += [f"{name}: {p}" for p in truth.check(json.loads(result.output))]
                 results.append(result)
@@ -162,12 +218,16 @@ def run(rows: int, history: Path) -> int:
 def report(rows: int, results: list[Measure], history: Path, problems: list[str]) -> None:
     by_name = {m.name: m for m in results}
     together = by_name["floor: both databases stream out together"].seconds
-    floors = {"recon diff Postgres->MariaDB": ("both DBs stream out", together, 2.0),
-              "recon diff CSV->CSV": ("DuckDB join diff", by_name["floor: DuckDB CSV join diff"].seconds, 1.3)}
+    floors = {
+        "recon diff Postgres->MariaDB": ("both DBs stream out", together, 2.0),
+        "recon diff CSV->CSV": ("DuckDB join diff", by_name["floor: DuckDB CSV join diff"].seconds, 1.3),
+    }
     previous = _previous(history, rows)
     load = os.getloadavg()
-    print(f"\nrow diff benchmark, {rows:,} rows, 16 compared columns, no rule, {os.cpu_count()} cores, "
-          f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
+    print(
+        f"\nrow diff benchmark, {rows:,} rows, 16 compared columns, no rule, {os.cpu_count()} cores, "
+        f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}"
+    )
     print(f"{'measure':34} {'wall s':>8} {'peak MB':>8}  vs floor            vs previous")
     for m in results:
         against = ""
@@ -180,13 +240,22 @@ def report(rows: int, results: list[Measure], history: Path, problems: list[str]
     print("counts: " + ("all equal to the known truth" if not problems else "WRONG\n  " + "\n  ".join(problems)))
     history.parent.mkdir(parents=True, exist_ok=True)
     with history.open("a") as out:
-        out.write(json.dumps({"at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "rows": rows,
-                              "host": platform.node(), "cores": os.cpu_count(), "counts_ok": not problems,
-                              "load_average": [round(x, 2) for x in load], "columns": 16,
-                              "ratios": {name: round(by_name[name].seconds / floor, 2)
-                                         for name, (_, floor, _) in floors.items()},
-                              "figures": {m.name: {"seconds": round(m.seconds, 3), "peak_mb": round(m.peak_mb)}
-                                          for m in results}}) + "\n")
+        out.write(
+            json.dumps(
+                {
+                    "at": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "rows": rows,
+                    "host": platform.node(),
+                    "cores": os.cpu_count(),
+                    "counts_ok": not problems,
+                    "load_average": [round(x, 2) for x in load],
+                    "columns": 16,
+                    "ratios": {name: round(by_name[name].seconds / floor, 2) for name, (_, floor, _) in floors.items()},
+                    "figures": {m.name: {"seconds": round(m.seconds, 3), "peak_mb": round(m.peak_mb)} for m in results},
+                }
+            )
+            + "\n"
+        )
     print(f"figures appended to {history}")
 
 

@@ -19,7 +19,7 @@ import platform
 import sys
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from recon_operators.bench.data import load_mariadb, load_postgres, write_csvs
@@ -32,8 +32,19 @@ CORES = 2  # of local[2]
 
 
 def _diff(source: str, target: str, spark: bool) -> list[str]:
-    command = [sys.executable, "-m", "recon_operators.cli", "diff", source, target, "--key", "msisdn", "--json",
-               "--sample", "5"]
+    command = [
+        sys.executable,
+        "-m",
+        "recon_operators.cli",
+        "diff",
+        source,
+        target,
+        "--key",
+        "msisdn",
+        "--json",
+        "--sample",
+        "5",
+    ]
     return command + (["--engine", "spark", "--spark-master", MASTER] if spark else [])
 
 
@@ -49,13 +60,25 @@ def run_rows(rows: int, env: dict[str, str]) -> tuple[list[Measure], list[str]]:
         services.create_mariadb_database(my_db)
         try:
             load_postgres(services.pg_dsn(pg_db), source_csv)
-            load_mariadb({"host": services.MARIADB_HOST, "port": services.MARIADB_PORT,
-                          "user": services.MARIADB_USER, "passwd": "", "db": my_db}, target_csv)
+            load_mariadb(
+                {
+                    "host": services.MARIADB_HOST,
+                    "port": services.MARIADB_PORT,
+                    "user": services.MARIADB_USER,
+                    "passwd": "",
+                    "db": my_db,
+                },
+                target_csv,
+            )
             pg_url = f"{services.pg_dsn(pg_db)}?table=subscribers"
-            my_url = (f"mysql://{services.MARIADB_USER}@{services.MARIADB_HOST}:{services.MARIADB_PORT}/{my_db}"
-                      "?table=subscribers")
-            for label, source, target in (("CSV->CSV", str(source_csv), str(target_csv)),
-                                          ("Postgres->MariaDB", pg_url, my_url)):
+            my_url = (
+                f"mysql://{services.MARIADB_USER}@{services.MARIADB_HOST}:{services.MARIADB_PORT}/{my_db}"
+                "?table=subscribers"
+            )
+            for label, source, target in (
+                ("CSV->CSV", str(source_csv), str(target_csv)),
+                ("Postgres->MariaDB", pg_url, my_url),
+            ):
                 for engine in ("default", "spark"):
                     name = f"{engine} {label}"
                     print(f"  {name} ...", flush=True)
@@ -77,8 +100,10 @@ def run_rows(rows: int, env: dict[str, str]) -> tuple[list[Measure], list[str]]:
 def report(rows: int, results: list[Measure], problems: list[str], history: Path) -> None:
     by_name = {m.name: m for m in results}
     load = os.getloadavg()
-    print(f"\nspark engine benchmark, {rows:,} rows, 16 compared columns, Spark on {MASTER}, {os.cpu_count()} cores, "
-          f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
+    print(
+        f"\nspark engine benchmark, {rows:,} rows, 16 compared columns, Spark on {MASTER}, {os.cpu_count()} cores, "
+        f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}"
+    )
     print(f"{'measure':28} {'wall s':>8} {'peak MB':>8} {'rows/s/core':>12}  vs default")
     for m in results:
         engine, _, label = m.name.partition(" ")
@@ -91,15 +116,33 @@ def report(rows: int, results: list[Measure], problems: list[str], history: Path
     print("counts: " + ("all equal to the known truth" if not problems else "WRONG\n  " + "\n  ".join(problems)))
     history.parent.mkdir(parents=True, exist_ok=True)
     with history.open("a") as out:
-        out.write(json.dumps({
-            "at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "bench": "spark", "rows": rows,
-            "master": MASTER, "host": platform.node(), "cores": os.cpu_count(), "counts_ok": not problems,
-            "load_average": [round(x, 2) for x in load], "columns": 16,
-            "spark_rows_per_second_per_core": {m.name: round(rows / m.seconds / CORES)
-                                               for m in results if m.name.startswith("spark")},
-            "figures": {m.name: {"seconds": round(m.seconds, 3), "peak_mb": round(m.peak_mb),
-                                 "timings": getattr(m, "timings", {})} for m in results},
-        }) + "\n")
+        out.write(
+            json.dumps(
+                {
+                    "at": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "bench": "spark",
+                    "rows": rows,
+                    "master": MASTER,
+                    "host": platform.node(),
+                    "cores": os.cpu_count(),
+                    "counts_ok": not problems,
+                    "load_average": [round(x, 2) for x in load],
+                    "columns": 16,
+                    "spark_rows_per_second_per_core": {
+                        m.name: round(rows / m.seconds / CORES) for m in results if m.name.startswith("spark")
+                    },
+                    "figures": {
+                        m.name: {
+                            "seconds": round(m.seconds, 3),
+                            "peak_mb": round(m.peak_mb),
+                            "timings": getattr(m, "timings", {}),
+                        }
+                        for m in results
+                    },
+                }
+            )
+            + "\n"
+        )
     print(f"figures appended to {history}")
 
 
@@ -108,8 +151,11 @@ def main() -> int:
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 5_000_000])
     parser.add_argument("--history", type=Path, default=project_root() / HISTORY)
     args = parser.parse_args()
-    env = {**os.environ, "PYTHONPATH": str(project_root() / "plugins") + os.pathsep + os.environ.get("PYTHONPATH", ""),
-           "RECON_SPARK_SHUFFLE_PARTITIONS": os.environ.get("RECON_SPARK_SHUFFLE_PARTITIONS", "8")}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(project_root() / "plugins") + os.pathsep + os.environ.get("PYTHONPATH", ""),
+        "RECON_SPARK_SHUFFLE_PARTITIONS": os.environ.get("RECON_SPARK_SHUFFLE_PARTITIONS", "8"),
+    }
     failed = False
     for rows in args.rows:  # the smaller first: a wrong count shows before the long run
         results, problems = run_rows(rows, env)

@@ -26,7 +26,7 @@ import platform
 import sys
 import uuid
 from concurrent.futures import ProcessPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -48,13 +48,25 @@ def _world(args: dict[str, Any]) -> tuple[Any, Any, Any]:
     from recon_operators.subscribers.legacy import LegacyStore
 
     def client(service: str) -> Any:
-        return boto3.client(service, endpoint_url=args["endpoint"], region_name="us-east-1",
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
+        return boto3.client(
+            service,
+            endpoint_url=args["endpoint"],
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
 
     def legacy() -> Any:
-        return LegacyStore(MySQLdb.connect(host=services.MARIADB_HOST, port=services.MARIADB_PORT,
-                                           user=services.MARIADB_USER, passwd="", db=args["legacy_db"],
-                                           charset="utf8mb4"))
+        return LegacyStore(
+            MySQLdb.connect(
+                host=services.MARIADB_HOST,
+                port=services.MARIADB_PORT,
+                user=services.MARIADB_USER,
+                passwd="",
+                db=args["legacy_db"],
+                charset="utf8mb4",
+            )
+        )
 
     return client("s3"), CloudStore(client("dynamodb"), args["table"], scan_segments=args["segments"]), legacy
 
@@ -68,9 +80,9 @@ def _load_chunk(args: dict[str, Any], chunk: dict[str, Any]) -> dict[str, int]:
     legacy, jobs = legacy_store(), JobStore.from_dsn(args["store_dsn"])
     try:
         records = {r["uid"]: r for _, r in files.read_chunk(s3, args["bucket"], chunk["key"])}
-        outcome = Provisioner(Mode.DUAL_PROV, cloud=cloud, legacy=legacy, journal=jobs.journal(args["job_id"]),
-                              job_id=args["job_id"]).write_chunk(chunk["chunk"], list(records),
-                                                                 upsert_planner(records, NOW))
+        outcome = Provisioner(
+            Mode.DUAL_PROV, cloud=cloud, legacy=legacy, journal=jobs.journal(args["job_id"]), job_id=args["job_id"]
+        ).write_chunk(chunk["chunk"], list(records), upsert_planner(records, NOW))
         jobs.record_chunk(args["job_id"], chunk["chunk"], outcome.as_dict())
         return outcome.as_dict()
     finally:
@@ -90,19 +102,31 @@ def step_migrate(args: dict[str, Any]) -> dict[str, Any]:
     legacy = legacy_store()
     ensure_schema(legacy.conn)
     cloud.ensure_table()
-    plan = plan_file(s3, args["bucket"], args["key"], f"bench/{job.job_id}/", chunk_size=args["chunk_size"],
-                     kind="migration")
+    plan = plan_file(
+        s3, args["bucket"], args["key"], f"bench/{job.job_id}/", chunk_size=args["chunk_size"], kind="migration"
+    )
     jobs.record(job.job_id, details={"rows": plan.rows, "rejected": plan.rejected})
     worker_args = {**args, "job_id": job.job_id}
     with ProcessPoolExecutor(args["workers"], mp_context=multiprocessing.get_context("spawn")) as pool:
         outcomes = list(pool.map(_load_chunk, [worker_args] * len(plan.chunks), [c.as_dict() for c in plan.chunks]))
-    resolved, still = jobs.resync(job.job_id, Provisioner(Mode.DUAL_PROV, cloud=cloud, legacy=legacy,
-                                                          journal=jobs.journal(job.job_id), job_id=job.job_id).resync)
+    resolved, still = jobs.resync(
+        job.job_id,
+        Provisioner(
+            Mode.DUAL_PROV, cloud=cloud, legacy=legacy, journal=jobs.journal(job.job_id), job_id=job.job_id
+        ).resync,
+    )
     processed, succeeded, failed = jobs.totals(job.job_id)
     legacy.conn.close()
     jobs.close()
-    return {"rows": plan.rows, "chunks": len(plan.chunks), "processed": processed, "succeeded": succeeded,
-            "failed": failed, "inserted": sum(o["inserted"] for o in outcomes), "out_of_sync": len(still)}
+    return {
+        "rows": plan.rows,
+        "chunks": len(plan.chunks),
+        "processed": processed,
+        "succeeded": succeeded,
+        "failed": failed,
+        "inserted": sum(o["inserted"] for o in outcomes),
+        "out_of_sync": len(still),
+    }
 
 
 def step_plant(args: dict[str, Any]) -> dict[str, Any]:
@@ -113,13 +137,23 @@ def step_plant(args: dict[str, Any]) -> dict[str, Any]:
     groups: dict[str, list[str]] = {}
     start = 0
     for name, count in DRIFT.items():
-        groups[name], start = uids[start:start + count], start + count
+        groups[name], start = uids[start : start + count], start + count
     before = legacy.get_many(groups["cloud_only"] + groups["status"])
-    legacy.apply({**dict.fromkeys(groups["cloud_only"]),
-                  **{u: {**before[u], "status": "SUSPENDED" if before[u]["status"] != "SUSPENDED" else "ACTIVE"}
-                     for u in groups["status"]}}, before, "bench-drift")
+    legacy.apply(
+        {
+            **dict.fromkeys(groups["cloud_only"]),
+            **{
+                u: {**before[u], "status": "SUSPENDED" if before[u]["status"] != "SUSPENDED" else "ACTIVE"}
+                for u in groups["status"]
+            },
+        },
+        before,
+        "bench-drift",
+    )
     planned = cloud.get_many(groups["planId"])
-    cloud.apply({**dict.fromkeys(groups["legacy_only"]), **{u: {**r, "planId": "PLATINUM"} for u, r in planned.items()}})
+    cloud.apply(
+        {**dict.fromkeys(groups["legacy_only"]), **{u: {**r, "planId": "PLATINUM"} for u, r in planned.items()}}
+    )
     legacy.conn.close()
     return {k: len(v) for k, v in groups.items()}
 
@@ -128,8 +162,12 @@ def step_scan_cloud(args: dict[str, Any]) -> dict[str, Any]:
     from recon_operators.engine.adapters.dynamodb import scan_pages, scan_request, tagged_item
 
     _, cloud, _ = _world(args)
-    items = sum(len(page) for page in scan_pages(cloud.client, scan_request(args["table"]), segments=args["segments"],
-                                                 convert=tagged_item))
+    items = sum(
+        len(page)
+        for page in scan_pages(
+            cloud.client, scan_request(args["table"]), segments=args["segments"], convert=tagged_item
+        )
+    )
     return {"items": items}
 
 
@@ -141,8 +179,10 @@ def step_audit(args: dict[str, Any]) -> dict[str, Any]:
 
     _, cloud, _ = _world(args)
     legacy_url = f"mysql://{services.MARIADB_USER}@{services.MARIADB_HOST}:{services.MARIADB_PORT}/{args['legacy_db']}"
-    with DynamoDBAdapter(cloud.client, SideSpec(table=args["table"]), segments=args["segments"]) as source, \
-            open_side(SideSpec(connection=legacy_url, query=legacy_query()), "legacy") as target:
+    with (
+        DynamoDBAdapter(cloud.client, SideSpec(table=args["table"]), segments=args["segments"]) as source,
+        open_side(SideSpec(connection=legacy_url, query=legacy_query()), "legacy") as target,
+    ):
         result = run_audit(source, target, mismatch_limit=1000)
     return {**sync_summary(result, 1000), "timings": result.timings}
 
@@ -151,8 +191,11 @@ STEPS = {"migrate": step_migrate, "plant": step_plant, "scan-cloud": step_scan_c
 
 
 def _step(step: str, label: str, args: dict[str, Any], env: dict[str, str]) -> tuple[Measure, dict[str, Any]]:
-    result = measure(label, [sys.executable, "-m", "recon_operators.bench.subscribers", "--step", step,
-                             "--args", json.dumps(args)], env=env)
+    result = measure(
+        label,
+        [sys.executable, "-m", "recon_operators.bench.subscribers", "--step", step, "--args", json.dumps(args)],
+        env=env,
+    )
     return result, json.loads(result.output.strip().splitlines()[-1])
 
 
@@ -170,10 +213,19 @@ def run(rows: int, workers: int, history: Path) -> int:
         conn = connect(services.pg_dsn(store_db))
         apply_migrations(conn)
         conn.close()
-        args = {"endpoint": moto.endpoint_url, "table": f"bench-{uuid.uuid4().hex[:6]}", "bucket": "bench-subscribers",
-                "key": "subscribers/migration/incoming/bench.csv", "legacy_db": legacy_db, "rows": rows,
-                "store_dsn": services.pg_dsn(store_db), "segments": 4, "workers": workers, "chunk_size": 5000,
-                "run": "bench"}
+        args = {
+            "endpoint": moto.endpoint_url,
+            "table": f"bench-{uuid.uuid4().hex[:6]}",
+            "bucket": "bench-subscribers",
+            "key": "subscribers/migration/incoming/bench.csv",
+            "legacy_db": legacy_db,
+            "rows": rows,
+            "store_dsn": services.pg_dsn(store_db),
+            "segments": 4,
+            "workers": workers,
+            "chunk_size": 5000,
+            "run": "bench",
+        }
         print(f"generating {rows:,} subscribers ...", flush=True)
         text, _ = migration_file(rows, prefix="bench")
         s3 = moto.client("s3")
@@ -186,9 +238,23 @@ def run(rows: int, workers: int, history: Path) -> int:
         planted = _step("plant", "plant drift", args, env)[1]
         print(f"drift planted {planted}; scanning and auditing ...", flush=True)
         scan_cloud, scanned = _step("scan-cloud", "floor: scan cloud", args, env)
-        scan_legacy = measure("floor: scan legacy", ["mariadb", "--quick", "--batch", "-h", services.MARIADB_HOST, "-P",
-                                                     str(services.MARIADB_PORT), "-u", services.MARIADB_USER,
-                                                     legacy_db, "-e", "SELECT * FROM subscribers"])
+        scan_legacy = measure(
+            "floor: scan legacy",
+            [
+                "mariadb",
+                "--quick",
+                "--batch",
+                "-h",
+                services.MARIADB_HOST,
+                "-P",
+                str(services.MARIADB_PORT),
+                "-u",
+                services.MARIADB_USER,
+                legacy_db,
+                "-e",
+                "SELECT * FROM subscribers",
+            ],
+        )
         audit, summary = _step("audit", "audit cloud vs legacy", args, env)
         truth = (planted["cloud_only"], planted["legacy_only"], planted["status"] + planted["planId"])
         if (summary["cloud_only"], summary["legacy_only"], summary["field_conflicts"]) != truth:
@@ -203,13 +269,16 @@ def run(rows: int, workers: int, history: Path) -> int:
     return 1 if problems else 0
 
 
-def report(rows: int, workers: int, results: list[Measure], summary: dict[str, Any], history: Path,
-           problems: list[str]) -> None:
+def report(
+    rows: int, workers: int, results: list[Measure], summary: dict[str, Any], history: Path, problems: list[str]
+) -> None:
     by_name = {m.name: m for m in results}
     floor = by_name["floor: scan cloud"].seconds + by_name["floor: scan legacy"].seconds
     ratio = by_name["audit cloud vs legacy"].seconds / floor
     previous = _previous(history, rows, BENCH)
-    print(f"\nsubscriber jobs benchmark, {rows:,} subscribers, {workers} load workers, {os.cpu_count()} cores (moto DynamoDB)")
+    print(
+        f"\nsubscriber jobs benchmark, {rows:,} subscribers, {workers} load workers, {os.cpu_count()} cores (moto DynamoDB)"
+    )
     print(f"{'measure':28} {'wall s':>8} {'peak MB':>8} {'rows/s':>9}  vs previous")
     for m in results:
         before = previous.get(m.name)
@@ -219,11 +288,22 @@ def report(rows: int, workers: int, results: list[Measure], summary: dict[str, A
     print("counts: " + ("all equal to the known truth" if not problems else "WRONG\n  " + "\n  ".join(problems)))
     history.parent.mkdir(parents=True, exist_ok=True)
     with history.open("a") as out:
-        out.write(json.dumps({"at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "bench": BENCH,
-                              "rows": rows, "workers": workers, "host": platform.node(), "cores": os.cpu_count(),
-                              "counts_ok": not problems, "audit_vs_scans": round(ratio, 2),
-                              "figures": {m.name: {"seconds": round(m.seconds, 3), "peak_mb": round(m.peak_mb)}
-                                          for m in results}}) + "\n")
+        out.write(
+            json.dumps(
+                {
+                    "at": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "bench": BENCH,
+                    "rows": rows,
+                    "workers": workers,
+                    "host": platform.node(),
+                    "cores": os.cpu_count(),
+                    "counts_ok": not problems,
+                    "audit_vs_scans": round(ratio, 2),
+                    "figures": {m.name: {"seconds": round(m.seconds, 3), "peak_mb": round(m.peak_mb)} for m in results},
+                }
+            )
+            + "\n"
+        )
     print(f"figures appended to {history}")
 
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 import csv
 import io
 import json
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 SUMMARY_FILE = "recon_summary.csv"
 BY_COLUMN_FILE = "mismatch_by_column.csv"
@@ -23,15 +24,20 @@ def to_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     return out.getvalue()
 
 
-def render(summary: Mapping[str, Any], by_column: Sequence[tuple[str, int]],
-           samples: Sequence[tuple[str, str, Mapping[str, Any]]]) -> dict[str, str]:
+def render(
+    summary: Mapping[str, Any],
+    by_column: Sequence[tuple[str, int]],
+    samples: Sequence[tuple[str, str, Mapping[str, Any]]],
+) -> dict[str, str]:
     """File name -> CSV text. ``samples`` are (key_text, mismatch_type, payload) as stored."""
     summary_cols = list(summary)
     return {
         SUMMARY_FILE: to_csv(summary_cols, [[_cell(summary[c]) for c in summary_cols]]),
         BY_COLUMN_FILE: to_csv(["column_name", "mismatch_count"], by_column),
-        SAMPLE_FILE: to_csv(["key_text", "mismatch_type", "payload"],
-                            [(key, kind, json.dumps(payload, sort_keys=True)) for key, kind, payload in samples]),
+        SAMPLE_FILE: to_csv(
+            ["key_text", "mismatch_type", "payload"],
+            [(key, kind, json.dumps(payload, sort_keys=True)) for key, kind, payload in samples],
+        ),
     }
 
 

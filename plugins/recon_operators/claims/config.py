@@ -10,10 +10,11 @@ an unknown key is an error too, since a misspelt option silently ignored is a wr
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Mapping
+from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
@@ -30,8 +31,11 @@ _PREFIX_RULE = "an S3 prefix ending in '/' (letters, digits, _ . = - ! /, placeh
 
 def _prefix(value: str) -> str:
     names = re.findall(r"{([^{}]*)}", value)
-    if not re.match(r"^[A-Za-z0-9_.=/{}!-]*/$", value) or not all(n in PLACEHOLDERS for n in names) \
-            or value.count("{") != len(names):
+    if (
+        not re.match(r"^[A-Za-z0-9_.=/{}!-]*/$", value)
+        or not all(n in PLACEHOLDERS for n in names)
+        or value.count("{") != len(names)
+    ):
         raise ValueError(f"must be {_PREFIX_RULE}, got {value!r}")
     return value
 
@@ -63,28 +67,32 @@ class S3(ConfigModel):
 
 class Files(ConfigModel):
     new_marker: matching(r"^[A-Za-z0-9_.-]{1,64}$", "letters, digits, _ . - (max 64)") = Field(  # type: ignore[valid-type]
-        DEFAULT_MARKER, description="the NEW file's name contains this; the OLD file's does not")
+        DEFAULT_MARKER, description="the NEW file's name contains this; the OLD file's does not"
+    )
 
 
 class Compare(ConfigModel):
     key_columns: Annotated[Columns, Field(min_length=1)]
     columns: Annotated[Columns | None, BeforeValidator(lambda v: None if v == "all" else v)] = Field(
-        None, description="all (every column both files share, the default) or a list of column names")
+        None, description="all (every column both files share, the default) or a list of column names"
+    )
     exclude: Columns = ()
     rules: ColumnText = Field(default_factory=dict, description="column -> rule text such as 'decimal,scale:2'")
     tolerances: ColumnText = Field(default_factory=dict, description="column -> '0.01' or '0.5%'")
-    sample_limit: int = Field(DEFAULT_SAMPLE_LIMIT, ge=0, le=1_000_000,
-                              description="mismatch sample rows kept per kind")
+    sample_limit: int = Field(
+        DEFAULT_SAMPLE_LIMIT, ge=0, le=1_000_000, description="mismatch sample rows kept per kind"
+    )
 
     @model_validator(mode="after")
-    def _engine_accepts(self) -> "Compare":
+    def _engine_accepts(self) -> Compare:
         """Rules and tolerances are parsed now, by the engine, so a typo fails the DAG import."""
         from recon_operators.claims.diff import build_spec
         from recon_operators.engine.rowdiff import DiffError
 
         try:
-            build_spec(self.key_columns, self.columns, self.exclude,
-                       dict(self.rules), dict(self.tolerances), self.sample_limit)
+            build_spec(
+                self.key_columns, self.columns, self.exclude, dict(self.rules), dict(self.tolerances), self.sample_limit
+            )
         except DiffError as exc:
             raise ValueError(str(exc)) from None
         return self
@@ -120,20 +128,38 @@ class ClaimsFile(ConfigModel):
     stage: Stage = Stage()
     landing: Landing = Landing()
 
-    def to_config(self, source_file: str) -> "ClaimsConfig":
+    def to_config(self, source_file: str) -> ClaimsConfig:
         compare = self.compare
         return ClaimsConfig(
-            source_file=source_file, dag_id=self.dag_id, dataset=self.dataset, owner=self.owner,
-            schedule=self.schedule, start_date=self.start_date, catchup=self.catchup,
-            store_conn_id=self.connections.store, stage_conn_id=self.connections.stage,
-            aws_conn_id=self.connections.aws, bucket=self.s3.bucket, inbound_prefix=self.s3.inbound_prefix,
-            processed_prefix=self.s3.processed_prefix, output_bucket=self.s3.output_bucket or self.s3.bucket,
-            output_prefix=self.s3.output_prefix, key_columns=compare.key_columns,
-            columns=compare.columns, exclude=compare.exclude,
-            rules=dict(compare.rules), tolerances=dict(compare.tolerances), sample_limit=compare.sample_limit,
-            new_marker=self.files.new_marker, stage_schema=self.stage.schema_, keep_stage_tables=self.stage.keep_tables,
-            wait_hours=float(self.landing.wait_hours), poke_seconds=float(self.landing.poke_seconds),
-            description=self.description, tags=tuple(self.tags))
+            source_file=source_file,
+            dag_id=self.dag_id,
+            dataset=self.dataset,
+            owner=self.owner,
+            schedule=self.schedule,
+            start_date=self.start_date,
+            catchup=self.catchup,
+            store_conn_id=self.connections.store,
+            stage_conn_id=self.connections.stage,
+            aws_conn_id=self.connections.aws,
+            bucket=self.s3.bucket,
+            inbound_prefix=self.s3.inbound_prefix,
+            processed_prefix=self.s3.processed_prefix,
+            output_bucket=self.s3.output_bucket or self.s3.bucket,
+            output_prefix=self.s3.output_prefix,
+            key_columns=compare.key_columns,
+            columns=compare.columns,
+            exclude=compare.exclude,
+            rules=dict(compare.rules),
+            tolerances=dict(compare.tolerances),
+            sample_limit=compare.sample_limit,
+            new_marker=self.files.new_marker,
+            stage_schema=self.stage.schema_,
+            keep_stage_tables=self.stage.keep_tables,
+            wait_hours=float(self.landing.wait_hours),
+            poke_seconds=float(self.landing.poke_seconds),
+            description=self.description,
+            tags=tuple(self.tags),
+        )
 
 
 @dataclass(frozen=True)
@@ -169,11 +195,14 @@ class ClaimsConfig:
     description: str = ""
     tags: tuple[str, ...] = ()
 
-    def prefixes_for(self, business_date: date) -> "DayPrefixes":
+    def prefixes_for(self, business_date: date) -> DayPrefixes:
         """The day's S3 prefixes with ``{ds}``/``{ds_nodash}`` filled from the business date."""
         values = {"ds": business_date.isoformat(), "ds_nodash": business_date.strftime("%Y%m%d")}
-        return DayPrefixes(self.inbound_prefix.format(**values), self.processed_prefix.format(**values),
-                           self.output_prefix.format(**values))
+        return DayPrefixes(
+            self.inbound_prefix.format(**values),
+            self.processed_prefix.format(**values),
+            self.output_prefix.format(**values),
+        )
 
 
 @dataclass(frozen=True)
@@ -194,7 +223,15 @@ def load_claims_configs(folder: Path) -> list[ClaimsConfig]:
     seen: dict[str, str] = {}
     for config in configs:
         if config.dag_id in seen:
-            raise ConfigError([ConfigProblem(config.source_file, None, "dag_id",
-                                             f"{config.dag_id!r} is already used by {seen[config.dag_id]}")])
+            raise ConfigError(
+                [
+                    ConfigProblem(
+                        config.source_file,
+                        None,
+                        "dag_id",
+                        f"{config.dag_id!r} is already used by {seen[config.dag_id]}",
+                    )
+                ]
+            )
         seen[config.dag_id] = config.source_file
     return configs

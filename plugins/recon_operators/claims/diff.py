@@ -25,20 +25,35 @@ SAMPLE_KINDS = {
 KEY_SEPARATOR = "|"
 
 
-def build_spec(key_columns: tuple[str, ...], columns: tuple[str, ...] | None, exclude: tuple[str, ...],
-               rules: dict[str, str], tolerances: dict[str, str], sample_limit: int) -> DiffSpec:
+def build_spec(
+    key_columns: tuple[str, ...],
+    columns: tuple[str, ...] | None,
+    exclude: tuple[str, ...],
+    rules: dict[str, str],
+    tolerances: dict[str, str],
+    sample_limit: int,
+) -> DiffSpec:
     """The engine's spec; raises the engine's ``DiffError`` for a bad rule or tolerance text."""
-    return DiffSpec(key=key_columns, columns=columns, exclude=exclude, rules=rules_from(rules),
-                    tolerances={c: parse_tolerance(t) for c, t in tolerances.items()},
-                    sample_limit=sample_limit, mask=True)
+    return DiffSpec(
+        key=key_columns,
+        columns=columns,
+        exclude=exclude,
+        rules=rules_from(rules),
+        tolerances={c: parse_tolerance(t) for c, t in tolerances.items()},
+        sample_limit=sample_limit,
+        mask=True,
+    )
 
 
 def diff_stage_tables(conn: Any, spec: DiffSpec, old: StageTable, new: StageTable) -> DiffResult:
     """OLD is the engine's source, NEW its target; both tables are read over ``conn`` in turn."""
     from recon_operators.engine.spec import SideSpec
 
-    return run_diff(spec, PostgresAdapter(conn, SideSpec(table=old.dotted), label=f"OLD {old.dotted}"),
-                    PostgresAdapter(conn, SideSpec(table=new.dotted), label=f"NEW {new.dotted}"))
+    return run_diff(
+        spec,
+        PostgresAdapter(conn, SideSpec(table=old.dotted), label=f"OLD {old.dotted}"),
+        PostgresAdapter(conn, SideSpec(table=new.dotted), label=f"NEW {new.dotted}"),
+    )
 
 
 @dataclass(frozen=True)

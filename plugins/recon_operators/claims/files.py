@@ -9,8 +9,8 @@ from __future__ import annotations
 import csv
 import io
 import posixpath
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from recon_operators.engine.identifiers import IdentifierError, validate_identifier
 
@@ -61,13 +61,17 @@ def classify(keys: Sequence[str], marker: str) -> Selection:
         return Selection(NO_FILES, "no file delivered")
     if len(files) != 2:
         names = ", ".join(posixpath.basename(k) for k in files)
-        return Selection(INVALID_FILE_COUNT, f"expected 2 files (OLD and NEW), found {len(files)}: {names}",
-                         tuple(files))
+        return Selection(
+            INVALID_FILE_COUNT, f"expected 2 files (OLD and NEW), found {len(files)}: {names}", tuple(files)
+        )
     marked = [k for k in files if marker in posixpath.basename(k)]
     if len(marked) != 1:
         which = "both names contain" if marked else "neither name contains"
-        return Selection(INVALID_FILE, f"cannot tell OLD from NEW: {which} {marker!r} "
-                                       f"({', '.join(posixpath.basename(k) for k in files)})", tuple(files))
+        return Selection(
+            INVALID_FILE,
+            f"cannot tell OLD from NEW: {which} {marker!r} ({', '.join(posixpath.basename(k) for k in files)})",
+            tuple(files),
+        )
     new = marked[0]
     old = next(k for k in files if k != new)
     return Selection(SUCCESS, "", tuple(files), FilePair(old=old, new=new))
@@ -89,7 +93,7 @@ def parse_header(head: bytes, complete: bool, label: str) -> CsvHeader:
     short, blank, duplicate or non-identifier names raise ``InvalidFile`` naming ``label``.
     """
     has_bom = head.startswith(BOM)
-    body = head[len(BOM):] if has_bom else head
+    body = head[len(BOM) :] if has_bom else head
     if not body.strip():
         raise InvalidFile(f"{label} is empty (no header line)")
     try:
@@ -97,7 +101,7 @@ def parse_header(head: bytes, complete: bool, label: str) -> CsvHeader:
     except UnicodeDecodeError as exc:
         if complete or exc.start < len(body) - 3:  # a multi-byte character cut by the read is fine
             raise InvalidFile(f"{label} is not UTF-8 text (byte {exc.start})") from None
-        text = body[:exc.start].decode("utf-8")
+        text = body[: exc.start].decode("utf-8")
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         names = next(reader)
@@ -106,7 +110,7 @@ def parse_header(head: bytes, complete: bool, label: str) -> CsvHeader:
     consumed = _header_length(text)
     if consumed is None and not complete:
         raise InvalidFile(f"{label}: header line longer than {len(head)} bytes")
-    crlf = consumed is not None and text[consumed - 2:consumed] == "\r\n"
+    crlf = consumed is not None and text[consumed - 2 : consumed] == "\r\n"
     return CsvHeader(_valid_names(names, label), has_bom, crlf)
 
 
@@ -138,8 +142,7 @@ def _valid_names(names: list[str], label: str) -> tuple[str, ...]:
     return tuple(cleaned)
 
 
-def check_headers(old: CsvHeader, new: CsvHeader, key_columns: Sequence[str],
-                  compared: Sequence[str] | None) -> None:
+def check_headers(old: CsvHeader, new: CsvHeader, key_columns: Sequence[str], compared: Sequence[str] | None) -> None:
     """OLD and NEW must carry the key (and the listed compared columns); with ``compared`` None
     (all columns) they must carry the same columns, in any order. ``InvalidFile`` says which differ."""
     needed = [*key_columns, *(compared or ())]
@@ -150,6 +153,8 @@ def check_headers(old: CsvHeader, new: CsvHeader, key_columns: Sequence[str],
     if compared is None and set(old.columns) != set(new.columns):
         only_old = [c for c in old.columns if c not in new.columns]
         only_new = [c for c in new.columns if c not in old.columns]
-        parts = [f"only in OLD: {', '.join(only_old)}" if only_old else "",
-                 f"only in NEW: {', '.join(only_new)}" if only_new else ""]
+        parts = [
+            f"only in OLD: {', '.join(only_old)}" if only_old else "",
+            f"only in NEW: {', '.join(only_new)}" if only_new else "",
+        ]
         raise InvalidFile("OLD and NEW headers differ (" + "; ".join(p for p in parts if p) + ")")

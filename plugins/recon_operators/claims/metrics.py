@@ -45,9 +45,15 @@ def write_run(cur: Any, record: RunRecord, metrics: Metrics | None = None) -> No
     keys = {"run_id": record.run_id, "dataset": record.dataset, "run_date": record.run_date}
     cur.execute(read_sql("claims/insert_summary.sql"), {**keys, **metrics.summary})
     if metrics.by_column:
-        execute_values(cur, read_sql("claims/insert_mismatch_by_column.sql"),
-                       [(record.run_id, record.run_date, column, count) for column, count in metrics.by_column])
+        execute_values(
+            cur,
+            read_sql("claims/insert_mismatch_by_column.sql"),
+            [(record.run_id, record.run_date, column, count) for column, count in metrics.by_column],
+        )
     if metrics.samples:
-        execute_values(cur, read_sql("claims/insert_mismatch_sample.sql"),
-                       [(record.run_id, record.run_date, key, kind, Json(payload))
-                        for key, kind, payload in metrics.samples], page_size=1000)
+        execute_values(
+            cur,
+            read_sql("claims/insert_mismatch_sample.sql"),
+            [(record.run_id, record.run_date, key, kind, Json(payload)) for key, kind, payload in metrics.samples],
+            page_size=1000,
+        )

@@ -13,17 +13,29 @@ whose inputs were already moved reads them from the processed prefix and writes 
 from __future__ import annotations
 
 import posixpath
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
-from typing import Any, Callable
+from datetime import UTC, date, datetime
+from typing import Any
 
 from recon_operators.claims import artifacts, storage
 from recon_operators.claims.config import ClaimsConfig, DayPrefixes
 from recon_operators.claims.diff import Metrics, build_spec, diff_stage_tables, metrics_from
-from recon_operators.claims.files import (FAILED, INVALID_FILE, SUCCESS, CsvHeader, FilePair, InvalidFile,
-                                          Selection, check_headers, classify, data_files, parse_header)
+from recon_operators.claims.files import (
+    FAILED,
+    INVALID_FILE,
+    SUCCESS,
+    CsvHeader,
+    FilePair,
+    InvalidFile,
+    Selection,
+    check_headers,
+    classify,
+    data_files,
+    parse_header,
+)
 from recon_operators.claims.metrics import RunRecord, write_run
-from recon_operators.claims.stage import StageTable, drop_table, load_csv, stage_table
+from recon_operators.claims.stage import drop_table, load_csv, stage_table
 from recon_operators.engine.masking import mask_text
 from recon_operators.errors import one_line
 from recon_operators.store.db import transaction
@@ -57,13 +69,14 @@ def run_id_for(config: ClaimsConfig, business_date: date) -> str:
 class ClaimsDay:
     """The day's run. ``s3`` is a boto3 S3 client; ``stage``/``store`` open psycopg2 connections."""
 
-    def __init__(self, config: ClaimsConfig, business_date: date, *, s3: Any, stage: ConnectionFactory,
-                 store: ConnectionFactory) -> None:
+    def __init__(
+        self, config: ClaimsConfig, business_date: date, *, s3: Any, stage: ConnectionFactory, store: ConnectionFactory
+    ) -> None:
         self.config, self.day, self.s3 = config, business_date, s3
         self._stage_factory, self._store_factory = stage, store
         self.prefixes: DayPrefixes = config.prefixes_for(business_date)
         self.run_id = run_id_for(config, business_date)
-        self.started = datetime.now(timezone.utc)
+        self.started = datetime.now(UTC)
 
     # -- what the day delivered ------------------------------------------------------------------
 
@@ -80,8 +93,10 @@ class ClaimsDay:
         return classify([], marker), False
 
     def headers(self, pair: FilePair) -> tuple[CsvHeader, CsvHeader]:
-        old, new = (parse_header(*storage.read_head(self.s3, self.config.bucket, key), self._label(side, key))
-                    for side, key in (("OLD", pair.old), ("NEW", pair.new)))
+        old, new = (
+            parse_header(*storage.read_head(self.s3, self.config.bucket, key), self._label(side, key))
+            for side, key in (("OLD", pair.old), ("NEW", pair.new))
+        )
         check_headers(old, new, self.config.key_columns, self.config.columns)
         return old, new
 
@@ -94,9 +109,14 @@ class ClaimsDay:
         """Reconcile the day and record the outcome; unexpected errors are recorded, then raised."""
         selection, from_processed = self.select()
         pair = selection.pair
-        outcome = DayOutcome(self.run_id, self.day.isoformat(), selection.status, selection.message,
-                             old_file=pair and posixpath.basename(pair.old),
-                             new_file=pair and posixpath.basename(pair.new))
+        outcome = DayOutcome(
+            self.run_id,
+            self.day.isoformat(),
+            selection.status,
+            selection.message,
+            old_file=pair and posixpath.basename(pair.old),
+            new_file=pair and posixpath.basename(pair.new),
+        )
         if pair is None:
             self._record(outcome)
             return outcome
@@ -110,31 +130,45 @@ class ClaimsDay:
             outcome.summary, outcome.artifacts = {}, []
             try:
                 self._record(outcome)
-            except Exception as record_error:  # the store may be what failed: keep the first error
+            except Exception as record_error:  # noqa: BLE001 - the store may be what failed: keep the first error
                 exc.add_note(f"recording the FAILED run also failed: {one_line(record_error)}")
             raise
         return outcome
 
     def _reconcile(self, pair: FilePair, from_processed: bool, outcome: DayOutcome) -> None:
-        spec = build_spec(self.config.key_columns, self.config.columns, self.config.exclude,
-                          dict(self.config.rules), dict(self.config.tolerances), self.config.sample_limit)
+        spec = build_spec(
+            self.config.key_columns,
+            self.config.columns,
+            self.config.exclude,
+            dict(self.config.rules),
+            dict(self.config.tolerances),
+            self.config.sample_limit,
+        )
         old_header, new_header = self.headers(pair)
-        tables = {side: stage_table(self.config.stage_schema, self.config.dataset, f"{self.day:%Y%m%d}", side)
-                  for side in ("old", "new")}
+        tables = {
+            side: stage_table(self.config.stage_schema, self.config.dataset, f"{self.day:%Y%m%d}", side)
+            for side in ("old", "new")
+        }
         stage_conn = self._stage_factory()
         try:
             for side, key, header in (("old", pair.old, old_header), ("new", pair.new, new_header)):
-                load_csv(stage_conn, tables[side], header.columns,
-                         storage.open_stream(self.s3, self.config.bucket, key), self._label(side.upper(), key))
+                load_csv(
+                    stage_conn,
+                    tables[side],
+                    header.columns,
+                    storage.open_stream(self.s3, self.config.bucket, key),
+                    self._label(side.upper(), key),
+                )
             metrics = metrics_from(diff_stage_tables(stage_conn, spec, tables["old"], tables["new"]))
         finally:
             self._drop_stage(stage_conn, tables.values())
         outcome.status, outcome.summary = SUCCESS, metrics.summary
         self._commit_with_artifacts(outcome, metrics)
         if not from_processed:
-            outcome.moved_to = [storage.s3_url(self.config.bucket, k) for k in
-                                storage.move_all(self.s3, self.config.bucket, [pair.old, pair.new],
-                                                 self.prefixes.processed)]
+            outcome.moved_to = [
+                storage.s3_url(self.config.bucket, k)
+                for k in storage.move_all(self.s3, self.config.bucket, [pair.old, pair.new], self.prefixes.processed)
+            ]
 
     def _commit_with_artifacts(self, outcome: DayOutcome, metrics: Metrics) -> None:
         """Metrics rows written, artifacts put, then one commit: either both exist or neither."""
@@ -142,12 +176,20 @@ class ClaimsDay:
         try:
             with transaction(conn) as cur:
                 write_run(cur, self._record_row(outcome), metrics)
-                files = artifacts.render({"run_id": self.run_id, "dataset": self.config.dataset,
-                                          "run_date": self.day.isoformat(), **metrics.summary},
-                                         metrics.by_column, metrics.samples)
-                outcome.artifacts = [storage.put_text(self.s3, self.config.output_bucket,
-                                                      self.prefixes.output + name, text)
-                                     for name, text in files.items()]
+                files = artifacts.render(
+                    {
+                        "run_id": self.run_id,
+                        "dataset": self.config.dataset,
+                        "run_date": self.day.isoformat(),
+                        **metrics.summary,
+                    },
+                    metrics.by_column,
+                    metrics.samples,
+                )
+                outcome.artifacts = [
+                    storage.put_text(self.s3, self.config.output_bucket, self.prefixes.output + name, text)
+                    for name, text in files.items()
+                ]
         finally:
             conn.close()
 
@@ -160,12 +202,19 @@ class ClaimsDay:
             conn.close()
 
     def _record_row(self, outcome: DayOutcome) -> RunRecord:
-        return RunRecord(run_id=self.run_id, dataset=self.config.dataset, run_date=self.day, run_ts=self.started,
-                         status=outcome.status, old_file=outcome.old_file, new_file=outcome.new_file,
-                         inbound_prefix=storage.s3_url(self.config.bucket, self.prefixes.inbound),
-                         processed_prefix=storage.s3_url(self.config.bucket, self.prefixes.processed),
-                         output_prefix=storage.s3_url(self.config.output_bucket, self.prefixes.output),
-                         error_message=outcome.message or None)
+        return RunRecord(
+            run_id=self.run_id,
+            dataset=self.config.dataset,
+            run_date=self.day,
+            run_ts=self.started,
+            status=outcome.status,
+            old_file=outcome.old_file,
+            new_file=outcome.new_file,
+            inbound_prefix=storage.s3_url(self.config.bucket, self.prefixes.inbound),
+            processed_prefix=storage.s3_url(self.config.bucket, self.prefixes.processed),
+            output_prefix=storage.s3_url(self.config.output_bucket, self.prefixes.output),
+            error_message=outcome.message or None,
+        )
 
     def _record(self, outcome: DayOutcome) -> None:
         """A run without metrics (a file-level status or a failure): the run log row alone."""
@@ -177,7 +226,8 @@ class ClaimsDay:
             conn.close()
 
 
-def reconcile_day(config: ClaimsConfig, business_date: date, *, s3: Any, stage: ConnectionFactory,
-                  store: ConnectionFactory) -> DayOutcome:
+def reconcile_day(
+    config: ClaimsConfig, business_date: date, *, s3: Any, stage: ConnectionFactory, store: ConnectionFactory
+) -> DayOutcome:
     """Run one business day (see the module doc). Public entry point for operators and scripts."""
     return ClaimsDay(config, business_date, s3=s3, stage=stage, store=store).run()

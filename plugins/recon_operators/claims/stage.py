@@ -8,8 +8,9 @@ it would sit before the header's first quote and could change how that skipped l
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, BinaryIO, Sequence
+from typing import Any, BinaryIO
 
 from recon_operators.claims.files import BOM, InvalidFile
 from recon_operators.engine.identifiers import quote_ident, validate_identifier
@@ -57,7 +58,7 @@ class BomSkippingReader:
         if self._first:
             self._first = False
             if chunk.startswith(BOM):
-                chunk = chunk[len(BOM):] or self.raw.read(READ_SIZE)
+                chunk = chunk[len(BOM) :] or self.raw.read(READ_SIZE)
         return chunk
 
 
@@ -75,11 +76,14 @@ def load_csv(conn: Any, table: StageTable, columns: Sequence[str], stream: Binar
 
     cur = conn.cursor()
     try:
-        cur.execute(render_sql("claims/create_stage_table.sql", table=table.ident,
-                               columns=fragment(_columns(columns, True))))
-        cur.copy_expert(render_sql("claims/copy_stage_table.sql", table=table.ident,
-                                   columns=fragment(_columns(columns, False))),
-                        BomSkippingReader(stream), size=READ_SIZE)
+        cur.execute(
+            render_sql("claims/create_stage_table.sql", table=table.ident, columns=fragment(_columns(columns, True)))
+        )
+        cur.copy_expert(
+            render_sql("claims/copy_stage_table.sql", table=table.ident, columns=fragment(_columns(columns, False))),
+            BomSkippingReader(stream),
+            size=READ_SIZE,
+        )
         rows = cur.rowcount
         conn.commit()
         return rows

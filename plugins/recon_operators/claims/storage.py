@@ -8,7 +8,8 @@ and from any script.
 from __future__ import annotations
 
 import posixpath
-from typing import Any, BinaryIO, Iterable
+from collections.abc import Iterable
+from typing import Any, BinaryIO
 
 HEAD_BYTES = 1 << 20  # enough for any header line; a longer one is reported, not guessed at
 

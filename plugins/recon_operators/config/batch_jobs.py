@@ -14,11 +14,12 @@ own problems (``cross_checks``), so one run lists them all.
 from __future__ import annotations
 
 import codecs
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Iterable, Literal, Mapping, Sequence
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
@@ -81,7 +82,8 @@ class Source(ConfigModel):
     """The extract to load: where it is and how its records are laid out."""
 
     path: Annotated[Text, AfterValidator(_source_path)] = Field(
-        description="absolute, relative to the job file, or s3://bucket/key (connections.aws)")
+        description="absolute, relative to the job file, or s3://bucket/key (connections.aws)"
+    )
     format: Literal["fixed_width", "csv"]
     encoding: Annotated[Text, AfterValidator(_encoding)] = "utf-8"
     header: bool | None = Field(None, description="csv: the first line names the columns (default true)")
@@ -89,10 +91,13 @@ class Source(ConfigModel):
     record_length: Position | None = Field(None, description="fixed_width: the length every record must have")
 
     @model_validator(mode="after")
-    def _fits_format(self) -> "Source":
+    def _fits_format(self) -> Source:
         other = {"fixed_width": ("header", "delimiter"), "csv": ("record_length",)}[self.format]
-        problems = [((key,), f"belongs to {'csv' if self.format == 'fixed_width' else 'fixed_width'} sources only")
-                    for key in other if key in self.model_fields_set]
+        problems = [
+            ((key,), f"belongs to {'csv' if self.format == 'fixed_width' else 'fixed_width'} sources only")
+            for key in other
+            if key in self.model_fields_set
+        ]
         if problems:
             raise Located(problems)
         return self
@@ -112,7 +117,7 @@ class FieldItem(ConfigModel):
     format: Text | None = Field(None, description="date: strptime format; default %Y-%m-%d")
 
     @model_validator(mode="after")
-    def _fits_type(self) -> "FieldItem":
+    def _fits_type(self) -> FieldItem:
         problems: list[tuple[Sequence[Any], str]] = []
         if self.name in RESERVED_COLUMNS:
             problems.append((("name",), f"{self.name} is a column the load adds itself; rename it"))
@@ -127,9 +132,16 @@ class FieldItem(ConfigModel):
         return self
 
     def spec(self) -> FieldSpec:
-        return FieldSpec(name=self.name, type=self.type, required=self.required, start=self.start,
-                         length=self.length, column=self.column, scale=self.scale,
-                         date_format=self.format or "%Y-%m-%d")
+        return FieldSpec(
+            name=self.name,
+            type=self.type,
+            required=self.required,
+            start=self.start,
+            length=self.length,
+            column=self.column,
+            scale=self.scale,
+            date_format=self.format or "%Y-%m-%d",
+        )
 
 
 class TableNames(ConfigModel):
@@ -141,7 +153,7 @@ class TableNames(ConfigModel):
     rejects: Ident | None = Field(None, description="default: <staging>_rejects")  # type: ignore[valid-type]
 
     @model_validator(mode="after")
-    def _apart(self) -> "TableNames":
+    def _apart(self) -> TableNames:
         if self.staging == self.final:
             raise Located([(("final",), "must differ from tables.staging")])
         return self
@@ -171,8 +183,9 @@ class BatchJobConfig(SourcedModel):
     amount_field: Text | None = Field(None, description="a decimal or integer field summed per level")
     hash_fields: Names | None = Field(None, description="default: the key and the amount field")
     workers: between(1, MAX_WORKERS) = DEFAULT_WORKERS  # type: ignore[valid-type]
-    amount_tolerance: Annotated[Decimal, BeforeValidator(_tolerance),
-                                Field(description="a number >= 0")] = DEFAULT_AMOUNT_TOLERANCE
+    amount_tolerance: Annotated[Decimal, BeforeValidator(_tolerance), Field(description="a number >= 0")] = (
+        DEFAULT_AMOUNT_TOLERANCE
+    )
     tables_: TableNames = Field(alias="tables")
     connections: BatchConnections
     alerts: Alerts = Alerts()
@@ -190,7 +203,7 @@ class BatchJobConfig(SourcedModel):
         raw = {i: f for i, f in enumerate(items) if isinstance(f, dict) and isinstance(f.get("name"), str)}
         declared = [f["name"] for f in raw.values()]
         for index, item in raw.items():
-            if item["name"] in declared[:list(raw).index(index)]:
+            if item["name"] in declared[: list(raw).index(index)]:
                 yield ("fields", index, "name"), f"{item['name']} is defined twice"
         source_format = valid["source"].format if "source" in valid else None
         for index, item in raw.items():
@@ -218,12 +231,17 @@ class BatchJobConfig(SourcedModel):
     @cached_property
     def layout(self) -> Layout:
         csv = self.source.format == "csv"
-        return Layout(format=self.source.format, fields=tuple(f.spec() for f in self.fields), key=self.key,
-                      amount_field=self.amount_field,
-                      hash_fields=self.hash_fields or (*self.key, *((self.amount_field,) if self.amount_field else ())),
-                      header=self.source.header if self.source.header is not None else csv,
-                      delimiter=self.source.delimiter or ",", encoding=self.source.encoding,
-                      record_length=self.source.record_length)
+        return Layout(
+            format=self.source.format,
+            fields=tuple(f.spec() for f in self.fields),
+            key=self.key,
+            amount_field=self.amount_field,
+            hash_fields=self.hash_fields or (*self.key, *((self.amount_field,) if self.amount_field else ())),
+            header=self.source.header if self.source.header is not None else csv,
+            delimiter=self.source.delimiter or ",",
+            encoding=self.source.encoding,
+            record_length=self.source.record_length,
+        )
 
     @property
     def source_path(self) -> str:
@@ -236,8 +254,12 @@ class BatchJobConfig(SourcedModel):
     @property
     def tables(self) -> Tables:
         names = self.tables_
-        return Tables(schema=names.schema_, staging=names.staging, final=names.final,
-                      rejects=names.rejects or f"{names.staging}_rejects"[:63])
+        return Tables(
+            schema=names.schema_,
+            staging=names.staging,
+            final=names.final,
+            rejects=names.rejects or f"{names.staging}_rejects"[:63],
+        )
 
 
 @dataclass(frozen=True)
@@ -272,9 +294,15 @@ def load_batch_jobs(directory: str | Path | None = None) -> list[BatchJobConfig]
         for field in ("job", "dag_id"):
             value = getattr(job, field)
             if (field, value) in seen:
-                problems.append(JobProblem(job.path or "", job.line(field), field,
-                                           f"{value!r} is already used by {seen[(field, value)]}; it must be unique",
-                                           job.job))
+                problems.append(
+                    JobProblem(
+                        job.path or "",
+                        job.line(field),
+                        field,
+                        f"{value!r} is already used by {seen[(field, value)]}; it must be unique",
+                        job.job,
+                    )
+                )
             seen[(field, value)] = job.path or ""
     if problems:
         raise BatchJobConfigError(problems)

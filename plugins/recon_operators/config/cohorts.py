@@ -15,24 +15,41 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Iterable, Iterator, Literal, Mapping, Sequence
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 
 from recon_operators.config import ConfigError, ConfigModel, ConfigProblem, Located, line_of, load_config
 from recon_operators.config.dags import Alerts
 from recon_operators.config.fields import (
-    Bucket, ConnId, DagId, Policy, Schedule, Text, as_tuple, matching, number_as_text,
+    Bucket,
+    ConnId,
+    DagId,
+    Policy,
+    Schedule,
+    Text,
+    as_tuple,
+    matching,
+    number_as_text,
 )
 from recon_operators.config.loader import SourcedModel, load_folder
 from recon_operators.paths import config_dir
 
-STAGES = ("transform", "mini_recon_1", "stage", "mini_recon_2", "target", "mini_recon_3",
-          "overall_summary", "etl_stage_report")
+STAGES = (
+    "transform",
+    "mini_recon_1",
+    "stage",
+    "mini_recon_2",
+    "target",
+    "mini_recon_3",
+    "overall_summary",
+    "etl_stage_report",
+)
 LOAD_STAGES = ("transform", "stage", "target")
 RECON_STAGES = ("mini_recon_1", "mini_recon_2", "mini_recon_3")
 REPORT_STAGES = ("overall_summary", "etl_stage_report")  # optional; policy defaults to warn
@@ -60,8 +77,9 @@ def _minutes(value: int) -> int:
 
 def _suite(value: str) -> str:
     if not re.match(r"^[A-Za-z0-9_][A-Za-z0-9_./-]*\.ya?ml$", value) or ".." in value.split("/"):
-        raise ValueError(f"{value!r} must be a .yaml file name relative to include/config/suites "
-                         "(no absolute paths, no ..)")
+        raise ValueError(
+            f"{value!r} must be a .yaml file name relative to include/config/suites (no absolute paths, no ..)"
+        )
     return value
 
 
@@ -74,20 +92,27 @@ def _unique(values: tuple[str, ...]) -> tuple[str, ...]:
 
 # A subset of the scope value rule ([A-Za-z0-9_.:@+-]) that is also safe in DAG, task and group ids;
 # an id written as a number (7) counts as the text '7'.
-Id = Annotated[matching(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
-                        "letters, digits, _ . - (max 64, starting with a letter or digit)"),
-               BeforeValidator(number_as_text)]
+Id = Annotated[
+    matching(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", "letters, digits, _ . - (max 64, starting with a letter or digit)"),
+    BeforeValidator(number_as_text),
+]
 Msisdn = Annotated[matching(r"^[0-9]{1,15}$", "digits only, at most 15"), BeforeValidator(_msisdn)]  # E.164
 Minutes = Annotated[int, AfterValidator(_minutes), Field(description="a whole number of minutes > 0")]
-Suites = Annotated[tuple[Annotated[str, AfterValidator(_suite)], ...], AfterValidator(_unique),
-                   BeforeValidator(lambda v: as_tuple([v] if isinstance(v, str) else v)),
-                   Field(description="suite file name(s) under include/config/suites; one name or a list")]
-Scalars = Annotated[tuple[tuple[str, str | int | float | bool], ...],
-                    BeforeValidator(lambda v: tuple(v.items()) if isinstance(v, dict) else v),
-                    Field(description="a mapping of names to strings, numbers or booleans")]
+Suites = Annotated[
+    tuple[Annotated[str, AfterValidator(_suite)], ...],
+    AfterValidator(_unique),
+    BeforeValidator(lambda v: as_tuple([v] if isinstance(v, str) else v)),
+    Field(description="suite file name(s) under include/config/suites; one name or a list"),
+]
+Scalars = Annotated[
+    tuple[tuple[str, str | int | float | bool], ...],
+    BeforeValidator(lambda v: tuple(v.items()) if isinstance(v, dict) else v),
+    Field(description="a mapping of names to strings, numbers or booleans"),
+]
 
 
 # -- the models ------------------------------------------------------------------------------
+
 
 class BatchConfig(ConfigModel):
     """An inclusive MSISDN range inside its prefix; digit strings, since leading digits matter."""
@@ -98,14 +123,27 @@ class BatchConfig(ConfigModel):
     msisdn_end: Msisdn
 
     @model_validator(mode="after")
-    def _range(self) -> "BatchConfig":
+    def _range(self) -> BatchConfig:
         start, end = self.msisdn_start, self.msisdn_end
         if len(start) != len(end):
-            raise Located([(("msisdn_end",), f"{end} has {len(end)} digits but msisdn_start {start} has "
-                                              f"{len(start)}; both need the same length")])
+            raise Located(
+                [
+                    (
+                        ("msisdn_end",),
+                        f"{end} has {len(end)} digits but msisdn_start {start} has "
+                        f"{len(start)}; both need the same length",
+                    )
+                ]
+            )
         if int(start) > int(end):
-            raise Located([(("msisdn_end",), f"{end} is below msisdn_start {start}; the range is inclusive "
-                                              "and must not be empty")])
+            raise Located(
+                [
+                    (
+                        ("msisdn_end",),
+                        f"{end} is below msisdn_start {start}; the range is inclusive and must not be empty",
+                    )
+                ]
+            )
         return self
 
     @property
@@ -122,13 +160,18 @@ class PrefixConfig(ConfigModel):
     batches: Annotated[tuple[BatchConfig, ...], BeforeValidator(as_tuple)] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _batches_in_prefix(self) -> "PrefixConfig":
+    def _batches_in_prefix(self) -> PrefixConfig:
         problems: list[tuple[Sequence[Any], str]] = []
         for index, batch in enumerate(self.batches):
             earlier = [i for i, b in enumerate(self.batches[:index]) if b.batch_id == batch.batch_id]
             if earlier:
-                problems.append((("batches", index, "batch_id"), f"batch id {batch.batch_id!r} is already used in "
-                                 f"this prefix on line {line_of('batches', earlier[0], 'batch_id')}"))
+                problems.append(
+                    (
+                        ("batches", index, "batch_id"),
+                        f"batch id {batch.batch_id!r} is already used in "
+                        f"this prefix on line {line_of('batches', earlier[0], 'batch_id')}",
+                    )
+                )
         if problems:
             raise Located(problems)
         return self
@@ -140,17 +183,25 @@ class PrefixConfig(ConfigModel):
         raise KeyError(f"prefix {self.prefix_id!r} has no batch {batch_id!r}")
 
 
-def _overlapping(items: list[tuple[Any, BatchConfig]]) -> Iterator[tuple[tuple[Any, BatchConfig], tuple[Any, BatchConfig]]]:
+def _overlapping(
+    items: list[tuple[Any, BatchConfig]],
+) -> Iterator[tuple[tuple[Any, BatchConfig], tuple[Any, BatchConfig]]]:
     """Pairs (earlier, later) whose inclusive ranges share a number of the same length."""
     ordered = sorted(items, key=lambda i: (len(i[1].msisdn_start), int(i[1].msisdn_start)))
     widest: tuple[Any, BatchConfig] | None = None
     for item in ordered:
         batch = item[1]
-        if widest is not None and len(widest[1].msisdn_end) == len(batch.msisdn_start) \
-                and int(batch.msisdn_start) <= int(widest[1].msisdn_end):
+        if (
+            widest is not None
+            and len(widest[1].msisdn_end) == len(batch.msisdn_start)
+            and int(batch.msisdn_start) <= int(widest[1].msisdn_end)
+        ):
             yield widest, item
-        if widest is None or len(widest[1].msisdn_end) != len(batch.msisdn_end) \
-                or int(batch.msisdn_end) > int(widest[1].msisdn_end):
+        if (
+            widest is None
+            or len(widest[1].msisdn_end) != len(batch.msisdn_end)
+            or int(batch.msisdn_end) > int(widest[1].msisdn_end)
+        ):
             widest = item
 
 
@@ -160,25 +211,44 @@ def _prefixes_apart(prefixes: tuple[PrefixConfig, ...]) -> tuple[PrefixConfig, .
     for index, prefix in enumerate(prefixes):
         for other_index, other in enumerate(prefixes[:index]):
             if prefix.prefix_id == other.prefix_id:
-                problems.append(((index, "prefix_id"), f"prefix id {prefix.prefix_id!r} is already used on line "
-                                 f"{line_of(other_index, 'prefix_id')}; prefix ids must be unique"))
+                problems.append(
+                    (
+                        (index, "prefix_id"),
+                        f"prefix id {prefix.prefix_id!r} is already used on line "
+                        f"{line_of(other_index, 'prefix_id')}; prefix ids must be unique",
+                    )
+                )
             elif prefix.prefix.startswith(other.prefix) or other.prefix.startswith(prefix.prefix):
                 same = "is the same as" if prefix.prefix == other.prefix else "overlaps"
-                problems.append(((index, "prefix"), f"prefix {prefix.prefix} {same} prefix {other.prefix} of "
-                                 f"{other.prefix_id} (line {line_of(other_index, 'prefix')}); "
-                                 "an MSISDN must belong to one prefix"))
+                problems.append(
+                    (
+                        (index, "prefix"),
+                        f"prefix {prefix.prefix} {same} prefix {other.prefix} of "
+                        f"{other.prefix_id} (line {line_of(other_index, 'prefix')}); "
+                        "an MSISDN must belong to one prefix",
+                    )
+                )
     clashing = {loc[0] for loc, _ in problems}
     for index, prefix in enumerate(prefixes):
         for number, batch in enumerate(prefix.batches if index not in clashing else ()):
             for key in ("msisdn_start", "msisdn_end"):
                 if not getattr(batch, key).startswith(prefix.prefix):
-                    problems.append(((index, "batches", number, key),
-                                     f"{getattr(batch, key)} is outside its prefix {prefix.prefix}"))
+                    problems.append(
+                        (
+                            (index, "batches", number, key),
+                            f"{getattr(batch, key)} is outside its prefix {prefix.prefix}",
+                        )
+                    )
     if not problems:
         batches = [((p, b, (i, "batches", j)), b) for i, p in enumerate(prefixes) for j, b in enumerate(p.batches)]
-        for ((pa, ba, at), _), ((pb, bb, loc), _) in _overlapping(batches):
-            problems.append((loc, f"range {bb.msisdn_start}..{bb.msisdn_end} overlaps batch {pa.prefix_id}/"
-                             f"{ba.batch_id} ({ba.msisdn_start}..{ba.msisdn_end}, line {line_of(*at)})"))
+        for ((pa, ba, at), _), ((_, bb, loc), _) in _overlapping(batches):
+            problems.append(
+                (
+                    loc,
+                    f"range {bb.msisdn_start}..{bb.msisdn_end} overlaps batch {pa.prefix_id}/"
+                    f"{ba.batch_id} ({ba.msisdn_start}..{ba.msisdn_end}, line {line_of(*at)})",
+                )
+            )
     if problems:
         raise Located(problems)
     return prefixes
@@ -191,17 +261,24 @@ class LoadStep(ConfigModel):
     """
 
     KINDS: ClassVar[Mapping[str, tuple[str, ...]]] = {
-        "builtin": ("loader",), "glue": ("job_name", "arguments", "pass_params", "timeout_minutes"),
+        "builtin": ("loader",),
+        "glue": ("job_name", "arguments", "pass_params", "timeout_minutes"),
         "trigger_dag": ("dag_id", "conf", "pass_params", "timeout_minutes"),
-        "spark": ("application", "conn_id", "arguments", "pass_params", "timeout_minutes")}
+        "spark": ("application", "conn_id", "arguments", "pass_params", "timeout_minutes"),
+    }
     kind: Literal["builtin", "glue", "trigger_dag", "spark"]
     loader: matching(r"^[a-z][a-z0-9_]{0,62}$", "lower_snake_case") | None = Field(  # type: ignore[valid-type]
-        None, description="builtin: the built-in loader; default: the stage's name")
+        None, description="builtin: the built-in loader; default: the stage's name"
+    )
     job_name: matching(r"^[A-Za-z0-9_.-]{1,255}$", "letters, digits, _ . - (max 255)") | None = Field(  # type: ignore[valid-type]
-        None, description="glue: the Glue job (required)")
+        None, description="glue: the Glue job (required)"
+    )
     dag_id: DagId | None = Field(None, description="trigger_dag: the DAG to run and wait for (required)")
-    application: matching(r"^\S{1,1000}\.(py|jar)$", "a .py or .jar path, local or s3a://, without spaces") | None = Field(  # type: ignore[valid-type]
-        None, description="spark: the Transformation job spark-submit runs and waits for (required)")
+    application: matching(r"^\S{1,1000}\.(py|jar)$", "a .py or .jar path, local or s3a://, without spaces") | None = (
+        Field(  # type: ignore[valid-type]
+            None, description="spark: the Transformation job spark-submit runs and waits for (required)"
+        )
+    )
     conn_id: ConnId = Field("spark_default", description="spark: the Spark connection (master, deploy mode)")
     arguments: Scalars = Field((), description="glue, spark: extra arguments named --name")
     conf: Scalars = Field((), description="trigger_dag: extra conf keys")
@@ -209,24 +286,35 @@ class LoadStep(ConfigModel):
     timeout_minutes: Minutes | None = None
 
     @model_validator(mode="after")
-    def _fits_kind(self) -> "LoadStep":
+    def _fits_kind(self) -> LoadStep:
         own = self.KINDS[self.kind]
         problems: list[tuple[Sequence[Any], str]] = [
             ((key,), "unknown key (belongs to kind " + " / ".join(k for k in LOAD_KINDS if key in self.KINDS[k]) + ")")
-            for key in sorted(self.model_fields_set - {"kind", *own})]
+            for key in sorted(self.model_fields_set - {"kind", *own})
+        ]
         required = {"glue": "job_name", "trigger_dag": "dag_id", "spark": "application"}.get(self.kind)
         if required and getattr(self, required) is None:
             problems.append(((required,), "required field is missing"))
         for key, pattern, rule, reserved in (
-                ("arguments", r"^--[A-Za-z][A-Za-z0-9_-]{0,127}$", "--name (two dashes, then letters, digits, _ -)",
-                 {f"--{p}" for p in RUN_PARAMS}),
-                ("conf", r"^[A-Za-z_][A-Za-z0-9_]{0,127}$", "a plain name (letters, digits, _)", set(RUN_PARAMS))):
+            (
+                "arguments",
+                r"^--[A-Za-z][A-Za-z0-9_-]{0,127}$",
+                "--name (two dashes, then letters, digits, _ -)",
+                {f"--{p}" for p in RUN_PARAMS},
+            ),
+            ("conf", r"^[A-Za-z_][A-Za-z0-9_]{0,127}$", "a plain name (letters, digits, _)", set(RUN_PARAMS)),
+        ):
             for name, _ in getattr(self, key):
                 if not re.match(pattern, name):
                     problems.append(((key, name), f"name is not allowed: {rule}"))
                 elif self.pass_params and name in reserved:
-                    problems.append(((key, name), "is passed from the run params already (pass_params: true); "
-                                                  "set pass_params: false to pass your own"))
+                    problems.append(
+                        (
+                            (key, name),
+                            "is passed from the run params already (pass_params: true); "
+                            "set pass_params: false to pass your own",
+                        )
+                    )
         if problems:
             raise Located(problems)
         return self
@@ -265,13 +353,17 @@ class ReconStage(ConfigModel):
     approval_timeout_minutes: Minutes | None = None
 
     @model_validator(mode="after")
-    def _gate_settings(self) -> "ReconStage":
+    def _gate_settings(self) -> ReconStage:
         problems: list[tuple[Sequence[Any], str]] = []
         if not self.suites and not isinstance(self, ReportStage):
             problems.append((("suites",), "a recon stage needs at least one suite file"))
         if self.approval_timeout_minutes is not None and self.policy != "approve":
-            problems.append((("approval_timeout_minutes",),
-                             f"only applies to policy approve (this stage's policy is {self.policy})"))
+            problems.append(
+                (
+                    ("approval_timeout_minutes",),
+                    f"only applies to policy approve (this stage's policy is {self.policy})",
+                )
+            )
         if problems:
             raise Located(problems)
         return self
@@ -323,7 +415,7 @@ class AlertRoutes(Alerts):
     """Where a stopped gate is announced; a cohort needs at least one route."""
 
     @model_validator(mode="after")
-    def _reaches_someone(self) -> "AlertRoutes":
+    def _reaches_someone(self) -> AlertRoutes:
         if self.slack_conn_id is None and self.sns_topic_arn is None:
             raise ValueError("needs slack_conn_id or sns_topic_arn: a stopped gate must reach someone")
         return self
@@ -345,8 +437,10 @@ def _cohort_key(value: str) -> str:
         raise ValueError(f"{value!r} has an unbalanced {{ or }}") from None
     for _, name, spec, conversion in parsed:
         if name is not None and (name not in COHORT_PARAMS or spec or conversion):
-            raise ValueError(f"placeholder {{{name}}} is not allowed here; use one of "
-                             + ", ".join("{" + p + "}" for p in COHORT_PARAMS))
+            raise ValueError(
+                f"placeholder {{{name}}} is not allowed here; use one of "
+                + ", ".join("{" + p + "}" for p in COHORT_PARAMS)
+            )
     return value
 
 
@@ -355,9 +449,11 @@ class LandingConfig(ConfigModel):
 
     bucket: Bucket
     prefix: Annotated[str, AfterValidator(_folder), AfterValidator(_cohort_key)] = Field(
-        "", description="a folder ending with /; {env}/{cohort_id} placeholders allowed")
+        "", description="a folder ending with /; {env}/{cohort_id} placeholders allowed"
+    )
     brm_key_pattern: Annotated[Text, AfterValidator(_cohort_key)] = Field(
-        description="relative to prefix; {env}/{cohort_id} placeholders, * and ? wildcards")
+        description="relative to prefix; {env}/{cohort_id} placeholders, * and ? wildcards"
+    )
     timeout_minutes: Minutes = DEFAULT_LANDING_TIMEOUT_MINUTES
 
     @property
@@ -390,8 +486,9 @@ class CohortConfig(SourcedModel):
     tags: Annotated[tuple[Annotated[str, Field(min_length=1, max_length=100)], ...], BeforeValidator(as_tuple)] = ()
     schedule: Schedule | None = Field(None, description="empty: manual runs only")
     connections: ConnectionIds
-    prefixes: Annotated[tuple[PrefixConfig, ...], AfterValidator(_prefixes_apart), BeforeValidator(as_tuple)] = \
-        Field(min_length=1)
+    prefixes: Annotated[tuple[PrefixConfig, ...], AfterValidator(_prefixes_apart), BeforeValidator(as_tuple)] = Field(
+        min_length=1
+    )
     stages_: Stages = Field(alias="stages")
     alerts: AlertRoutes
     landing: LandingConfig | None = None
@@ -412,12 +509,21 @@ class CohortConfig(SourcedModel):
         for name in STAGES:
             body = getattr(self.stages_, name)
             if isinstance(body, LoadStage):
-                load = body.load if body.load.kind != "builtin" or body.load.loader else \
-                    body.load.model_copy(update={"loader": name})
+                load = (
+                    body.load
+                    if body.load.kind != "builtin" or body.load.loader
+                    else body.load.model_copy(update={"loader": name})
+                )
                 found.append(StageConfig(name=name, load=load))
             elif body is not None:
-                found.append(StageConfig(name=name, suites=body.suites, policy=body.policy,
-                                         approval_timeout_minutes=body.approval_timeout_minutes))
+                found.append(
+                    StageConfig(
+                        name=name,
+                        suites=body.suites,
+                        policy=body.policy,
+                        approval_timeout_minutes=body.approval_timeout_minutes,
+                    )
+                )
         return tuple(found)
 
     def stage(self, name: str) -> StageConfig | None:
@@ -445,12 +551,19 @@ class CohortConfig(SourcedModel):
         """The params one batch run carries (also its scope, without the stage)."""
         prefix = self.prefix(prefix_id)
         batch = prefix.batch(batch_id)
-        return {"env": self.env, "cohort_id": self.cohort_id, "prefix_id": prefix.prefix_id,
-                "prefix": prefix.prefix, "batch_id": batch.batch_id, "msisdn_start": batch.msisdn_start,
-                "msisdn_end": batch.msisdn_end}
+        return {
+            "env": self.env,
+            "cohort_id": self.cohort_id,
+            "prefix_id": prefix.prefix_id,
+            "prefix": prefix.prefix,
+            "batch_id": batch.batch_id,
+            "msisdn_start": batch.msisdn_start,
+            "msisdn_end": batch.msisdn_end,
+        }
 
 
 # -- errors and entry points -----------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class CohortProblem(ConfigProblem):
@@ -496,9 +609,14 @@ def _cross_file_problems(loaded: list[CohortConfig]) -> Iterable[CohortProblem]:
             value = getattr(cohort, field)
             if value in first:
                 other = first[value]
-                yield CohortProblem(cohort.path or "", cohort.line(field), field,
-                                    f"{value!r} is already used by {other.path} line {other.line(field)}; "
-                                    f"{field.replace('_', ' ')}s must be unique across cohort files", cohort.cohort_id)
+                yield CohortProblem(
+                    cohort.path or "",
+                    cohort.line(field),
+                    field,
+                    f"{value!r} is already used by {other.path} line {other.line(field)}; "
+                    f"{field.replace('_', ' ')}s must be unique across cohort files",
+                    cohort.cohort_id,
+                )
             else:
                 first[value] = cohort
     by_env: dict[str, list[tuple[tuple[CohortConfig, PrefixConfig, int, int], BatchConfig]]] = {}
@@ -510,10 +628,14 @@ def _cross_file_problems(loaded: list[CohortConfig]) -> Iterable[CohortProblem]:
         for ((ca, pa, ia, ja), ba), ((cb, pb, ib, jb), bb) in _overlapping(items):
             if ca is not cb:  # inside one cohort: already reported by that file's own check
                 yield CohortProblem(
-                    cb.path or "", cb.line("prefixes", ib, "batches", jb), f"prefixes[{pb.prefix_id}].batches[{bb.batch_id}]",
+                    cb.path or "",
+                    cb.line("prefixes", ib, "batches", jb),
+                    f"prefixes[{pb.prefix_id}].batches[{bb.batch_id}]",
                     f"range {bb.msisdn_start}..{bb.msisdn_end} overlaps cohort {ca.cohort_id!r} batch "
                     f"{pa.prefix_id}/{ba.batch_id} ({ca.path} line {ca.line('prefixes', ia, 'batches', ja)}); "
-                    "an MSISDN must belong to one cohort per env", cb.cohort_id)
+                    "an MSISDN must belong to one cohort per env",
+                    cb.cohort_id,
+                )
 
 
 def missing_suites(cohort: CohortConfig, suites_dir: str | Path | None = None) -> list[str]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from recon_operators.config.loader import ConfigModel
 from recon_operators.config.fields import ConnId, DagId, Policy, Schedule, SnsArn, Text
+from recon_operators.config.loader import ConfigModel
 
 
 class Alerts(ConfigModel):
@@ -37,7 +37,9 @@ class ExampleGateFile(ConfigModel):
     store_conn_id: ConnId = "recon_store"
     scope: dict[str, str] = Field(description="the scope the example's results are recorded under")
     stage: Text
-    variants: dict[str, Text] = Field(min_length=1, description="conf 'variant' -> suite file under include/config/suites")
+    variants: dict[str, Text] = Field(
+        min_length=1, description="conf 'variant' -> suite file under include/config/suites"
+    )
     policy: Policy
     alerts: Alerts = Alerts()
     approved_dir: Text = Field(description="where the verified extract is copied")

@@ -33,6 +33,7 @@ def matching(pattern: str, rule: str) -> Any:
 
 def between(low: int, high: int) -> Any:
     """A whole number in ``low..high`` (a count of workers, retries, characters)."""
+
     def check(value: int) -> int:
         if not low <= value <= high:
             raise ValueError(f"must be {low}..{high}, got {value}")
@@ -90,12 +91,15 @@ Text = Annotated[str, AfterValidator(_non_empty), Field(description="non-empty t
 DagId = matching(r"^[A-Za-z0-9_.-]{1,250}$", "letters, digits, _ . - (max 250)")
 ConnId = matching(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,249}$", "an Airflow connection id (letters, digits, _ . -)")
 Bucket = matching(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", "an S3 bucket name (a-z, 0-9, . -; 3-63)")
-Schedule = Annotated[str, AfterValidator(_schedule),
-                     Field(description=f"a 5-field cron or one of {', '.join(SCHEDULE_PRESETS)}")]
+Schedule = Annotated[
+    str, AfterValidator(_schedule), Field(description=f"a 5-field cron or one of {', '.join(SCHEDULE_PRESETS)}")
+]
 Identifier = Annotated[str, AfterValidator(_identifier), Field(description="a plain SQL identifier")]
 IsoDate = Annotated[date, BeforeValidator(_iso_date), Field(description="a date YYYY-MM-DD")]
 Positive = Annotated[float, AfterValidator(_positive), Field(description="a number > 0")]
 # The gate policies (operators.gate.POLICIES imports Airflow, so the names are kept here for config).
 Policy = Literal["stop", "approve", "fail", "warn"]
-SnsArn = matching(r"^arn:aws(-[a-z]+)*:sns:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$",
-                  "an SNS topic ARN, arn:aws:sns:<region>:<account>:<topic>")
+SnsArn = matching(
+    r"^arn:aws(-[a-z]+)*:sns:[a-z]{2}(-[a-z]+)+-[0-9]:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$",
+    "an SNS topic ARN, arn:aws:sns:<region>:<account>:<topic>",
+)

@@ -17,13 +17,14 @@ Plain Python and pydantic only, no Airflow: the CLI, the DAG factories and tests
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Iterable, Mapping, Sequence, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError, ValidationInfo, model_validator
 
-from recon_operators.config.locate import dotted, line_at, line_of, resolve, wording
+from recon_operators.config.locate import dotted, line_at, resolve, wording
 from recon_operators.yaml_lines import LineMap, YamlFileError, duplicate_keys, plain, read_yaml
 
 M = TypeVar("M", bound=BaseModel)
@@ -58,7 +59,7 @@ class SourcedModel(ConfigModel):
     _document: Any = PrivateAttr(None)
 
     @model_validator(mode="after")
-    def _remember_source(self, info: ValidationInfo) -> "SourcedModel":
+    def _remember_source(self, info: ValidationInfo) -> SourcedModel:
         self._origin = (info.context or {}).get("origin")
         self._document = (info.context or {}).get("document")
         return self
@@ -85,7 +86,9 @@ class ConfigProblem:
 
     def __str__(self) -> str:
         at = f" line {self.line}" if self.line else ""
-        named = None if self.noun is None else f"{self.noun} {self.subject!r}" if self.subject else f"{self.noun} <unnamed>"
+        named = (
+            None if self.noun is None else f"{self.noun} {self.subject!r}" if self.subject else f"{self.noun} <unnamed>"
+        )
         about = ", ".join(p for p in (named, f"field {self.field}" if self.field else None) if p)
         return f"{self.file}{at}: {about + ': ' if about else ''}{self.message}"
 
@@ -94,13 +97,16 @@ class ConfigError(ValueError):
     """A config file is missing, malformed or holds wrong values; ``problems`` lists each, located."""
 
     kind = "config"  # what the message says the problems are in
-    problem: type["ConfigProblem"] = ConfigProblem  # the located problem this error lists
+    problem: type[ConfigProblem] = ConfigProblem  # the located problem this error lists
 
     def __init__(self, problems: Iterable[object] | str):
         self.problems = (problems,) if isinstance(problems, str) else tuple(problems)
         lines = [str(p) for p in self.problems]
-        super().__init__(lines[0] if len(lines) == 1
-                         else f"{len(lines)} problems in {self.kind}:\n" + "\n".join(f"  - {x}" for x in lines))
+        super().__init__(
+            lines[0]
+            if len(lines) == 1
+            else f"{len(lines)} problems in {self.kind}:\n" + "\n".join(f"  - {x}" for x in lines)
+        )
 
 
 class Located(ValueError):
@@ -112,8 +118,15 @@ class Located(ValueError):
         super().__init__("; ".join(message for _, message in self.problems))
 
 
-def _problems(model: type[BaseModel], document: Any, origin: str, exc: ValidationError,
-              problem: type[ConfigProblem], subject: str | None, base: Sequence[Any] = ()) -> list[ConfigProblem]:
+def _problems(
+    model: type[BaseModel],
+    document: Any,
+    origin: str,
+    exc: ValidationError,
+    problem: type[ConfigProblem],
+    subject: str | None,
+    base: Sequence[Any] = (),
+) -> list[ConfigProblem]:
     """Each pydantic error located; a ``Located`` raised by a validator becomes one problem per path."""
     found: list[tuple[tuple[Any, ...], str]] = []
     bad: set[tuple[Any, ...]] = set()  # values wrong on their own (an id there cannot name its item)
@@ -130,8 +143,11 @@ def _problems(model: type[BaseModel], document: Any, origin: str, exc: Validatio
                 missing.add(loc)
     # A key missing only because it is misspelt is reported once, as the typo.
     typos = {(*loc[:-1], m.split("'")[1]) for loc, m in found if m.startswith("unknown key (did you mean")}
-    return [problem(origin, line_at(document, loc), dotted(loc, model, document, frozenset(bad)) or None,
-                    message, subject) for loc, message in found if not (loc in missing and loc in typos)]
+    return [
+        problem(origin, line_at(document, loc), dotted(loc, model, document, frozenset(bad)) or None, message, subject)
+        for loc, message in found
+        if not (loc in missing and loc in typos)
+    ]
 
 
 def _valid_fields(model: type[BaseModel], document: LineMap) -> dict[str, Any]:
@@ -144,16 +160,16 @@ def _valid_fields(model: type[BaseModel], document: LineMap) -> dict[str, Any]:
                 valid[name] = field.get_default(call_default_factory=True)
             continue
         try:
-            alone = model.__pydantic_validator__.validate_assignment(model.model_construct(), name,
-                                                                     plain(document[key]))
+            alone = model.__pydantic_validator__.validate_assignment(
+                model.model_construct(), name, plain(document[key])
+            )
         except ValidationError:
             continue
         valid[name] = getattr(alone, name)
     return valid
 
 
-def validate_document(model: type[M], document: Any, origin: str,
-                      error: type[ConfigError] = ConfigError) -> M:
+def validate_document(model: type[M], document: Any, origin: str, error: type[ConfigError] = ConfigError) -> M:
     """``document`` (from ``yaml_lines``) as ``model``; every problem, located, in one ``error``:
     the fields', the duplicate keys' and the model's ``cross_checks`` over the fields that validated."""
     raw = plain(document)
@@ -166,16 +182,29 @@ def validate_document(model: type[M], document: Any, origin: str,
         result = None
     if issubclass(model, ConfigModel) and isinstance(document, LineMap):
         valid = dict(result) if result is not None else _valid_fields(model, document)
-        problems += [error.problem(origin, line_at(document, loc), dotted(loc, model, document) or None,
-                                   resolve(message, document, ()), subject)
-                     for loc, message in model.cross_checks(raw, valid)]
+        problems += [
+            error.problem(
+                origin,
+                line_at(document, loc),
+                dotted(loc, model, document) or None,
+                resolve(message, document, ()),
+                subject,
+            )
+            for loc, message in model.cross_checks(raw, valid)
+        ]
     if problems:
         raise error(sorted(problems, key=lambda p: p.line or 0))
     return result  # type: ignore[return-value]
 
 
-def load_config(model: type[M], path: str | Path, what: str = "config file", *,
-                build: Callable[[M], T] | None = None, error: type[ConfigError] = ConfigError) -> Any:
+def load_config(
+    model: type[M],
+    path: str | Path,
+    what: str = "config file",
+    *,
+    build: Callable[[M], T] | None = None,
+    error: type[ConfigError] = ConfigError,
+) -> Any:
     """Read ``path`` and validate it as ``model`` (then ``build`` it, when given: problems it
     finds raise ``Located``); ``error`` lists every problem with its line."""
     origin = str(path)
@@ -184,8 +213,16 @@ def load_config(model: type[M], path: str | Path, what: str = "config file", *,
     except YamlFileError as exc:
         raise error([error.problem(origin, exc.line, None, exc.message)]) from None
     if not isinstance(document, LineMap):
-        raise error([error.problem(origin, None, None, f"a {what} is a mapping of "
-                                   + ", ".join(f.alias or n for n, f in model.model_fields.items()))])
+        raise error(
+            [
+                error.problem(
+                    origin,
+                    None,
+                    None,
+                    f"a {what} is a mapping of " + ", ".join(f.alias or n for n, f in model.model_fields.items()),
+                )
+            ]
+        )
     parsed = validate_document(model, document, origin, error)
     if build is None:
         return parsed
@@ -193,13 +230,26 @@ def load_config(model: type[M], path: str | Path, what: str = "config file", *,
         return build(parsed)
     except Located as exc:
         subject = model.subject(plain(document)) if issubclass(model, ConfigModel) else None
-        raise error(sorted((error.problem(origin, line_at(document, loc), dotted(loc, model, document) or None,
-                                          resolve(message, document, ()), subject)
-                            for loc, message in exc.problems), key=lambda p: p.line or 0)) from None
+        raise error(
+            sorted(
+                (
+                    error.problem(
+                        origin,
+                        line_at(document, loc),
+                        dotted(loc, model, document) or None,
+                        resolve(message, document, ()),
+                        subject,
+                    )
+                    for loc, message in exc.problems
+                ),
+                key=lambda p: p.line or 0,
+            )
+        ) from None
 
 
-def load_folder(model: type[M], folder: str | Path, what: str,
-                error: type[ConfigError] = ConfigError) -> tuple[list[M], list[ConfigProblem]]:
+def load_folder(
+    model: type[M], folder: str | Path, what: str, error: type[ConfigError] = ConfigError
+) -> tuple[list[M], list[ConfigProblem]]:
     """Every ``*.yaml``/``*.yml`` file of ``folder`` as ``model``: the valid ones, and every
     problem of the others (the caller adds its checks across files, then raises)."""
     directory = Path(folder)

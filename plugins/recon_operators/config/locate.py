@@ -9,12 +9,12 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from typing import Any, Sequence, get_args, get_origin
+from collections.abc import Sequence
+from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel
 
 from recon_operators.yaml_lines import LineList, LineMap, plain
-
 
 _REF = re.compile("\x00(.*?)\x00")
 
@@ -29,8 +29,12 @@ def resolve(message: str, document: Any, base: Sequence[Any]) -> str:
     return _REF.sub(lambda m: str(line_at(document, (*base, *json.loads(m.group(1))))), message)
 
 
-def dotted(loc: Sequence[Any], model: type[BaseModel] | None = None, document: Any = None,
-            bad: frozenset[tuple[Any, ...]] = frozenset()) -> str:
+def dotted(
+    loc: Sequence[Any],
+    model: type[BaseModel] | None = None,
+    document: Any = None,
+    bad: frozenset[tuple[Any, ...]] = frozenset(),
+) -> str:
     """``a.b[0].c``; an item of a model with ``item_id`` is named by its id (``[P1]``) when that
     id is itself valid, else by its position (``[#1]``)."""
     text = ""
@@ -38,12 +42,16 @@ def dotted(loc: Sequence[Any], model: type[BaseModel] | None = None, document: A
         if not isinstance(part, int):
             text += f".{part}" if text else str(part)
             continue
-        owner = model_at(model, loc[:index + 1]) if model is not None else None
+        owner = model_at(model, loc[: index + 1]) if model is not None else None
         key = getattr(owner, "item_id", None)
-        item = _node(document, loc[:index + 1]) if key else None
+        item = _node(document, loc[: index + 1]) if key else None
         named = item.get(key) if isinstance(item, LineMap) else None
-        if key and isinstance(named, (str, int)) and not isinstance(named, bool) \
-                and (*loc[:index + 1], key) not in bad:
+        if (
+            key
+            and isinstance(named, (str, int))
+            and not isinstance(named, bool)
+            and (*loc[: index + 1], key) not in bad
+        ):
             text += f"[{named}]"
         else:
             text += f"[#{part + 1}]" if key else f"[{part}]"
@@ -53,8 +61,13 @@ def dotted(loc: Sequence[Any], model: type[BaseModel] | None = None, document: A
 def _node(document: Any, loc: Sequence[Any]) -> Any:
     node = document
     for part in loc:
-        if isinstance(node, LineMap) and part in node or isinstance(node, LineList) and isinstance(part, int) \
-                and 0 <= part < len(node):
+        if (
+            isinstance(node, LineMap)
+            and part in node
+            or isinstance(node, LineList)
+            and isinstance(part, int)
+            and 0 <= part < len(node)
+        ):
             node = node[part]
         else:
             return None
@@ -145,8 +158,9 @@ def wording(model: type[BaseModel], document: Any, error: dict[str, Any]) -> str
     if kind in ("literal_error", "enum"):
         options = _expected(error)
         close = difflib.get_close_matches(str(error.get("input")), options, n=1, cutoff=0.6)
-        return (f"must be one of {', '.join(options)}, got {plain(error.get('input'))!r}"
-                + (f" (did you mean {close[0]!r}?)" if close else ""))
+        return f"must be one of {', '.join(options)}, got {plain(error.get('input'))!r}" + (
+            f" (did you mean {close[0]!r}?)" if close else ""
+        )
     if not kind.startswith("value_error") and "input" in error and not isinstance(error["input"], (dict, list)):
         message += f", got {plain(error['input'])!r}"
     return message

@@ -99,16 +99,22 @@ def _section(model: type[BaseModel], where: str | None) -> list[str]:
         lines += [doc, ""]
     lines += ["| key | type | default | meaning |", "| --- | --- | --- | --- |"]
     for name, field in model.model_fields.items():
-        lines.append(f"| `{field.alias or name}` | {_type_name(field.annotation)} | {_default(field)} | {_meaning(field)} |")
+        lines.append(
+            f"| `{field.alias or name}` | {_type_name(field.annotation)} | {_default(field)} | {_meaning(field)} |"
+        )
     return lines + [""]
 
 
 def render_reference() -> str:
     """The whole reference page, deterministic for a given set of models."""
-    lines = ["# Config file reference", "",
-             "Generated from the models in `plugins/recon_operators` by `recon config-docs`; do not edit by hand.",
-             "Every file loads through one loader (`recon_operators.config.loader`): unknown and duplicate keys",
-             "are refused, and every problem is reported at once as `FILE line N: field PATH: message`.", ""]
+    lines = [
+        "# Config file reference",
+        "",
+        "Generated from the models in `plugins/recon_operators` by `recon config-docs`; do not edit by hand.",
+        "Every file loads through one loader (`recon_operators.config.loader`): unknown and duplicate keys",
+        "are refused, and every problem is reported at once as `FILE line N: field PATH: message`.",
+        "",
+    ]
     seen: set[type[BaseModel]] = set()
     for where, model in file_models():
         lines += [f"## {where}", ""]

@@ -23,9 +23,10 @@ The batch load DAG takes them when built with ``BATCH_DRILL`` (its operators wra
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from decimal import Decimal, InvalidOperation
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -57,6 +58,7 @@ def fault_list(raw: Any) -> list[Any]:
 
 # ------------------------------------------------------------------------------- cohort loads
 
+
 @dataclass(frozen=True)
 class Fault:
     """One declared corruption of a load: which layer, what kind, which dataset, how many rows."""
@@ -72,7 +74,7 @@ class Fault:
     seed: int = 0
 
     @classmethod
-    def from_conf(cls, items: Any) -> list["Fault"]:
+    def from_conf(cls, items: Any) -> list[Fault]:
         """Faults from DAG params/config, rejected early with one clear message per problem."""
         known = {f.name for f in fields(cls)}
         out: list[Fault] = []
@@ -99,8 +101,17 @@ class Fault:
                 raise FaultError(f"{where}: n and seed must be integers") from None
             if n < 0:
                 raise FaultError(f"{where}: n must be >= 0, got {n}")
-            fault = cls(stage, kind, dataset, n, _opt(item, "column"), _opt(item, "delta"),
-                        _opt(item, "to_value"), _opt(item, "prefix"), seed)
+            fault = cls(
+                stage,
+                kind,
+                dataset,
+                n,
+                _opt(item, "column"),
+                _opt(item, "delta"),
+                _opt(item, "to_value"),
+                _opt(item, "prefix"),
+                seed,
+            )
             fault._check(where)
             out.append(fault)
         return out
@@ -111,8 +122,9 @@ class Fault:
             if not self.column:
                 raise FaultError(f"{where}: a {self.kind} fault needs a column")
             if self.column not in schema.names:
-                raise FaultError(f"{where}: column {self.column!r} is not in {self.dataset} "
-                                 f"({', '.join(schema.names)})")
+                raise FaultError(
+                    f"{where}: column {self.column!r} is not in {self.dataset} ({', '.join(schema.names)})"
+                )
         if self.kind == "drift":
             kind = schema.field(self.column).type
             if not (pa.types.is_decimal(kind) or pa.types.is_integer(kind)):
@@ -145,8 +157,9 @@ def _holds_prefix(table: pa.Table, prefix: str) -> bool:
     return bool(pc.any(pc.fill_null(pc.starts_with(table["msisdn"], prefix), False)).as_py())
 
 
-def apply_faults(table: pa.Table, dataset: str, stage: str,
-                 faults: Sequence[Fault]) -> tuple[pa.Table, list[dict[str, Any]]]:
+def apply_faults(
+    table: pa.Table, dataset: str, stage: str, faults: Sequence[Fault]
+) -> tuple[pa.Table, list[dict[str, Any]]]:
     """Apply the faults declared for this dataset at this stage; report the keys each one touched."""
     key = DATASETS[dataset].key if dataset in DATASETS else None
     injected: list[dict[str, Any]] = []
@@ -161,13 +174,21 @@ def apply_faults(table: pa.Table, dataset: str, stage: str,
         if fault.kind == "drop":
             table, keys = drop_rows(table, fault.n, seed=fault.seed, where_prefix=fault.prefix, key=key)
         elif fault.kind == "drift":
-            table, keys = drift_amounts(table, fault.column or "", _decimal(fault.delta, where), fault.n,
-                                        seed=fault.seed, where_prefix=fault.prefix, key=key)
+            table, keys = drift_amounts(
+                table,
+                fault.column or "",
+                _decimal(fault.delta, where),
+                fault.n,
+                seed=fault.seed,
+                where_prefix=fault.prefix,
+                key=key,
+            )
         elif fault.kind == "flip":
             if fault.column is None or fault.to_value is None:
                 raise ValueError(f"{where}: needs column and to_value")
-            table, keys = flip_status(table, fault.column, fault.to_value, fault.prefix, fault.n,
-                                      seed=fault.seed, key=key)
+            table, keys = flip_status(
+                table, fault.column, fault.to_value, fault.prefix, fault.n, seed=fault.seed, key=key
+            )
         else:
             raise ValueError(f"{where}: unknown kind")
         injected.append({**asdict(fault), "keys": keys})
@@ -215,7 +236,7 @@ def _fault(item: Any, where: str) -> BatchFault:
         raise FaultError(f"{where}: n must be >= 0, got {n}")
     worker = item.get("worker")
     if kind in WORKER_FAULTS and not worker:
-        raise FaultError(f"{where}: {kind} needs the worker it hits (e.g. \"w01\")")
+        raise FaultError(f'{where}: {kind} needs the worker it hits (e.g. "w01")')
     return BatchFault(kind=kind, n=n, worker=str(worker) if worker else None, delta=delta)
 
 
@@ -232,8 +253,9 @@ def _batch_sql(name: str, **parts: Any) -> Any:
     return sql.SQL(read_sql(f"faults/{name}", package="recon_operators.demo")).format(**parts)
 
 
-def after_worker(conn: Any, tables: Any, layout: Any, run_id: str, worker_id: str,
-                 faults: Iterable[BatchFault]) -> None:
+def after_worker(
+    conn: Any, tables: Any, layout: Any, run_id: str, worker_id: str, faults: Iterable[BatchFault]
+) -> None:
     """Corrupt what one worker just wrote to staging, as its faults declare (none: no change)."""
     from psycopg2 import sql
 
@@ -246,9 +268,10 @@ def after_worker(conn: Any, tables: Any, layout: Any, run_id: str, worker_id: st
             if fault.kind == "drop_rows":
                 cur.execute(_batch_sql("drop_worker_rows.sql", staging=staging), params)
             elif fault.kind == "shift_amount" and layout.amount_field:
-                cur.execute(_batch_sql("shift_worker_amount.sql", staging=staging,
-                                       amount=sql.Identifier(layout.amount_field)),
-                            {**params, "delta": fault.delta})
+                cur.execute(
+                    _batch_sql("shift_worker_amount.sql", staging=staging, amount=sql.Identifier(layout.amount_field)),
+                    {**params, "delta": fault.delta},
+                )
 
 
 def after_merge(conn: Any, tables: Any, layout: Any, run_id: str, faults: Iterable[BatchFault]) -> None:
@@ -262,5 +285,7 @@ def after_merge(conn: Any, tables: Any, layout: Any, run_id: str, faults: Iterab
         return
     keys = sql.SQL(", ").join(sql.Identifier(k) for k in layout.key)
     with transaction(conn) as cur:
-        cur.execute(_batch_sql("drop_merged_rows.sql", final=tables.ident(tables.final), key_columns=keys),
-                    {"run_id": run_id, "n": lose})
+        cur.execute(
+            _batch_sql("drop_merged_rows.sql", final=tables.ident(tables.final), key_columns=keys),
+            {"run_id": run_id, "n": lose},
+        )

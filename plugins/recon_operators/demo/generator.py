@@ -62,10 +62,11 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -76,11 +77,24 @@ import pyarrow.parquet as pq
 from recon_operators.migration.landing import DATASETS, MONEY, TIMESTAMP
 
 __all__ = [
-    "BatchSpec", "PrefixSpec", "CohortSpec",
-    "STATUS_WEIGHTS", "APP_USER_RATE", "SSO_SHARES", "EXTERNAL_ONLY_RATE", "EMPTY_EXTERNAL_RATE",
-    "NON_MIGRATABLE_REASONS", "PLAN_WEIGHTS", "WALLET_RATE", "expected_app_login_share", "validate",
-    "generate", "drop_rows", "drift_amounts",
-    "flip_status", "write_landing",
+    "BatchSpec",
+    "PrefixSpec",
+    "CohortSpec",
+    "STATUS_WEIGHTS",
+    "APP_USER_RATE",
+    "SSO_SHARES",
+    "EXTERNAL_ONLY_RATE",
+    "EMPTY_EXTERNAL_RATE",
+    "NON_MIGRATABLE_REASONS",
+    "PLAN_WEIGHTS",
+    "WALLET_RATE",
+    "expected_app_login_share",
+    "validate",
+    "generate",
+    "drop_rows",
+    "drift_amounts",
+    "flip_status",
+    "write_landing",
 ]
 
 _UNITS_PER_CENT = 100  # amounts are integer ten-thousandths before becoming decimals
@@ -89,17 +103,27 @@ _SAFE_ID = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
 _DIGITS = re.compile(r"^[1-9][0-9]{7,14}$")
 _MASK64 = (1 << 64) - 1
 _GOLDEN = 0x9E3779B97F4A7C15
-_AS_OF = int(datetime(2026, 1, 31, tzinfo=timezone.utc).timestamp())  # fixed: never the wall clock
-_ACTIVATION_FROM = int(datetime(2012, 1, 1, tzinfo=timezone.utc).timestamp())
+_AS_OF = int(datetime(2026, 1, 31, tzinfo=UTC).timestamp())  # fixed: never the wall clock
+_ACTIVATION_FROM = int(datetime(2012, 1, 1, tzinfo=UTC).timestamp())
 _DAY = 86_400
 
 # Shares (documented; tests hold the generator to them within sampling tolerance).
 STATUS_WEIGHTS = {"ACTIVE": 0.80, "GRACE": 0.05, "SUSPENDED": 0.07, "BARRED": 0.03, "TERMINATED": 0.05}
-PLAN_WEIGHTS = {"PREPAID_BASIC": 0.40, "PREPAID_COMBO": 0.25, "PREPAID_UNLIMITED": 0.15,
-                "POSTPAID_50GB": 0.12, "POSTPAID_100GB": 0.08}
+PLAN_WEIGHTS = {
+    "PREPAID_BASIC": 0.40,
+    "PREPAID_COMBO": 0.25,
+    "PREPAID_UNLIMITED": 0.15,
+    "POSTPAID_50GB": 0.12,
+    "POSTPAID_100GB": 0.08,
+}
 SOURCE_SYSTEM_WEIGHTS = {"6D": 0.60, "AMDOCS": 0.40}
-NON_MIGRATABLE_REASONS = {"PORT_OUT_PENDING": 0.30, "FRAUD_HOLD": 0.15, "CORPORATE_ACCOUNT": 0.25,
-                          "DUPLICATE_IDENTITY": 0.10, "UNBILLED_USAGE": 0.20}
+NON_MIGRATABLE_REASONS = {
+    "PORT_OUT_PENDING": 0.30,
+    "FRAUD_HOLD": 0.15,
+    "CORPORATE_ACCOUNT": 0.25,
+    "DUPLICATE_IDENTITY": 0.10,
+    "UNBILLED_USAGE": 0.20,
+}
 APP_USER_RATE = 0.70
 SSO_SHARES = {"google": 0.45, "facebook": 0.20, "apple": 0.15}
 EXTERNAL_ONLY_RATE = 0.30
@@ -107,11 +131,18 @@ EMPTY_EXTERNAL_RATE = 0.50
 WALLET_RATE = 0.50  # of app users
 
 _ADDONS = {  # code: (quota_mb, price in cents)
-    "DATA_5GB": (5_120, 2_500_000), "DATA_15GB": (15_360, 6_000_000), "VOICE_100MIN": (0, 1_500_000),
-    "SMS_500": (0, 500_000), "ROAMING_ASIA": (3_072, 12_500_050), "VIDEO_MAX": (30_720, 4_999_900),
+    "DATA_5GB": (5_120, 2_500_000),
+    "DATA_15GB": (15_360, 6_000_000),
+    "VOICE_100MIN": (0, 1_500_000),
+    "SMS_500": (0, 500_000),
+    "ROAMING_ASIA": (3_072, 12_500_050),
+    "VIDEO_MAX": (30_720, 4_999_900),
 }
 _PROMOS = {  # code: reward_type
-    "WELCOME10": "DISCOUNT", "DATA2X": "DATA_BONUS", "CASHBACK5": "CASHBACK", "REFERRAL": "CASHBACK",
+    "WELCOME10": "DISCOUNT",
+    "DATA2X": "DATA_BONUS",
+    "CASHBACK5": "CASHBACK",
+    "REFERRAL": "CASHBACK",
 }
 _DENOMINATIONS = [5_000, 10_000, 20_000, 25_000, 50_000, 100_000]
 
@@ -125,6 +156,7 @@ def expected_app_login_share() -> float:
 
 
 # --------------------------------------------------------------------------------------- specs
+
 
 @dataclass
 class BatchSpec:
@@ -154,14 +186,22 @@ class CohortSpec:
     non_migratable_rate: float = 0.03
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, Any]) -> "CohortSpec":
+    def from_mapping(cls, values: Mapping[str, Any]) -> CohortSpec:
         """Build from config (YAML/JSON): prefixes -> batches as plain mappings."""
-        prefixes = [PrefixSpec(str(p["prefix_id"]), str(p["prefix"]),
-                               [BatchSpec(str(b["batch_id"]), str(b["msisdn_start"]), str(b["msisdn_end"]))
-                                for b in p.get("batches", [])])
-                    for p in values.get("prefixes", [])]
-        return cls(str(values["cohort_id"]), prefixes, int(values["seed"]),
-                   float(values.get("non_migratable_rate", 0.03)))
+        prefixes = [
+            PrefixSpec(
+                str(p["prefix_id"]),
+                str(p["prefix"]),
+                [
+                    BatchSpec(str(b["batch_id"]), str(b["msisdn_start"]), str(b["msisdn_end"]))
+                    for b in p.get("batches", [])
+                ],
+            )
+            for p in values.get("prefixes", [])
+        ]
+        return cls(
+            str(values["cohort_id"]), prefixes, int(values["seed"]), float(values.get("non_migratable_rate", 0.03))
+        )
 
     @property
     def size(self) -> int:
@@ -214,6 +254,7 @@ def validate(cohort: CohortSpec) -> None:
 
 # ------------------------------------------------------------------------- vectorised randomness
 
+
 def _splitmix(value: int) -> int:
     value = (value + _GOLDEN) & _MASK64
     value = ((value ^ (value >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
@@ -249,7 +290,7 @@ class _Streams:
 
     def uniform(self, keys: pa.Array, stream: str) -> pa.Array:
         top53 = pc.cast(pc.shift_right(self.bits(keys, stream), _u64(11)), pa.float64())
-        return pc.multiply(top53, 2.0 ** -53)
+        return pc.multiply(top53, 2.0**-53)
 
     def integers(self, keys: pa.Array, stream: str, low: int, high: int) -> pa.Array:
         """Integers in [low, high)."""
@@ -273,6 +314,7 @@ class _Streams:
 
 
 # ------------------------------------------------------------------------------ column helpers
+
 
 def _arr(values: Any) -> pa.Array:
     return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
@@ -338,16 +380,17 @@ def _permute(values: pa.Array, modulus: int, multiplier: int, offset: int) -> pa
 
 
 def _tail(msisdn: pa.Array) -> pa.Array:
-    return pc.modulo(msisdn, _u64(10 ** 10))
+    return pc.modulo(msisdn, _u64(10**10))
 
 
 def _opaque_id(letters: str, parent_keys: pa.Array, ordinals: pa.Array, streams: _Streams) -> pa.Array:
     """Ids like ``PAY048213377120``: unique per (MSISDN tail, ordinal) without spelling out the MSISDN."""
     seq = pc.add(pc.multiply(_tail(pc.cast(parent_keys, pa.uint64())), _u64(8)), pc.cast(ordinals, pa.uint64()))
-    return _join(letters, _digits(_permute(seq, 10 ** 12, 16_777_259, streams.salt("id:" + letters)), 12))
+    return _join(letters, _digits(_permute(seq, 10**12, 16_777_259, streams.salt("id:" + letters)), 12))
 
 
 # ---------------------------------------------------------------------------------- datasets
+
 
 @dataclass
 class _Frame:
@@ -371,27 +414,43 @@ def _frame(cohort: CohortSpec) -> _Frame:
     def label(values: list[str]) -> pa.Array:
         return pc.take(pa.array(values, pa.string()), batch_of)
 
-    return _Frame(keys, pc.cast(keys, pa.string()), label([p.prefix_id for p, _ in batches]),
-                  label([p.prefix for p, _ in batches]), label([b.batch_id for _, b in batches]))
+    return _Frame(
+        keys,
+        pc.cast(keys, pa.string()),
+        label([p.prefix_id for p, _ in batches]),
+        label([p.prefix for p, _ in batches]),
+        label([b.batch_id for _, b in batches]),
+    )
 
 
 def _subscribers(cohort: CohortSpec, frame: _Frame, streams: _Streams) -> pa.Table:
     keys, n = frame.keys, len(frame.keys)
-    msin = _digits(_permute(_tail(keys), 10 ** 10, 982_451_653, streams.salt("imsi")), 10)
+    msin = _digits(_permute(_tail(keys), 10**10, 982_451_653, streams.salt("imsi")), 10)
     non_migratable = streams.bernoulli(keys, "non_migratable", cohort.non_migratable_rate)
-    reason = pc.if_else(non_migratable, streams.choice(keys, "non_migratable_reason", NON_MIGRATABLE_REASONS),
-                        pa.scalar(None, pa.string()))
+    reason = pc.if_else(
+        non_migratable,
+        streams.choice(keys, "non_migratable_reason", NON_MIGRATABLE_REASONS),
+        pa.scalar(None, pa.string()),
+    )
     activated = streams.integers(keys, "activated_at", _ACTIVATION_FROM, _AS_OF - 30 * _DAY)
-    return pa.table({
-        "msisdn": frame.msisdn, "imsi": _join("51010", msin),
-        "iccid": _join("896210", msin, _digits(streams.integers(keys, "iccid", 0, 1000), 3)),
-        "cohort_id": _const(cohort.cohort_id, n, pa.string()), "prefix_id": frame.prefix_id,
-        "prefix": frame.prefix, "batch_id": frame.batch_id,
-        "source_system": streams.choice(keys, "source_system", SOURCE_SYSTEM_WEIGHTS),
-        "subscriber_status": streams.choice(keys, "status", STATUS_WEIGHTS),
-        "plan": streams.choice(keys, "plan", PLAN_WEIGHTS), "activated_at": _timestamps(activated),
-        "migratable": pc.invert(non_migratable), "non_migratable_reason": reason,
-    }, schema=DATASETS["subscribers"].schema)
+    return pa.table(
+        {
+            "msisdn": frame.msisdn,
+            "imsi": _join("51010", msin),
+            "iccid": _join("896210", msin, _digits(streams.integers(keys, "iccid", 0, 1000), 3)),
+            "cohort_id": _const(cohort.cohort_id, n, pa.string()),
+            "prefix_id": frame.prefix_id,
+            "prefix": frame.prefix,
+            "batch_id": frame.batch_id,
+            "source_system": streams.choice(keys, "source_system", SOURCE_SYSTEM_WEIGHTS),
+            "subscriber_status": streams.choice(keys, "status", STATUS_WEIGHTS),
+            "plan": streams.choice(keys, "plan", PLAN_WEIGHTS),
+            "activated_at": _timestamps(activated),
+            "migratable": pc.invert(non_migratable),
+            "non_migratable_reason": reason,
+        },
+        schema=DATASETS["subscribers"].schema,
+    )
 
 
 def _balances(subs: pa.Table, keys: pa.Array, streams: _Streams) -> pa.Table:
@@ -400,13 +459,21 @@ def _balances(subs: pa.Table, keys: pa.Array, streams: _Streams) -> pa.Table:
     pulsa = pc.if_else(zero, 0, _cents(keys, streams, "pulsa", 0, 50_000_000))
     ucoin = pc.if_else(streams.bernoulli(keys, "ucoin_zero", 0.20), 0, streams.integers(keys, "ucoin", 1, 50_001))
     updated = pc.subtract(_AS_OF, streams.integers(keys, "balance_updated", 0, 7 * _DAY))
-    return pa.table({"msisdn": subs["msisdn"], "pulsa_balance": _money(pulsa), "ucoin_balance": ucoin,
-                     "currency": _const("IDR", n, pa.string()), "updated_at": _timestamps(updated)},
-                    schema=DATASETS["balances"].schema)
+    return pa.table(
+        {
+            "msisdn": subs["msisdn"],
+            "pulsa_balance": _money(pulsa),
+            "ucoin_balance": ucoin,
+            "currency": _const("IDR", n, pa.string()),
+            "updated_at": _timestamps(updated),
+        },
+        schema=DATASETS["balances"].schema,
+    )
 
 
-def _children(subs: pa.Table, keys: pa.Array, streams: _Streams, name: str,
-              count_weights: Sequence[float]) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array]:
+def _children(
+    subs: pa.Table, keys: pa.Array, streams: _Streams, name: str, count_weights: Sequence[float]
+) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array]:
     """Child rows of a per-subscriber dataset: (parent keys, child keys, msisdn, ordinals)."""
     parents, ordinals = _expand(streams.choice_index(keys, name + ":count", count_weights))
     parent_keys = pc.take(keys, parents)
@@ -417,46 +484,70 @@ def _addons(subs: pa.Table, keys: pa.Array, streams: _Streams) -> pa.Table:
     parent_keys, child, msisdn, ordinals = _children(subs, keys, streams, "addons", [0.4, 0.3, 0.2, 0.1])
     code = streams.choice_index(child, "addon_code", [1.0] * len(_ADDONS))
     started = pc.subtract(_AS_OF, streams.integers(child, "addon_started", 0, 30 * _DAY))
-    return pa.table({
-        "addon_id": _opaque_id("AD", parent_keys, ordinals, streams), "msisdn": msisdn,
-        "addon_code": pc.take(pa.array(list(_ADDONS)), code),
-        "quota_mb": pc.take(pa.array([q for q, _ in _ADDONS.values()], pa.int64()), code),
-        "price": _money(pc.multiply(pc.take(pa.array([c for _, c in _ADDONS.values()], pa.int64()), code),
-                                    _UNITS_PER_CENT)),
-        "started_at": _timestamps(started), "expires_at": _timestamps(pc.add(started, 30 * _DAY)),
-    }, schema=DATASETS["addons"].schema)
+    return pa.table(
+        {
+            "addon_id": _opaque_id("AD", parent_keys, ordinals, streams),
+            "msisdn": msisdn,
+            "addon_code": pc.take(pa.array(list(_ADDONS)), code),
+            "quota_mb": pc.take(pa.array([q for q, _ in _ADDONS.values()], pa.int64()), code),
+            "price": _money(
+                pc.multiply(pc.take(pa.array([c for _, c in _ADDONS.values()], pa.int64()), code), _UNITS_PER_CENT)
+            ),
+            "started_at": _timestamps(started),
+            "expires_at": _timestamps(pc.add(started, 30 * _DAY)),
+        },
+        schema=DATASETS["addons"].schema,
+    )
 
 
 def _payments(subs: pa.Table, keys: pa.Array, streams: _Streams) -> pa.Table:
     parent_keys, child, msisdn, ordinals = _children(subs, keys, streams, "payments", [0.3, 0.3, 0.2, 0.1, 0.1])
     n = len(child)
-    denomination = pc.take(pa.array([d * 100 * _UNITS_PER_CENT for d in _DENOMINATIONS], pa.int64()),
-                           streams.choice_index(child, "payment_denomination", [1.0] * len(_DENOMINATIONS)))
+    denomination = pc.take(
+        pa.array([d * 100 * _UNITS_PER_CENT for d in _DENOMINATIONS], pa.int64()),
+        streams.choice_index(child, "payment_denomination", [1.0] * len(_DENOMINATIONS)),
+    )
     odd = _cents(child, streams, "payment_amount", 100_000, 25_000_000)
     amount = pc.if_else(streams.bernoulli(child, "payment_is_denomination", 0.75), denomination, odd)
-    return pa.table({
-        "payment_id": _opaque_id("PAY", parent_keys, ordinals, streams), "msisdn": msisdn,
-        "amount": _money(amount), "currency": _const("IDR", n, pa.string()),
-        "channel": streams.choice(child, "payment_channel", {"VA_BANK": 0.35, "EWALLET": 0.30, "RETAIL": 0.20,
-                                                              "CREDIT_CARD": 0.10, "DIRECT_DEBIT": 0.05}),
-        "payment_status": streams.choice(child, "payment_status", {"SUCCESS": 0.90, "FAILED": 0.06,
-                                                                   "PENDING": 0.02, "REFUNDED": 0.02}),
-        "paid_at": _timestamps(pc.subtract(_AS_OF, streams.integers(child, "paid_at", 0, 180 * _DAY))),
-    }, schema=DATASETS["payments"].schema)
+    return pa.table(
+        {
+            "payment_id": _opaque_id("PAY", parent_keys, ordinals, streams),
+            "msisdn": msisdn,
+            "amount": _money(amount),
+            "currency": _const("IDR", n, pa.string()),
+            "channel": streams.choice(
+                child,
+                "payment_channel",
+                {"VA_BANK": 0.35, "EWALLET": 0.30, "RETAIL": 0.20, "CREDIT_CARD": 0.10, "DIRECT_DEBIT": 0.05},
+            ),
+            "payment_status": streams.choice(
+                child, "payment_status", {"SUCCESS": 0.90, "FAILED": 0.06, "PENDING": 0.02, "REFUNDED": 0.02}
+            ),
+            "paid_at": _timestamps(pc.subtract(_AS_OF, streams.integers(child, "paid_at", 0, 180 * _DAY))),
+        },
+        schema=DATASETS["payments"].schema,
+    )
 
 
 def _promotions(subs: pa.Table, keys: pa.Array, streams: _Streams) -> pa.Table:
     parent_keys, child, msisdn, ordinals = _children(subs, keys, streams, "promotions", [0.6, 0.3, 0.1])
     code = streams.choice_index(child, "promo_code", [0.4, 0.3, 0.2, 0.1])
-    return pa.table({
-        "promotion_id": _opaque_id("PRM", parent_keys, ordinals, streams), "msisdn": msisdn,
-        "promo_code": pc.take(pa.array(list(_PROMOS)), code),
-        "reward_type": pc.take(pa.array(list(_PROMOS.values())), code),
-        "reward_value": _money(_cents(child, streams, "reward_value", 100_000, 5_000_000)),
-        "promotion_status": streams.choice(child, "promotion_status", {"ACTIVE": 0.5, "REDEEMED": 0.35,
-                                                                       "EXPIRED": 0.15}),
-        "valid_until": _timestamps(pc.add(_AS_OF - 30 * _DAY, streams.integers(child, "valid_until", 0, 120 * _DAY))),
-    }, schema=DATASETS["promotions"].schema)
+    return pa.table(
+        {
+            "promotion_id": _opaque_id("PRM", parent_keys, ordinals, streams),
+            "msisdn": msisdn,
+            "promo_code": pc.take(pa.array(list(_PROMOS)), code),
+            "reward_type": pc.take(pa.array(list(_PROMOS.values())), code),
+            "reward_value": _money(_cents(child, streams, "reward_value", 100_000, 5_000_000)),
+            "promotion_status": streams.choice(
+                child, "promotion_status", {"ACTIVE": 0.5, "REDEEMED": 0.35, "EXPIRED": 0.15}
+            ),
+            "valid_until": _timestamps(
+                pc.add(_AS_OF - 30 * _DAY, streams.integers(child, "valid_until", 0, 120 * _DAY))
+            ),
+        },
+        schema=DATASETS["promotions"].schema,
+    )
 
 
 def _sso_json(keys: pa.Array, streams: _Streams) -> pa.Array:
@@ -464,20 +555,34 @@ def _sso_json(keys: pa.Array, streams: _Streams) -> pa.Array:
     null = pa.scalar("null", pa.string())
     has = {name: streams.bernoulli(keys, "sso:" + name, share) for name, share in SSO_SHARES.items()}
     ids = {
-        "google": _join("1", _digits(streams.integers(keys, "sso_id:google", 0, 10 ** 18), 20)),
-        "facebook": _digits(streams.integers(keys, "sso_id:facebook", 10 ** 15, 10 ** 16), 16),
-        "apple": _join("001", _digits(streams.integers(keys, "sso_id:apple", 0, 10 ** 6), 6), ".",
-                       _digits(streams.integers(keys, "sso_id:apple_tail", 0, 10 ** 4), 4)),
+        "google": _join("1", _digits(streams.integers(keys, "sso_id:google", 0, 10**18), 20)),
+        "facebook": _digits(streams.integers(keys, "sso_id:facebook", 10**15, 10**16), 16),
+        "apple": _join(
+            "001",
+            _digits(streams.integers(keys, "sso_id:apple", 0, 10**6), 6),
+            ".",
+            _digits(streams.integers(keys, "sso_id:apple_tail", 0, 10**4), 4),
+        ),
     }
     fragments = {name: pc.if_else(has[name], _join('{"id": "', ids[name], '"}'), null) for name in SSO_SHARES}
     no_sso = pc.invert(pc.or_(pc.or_(has["google"], has["facebook"]), has["apple"]))
     external_only = pc.and_(no_sso, streams.bernoulli(keys, "external_only", EXTERNAL_ONLY_RATE))
-    empty = pc.and_(pc.and_(no_sso, pc.invert(external_only)),
-                    streams.bernoulli(keys, "external_empty", EMPTY_EXTERNAL_RATE))
-    number = _join('"62857', _digits(streams.integers(keys, "external_number", 0, 10 ** 8), 8), '"')
+    empty = pc.and_(
+        pc.and_(no_sso, pc.invert(external_only)), streams.bernoulli(keys, "external_empty", EMPTY_EXTERNAL_RATE)
+    )
+    number = _join('"62857', _digits(streams.integers(keys, "external_number", 0, 10**8), 8), '"')
     external = pc.if_else(external_only, number, pc.if_else(empty, pa.scalar('""', pa.string()), null))
-    return _join('{"sso": {"google": ', fragments["google"], ', "facebook": ', fragments["facebook"],
-                 ', "apple": ', fragments["apple"], '}, "external_operator_number": ', external, "}")
+    return _join(
+        '{"sso": {"google": ',
+        fragments["google"],
+        ', "facebook": ',
+        fragments["facebook"],
+        ', "apple": ',
+        fragments["apple"],
+        '}, "external_operator_number": ',
+        external,
+        "}",
+    )
 
 
 def _app_users(subs: pa.Table, keys: pa.Array, streams: _Streams) -> pa.Table:
@@ -485,24 +590,37 @@ def _app_users(subs: pa.Table, keys: pa.Array, streams: _Streams) -> pa.Table:
     keys, msisdn = pc.filter(keys, users), pc.filter(subs["msisdn"], users)
     activated = _epoch(pc.filter(subs["activated_at"], users))
     span = pc.cast(pc.subtract(_AS_OF, activated), pa.float64())
-    registered = pc.add(activated, pc.cast(pc.floor(pc.multiply(streams.uniform(keys, "registered_at"), span)),
-                                           pa.int64()))
+    registered = pc.add(
+        activated, pc.cast(pc.floor(pc.multiply(streams.uniform(keys, "registered_at"), span)), pa.int64())
+    )
     zero = _const(0, len(keys), pa.int64())
-    return pa.table({"user_id": _opaque_id("U", keys, zero, streams), "msisdn": msisdn, "contact_number": msisdn,
-                     "sso_connections": _sso_json(keys, streams), "registered_at": _timestamps(registered)},
-                    schema=DATASETS["app_users"].schema)
+    return pa.table(
+        {
+            "user_id": _opaque_id("U", keys, zero, streams),
+            "msisdn": msisdn,
+            "contact_number": msisdn,
+            "sso_connections": _sso_json(keys, streams),
+            "registered_at": _timestamps(registered),
+        },
+        schema=DATASETS["app_users"].schema,
+    )
 
 
 def _inventory(subs: pa.Table, keys: pa.Array, streams: _Streams) -> pa.Table:
     retired = pc.equal(subs["subscriber_status"], "TERMINATED")
     issued = pc.subtract(_epoch(subs["activated_at"]), streams.integers(keys, "sim_issued", _DAY, 30 * _DAY))
-    return pa.table({
-        "iccid": subs["iccid"], "imsi": subs["imsi"], "msisdn": subs["msisdn"],
-        "sim_type": streams.choice(keys, "sim_type", {"PHYSICAL": 0.85, "ESIM": 0.15}),
-        "unit_status": pc.if_else(retired, "RETIRED", "ASSIGNED"),
-        "warehouse_code": streams.choice(keys, "warehouse", {"WH-JKT": 0.5, "WH-SBY": 0.3, "WH-MDN": 0.2}),
-        "issued_at": _timestamps(issued),
-    }, schema=DATASETS["inventory"].schema)
+    return pa.table(
+        {
+            "iccid": subs["iccid"],
+            "imsi": subs["imsi"],
+            "msisdn": subs["msisdn"],
+            "sim_type": streams.choice(keys, "sim_type", {"PHYSICAL": 0.85, "ESIM": 0.15}),
+            "unit_status": pc.if_else(retired, "RETIRED", "ASSIGNED"),
+            "warehouse_code": streams.choice(keys, "warehouse", {"WH-JKT": 0.5, "WH-SBY": 0.3, "WH-MDN": 0.2}),
+            "issued_at": _timestamps(issued),
+        },
+        schema=DATASETS["inventory"].schema,
+    )
 
 
 def _wallets(users: pa.Table, streams: _Streams) -> tuple[pa.Table, pa.Table]:
@@ -517,53 +635,81 @@ def _wallets(users: pa.Table, streams: _Streams) -> tuple[pa.Table, pa.Table]:
     first = pc.equal(ordinals, 0)
     debit = pc.and_(pc.invert(first), streams.bernoulli(child, "ledger_debit", 0.7))
     # The opening top-up (>= 100,000) covers at most four debits of < 25,000: no balance goes negative.
-    amount = pc.if_else(first, _cents(child, streams, "ledger_topup", 10_000_000, 100_000_000),
-                        _cents(child, streams, "ledger_amount", 1, 2_500_000))
+    amount = pc.if_else(
+        first,
+        _cents(child, streams, "ledger_topup", 10_000_000, 100_000_000),
+        _cents(child, streams, "ledger_amount", 1, 2_500_000),
+    )
     signed = pc.if_else(debit, pc.negate(amount), amount)
     sums = pa.table({"w": parents, "s": signed}).group_by("w", use_threads=False).aggregate([("s", "sum")])
     balance = pc.take(sums["s_sum"], pc.sort_indices(sums["w"]))
-    created = pc.add(pc.add(_AS_OF - 42 * _DAY, pc.multiply(ordinals, 7 * _DAY)),
-                     streams.integers(child, "ledger_created", 0, 7 * _DAY))
+    created = pc.add(
+        pc.add(_AS_OF - 42 * _DAY, pc.multiply(ordinals, 7 * _DAY)),
+        streams.integers(child, "ledger_created", 0, 7 * _DAY),
+    )
     msisdn = pc.filter(users["msisdn"], has)
-    wallets = pa.table({
-        "wallet_id": wallet_id, "user_id": pc.filter(users["user_id"], has), "msisdn": msisdn,
-        "wallet_status": streams.choice(keys, "wallet_status", {"ACTIVE": 0.95, "FROZEN": 0.05}),
-        "balance": _money(balance), "currency": _const("IDR", len(keys), pa.string()),
-    }, schema=DATASETS["wallets"].schema)
-    ledger = pa.table({
-        "entry_id": _opaque_id("LE", pc.take(keys, parents), ordinals, streams),
-        "wallet_id": pc.take(wallet_id, parents), "msisdn": pc.take(msisdn, parents),
-        "entry_type": pc.if_else(debit, "DEBIT", "CREDIT"), "amount": _money(amount),
-        "created_at": _timestamps(created),
-    }, schema=DATASETS["wallet_ledger"].schema)
+    wallets = pa.table(
+        {
+            "wallet_id": wallet_id,
+            "user_id": pc.filter(users["user_id"], has),
+            "msisdn": msisdn,
+            "wallet_status": streams.choice(keys, "wallet_status", {"ACTIVE": 0.95, "FROZEN": 0.05}),
+            "balance": _money(balance),
+            "currency": _const("IDR", len(keys), pa.string()),
+        },
+        schema=DATASETS["wallets"].schema,
+    )
+    ledger = pa.table(
+        {
+            "entry_id": _opaque_id("LE", pc.take(keys, parents), ordinals, streams),
+            "wallet_id": pc.take(wallet_id, parents),
+            "msisdn": pc.take(msisdn, parents),
+            "entry_type": pc.if_else(debit, "DEBIT", "CREDIT"),
+            "amount": _money(amount),
+            "created_at": _timestamps(created),
+        },
+        schema=DATASETS["wallet_ledger"].schema,
+    )
     return wallets, ledger
 
 
 def _vouchers(subs: pa.Table, keys: pa.Array, streams: _Streams) -> pa.Table:
     parent_keys, child, msisdn, ordinals = _children(subs, keys, streams, "vouchers", [0.5, 0.3, 0.15, 0.05])
     issued = pc.subtract(_AS_OF, streams.integers(child, "voucher_issued", 0, 365 * _DAY))
-    return pa.table({
-        "voucher_id": _opaque_id("VC", parent_keys, ordinals, streams), "msisdn": msisdn,
-        "voucher_type": streams.choice(child, "voucher_type", {"LOYALTY": 0.6, "PROMO": 0.3, "COMPENSATION": 0.1}),
-        "points": pc.multiply(streams.integers(child, "voucher_points", 1, 101), 100),
-        "voucher_status": streams.choice(child, "voucher_status", {"OPEN": 0.5, "REDEEMED": 0.35, "EXPIRED": 0.15}),
-        "issued_at": _timestamps(issued), "expires_at": _timestamps(pc.add(issued, 90 * _DAY)),
-    }, schema=DATASETS["vouchers"].schema)
+    return pa.table(
+        {
+            "voucher_id": _opaque_id("VC", parent_keys, ordinals, streams),
+            "msisdn": msisdn,
+            "voucher_type": streams.choice(child, "voucher_type", {"LOYALTY": 0.6, "PROMO": 0.3, "COMPENSATION": 0.1}),
+            "points": pc.multiply(streams.integers(child, "voucher_points", 1, 101), 100),
+            "voucher_status": streams.choice(child, "voucher_status", {"OPEN": 0.5, "REDEEMED": 0.35, "EXPIRED": 0.15}),
+            "issued_at": _timestamps(issued),
+            "expires_at": _timestamps(pc.add(issued, 90 * _DAY)),
+        },
+        schema=DATASETS["vouchers"].schema,
+    )
 
 
 def _brm_balances(subs: pa.Table, balances: pa.Table, keys: pa.Array, streams: _Streams) -> pa.Table:
     postpaid = pc.starts_with(subs["plan"], "POSTPAID")
-    limits = pc.take(pa.array([2_000_000_000, 5_000_000_000, 10_000_000_000], pa.int64()),
-                     streams.choice_index(keys, "brm_credit_limit", [0.5, 0.3, 0.2]))
+    limits = pc.take(
+        pa.array([2_000_000_000, 5_000_000_000, 10_000_000_000], pa.int64()),
+        streams.choice_index(keys, "brm_credit_limit", [0.5, 0.3, 0.2]),
+    )
     invoice = _cents(keys, streams, "brm_invoice", 5_000_000, 150_000_000)
     zero = _const(0, len(keys), pa.int64())
-    return pa.table({
-        "msisdn": subs["msisdn"], "billing_account_id": _opaque_id("BA", keys, zero, streams),
-        "bill_cycle_day": streams.integers(keys, "bill_cycle_day", 1, 29), "balance": balances["pulsa_balance"],
-        "credit_limit": _money(pc.if_else(postpaid, limits, 0)),
-        "last_invoice_amount": _money(pc.if_else(postpaid, invoice, 0)),
-        "currency": _const("IDR", len(keys), pa.string()),
-    }, schema=DATASETS["brm_balances"].schema)
+    return pa.table(
+        {
+            "msisdn": subs["msisdn"],
+            "billing_account_id": _opaque_id("BA", keys, zero, streams),
+            "bill_cycle_day": streams.integers(keys, "bill_cycle_day", 1, 29),
+            "balance": balances["pulsa_balance"],
+            "credit_limit": _money(pc.if_else(postpaid, limits, 0)),
+            "last_invoice_amount": _money(pc.if_else(postpaid, invoice, 0)),
+            "currency": _const("IDR", len(keys), pa.string()),
+        },
+        schema=DATASETS["brm_balances"].schema,
+    )
 
 
 def generate(cohort: CohortSpec) -> dict[str, pa.Table]:
@@ -577,16 +723,23 @@ def generate(cohort: CohortSpec) -> dict[str, pa.Table]:
     users = _app_users(subs, keys, streams)
     wallets, ledger = _wallets(users, streams)
     tables = {
-        "subscribers": subs, "balances": balances, "addons": _addons(subs, keys, streams),
-        "payments": _payments(subs, keys, streams), "promotions": _promotions(subs, keys, streams),
-        "app_users": users, "inventory": _inventory(subs, keys, streams), "wallets": wallets,
-        "wallet_ledger": ledger, "vouchers": _vouchers(subs, keys, streams),
+        "subscribers": subs,
+        "balances": balances,
+        "addons": _addons(subs, keys, streams),
+        "payments": _payments(subs, keys, streams),
+        "promotions": _promotions(subs, keys, streams),
+        "app_users": users,
+        "inventory": _inventory(subs, keys, streams),
+        "wallets": wallets,
+        "wallet_ledger": ledger,
+        "vouchers": _vouchers(subs, keys, streams),
         "brm_balances": _brm_balances(subs, balances, keys, streams),
     }
     return {name: tables[name].combine_chunks() for name in DATASETS}
 
 
 # ------------------------------------------------------------------------------ fault injection
+
 
 def _key_column(table: pa.Table, key: str | None) -> str:
     key = key or table.column_names[0]
@@ -621,16 +774,25 @@ def _affected(table: pa.Table, key: str, rows: pa.Array) -> list[Any]:
     return pc.take(table[key], rows).to_pylist()
 
 
-def drop_rows(table: pa.Table, n: int, *, seed: int, where_prefix: str | None = None,
-              key: str | None = None) -> tuple[pa.Table, list[Any]]:
+def drop_rows(
+    table: pa.Table, n: int, *, seed: int, where_prefix: str | None = None, key: str | None = None
+) -> tuple[pa.Table, list[Any]]:
     """Lose ``n`` rows (optionally only MSISDNs under ``where_prefix``), as a faulty load would."""
     key = _key_column(table, key)
     rows = _pick(table, _prefix_mask(table, where_prefix), n, seed, "drop")
     return table.filter(pc.invert(_row_mask(table, rows))), _affected(table, key, rows)
 
 
-def drift_amounts(table: pa.Table, column: str, delta: Decimal, n: int, *, seed: int,
-                  where_prefix: str | None = None, key: str | None = None) -> tuple[pa.Table, list[Any]]:
+def drift_amounts(
+    table: pa.Table,
+    column: str,
+    delta: Decimal,
+    n: int,
+    *,
+    seed: int,
+    where_prefix: str | None = None,
+    key: str | None = None,
+) -> tuple[pa.Table, list[Any]]:
     """Add ``delta`` to ``column`` in ``n`` non-null rows: the cent that a rounding bug moves."""
     key = _key_column(table, key)
     values = table[column].combine_chunks()
@@ -651,8 +813,9 @@ def drift_amounts(table: pa.Table, column: str, delta: Decimal, n: int, *, seed:
     return table.set_column(table.column_names.index(column), column, drifted), _affected(table, key, rows)
 
 
-def flip_status(table: pa.Table, column: str, to_value: str, prefix: str | None, n: int, *, seed: int,
-                key: str | None = None) -> tuple[pa.Table, list[Any]]:
+def flip_status(
+    table: pa.Table, column: str, to_value: str, prefix: str | None, n: int, *, seed: int, key: str | None = None
+) -> tuple[pa.Table, list[Any]]:
     """Set ``column`` to ``to_value`` in ``n`` rows under ``prefix`` that hold another value."""
     key = _key_column(table, key)
     values = table[column].combine_chunks()
@@ -664,18 +827,22 @@ def flip_status(table: pa.Table, column: str, to_value: str, prefix: str | None,
 
 # ---------------------------------------------------------------------------------- landing
 
+
 def _write_one(table: pa.Table, filesystem: pafs.FileSystem, path: str, fmt: str) -> None:
     with filesystem.open_output_stream(path) as out:
         if fmt == "csv":
-            pacsv.write_csv(table.combine_chunks(), out,  # see loaders: empty first chunks corrupt output
-                            write_options=pacsv.WriteOptions(include_header=True,
-                                                                         quoting_style="needed"))
+            pacsv.write_csv(
+                table.combine_chunks(),
+                out,  # see loaders: empty first chunks corrupt output
+                write_options=pacsv.WriteOptions(include_header=True, quoting_style="needed"),
+            )
         else:
             pq.write_table(table, out)
 
 
-def write_landing(tables: Mapping[str, pa.Table], *, filesystem: pafs.FileSystem, base_path: str,
-                  cohort_id: str, fmt: str = "csv") -> list[str]:
+def write_landing(
+    tables: Mapping[str, pa.Table], *, filesystem: pafs.FileSystem, base_path: str, cohort_id: str, fmt: str = "csv"
+) -> list[str]:
     """Land each dataset as ``{base_path}/{cohort_id}/{dataset}/part-0000.{fmt}``; returns the paths
     in the form given (an ``s3://`` base gives ``s3://`` paths, ready for a file check side).
 
@@ -686,7 +853,7 @@ def write_landing(tables: Mapping[str, pa.Table], *, filesystem: pafs.FileSystem
         raise ValueError(f"fmt must be 'csv' or 'parquet', got {fmt!r}")
     _check_id("cohort_id", cohort_id)
     scheme = "s3://" if base_path.startswith("s3://") else ""
-    root = base_path[len(scheme):].rstrip("/")
+    root = base_path[len(scheme) :].rstrip("/")
     if not root:
         raise ValueError("base_path is empty")
     written: list[str] = []

@@ -16,7 +16,8 @@ the DELETE reaches only its own batch's rows. No Airflow imports.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import pyarrow as pa
 
@@ -56,11 +57,15 @@ def layer_ddl(table: str, arrow: pa.Schema, dialect: str, schema: str | None = N
     qualified = f"{quote_ident(schema)}.{name}" if schema else name
     columns = ", ".join(f"{quote_ident(f.name, dialect)} {column_type(f.name, f.type, dialect)}" for f in arrow)
     if dialect == "postgres":
-        statements = [f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema or 'public')}",
-                      f"CREATE TABLE IF NOT EXISTS {qualified} ({columns})"]
+        statements = [
+            f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema or 'public')}",
+            f"CREATE TABLE IF NOT EXISTS {qualified} ({columns})",
+        ]
     else:
-        statements = [f"CREATE TABLE IF NOT EXISTS {qualified} ({columns}) "
-                      "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"]
+        statements = [
+            f"CREATE TABLE IF NOT EXISTS {qualified} ({columns}) "
+            "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
+        ]
     for index, cols in indexes(table, arrow).items():
         on = ", ".join(quote_ident(c, dialect) for c in cols)
         statements.append(f"CREATE INDEX IF NOT EXISTS {quote_ident(index, dialect)} ON {qualified} ({on})")
@@ -107,7 +112,7 @@ def _unlock(conn: Any) -> None:
         with conn.cursor() as cur:
             cur.execute(read_sql("layers/postgres_ddl_unlock.sql", package="recon_operators.demo"))
         conn.commit()
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - best effort: nothing is left to undo when this fails
         pass
 
 

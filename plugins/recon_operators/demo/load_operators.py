@@ -9,8 +9,9 @@ factories never import this module: a DAG file hands ``DEMO_LOADS`` (cohorts who
 from __future__ import annotations
 
 import zlib
+from collections.abc import Sequence
 from contextlib import ExitStack, closing
-from typing import Any, Sequence
+from typing import Any
 
 from airflow.sdk import BaseOperator, Param
 from airflow.sdk.exceptions import AirflowFailException
@@ -38,8 +39,9 @@ class LandDemoSourcesOperator(BaseOperator):
 
     template_fields: Sequence[str] = ("env",)
 
-    def __init__(self, *, cohort: dict[str, Any], bucket: str, env: str, aws_conn_id: str = "aws_default",
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, *, cohort: dict[str, Any], bucket: str, env: str, aws_conn_id: str = "aws_default", **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.cohort = cohort
         self.bucket = bucket
@@ -49,18 +51,28 @@ class LandDemoSourcesOperator(BaseOperator):
     def execute(self, context: Any) -> dict[str, int]:
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-        from recon_operators.hooks.databases import s3_filesystem
         from recon_operators.demo.generator import CohortSpec, generate, write_landing
+        from recon_operators.hooks.databases import s3_filesystem
 
         hook = S3Hook(aws_conn_id=self.aws_conn_id)
         if not hook.check_for_bucket(self.bucket):
             hook.create_bucket(self.bucket)
         seed = zlib.crc32(self.cohort["cohort_id"].encode())  # stable per cohort: reruns land the same files
         tables = generate(CohortSpec.from_mapping({**self.cohort, "seed": seed}))
-        paths = write_landing(tables, filesystem=s3_filesystem(self.aws_conn_id),
-                              base_path=f"s3://{self.bucket}/{self.env}", cohort_id=self.cohort["cohort_id"], fmt="csv")
-        self.log.info("landed %d extracts for cohort %s under s3://%s/%s", len(paths), self.cohort["cohort_id"],
-                      self.bucket, self.env)
+        paths = write_landing(
+            tables,
+            filesystem=s3_filesystem(self.aws_conn_id),
+            base_path=f"s3://{self.bucket}/{self.env}",
+            cohort_id=self.cohort["cohort_id"],
+            fmt="csv",
+        )
+        self.log.info(
+            "landed %d extracts for cohort %s under s3://%s/%s",
+            len(paths),
+            self.cohort["cohort_id"],
+            self.bucket,
+            self.env,
+        )
         return {name: table.num_rows for name, table in tables.items()}
 
 
@@ -70,9 +82,19 @@ class BuiltinLoadOperator(BaseOperator):
     template_fields: Sequence[str] = ("scope", "faults")
     template_fields_renderers = {"scope": "json", "faults": "json"}
 
-    def __init__(self, *, hop: str, scope: dict[str, str], bucket: str, faults: Any = None,
-                 transform_conn_id: str, stage_conn_id: str, target_conn_id: str, aws_conn_id: str = "aws_default",
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        hop: str,
+        scope: dict[str, str],
+        bucket: str,
+        faults: Any = None,
+        transform_conn_id: str,
+        stage_conn_id: str,
+        target_conn_id: str,
+        aws_conn_id: str = "aws_default",
+        **kwargs: Any,
+    ) -> None:
         if hop not in HOPS:
             raise ValueError(f"hop must be one of {HOPS}, not {hop!r}")
         super().__init__(**kwargs)
@@ -99,26 +121,45 @@ class BuiltinLoadOperator(BaseOperator):
         injected: list[dict[str, Any]] = []
         common = {"cohort_id": scope["cohort_id"], "batch": batch, "faults": faults, "injected": injected}
         with ExitStack() as connections:
+
             def open_(factory: Any, conn_id: str) -> Any:
                 return _open(connections, factory, conn_id)
 
             if self.hop == "transform":
                 from recon_operators.hooks.databases import s3_filesystem
 
-                written = loaders.load_transform(landing_fs=s3_filesystem(self.aws_conn_id),
-                                                 landing_base=f"s3://{self.bucket}/{scope['env']}",
-                                                 pg_conn=open_(postgres_connection, self.transform_conn_id), **common)
+                written = loaders.load_transform(
+                    landing_fs=s3_filesystem(self.aws_conn_id),
+                    landing_base=f"s3://{self.bucket}/{scope['env']}",
+                    pg_conn=open_(postgres_connection, self.transform_conn_id),
+                    **common,
+                )
             elif self.hop == "stage":
-                written = loaders.load_stage(pg_conn=open_(postgres_connection, self.transform_conn_id),
-                                             mysql_conn=open_(mysql_connection, self.stage_conn_id), **common)
+                written = loaders.load_stage(
+                    pg_conn=open_(postgres_connection, self.transform_conn_id),
+                    mysql_conn=open_(mysql_connection, self.stage_conn_id),
+                    **common,
+                )
             else:
-                written = loaders.load_target(mysql_conn=open_(mysql_connection, self.stage_conn_id),
-                                              target_conn=open_(postgres_connection, self.target_conn_id), **common)
+                written = loaders.load_target(
+                    mysql_conn=open_(mysql_connection, self.stage_conn_id),
+                    target_conn=open_(postgres_connection, self.target_conn_id),
+                    **common,
+                )
         for fault in injected:
-            self.log.warning("%s", scrub(f"fault injected at {self.hop}: {fault.get('kind')} {fault.get('dataset')} "
-                                         f"x{len(fault.get('keys', []))}"))
-        return {"hop": self.hop, "batch_id": batch.batch_id, "rows": written,
-                "faults": [{k: v for k, v in f.items() if k != "keys"} for f in injected]}
+            self.log.warning(
+                "%s",
+                scrub(
+                    f"fault injected at {self.hop}: {fault.get('kind')} {fault.get('dataset')} "
+                    f"x{len(fault.get('keys', []))}"
+                ),
+            )
+        return {
+            "hop": self.hop,
+            "batch_id": batch.batch_id,
+            "rows": written,
+            "faults": [{k: v for k, v in f.items() if k != "keys"} for f in injected],
+        }
 
 
 class PrepareLayersOperator(BaseOperator):
@@ -139,7 +180,8 @@ class PrepareLayersOperator(BaseOperator):
             created = loaders.prepare_layers(
                 transform_conn=_open(connections, postgres_connection, self.transform_conn_id),
                 stage_conn=_open(connections, mysql_connection, self.stage_conn_id),
-                target_conn=_open(connections, postgres_connection, self.target_conn_id))
+                target_conn=_open(connections, postgres_connection, self.target_conn_id),
+            )
         for layer, tables in created.items():
             self.log.info("%s: %s", layer, f"created {', '.join(tables)}" if tables else "every table in place")
         return created
@@ -148,8 +190,7 @@ class PrepareLayersOperator(BaseOperator):
 # --------------------------------------------------------------------------- cohort load steps
 
 HOP_OF = {"transform": "transform", "stage": "stage", "target": "target"}
-COHORT_FAULTS_HELP = ('faults to inject, e.g. [{"stage": "stage", "kind": "drop", "dataset": "subscribers", '
-                      '"n": 3}]')
+COHORT_FAULTS_HELP = 'faults to inject, e.g. [{"stage": "stage", "kind": "drop", "dataset": "subscribers", "n": 3}]'
 
 
 class DemoLoads:
@@ -161,24 +202,50 @@ class DemoLoads:
     def before_loads(self, cohort: Any) -> list[Any]:
         """Creating tables inside each batch's transaction deadlocked batches loading at once."""
         connections = cohort.connections
-        tasks: list[Any] = [PrepareLayersOperator(
-            task_id="prepare_layers", transform_conn_id=connections.transform_pg,
-            stage_conn_id=connections.stage_mysql, target_conn_id=connections.target)]
+        tasks: list[Any] = [
+            PrepareLayersOperator(
+                task_id="prepare_layers",
+                transform_conn_id=connections.transform_pg,
+                stage_conn_id=connections.stage_mysql,
+                target_conn_id=connections.target,
+            )
+        ]
         if cohort.landing:
-            tasks.append(LandDemoSourcesOperator(
-                task_id="land_demo_sources", bucket=cohort.landing.bucket, env=cohort.env, aws_conn_id=connections.aws,
-                cohort={"cohort_id": cohort.cohort_id, "prefixes": [
-                    {"prefix_id": p.prefix_id, "prefix": p.prefix,
-                     "batches": [{"batch_id": b.batch_id, "msisdn_start": b.msisdn_start,
-                                  "msisdn_end": b.msisdn_end} for b in p.batches]} for p in cohort.prefixes]}))
+            tasks.append(
+                LandDemoSourcesOperator(
+                    task_id="land_demo_sources",
+                    bucket=cohort.landing.bucket,
+                    env=cohort.env,
+                    aws_conn_id=connections.aws,
+                    cohort={
+                        "cohort_id": cohort.cohort_id,
+                        "prefixes": [
+                            {
+                                "prefix_id": p.prefix_id,
+                                "prefix": p.prefix,
+                                "batches": [
+                                    {"batch_id": b.batch_id, "msisdn_start": b.msisdn_start, "msisdn_end": b.msisdn_end}
+                                    for b in p.batches
+                                ],
+                            }
+                            for p in cohort.prefixes
+                        ],
+                    },
+                )
+            )
         return tasks
 
     def load(self, cohort: Any, stage: Any, scopes: Any) -> Any:
         bucket = cohort.landing.bucket if cohort.landing else ""
         return BuiltinLoadOperator.partial(
-            task_id=f"load_{stage.name}", hop=HOP_OF[stage.name], bucket=bucket, faults="{{ params.faults }}",
-            transform_conn_id=cohort.connections.transform_pg, stage_conn_id=cohort.connections.stage_mysql,
-            target_conn_id=cohort.connections.target, aws_conn_id=cohort.connections.aws,
+            task_id=f"load_{stage.name}",
+            hop=HOP_OF[stage.name],
+            bucket=bucket,
+            faults="{{ params.faults }}",
+            transform_conn_id=cohort.connections.transform_pg,
+            stage_conn_id=cohort.connections.stage_mysql,
+            target_conn_id=cohort.connections.target,
+            aws_conn_id=cohort.connections.aws,
         ).expand(scope=scopes)
 
 
@@ -187,9 +254,11 @@ DEMO_LOADS = DemoLoads()
 
 # ------------------------------------------------------------------------- batch load drill
 
-BATCH_FAULTS_HELP = ('faults to inject (tests, drills), e.g. [{"kind": "drop_rows", "worker": "w02", "n": 2}], '
-                     '[{"kind": "shift_amount", "worker": "w01", "delta": "0.01"}], '
-                     '[{"kind": "merge_loses_rows", "n": 3}]')
+BATCH_FAULTS_HELP = (
+    'faults to inject (tests, drills), e.g. [{"kind": "drop_rows", "worker": "w02", "n": 2}], '
+    '[{"kind": "shift_amount", "worker": "w01", "delta": "0.01"}], '
+    '[{"kind": "merge_loses_rows", "n": 3}]'
+)
 
 
 def _batch_faults(raw: Any) -> list[Any]:
@@ -241,5 +310,8 @@ class DrillBatchMergeOperator(BatchMergeOperator):
         return merged
 
 
-BATCH_DRILL = {"worker_operator": DrillBatchWorkerOperator, "merge_operator": DrillBatchMergeOperator,
-               "params": {"faults": Param([], type="array", description=BATCH_FAULTS_HELP)}}
+BATCH_DRILL = {
+    "worker_operator": DrillBatchWorkerOperator,
+    "merge_operator": DrillBatchMergeOperator,
+    "params": {"faults": Param([], type="array", description=BATCH_FAULTS_HELP)},
+}

@@ -26,25 +26,32 @@ connection may lack, so it uses batched ``executemany`` (multi-row INSERTs) and 
 from __future__ import annotations
 
 import io
-from typing import Any, Iterable, MutableSequence, Sequence
+from collections.abc import Iterable, MutableSequence, Sequence
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.fs as pafs
 
-from recon_operators.engine.identifiers import quote_ident, validate_identifier
-from recon_operators.errors import one_line
 from recon_operators.demo.faults import Fault, apply_faults
 from recon_operators.demo.layer_tables import ensure_mariadb, ensure_postgres
+from recon_operators.engine.identifiers import quote_ident, validate_identifier
+from recon_operators.errors import one_line
 from recon_operators.migration.landing import (
-    DATASETS, NON_MIGRATABLE, NON_MIGRATABLE_SCHEMA, BatchRange, LoadError, read_landing,
+    DATASETS,
+    NON_MIGRATABLE,
+    NON_MIGRATABLE_SCHEMA,
+    BatchRange,
+    LoadError,
+    read_landing,
 )
 from recon_operators.paths import read_sql
 
 __all__ = ["load_transform", "load_stage", "load_target", "prepare_layers", "migratable_mask"]
 
 _CHUNK = 2_000  # rows per MariaDB round trip
+
 
 def _driver_errors() -> tuple[type[BaseException], ...]:
     errors: list[type[BaseException]] = []
@@ -68,6 +75,7 @@ _DB_ERRORS = _driver_errors()
 
 # ------------------------------------------------------------------------------------ tables
 
+
 def _datasets(datasets: Sequence[str] | None) -> list[str]:
     names = list(DATASETS) if datasets is None else list(datasets)
     for name in names:
@@ -90,6 +98,7 @@ def _batch_where(schema: pa.Schema, batch: BatchRange, cohort_id: str, dialect: 
 
 # ---------------------------------------------------------------------------------- postgres
 
+
 def _pg_table(schema: str, dataset: str) -> str:
     return f"{quote_ident(schema)}.{quote_ident(dataset)}"
 
@@ -110,16 +119,24 @@ def _pg_replace(cur: Any, schema: str, dataset: str, table: pa.Table, batch: Bat
     buffer = io.BytesIO()
     # One chunk: pyarrow 26's CSV writer emits garbage bytes when a table's first chunk is empty,
     # which a filtered dataset read produces whenever the first file block holds no batch rows.
-    pacsv.write_csv(table.combine_chunks(), buffer,
-                    write_options=pacsv.WriteOptions(include_header=False, quoting_style="needed"))
+    pacsv.write_csv(
+        table.combine_chunks(), buffer, write_options=pacsv.WriteOptions(include_header=False, quoting_style="needed")
+    )
     buffer.seek(0)
     columns = ", ".join(quote_ident(name) for name in table.column_names)
     cur.copy_expert(f"COPY {_pg_table(schema, dataset)} ({columns}) FROM STDIN WITH (FORMAT csv)", buffer)
     return table.num_rows
 
 
-def _pg_write(pg_conn: Any, schema: str, tables: Iterable[tuple[str, pa.Table]], names: Sequence[str],
-              batch: BatchRange, cohort_id: str, layer: str) -> dict[str, int]:
+def _pg_write(
+    pg_conn: Any,
+    schema: str,
+    tables: Iterable[tuple[str, pa.Table]],
+    names: Sequence[str],
+    batch: BatchRange,
+    cohort_id: str,
+    layer: str,
+) -> dict[str, int]:
     """Replace each dataset's batch in one Postgres transaction; any failure restores the old rows.
 
     ``names`` are the tables ``tables`` will yield: missing ones are created first, outside it."""
@@ -146,7 +163,7 @@ def _pg_write(pg_conn: Any, schema: str, tables: Iterable[tuple[str, pa.Table]],
 def _quiet_rollback(conn: Any) -> None:
     try:
         conn.rollback()
-    except Exception:  # the connection may be the thing that broke
+    except Exception:  # noqa: BLE001 - the connection may be the thing that broke
         pass
 
 
@@ -168,15 +185,22 @@ def _pg_read(pg_conn: Any, schema: str, dataset: str, batch: BatchRange, cohort_
     if not buffer.getbuffer().nbytes:
         return arrow.empty_table()
     buffer.seek(0)
-    convert = pacsv.ConvertOptions(column_types=arrow, strings_can_be_null=True, quoted_strings_can_be_null=False,
-                                   true_values=["t"], false_values=["f"])
+    convert = pacsv.ConvertOptions(
+        column_types=arrow,
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=False,
+        true_values=["t"],
+        false_values=["f"],
+    )
     read = pacsv.ReadOptions(column_names=arrow.names)
-    table = pacsv.read_csv(buffer, read_options=read, convert_options=convert,
-                           parse_options=pacsv.ParseOptions(newlines_in_values=True))
+    table = pacsv.read_csv(
+        buffer, read_options=read, convert_options=convert, parse_options=pacsv.ParseOptions(newlines_in_values=True)
+    )
     return table.select(arrow.names).cast(arrow)
 
 
 # ----------------------------------------------------------------------------------- mariadb
+
 
 def _python_columns(batch: pa.RecordBatch) -> list[list[Any]]:
     """Driver-ready values: timestamps become naive UTC datetimes (DATETIME has no zone)."""
@@ -197,8 +221,9 @@ def _my_insert(cur: Any, dataset: str, table: pa.Table) -> None:
             cur.executemany(sql, list(zip(*_python_columns(chunk))))
 
 
-def _my_write(mysql_conn: Any, tables: Iterable[tuple[str, pa.Table]], names: Sequence[str], batch: BatchRange,
-              cohort_id: str) -> dict[str, int]:
+def _my_write(
+    mysql_conn: Any, tables: Iterable[tuple[str, pa.Table]], names: Sequence[str], batch: BatchRange, cohort_id: str
+) -> dict[str, int]:
     """Missing tables first (DDL commits by itself), then delete + insert of every dataset in one
     READ COMMITTED transaction, which locks the batch's rows and no gaps beside them."""
     written: dict[str, int] = {}
@@ -252,8 +277,10 @@ def _my_read(mysql_conn: Any, dataset: str, batch: BatchRange, cohort_id: str) -
 
 # -------------------------------------------------------------------------------------- steps
 
-def _faulted(table: pa.Table, dataset: str, stage: str, faults: Sequence[Fault],
-             injected: MutableSequence[dict[str, Any]] | None) -> pa.Table:
+
+def _faulted(
+    table: pa.Table, dataset: str, stage: str, faults: Sequence[Fault], injected: MutableSequence[dict[str, Any]] | None
+) -> pa.Table:
     """Apply faults; their reports go to the caller's ``injected`` list so a gate can be told."""
     table, report = apply_faults(table, dataset, stage, faults)
     if injected is not None:
@@ -266,10 +293,18 @@ def migratable_mask(subscribers: pa.Table) -> pa.Array:
     return pc.fill_null(subscribers["migratable"], False)
 
 
-def load_transform(*, landing_fs: pafs.FileSystem, landing_base: str, cohort_id: str, batch: BatchRange,
-                   pg_conn: Any, schema: str = "transform", datasets: Sequence[str] | None = None,
-                   faults: Sequence[Fault] = (),
-                   injected: MutableSequence[dict[str, Any]] | None = None) -> dict[str, int]:
+def load_transform(
+    *,
+    landing_fs: pafs.FileSystem,
+    landing_base: str,
+    cohort_id: str,
+    batch: BatchRange,
+    pg_conn: Any,
+    schema: str = "transform",
+    datasets: Sequence[str] | None = None,
+    faults: Sequence[Fault] = (),
+    injected: MutableSequence[dict[str, Any]] | None = None,
+) -> dict[str, int]:
     """Landing files -> Postgres ``{schema}.{dataset}`` for one batch, migratable subscribers only.
 
     The batch's landed subscribers decide who migrates (they are read even when ``datasets``
@@ -296,9 +331,17 @@ def load_transform(*, landing_fs: pafs.FileSystem, landing_base: str, cohort_id:
     return _pg_write(pg_conn, schema, tables(), _transform_tables(names), batch, cohort_id, "transform")
 
 
-def load_stage(*, pg_conn: Any, mysql_conn: Any, cohort_id: str, batch: BatchRange, schema: str = "transform",
-               datasets: Sequence[str] | None = None, faults: Sequence[Fault] = (),
-               injected: MutableSequence[dict[str, Any]] | None = None) -> dict[str, int]:
+def load_stage(
+    *,
+    pg_conn: Any,
+    mysql_conn: Any,
+    cohort_id: str,
+    batch: BatchRange,
+    schema: str = "transform",
+    datasets: Sequence[str] | None = None,
+    faults: Sequence[Fault] = (),
+    injected: MutableSequence[dict[str, Any]] | None = None,
+) -> dict[str, int]:
     """Postgres ``{schema}.{dataset}`` -> MariaDB ``{dataset}`` for one batch; returns rows written."""
     names = _datasets(datasets)
     validate_identifier(schema)
@@ -310,9 +353,17 @@ def load_stage(*, pg_conn: Any, mysql_conn: Any, cohort_id: str, batch: BatchRan
     return _my_write(mysql_conn, tables(), names, batch, cohort_id)
 
 
-def load_target(*, mysql_conn: Any, target_conn: Any, cohort_id: str, batch: BatchRange, schema: str = "target",
-                datasets: Sequence[str] | None = None, faults: Sequence[Fault] = (),
-               injected: MutableSequence[dict[str, Any]] | None = None) -> dict[str, int]:
+def load_target(
+    *,
+    mysql_conn: Any,
+    target_conn: Any,
+    cohort_id: str,
+    batch: BatchRange,
+    schema: str = "target",
+    datasets: Sequence[str] | None = None,
+    faults: Sequence[Fault] = (),
+    injected: MutableSequence[dict[str, Any]] | None = None,
+) -> dict[str, int]:
     """MariaDB stage ``{dataset}`` -> Postgres ``{schema}.{dataset}`` for one batch; returns rows written."""
     names = _datasets(datasets)
 
@@ -323,9 +374,15 @@ def load_target(*, mysql_conn: Any, target_conn: Any, cohort_id: str, batch: Bat
     return _pg_write(target_conn, schema, tables(), names, batch, cohort_id, "target")
 
 
-def prepare_layers(*, transform_conn: Any = None, stage_conn: Any = None, target_conn: Any = None,
-                   transform_schema: str = "transform", target_schema: str = "target",
-                   datasets: Sequence[str] | None = None) -> dict[str, list[str]]:
+def prepare_layers(
+    *,
+    transform_conn: Any = None,
+    stage_conn: Any = None,
+    target_conn: Any = None,
+    transform_schema: str = "transform",
+    target_schema: str = "target",
+    datasets: Sequence[str] | None = None,
+) -> dict[str, list[str]]:
     """Create the tables and indexes of every layer given a connection, before a run's batches
     load at the same time; returns, per layer, the tables that needed DDL (empty once they exist).
 
@@ -336,8 +393,7 @@ def prepare_layers(*, transform_conn: Any = None, stage_conn: Any = None, target
     layer = "transform"
     try:
         if transform_conn is not None:
-            created[layer] = ensure_postgres(transform_conn, transform_schema,
-                                             _arrow_schemas(_transform_tables(names)))
+            created[layer] = ensure_postgres(transform_conn, transform_schema, _arrow_schemas(_transform_tables(names)))
         if stage_conn is not None:
             layer = "stage"
             created[layer] = ensure_mariadb(stage_conn, _arrow_schemas(names))

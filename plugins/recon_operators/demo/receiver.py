@@ -9,15 +9,22 @@ from __future__ import annotations
 import argparse
 import json
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import Any
 
 
 def slack_conn(port: int) -> str:
     """``AIRFLOW_CONN_*`` value for a Slack webhook connection aimed at a receiver on ``port``
     (SlackWebhookHook builds ``{schema}://{host}/{password}``)."""
-    return json.dumps({"conn_type": "slackwebhook", "host": f"127.0.0.1:{port}", "schema": "http",
-                       "password": "services/T000/B000/not-a-secret"})
+    return json.dumps(
+        {
+            "conn_type": "slackwebhook",
+            "host": f"127.0.0.1:{port}",
+            "schema": "http",
+            "password": "services/T000/B000/not-a-secret",
+        }
+    )
 
 
 class WebhookReceiver:
@@ -28,7 +35,7 @@ class WebhookReceiver:
         received = self.bodies
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server API
+            def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 raw = self.rfile.read(length).decode("utf-8")
                 try:

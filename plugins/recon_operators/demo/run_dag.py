@@ -25,8 +25,9 @@ def main() -> int:
 
     bag = DagBag(dag_folder=str(project_root() / "dags"))
     if args.dag_id not in bag.dags:
-        args.summary.write_text(json.dumps({"error": f"DAG {args.dag_id} not found",
-                                            "import_errors": bag.import_errors}))
+        args.summary.write_text(
+            json.dumps({"error": f"DAG {args.dag_id} not found", "import_errors": bag.import_errors})
+        )
         return 2
     run = bag.dags[args.dag_id].test(run_conf=json.loads(args.conf))
     tasks = {}

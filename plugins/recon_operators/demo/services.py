@@ -62,8 +62,7 @@ def _mariadb_admin() -> Any:
     import MySQLdb
 
     try:
-        return MySQLdb.connect(host=MARIADB_HOST, port=MARIADB_PORT, user=MARIADB_USER, passwd="",
-                               connect_timeout=3)
+        return MySQLdb.connect(host=MARIADB_HOST, port=MARIADB_PORT, user=MARIADB_USER, passwd="", connect_timeout=3)
     except MySQLdb.OperationalError:
         raise ServiceUnavailable(
             f"MariaDB is not reachable on {MARIADB_HOST}:{MARIADB_PORT}; start it with: {MARIADB_START}"
@@ -120,13 +119,15 @@ class MotoServer:
     def endpoint_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30.0) -> "MotoServer":
+    def start(self, timeout: float = 30.0) -> MotoServer:
         """Start moto in its own process: an in-process server would compete for the GIL with the
         code under test (DuckDB scanning an S3 dataset holds it) and stall."""
         self.port = self.port or free_port()
         self._server = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._server.poll() is not None:
@@ -149,22 +150,30 @@ class MotoServer:
 
     def airflow_conn(self) -> str:
         """``AIRFLOW_CONN_AWS_DEFAULT`` value pointing Airflow's AWS hooks at this server."""
-        return json.dumps({
-            "conn_type": "aws",
-            "login": "testing",
-            "password": "testing",
-            "extra": {"endpoint_url": self.endpoint_url, "region_name": self.region},
-        })
+        return json.dumps(
+            {
+                "conn_type": "aws",
+                "login": "testing",
+                "password": "testing",
+                "extra": {"endpoint_url": self.endpoint_url, "region_name": self.region},
+            }
+        )
 
     def client(self, service: str) -> Any:
         import boto3
 
-        return boto3.client(service, endpoint_url=self.endpoint_url, region_name=self.region,
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name=self.region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
 
 
-def airflow_conn_env(store_db: str, transform_db: str, stage_db: str, moto: MotoServer | None,
-                     target_db: str | None = None) -> dict[str, str]:
+def airflow_conn_env(
+    store_db: str, transform_db: str, stage_db: str, moto: MotoServer | None, target_db: str | None = None
+) -> dict[str, str]:
     """The ``AIRFLOW_CONN_*`` variables the DAGs, the CLI and the tests read."""
     env = {
         "AIRFLOW_CONN_RECON_STORE": pg_dsn(store_db),

@@ -23,20 +23,46 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from recon_operators.engine.logical_types import (
+    BINARY,
+    BOOLEAN,
+    BOOLEAN_WORDS,
+    DATE,
+    DECIMAL,
+    FLOAT,
+    INTEGER,
+    JSON,
+    NUMERIC_KINDS,
+    TEMPORAL_KINDS,
+    TEXT,
+    TIME,
+    TIMESTAMP,
+    TIMESTAMPTZ,
+    UUID,
+    LogicalType,
+)
 from recon_operators.engine.normalise import ColumnRule, NormaliseError, tzinfo_for
 from recon_operators.engine.spec import Tolerance
-from recon_operators.engine.logical_types import (BINARY, BOOLEAN, BOOLEAN_WORDS, DATE, DECIMAL, FLOAT, INTEGER, JSON,
-                                          NUMERIC_KINDS, TEMPORAL_KINDS, TEXT, TIME, TIMESTAMP, TIMESTAMPTZ, UUID,
-                                          LogicalType)
 
 # Forms the engines cannot all spell in SQL: rendered to text by the engine, finished in DuckDB.
 FINISHED_IN_DUCKDB = (FLOAT, JSON)
-_RULE_FORMS = {"text": TEXT, "decimal": DECIMAL, "integer": INTEGER, "float": FLOAT, "boolean": BOOLEAN,
-               "timestamp": TIMESTAMP, "date": DATE, "time": TIME, "uuid": UUID, "json": JSON, "binary": BINARY}
+_RULE_FORMS = {
+    "text": TEXT,
+    "decimal": DECIMAL,
+    "integer": INTEGER,
+    "float": FLOAT,
+    "boolean": BOOLEAN,
+    "timestamp": TIMESTAMP,
+    "date": DATE,
+    "time": TIME,
+    "uuid": UUID,
+    "json": JSON,
+    "binary": BINARY,
+}
 
 
 @dataclass(frozen=True)
@@ -92,8 +118,11 @@ class ColumnPlan:
         return self.form.kind in FINISHED_IN_DUCKDB or self.source.deferred or self.target.deferred
 
     def describe(self) -> dict[str, str]:
-        return {"compared_as": str(self.form), "source": self.source.describe(self.form),
-                "target": self.target.describe(self.form)}
+        return {
+            "compared_as": str(self.form),
+            "source": self.source.describe(self.form),
+            "target": self.target.describe(self.form),
+        }
 
 
 class Incomparable(ValueError):
@@ -165,13 +194,15 @@ def fraction(microseconds: int) -> str:
 
 
 def timestamp_text(value: datetime) -> str:
-    return (f"{value.year:04d}-{value.month:02d}-{value.day:02d} {value.hour:02d}:{value.minute:02d}:"
-            f"{value.second:02d}{fraction(value.microsecond)}")
+    return (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d} {value.hour:02d}:{value.minute:02d}:"
+        f"{value.second:02d}{fraction(value.microsecond)}"
+    )
 
 
 def _json_number(text: str) -> Any:
     number = Decimal(text)
-    if number == number.to_integral_value() and abs(number) < 10 ** 18:
+    if number == number.to_integral_value() and abs(number) < 10**18:
         return int(number)
     return float(text)
 
@@ -184,7 +215,7 @@ def canonical_json(text: str) -> str:
 
 def _bson_default(value: Any) -> Any:
     if isinstance(value, datetime):
-        return timestamp_text(value.astimezone(timezone.utc).replace(tzinfo=None) if value.tzinfo else value)
+        return timestamp_text(value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value)
     to_decimal = getattr(value, "to_decimal", None)
     return float(to_decimal()) if to_decimal else str(value)
 
@@ -197,7 +228,7 @@ def _to_utc(value: datetime, rule: ColumnRule) -> datetime:
         if not rule.timezone:
             return value
         value = value.replace(tzinfo=tzinfo_for(rule.timezone))
-    return value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value.astimezone(UTC).replace(tzinfo=None)
 
 
 def python_text(value: Any, form: Form, rule: ColumnRule | None = None) -> str | None:
@@ -263,7 +294,11 @@ def _typed_text(value: Any, form: Form, rule: ColumnRule) -> str:
     if kind in (INTEGER, DECIMAL):
         if isinstance(value, bool):
             raise TypeError("a boolean is not a number")
-        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value if isinstance(value, str) else str(value))
+        number = (
+            Decimal(repr(value))
+            if isinstance(value, float)
+            else Decimal(value if isinstance(value, str) else str(value))
+        )
         if not number.is_finite():
             raise InvalidOperation
         if kind == INTEGER:
@@ -331,8 +366,7 @@ def register_duckdb(connection: Any) -> None:
 
     from recon_operators.paths import read_sql
 
-    connection.create_function("recon_json", canonical_batch, ["VARCHAR"], "VARCHAR", type="arrow",
-                               side_effects=False)
+    connection.create_function("recon_json", canonical_batch, ["VARCHAR"], "VARCHAR", type="arrow", side_effects=False)
     connection.execute(read_sql("engine/duckdb_macros.sql"))
 
 

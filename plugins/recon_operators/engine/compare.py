@@ -66,25 +66,37 @@ def build_results(
         if check.kind == "rule" and check.expect is not None and _is_number(actual):
             actual = Decimal(actual)
         status, discrepancy = compare_values(check, expected, actual)
-        results.append(CheckResult(
-            check_name=check.name,
-            kind=check.kind,
-            status=status,
-            expected=expected,
-            actual=actual,
-            discrepancy=discrepancy,
-            tolerance=check.tolerance.as_dict() if _is_number(expected) or _is_number(actual) else None,
-            source=base["source"],
-            target=base["target"],
-            group=group_label(key) if check.group_by else None,
-            details=details,
-            started_at=base["started_at"],
-            finished_at=base["finished_at"],
-        ))
+        results.append(
+            CheckResult(
+                check_name=check.name,
+                kind=check.kind,
+                status=status,
+                expected=expected,
+                actual=actual,
+                discrepancy=discrepancy,
+                tolerance=check.tolerance.as_dict() if _is_number(expected) or _is_number(actual) else None,
+                source=base["source"],
+                target=base["target"],
+                group=group_label(key) if check.group_by else None,
+                details=details,
+                started_at=base["started_at"],
+                finished_at=base["finished_at"],
+            )
+        )
     if check.group_by and not results:  # a grouped check over two empty sides: one result, not none
-        results.append(CheckResult(
-            check_name=check.name, kind=check.kind, status=Status.MATCH, expected=0, actual=0, discrepancy=0,
-            source=base["source"], target=base["target"], details={**base.get("details", {}), "groups": 0},
-            started_at=base["started_at"], finished_at=base["finished_at"],
-        ))
+        results.append(
+            CheckResult(
+                check_name=check.name,
+                kind=check.kind,
+                status=Status.MATCH,
+                expected=0,
+                actual=0,
+                discrepancy=0,
+                source=base["source"],
+                target=base["target"],
+                details={**base.get("details", {}), "groups": 0},
+                started_at=base["started_at"],
+                finished_at=base["finished_at"],
+            )
+        )
     return results

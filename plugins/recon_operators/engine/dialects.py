@@ -13,9 +13,22 @@ from __future__ import annotations
 
 from recon_operators.engine.canonical import Form
 from recon_operators.engine.identifiers import quote_ident
+from recon_operators.engine.logical_types import (
+    BINARY,
+    BOOLEAN,
+    DATE,
+    DECIMAL,
+    FLOAT,
+    INTEGER,
+    JSON,
+    TEXT,
+    TIME,
+    TIMESTAMP,
+    TIMESTAMPTZ,
+    UUID,
+    LogicalType,
+)
 from recon_operators.engine.normalise import ColumnRule, NormaliseError, offset_minutes, tzinfo_for
-from recon_operators.engine.logical_types import (BINARY, BOOLEAN, DATE, DECIMAL, FLOAT, INTEGER, JSON, TEXT, TIME, TIMESTAMP,
-                                          TIMESTAMPTZ, UUID, LogicalType)
 
 NULL_MARK = "\\N"  # stands for NULL inside a row hash, so (NULL, 'a') and ('a', NULL) differ
 _TRUE_WORDS, _FALSE_WORDS = "'t', 'true', 'yes', '1'", "'f', 'false', 'no', '0'"
@@ -58,8 +71,9 @@ class Dialect:
         return expr
 
     # -- canonical forms --------------------------------------------------------------------------
-    def canonical(self, expr: str, side: LogicalType, form: Form, rule: ColumnRule | None = None,
-                  textual: bool = False) -> str:
+    def canonical(
+        self, expr: str, side: LogicalType, form: Form, rule: ColumnRule | None = None, textual: bool = False
+    ) -> str:
         """The form as text, computed by this engine. ``textual``: the storage is text whatever
         the side's (inferred) type, as every column of a CSV file."""
         rule = rule or ColumnRule()
@@ -113,8 +127,10 @@ class Dialect:
 
 
 def _boolean_words(text: str) -> str:
-    return (f"CASE WHEN LOWER({text}) IN ({_TRUE_WORDS}) THEN 'true' WHEN LOWER({text}) IN ({_FALSE_WORDS}) "
-            f"THEN 'false' ELSE {text} END")
+    return (
+        f"CASE WHEN LOWER({text}) IN ({_TRUE_WORDS}) THEN 'true' WHEN LOWER({text}) IN ({_FALSE_WORDS}) "
+        f"THEN 'false' ELSE {text} END"
+    )
 
 
 def _zero_one(number: str, as_text: str) -> str:
@@ -176,13 +192,19 @@ class PostgresDialect(Dialect):
     def parse(self, text: str, form: Form, rule: ColumnRule) -> str:
         kind = form.kind
         if kind in (INTEGER, DECIMAL):
-            return self.r_decimal(text, LogicalType(TEXT), form, rule) if kind == DECIMAL else \
-                f"CAST(CAST(CAST({text} AS numeric) AS numeric(1000, 0)) AS text)"
+            return (
+                self.r_decimal(text, LogicalType(TEXT), form, rule)
+                if kind == DECIMAL
+                else f"CAST(CAST(CAST({text} AS numeric) AS numeric(1000, 0)) AS text)"
+            )
         if kind == BOOLEAN:
             return _boolean_words(text)
         if kind in (TIMESTAMP, DATE):
-            value = f"(CAST({text} AS timestamptz) AT TIME ZONE 'UTC')" if not rule.timezone else \
-                self.utc(text, LogicalType(TIMESTAMP), rule)
+            value = (
+                f"(CAST({text} AS timestamptz) AT TIME ZONE 'UTC')"
+                if not rule.timezone
+                else self.utc(text, LogicalType(TIMESTAMP), rule)
+            )
             return f"CAST({value} AS text)" if kind == TIMESTAMP else f"CAST(CAST({value} AS date) AS text)"
         if kind == TIME:
             return f"CAST(CAST({text} AS time) AS text)"
@@ -390,7 +412,9 @@ class DuckDBDialect(Dialect):
                 value = self.utc(f"TRY_CAST({text} AS TIMESTAMP)", LogicalType(TIMESTAMP), rule)
             else:
                 value = f"(TRY_CAST({text} AS TIMESTAMPTZ) AT TIME ZONE 'UTC')"
-            return tried(f"CAST({value} AS VARCHAR)" if kind == TIMESTAMP else f"CAST(CAST({value} AS DATE) AS VARCHAR)")
+            return tried(
+                f"CAST({value} AS VARCHAR)" if kind == TIMESTAMP else f"CAST(CAST({value} AS DATE) AS VARCHAR)"
+            )
         if kind == TIME:
             return tried(f"CAST(TRY_CAST({text} AS TIME) AS VARCHAR)")
         if kind == UUID:
@@ -407,7 +431,9 @@ class DuckDBDialect(Dialect):
             return f"CAST({value} AS DOUBLE)"
         if form.kind == INTEGER or side.kind == INTEGER:
             return f"CAST({value} AS HUGEINT)"
-        scale = form.scale if form.scale is not None else (side.scale if side.scale is not None and not textual else None)
+        scale = (
+            form.scale if form.scale is not None else (side.scale if side.scale is not None and not textual else None)
+        )
         scale = scale if scale is not None else (form.sum_scale if form.sum_scale is not None else 20)
         return f"CAST({value} AS DECIMAL(38, {scale}))"
 

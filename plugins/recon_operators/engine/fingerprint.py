@@ -9,7 +9,7 @@ database (``dialects.row_hash``); Python-side readers (Mongo, flat files) use th
 from __future__ import annotations
 
 import hashlib
-from typing import Iterable
+from collections.abc import Iterable
 
 from recon_operators.engine.dialects import NULL_MARK
 

@@ -12,9 +12,10 @@ timestamptz (an instant), date, time, text (char, varchar, enum...), uuid, json,
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Any, Iterable
+from typing import Any
 
 INTEGER, DECIMAL, FLOAT, BOOLEAN = "integer", "decimal", "float", "boolean"
 TIMESTAMP, TIMESTAMPTZ, DATE, TIME = "timestamp", "timestamptz", "date", "time"
@@ -50,9 +51,18 @@ def text(declared: str = "text", *, inferred: bool = False) -> LogicalType:
 
 # -- Postgres ------------------------------------------------------------------------------------
 _PG_NAMES = {
-    "smallint": INTEGER, "integer": INTEGER, "bigint": INTEGER, "oid": INTEGER,
-    "real": FLOAT, "double precision": FLOAT, "boolean": BOOLEAN, "date": DATE, "uuid": UUID,
-    "json": JSON, "jsonb": JSON, "bytea": BINARY,
+    "smallint": INTEGER,
+    "integer": INTEGER,
+    "bigint": INTEGER,
+    "oid": INTEGER,
+    "real": FLOAT,
+    "double precision": FLOAT,
+    "boolean": BOOLEAN,
+    "date": DATE,
+    "uuid": UUID,
+    "json": JSON,
+    "jsonb": JSON,
+    "bytea": BINARY,
 }
 _TYPMOD = re.compile(r"\((\d+)(?:,\s*(\d+))?\)")
 
@@ -68,8 +78,9 @@ def postgres_type(declared: str, category: str = "") -> LogicalType:
         kind = _PG_NAMES[base]
         return LogicalType(kind, precision=24 if base == "real" else (53 if kind == FLOAT else None), declared=declared)
     if base == "numeric":
-        return LogicalType(DECIMAL, precision=first, scale=(second or 0) if first is not None else None,
-                           declared=declared)
+        return LogicalType(
+            DECIMAL, precision=first, scale=(second or 0) if first is not None else None, declared=declared
+        )
     if base.startswith("timestamp"):
         kind = TIMESTAMPTZ if "with time zone" in base and "without" not in base else TIMESTAMP
         return LogicalType(kind, precision=6 if first is None else first, declared=declared)
@@ -85,8 +96,14 @@ _MY_INTEGERS = ("tinyint", "smallint", "mediumint", "int", "integer", "bigint", 
 _MY_BINARY = ("binary", "varbinary", "tinyblob", "blob", "mediumblob", "longblob")
 
 
-def mysql_type(data_type: str, column_type: str, precision: Any = None, scale: Any = None,
-               datetime_precision: Any = None, is_json: bool = False) -> LogicalType:
+def mysql_type(
+    data_type: str,
+    column_type: str,
+    precision: Any = None,
+    scale: Any = None,
+    datetime_precision: Any = None,
+    is_json: bool = False,
+) -> LogicalType:
     """From information_schema.COLUMNS (DATA_TYPE, COLUMN_TYPE, NUMERIC_*, DATETIME_PRECISION).
     ``tinyint(1)`` and ``bit(1)`` are booleans; MariaDB's JSON is LONGTEXT with a json_valid check."""
     data, column = data_type.lower(), column_type.lower()
@@ -118,8 +135,24 @@ def mysql_type(data_type: str, column_type: str, precision: Any = None, scale: A
 
 
 # MySQLdb cursor.description type codes (FIELD_TYPE), for query sides without a catalog entry.
-_MY_CODES = {0: DECIMAL, 246: DECIMAL, 1: INTEGER, 2: INTEGER, 3: INTEGER, 8: INTEGER, 9: INTEGER, 13: INTEGER,
-             4: FLOAT, 5: FLOAT, 7: TIMESTAMPTZ, 12: TIMESTAMP, 10: DATE, 14: DATE, 11: TIME, 245: JSON}
+_MY_CODES = {
+    0: DECIMAL,
+    246: DECIMAL,
+    1: INTEGER,
+    2: INTEGER,
+    3: INTEGER,
+    8: INTEGER,
+    9: INTEGER,
+    13: INTEGER,
+    4: FLOAT,
+    5: FLOAT,
+    7: TIMESTAMPTZ,
+    12: TIMESTAMP,
+    10: DATE,
+    14: DATE,
+    11: TIME,
+    245: JSON,
+}
 
 
 def mysql_description_type(type_code: int, display_size: Any, scale: Any) -> LogicalType:
@@ -275,8 +308,9 @@ def infer_from_values(values: Iterable[Any]) -> LogicalType:
         else:  # a BSON string is text (ObjectIds too): its values are not guessed at
             kinds.add(TEXT)
     kind = _merge(kinds) if kinds else TEXT
-    return LogicalType(kind, precision=3 if kind in (TIMESTAMP, TIMESTAMPTZ) else None, declared=f"bson {kind}",
-                       inferred=True)
+    return LogicalType(
+        kind, precision=3 if kind in (TIMESTAMP, TIMESTAMPTZ) else None, declared=f"bson {kind}", inferred=True
+    )
 
 
 def as_inferred(logical: LogicalType) -> LogicalType:

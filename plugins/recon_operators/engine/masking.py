@@ -9,7 +9,7 @@ row again in the source. Plain Python: the engine, the CLI and the notifiers all
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator
+from typing import Any
 
 # Fixed width, so the mask does not tell how long the hidden part was.
 MASK = "*" * 7
@@ -19,8 +19,13 @@ MASK = "*" * 7
 _COLUMN_KINDS = (
     ("imsi", re.compile(r"imsi")),
     ("email", re.compile(r"email|(?:^|_)(?:e_mail|mail_address)(?:$|_)")),
-    ("msisdn", re.compile(r"msisdn|phone|mobile|(?:^|_)(?:contact_number|operator_number|subscriber_number"
-                          r"|cli_number|a_number|b_number|mdn)(?:$|_)")),
+    (
+        "msisdn",
+        re.compile(
+            r"msisdn|phone|mobile|(?:^|_)(?:contact_number|operator_number|subscriber_number"
+            r"|cli_number|a_number|b_number|mdn)(?:$|_)"
+        ),
+    ),
 )
 
 # Every pattern below is matched from a known anchor (an "@", a "://", a keyword, a digit) and
@@ -196,11 +201,11 @@ def mask_text(text: str) -> str:
         if number is not None and number.start() < position:
             number = _NUMBER.search(text, position)
         if email and (number is None or email[0] <= number.start()):
-            out.append(text[position:email[0]])
-            out.append(mask_email(text[email[0]:email[1]]))
+            out.append(text[position : email[0]])
+            out.append(mask_email(text[email[0] : email[1]]))
             position = email[1]
         elif number:
-            out.append(text[position:number.start()])
+            out.append(text[position : number.start()])
             out.append(numbers(number))
             position = number.end()
             number = _NUMBER.search(text, position)
@@ -220,7 +225,7 @@ def _redact_url_passwords(text: str) -> str:
         scheme = _SCHEME.search(text, before.end() if before else 0, found)
         credentials = _URL_USER_PASSWORD.match(text, found + 3) if scheme else None
         if credentials:
-            out.append(text[position:credentials.start("secret")] + "***")
+            out.append(text[position : credentials.start("secret")] + "***")
             position = credentials.end("secret")
         found = text.find("://", found + 3)
     return "".join(out) + text[position:]
@@ -242,7 +247,7 @@ def _redact_key_values(text: str) -> str:
         if tail is None:
             tail = _KEY_VALUE_TAIL.match(text, key_end)
         if tail:
-            out.append(text[position:tail.start("value")] + "***")
+            out.append(text[position : tail.start("value")] + "***")
             position = tail.end("value")
         word = _SECRET_WORD.search(text, max(key_end, position))
     return "".join(out) + text[position:]

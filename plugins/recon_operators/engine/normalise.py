@@ -48,7 +48,7 @@ class ColumnRule:
     def effective_type(self) -> str | None:
         return "decimal" if self.scale is not None and self.type is None else self.type
 
-    def merged(self, override: "ColumnRule | None") -> "ColumnRule":
+    def merged(self, override: ColumnRule | None) -> ColumnRule:
         """This rule with a side's override applied (fields the override sets win)."""
         if override is None:
             return self

@@ -11,12 +11,18 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any, Callable, Mapping
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from recon_operators.connections import (ConnectionConfigError, ConnectionInfo, airflow_connection, parse_uri,
-                                         split_query_options)
+from recon_operators.connections import (
+    ConnectionConfigError,
+    ConnectionInfo,
+    airflow_connection,
+    parse_uri,
+    split_query_options,
+)
 from recon_operators.engine.adapters.base import Adapter, SourceError
 from recon_operators.engine.adapters.registry import adapter_class, engine_for
 from recon_operators.engine.spec import SideSpec
@@ -47,8 +53,14 @@ def resolve_connection(reference: str, resolve: Resolver = env_resolver) -> tupl
 def _aws(side: SideSpec, resolve: Resolver) -> tuple[ConnectionInfo | None, str | None]:
     """The AWS connection of an ``s3://`` side: its own, else aws_default when it exists, else
     the environment's credentials (AWS_* variables)."""
-    environment = {k: v for k, v in (("endpoint_url", os.environ.get("AWS_ENDPOINT_URL")),
-                                     ("region_name", os.environ.get("AWS_DEFAULT_REGION"))) if v}
+    environment = {
+        k: v
+        for k, v in (
+            ("endpoint_url", os.environ.get("AWS_ENDPOINT_URL")),
+            ("region_name", os.environ.get("AWS_DEFAULT_REGION")),
+        )
+        if v
+    }
     if side.connection:
         info, label = resolve_connection(side.connection, resolve)
         if "://" in side.connection:  # keys in the URL: endpoint and region from the environment
@@ -72,8 +84,14 @@ def check_engine(engine: str | None) -> str:
     return engine
 
 
-def open_side(side: SideSpec, name: str = "side", *, resolve: Resolver = env_resolver,
-              params: Mapping[str, Any] | None = None, engine: str | None = None) -> Adapter:
+def open_side(
+    side: SideSpec,
+    name: str = "side",
+    *,
+    resolve: Resolver = env_resolver,
+    params: Mapping[str, Any] | None = None,
+    engine: str | None = None,
+) -> Adapter:
     """Connect and return the side's adapter (the caller closes it). ``engine="spark"``: the side
     is read by Spark (files, or a Postgres/MySQL table through JDBC) instead of its own engine."""
     if check_engine(engine) == "spark":
@@ -170,9 +188,15 @@ def dataset_side(dataset: str | Mapping[str, Any]) -> tuple[SideSpec, str]:
 
 def _side(connection: str | None, options: Mapping[str, Any], path: str | None, label: str) -> SideSpec:
     collection = options.get("collection")
-    return SideSpec(connection=connection, table=options.get("table") or None, query=options.get("query") or None,
-                    collection=collection or None, path=path or None, format=options.get("format"),
-                    filter=_mongo_filter(options.get("filter"), label) if collection else options.get("filter"))
+    return SideSpec(
+        connection=connection,
+        table=options.get("table") or None,
+        query=options.get("query") or None,
+        collection=collection or None,
+        path=path or None,
+        format=options.get("format"),
+        filter=_mongo_filter(options.get("filter"), label) if collection else options.get("filter"),
+    )
 
 
 def check_dataset(side: SideSpec, label: str, resolve: Resolver = env_resolver) -> None:
@@ -184,10 +208,14 @@ def check_dataset(side: SideSpec, label: str, resolve: Resolver = env_resolver) 
         raise SourceError(f"{label}: give ?table=name or ?query=SELECT..., exactly one")
 
 
-def open_dataset(dataset: str | Mapping[str, Any], params: Mapping[str, Any] | None = None, *,
-                 resolve: Resolver = env_resolver, engine: str | None = None) -> Adapter:
+def open_dataset(
+    dataset: str | Mapping[str, Any],
+    params: Mapping[str, Any] | None = None,
+    *,
+    resolve: Resolver = env_resolver,
+    engine: str | None = None,
+) -> Adapter:
     """A dataset URL or mapping, connected (the caller closes it)."""
     side, label = dataset_side(dataset)
     check_dataset(side, label, resolve)
     return open_side(side, label, resolve=resolve, params=params, engine=engine)
-

@@ -13,22 +13,30 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import replace
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from recon_operators.engine.adapters.base import Adapter, AggregateRequest, Measure, Progress, SourceError
 from recon_operators.engine.canonical import ColumnPlan, Form, Incomparable, Side, resolve
+from recon_operators.engine.compare import build_results
+from recon_operators.engine.logical_types import LogicalType, text
 from recon_operators.engine.normalise import ColumnRule
 from recon_operators.engine.results import CheckResult, Status, utcnow
-from recon_operators.engine.compare import build_results
 from recon_operators.engine.scope import Scope
 from recon_operators.engine.spec import CheckSpec, SideSpec, SuiteSpec
-from recon_operators.engine.logical_types import LogicalType, text
 
 SideOpener = Callable[[SideSpec, str], Adapter]  # (side spec, "source"|"target") -> live adapter
 
-_FUNC = {"row_count": "count", "sum": "sum", "distinct_count": "count_distinct", "min": "min", "max": "max",
-         "hash": "hash", "rule": "expression"}
+_FUNC = {
+    "row_count": "count",
+    "sum": "sum",
+    "distinct_count": "count_distinct",
+    "min": "min",
+    "max": "max",
+    "hash": "hash",
+    "rule": "expression",
+}
 
 
 def measure_for(check: CheckSpec, side: str) -> Measure | None:
@@ -39,13 +47,25 @@ def measure_for(check: CheckSpec, side: str) -> Measure | None:
 
 
 def _error_results(checks: Iterable[CheckSpec], message: str, base: dict[str, Any]) -> list[CheckResult]:
-    return [CheckResult(check_name=c.name, kind=c.kind, status=Status.ERROR, message=message,
-                        source=base["source"], target=base["target"], details=base.get("details", {}),
-                        started_at=base["started_at"], finished_at=utcnow()) for c in checks]
+    return [
+        CheckResult(
+            check_name=c.name,
+            kind=c.kind,
+            status=Status.ERROR,
+            message=message,
+            source=base["source"],
+            target=base["target"],
+            details=base.get("details", {}),
+            started_at=base["started_at"],
+            finished_at=utcnow(),
+        )
+        for c in checks
+    ]
 
 
-def plan_column(name: str, sides: dict[str, Adapter], specs: dict[str, SideSpec],
-                rules: dict[str, dict[str, ColumnRule]]) -> ColumnPlan:
+def plan_column(
+    name: str, sides: dict[str, Adapter], specs: dict[str, SideSpec], rules: dict[str, dict[str, ColumnRule]]
+) -> ColumnPlan:
     """Both sides of one logical column and their form. Raises ``SourceError`` (no such column)
     or ``Incomparable``."""
     found: dict[str, Side] = {}
@@ -90,8 +110,14 @@ def bind_path(side: SideSpec, scope: Scope) -> SideSpec:
 
 
 class SuiteRun:
-    def __init__(self, suite: SuiteSpec, scope: Scope, open_side: SideOpener, progress: Progress | None = None,
-                 engine: str | None = None):
+    def __init__(
+        self,
+        suite: SuiteSpec,
+        scope: Scope,
+        open_side: SideOpener,
+        progress: Progress | None = None,
+        engine: str | None = None,
+    ):
         self.suite = suite
         # "spark" (the run's choice, else the suite's): both sides opened on Spark
         self.engine = engine if engine not in (None, "") else suite.engine
@@ -118,7 +144,9 @@ class SuiteRun:
             columns[name] = (plan.side(side), plan.form)
         request = AggregateRequest(measures=measures, group_by=group_by, columns=columns, params=self.scope.as_dict())
         if self.progress:
-            self.progress(side, f"aggregating {len(measures)} measure(s)" + (f" by {', '.join(group_by)}" if group_by else ""), 0)
+            self.progress(
+                side, f"aggregating {len(measures)} measure(s)" + (f" by {', '.join(group_by)}" if group_by else ""), 0
+            )
         return self.sides[side].aggregate(request)
 
     def _run_batch(self, checks: list[CheckSpec], group_by: tuple[str, ...]) -> list[CheckResult]:
@@ -135,8 +163,11 @@ class SuiteRun:
         base["finished_at"] = utcnow()
         results: list[CheckResult] = []
         for check in checks:
-            details = {"normalisation": {c: self._plan(c).describe() for c in dict.fromkeys(check.columns_used)}} \
-                if check.columns_used else {}
+            details = (
+                {"normalisation": {c: self._plan(c).describe() for c in dict.fromkeys(check.columns_used)}}
+                if check.columns_used
+                else {}
+            )
             own_source = source_rows if measure_for(check, "source") else None
             results.extend(build_results(check, own_source, target_rows, base={**base, "details": details}))
         return results
@@ -152,8 +183,11 @@ class SuiteRun:
                 self.descriptions[name] = self.sides[name].describe()
             except SourceError as exc:
                 self.close()
-                base = {"source": self.descriptions["source"], "target": self.descriptions["target"],
-                        "started_at": started}
+                base = {
+                    "source": self.descriptions["source"],
+                    "target": self.descriptions["target"],
+                    "started_at": started,
+                }
                 return _error_results(checks, f"{name}: {exc}", base)
         try:
             batches: dict[tuple[str, ...], list[CheckSpec]] = defaultdict(list)
@@ -173,8 +207,15 @@ class SuiteRun:
         self.sides.clear()
 
 
-def run_suite(suite: SuiteSpec, scope: Scope, open_side: SideOpener, *, only: Iterable[str] | None = None,
-              progress: Progress | None = None, engine: str | None = None) -> list[CheckResult]:
+def run_suite(
+    suite: SuiteSpec,
+    scope: Scope,
+    open_side: SideOpener,
+    *,
+    only: Iterable[str] | None = None,
+    progress: Progress | None = None,
+    engine: str | None = None,
+) -> list[CheckResult]:
     """Every check of the suite (or ``only`` those named) for the scope, as results.
     ``progress(side, phase, rows)`` hears of each aggregate as it starts (the CLI shows it).
     ``engine``: "spark" or "default" for this run, over the suite's own ``engine:``."""

@@ -8,8 +8,9 @@ same scope built in two places compares equal.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from typing import Any, Mapping
+from typing import Any
 
 _SCOPE_VALUE = re.compile(r"^[A-Za-z0-9_.:@+\-]{1,128}$")
 _EXTRA_KEY = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -44,7 +45,7 @@ class Scope:
                 raise ScopeError(f"scope extra key {key!r} must be lower_snake_case")
 
     @classmethod
-    def from_mapping(cls, values: Mapping[str, Any]) -> "Scope":
+    def from_mapping(cls, values: Mapping[str, Any]) -> Scope:
         """Build from params/conf/CLI ``KEY=VALUE`` pairs; unknown keys go to ``extra``."""
         known = {f.name for f in fields(cls)} - {"extra"}
         kwargs: dict[str, Any] = {}
@@ -75,7 +76,7 @@ class Scope:
         """Canonical text form, e.g. ``batch_id=7;cohort_id=C1;env=dev;stage=mr1``."""
         return ";".join(f"{k}={v}" for k, v in sorted(self.as_dict().items()))
 
-    def with_stage(self, stage: str) -> "Scope":
+    def with_stage(self, stage: str) -> Scope:
         """The same slice of data, seen at another hop of the migration."""
         values = self.named_fields()
         values["stage"] = stage

@@ -146,6 +146,7 @@ class SuiteSpec:
 
 # -- loading ---------------------------------------------------------------------------------
 
+
 def _with_line_keys(node: Any) -> Any:
     """The shared loader's tree as this module reads it: every mapping carries its line under
     ``__line__`` (for error messages)."""
@@ -201,7 +202,9 @@ def _load_rules(raw: Any, where: str, problems: _Problems) -> dict[str, ColumnRu
         fields = _strip_lines(body)
         unknown = set(fields) - {"type", "trim", "case", "empty_as_null", "scale", "timezone"}
         if unknown:
-            problems.add(body.get("__line__"), where, f"normalise.{column}: unknown setting(s) {', '.join(sorted(unknown))}")
+            problems.add(
+                body.get("__line__"), where, f"normalise.{column}: unknown setting(s) {', '.join(sorted(unknown))}"
+            )
             continue
         try:
             validate_identifier(column)
@@ -212,8 +215,21 @@ def _load_rules(raw: Any, where: str, problems: _Problems) -> dict[str, ColumnRu
 
 
 SUITE_ENGINES = ("default", "spark")  # engine: each side's own (default), or Spark for both
-_SIDE_KEYS = {"connection", "table", "query", "collection", "pipeline", "path", "format", "filter",
-              "params", "columns", "normalise", "csv", "views"}
+_SIDE_KEYS = {
+    "connection",
+    "table",
+    "query",
+    "collection",
+    "pipeline",
+    "path",
+    "format",
+    "filter",
+    "params",
+    "columns",
+    "normalise",
+    "csv",
+    "views",
+}
 
 
 def _load_side(raw: Any, name: str, problems: _Problems) -> SideSpec | None:
@@ -354,8 +370,9 @@ def _load_check(raw: Any, index: int, problems: _Problems, seen: set[str]) -> Ch
                 if tolerance.abs < 0 or tolerance.rel < 0:
                     raise InvalidOperation
             except InvalidOperation:
-                problems.add(raw_tol.get("__line__", line), where,
-                             "tolerance.abs and tolerance.rel must be finite numbers >= 0")
+                problems.add(
+                    raw_tol.get("__line__", line), where, "tolerance.abs and tolerance.rel must be finite numbers >= 0"
+                )
                 ok = False
             extra = set(raw_tol) - {"abs", "rel", "__line__"}
             if extra:
@@ -405,8 +422,17 @@ def parse_suite(text: str, origin: str = "<suite>") -> SuiteSpec:
     raw = _with_line_keys(document)
     if not isinstance(raw, dict):
         raise SuiteError([f"{origin}: a suite is a mapping with suite, source, target and checks"])
-    unknown = set(raw) - {"suite", "description", "stage", "source", "target", "normalise", "checks", "engine",
-                          "__line__"}
+    unknown = set(raw) - {
+        "suite",
+        "description",
+        "stage",
+        "source",
+        "target",
+        "normalise",
+        "checks",
+        "engine",
+        "__line__",
+    }
     if unknown:
         problems.add(None, "suite", f"unknown key(s) {', '.join(sorted(unknown))}")
     name = raw.get("suite")

@@ -53,6 +53,8 @@ def single_statement(text: str, what: str, *, allow_trailing: bool = False) -> s
     if allow_trailing and body.endswith(";") and _statement_end(body) == len(body) - 1:
         body = body[:-1].rstrip()
     if _statement_end(body) is not None:
-        raise StackedStatementError(f"{what} must be one SQL {'statement' if allow_trailing else 'expression'}: "
-                                    "a ';' outside quotes would run another statement")
+        raise StackedStatementError(
+            f"{what} must be one SQL {'statement' if allow_trailing else 'expression'}: "
+            "a ';' outside quotes would run another statement"
+        )
     return body

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 
 def failure_callbacks(alerts: dict[str, Any], scope: Mapping[str, str] | None = None) -> list[Any]:
@@ -17,6 +18,7 @@ def failure_callbacks(alerts: dict[str, Any], scope: Mapping[str, str] | None = 
     if alerts.get("sns_topic_arn"):
         from recon_operators.notifiers.sns import ReconSnsNotifier
 
-        callbacks.append(ReconSnsNotifier(alerts["sns_topic_arn"], aws_conn_id=alerts.get("aws_conn_id", "aws_default"),
-                                          scope=scope))
+        callbacks.append(
+            ReconSnsNotifier(alerts["sns_topic_arn"], aws_conn_id=alerts.get("aws_conn_id", "aws_default"), scope=scope)
+        )
     return callbacks

@@ -13,18 +13,22 @@ as one clean run would. Parsing reads only the YAML: no database, no S3, not the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from airflow.sdk import DAG, Param
 
-from recon_operators.factories.alerts import failure_callbacks
 from recon_operators.config.batch_jobs import BatchJobConfig
+from recon_operators.factories.alerts import failure_callbacks
 from recon_operators.factories.retries import retry_args
 from recon_operators.operators.batch_load import (
-    SOURCE_XCOM_KEY, BatchMergeOperator, BatchPlanOperator, BatchReconcileOperator, BatchWorkerOperator,
+    SOURCE_XCOM_KEY,
+    BatchMergeOperator,
+    BatchPlanOperator,
+    BatchReconcileOperator,
+    BatchWorkerOperator,
 )
-
 
 
 def build_batch_load_dag(job: BatchJobConfig, drill: Mapping[str, Any] | None = None) -> DAG:
@@ -46,17 +50,25 @@ def build_batch_load_dag(job: BatchJobConfig, drill: Mapping[str, Any] | None = 
             "run_id": Param("", type="string", description="batch run id to rerun (empty: this Airflow run's id)"),
             **drill.get("params", {}),
         },
-        default_args={"owner": job.owner, **retry_args(retries=job.retries),  # parallel workers: jittered
-                      "on_failure_callback": failure_callbacks({"slack_conn_id": job.alerts.slack_conn_id,
-                                                                "sns_topic_arn": job.alerts.sns_topic_arn,
-                                                                "aws_conn_id": job.connections.aws})},
+        default_args={
+            "owner": job.owner,
+            **retry_args(retries=job.retries),  # parallel workers: jittered
+            "on_failure_callback": failure_callbacks(
+                {
+                    "slack_conn_id": job.alerts.slack_conn_id,
+                    "sns_topic_arn": job.alerts.sns_topic_arn,
+                    "aws_conn_id": job.connections.aws,
+                }
+            ),
+        },
         doc_md=__doc__,
     ) as dag:
         plan = BatchPlanOperator(task_id="plan_chunks", job_file=job_file)
         workers = worker_operator.partial(task_id="load_chunk", job_file=job_file).expand(chunk=plan.output)
         merge = merge_operator(task_id="merge_final", job_file=job_file)
-        reconcile = BatchReconcileOperator(task_id="reconcile", job_file=job_file,
-                                           source=plan.output[SOURCE_XCOM_KEY], worker_metrics=workers.output)
+        reconcile = BatchReconcileOperator(
+            task_id="reconcile", job_file=job_file, source=plan.output[SOURCE_XCOM_KEY], worker_metrics=workers.output
+        )
         workers >> merge >> reconcile
     return dag
 

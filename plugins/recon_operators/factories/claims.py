@@ -6,7 +6,7 @@ runs even when the sensor skipped, so an empty day is logged NO_FILES).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from airflow.sdk import DAG
@@ -34,7 +34,7 @@ def _config_ref(source_file: str) -> str:
 
 
 def build_claims_dag(config: ClaimsConfig) -> DAG:
-    start = datetime.combine(config.start_date, datetime.min.time(), tzinfo=timezone.utc)
+    start = datetime.combine(config.start_date, datetime.min.time(), tzinfo=UTC)
     with DAG(
         dag_id=config.dag_id,
         description=config.description or f"Daily OLD vs NEW reconciliation of {config.dataset}",
@@ -47,13 +47,20 @@ def build_claims_dag(config: ClaimsConfig) -> DAG:
         doc_md=__doc__,
     ) as dag:
         wait = ClaimsLandingSensor(
-            task_id="wait_for_files", bucket=config.bucket, key=jinja_prefix(config.inbound_prefix) + "*",
-            processed_key=jinja_prefix(config.processed_prefix) + "*", aws_conn_id=config.aws_conn_id,
-            wait_hours=config.wait_hours, poke_interval=config.poke_seconds,
+            task_id="wait_for_files",
+            bucket=config.bucket,
+            key=jinja_prefix(config.inbound_prefix) + "*",
+            processed_key=jinja_prefix(config.processed_prefix) + "*",
+            aws_conn_id=config.aws_conn_id,
+            wait_hours=config.wait_hours,
+            poke_interval=config.poke_seconds,
             # The window decides; a run may start as early as its business day begins (trigger timetable).
-            timeout=(24 + config.wait_hours) * 3600, retries=0)
-        reconcile = ClaimsReconcileOperator(task_id="reconcile", config_file=_config_ref(config.source_file),
-                                            trigger_rule="none_failed")
+            timeout=(24 + config.wait_hours) * 3600,
+            retries=0,
+        )
+        reconcile = ClaimsReconcileOperator(
+            task_id="reconcile", config_file=_config_ref(config.source_file), trigger_rule="none_failed"
+        )
         wait >> reconcile
     return dag
 

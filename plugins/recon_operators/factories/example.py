@@ -12,9 +12,9 @@ from pathlib import Path
 
 from airflow.sdk import DAG, Param, task
 
-from recon_operators.factories.alerts import failure_callbacks
 from recon_operators.config import load_config
 from recon_operators.config.dags import ExampleGateFile
+from recon_operators.factories.alerts import failure_callbacks
 from recon_operators.factories.gates import build_gate
 from recon_operators.operators.check import ReconCheckOperator
 from recon_operators.operators.gate import ReconRunOutcomeOperator
@@ -36,17 +36,23 @@ def build_example_gate_dag() -> DAG:
         start_date=datetime(2026, 1, 1),
         catchup=False,
         tags=config.tags,
-        default_args={"owner": config.owner, "retries": 0,
-                      "on_failure_callback": failure_callbacks(alerts)},
+        default_args={"owner": config.owner, "retries": 0, "on_failure_callback": failure_callbacks(alerts)},
         params={"variant": Param("clean", enum=sorted(variants), description="which stage extract to reconcile")},
         doc_md=__doc__,
     ) as dag:
         suite_choice = "{{ " + repr(variants) + "[params.variant] }}"
-        check = ReconCheckOperator(task_id="reconcile", suite_path=suite_choice, scope=scope, stage=stage,
-                                   store_conn_id=config.store_conn_id)
-        gate = build_gate(f"gate_{stage}", policy, scope=scope, stage=stage,
-                          store_conn_id=config.store_conn_id,
-                          slack_conn_id=alerts.get("slack_conn_id"), sns_topic_arn=alerts.get("sns_topic_arn"))
+        check = ReconCheckOperator(
+            task_id="reconcile", suite_path=suite_choice, scope=scope, stage=stage, store_conn_id=config.store_conn_id
+        )
+        gate = build_gate(
+            f"gate_{stage}",
+            policy,
+            scope=scope,
+            stage=stage,
+            store_conn_id=config.store_conn_id,
+            slack_conn_id=alerts.get("slack_conn_id"),
+            sns_topic_arn=alerts.get("sns_topic_arn"),
+        )
 
         @task(task_id="publish_verified_extract")
         def publish(suite_file: str) -> str:

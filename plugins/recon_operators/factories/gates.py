@@ -16,6 +16,7 @@ def build_gate(task_id: str, policy: str, *, approval_timeout: timedelta | None 
     if policy not in POLICIES:
         raise ValueError(f"gate policy must be one of {', '.join(POLICIES)}, not {policy!r}")
     if policy == "approve":
-        return ReconApprovalGateOperator(task_id=task_id, response_timeout=approval_timeout or timedelta(hours=24),
-                                         **kwargs)
+        return ReconApprovalGateOperator(
+            task_id=task_id, response_timeout=approval_timeout or timedelta(hours=24), **kwargs
+        )
     return ReconGateOperator(task_id=task_id, policy=policy, **kwargs)

@@ -37,16 +37,23 @@ class JitteredBackoff(RetryPolicy):
         seconds = self.base.total_seconds() * self.factor ** max(try_number - 1, 0)
         return min(timedelta(seconds=seconds), self.cap)
 
-    def evaluate(self, exception: BaseException, try_number: int, max_tries: int,
-                 context: Any = None) -> RetryDecision:
+    def evaluate(self, exception: BaseException, try_number: int, max_tries: int, context: Any = None) -> RetryDecision:
         step = self.step(try_number).total_seconds()
         delay = timedelta(seconds=random.uniform(step / 2, step))
-        return RetryDecision.retry(delay=delay, reason=f"try {try_number} failed ({type(exception).__name__}); "
-                                                       f"retrying in {delay.total_seconds():.0f} s (jittered backoff)")
+        return RetryDecision.retry(
+            delay=delay,
+            reason=f"try {try_number} failed ({type(exception).__name__}); "
+            f"retrying in {delay.total_seconds():.0f} s (jittered backoff)",
+        )
 
 
 def retry_args(retries: int = RETRIES, base: timedelta = BASE_DELAY) -> dict[str, Any]:
     """``default_args`` entries for retries with jittered exponential backoff from ``base``."""
     cap = max(MAX_DELAY, base)
-    return {"retries": retries, "retry_delay": base, "retry_exponential_backoff": FACTOR,
-            "max_retry_delay": cap, "retry_policy": JitteredBackoff(base=base, cap=cap)}
+    return {
+        "retries": retries,
+        "retry_delay": base,
+        "retry_exponential_backoff": FACTOR,
+        "max_retry_delay": cap,
+        "retry_policy": JitteredBackoff(base=base, cap=cap),
+    }

@@ -8,7 +8,8 @@ and region. Hooks are created only when a task runs, never at DAG parse time.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from airflow.sdk import BaseHook
 
@@ -16,6 +17,7 @@ from recon_operators.connections import ConnectionConfigError, ConnectionInfo, p
 from recon_operators.engine.adapters.base import Adapter, SourceError
 from recon_operators.engine.spec import SideSpec
 from recon_operators.errors import one_line
+
 
 def connection_info(conn_id: str) -> ConnectionInfo:
     """An Airflow connection as the engine's ``ConnectionInfo`` (raises ``SourceError``)."""
@@ -28,10 +30,17 @@ def connection_info(conn_id: str) -> ConnectionInfo:
 
         hook = AwsBaseHook(aws_conn_id=conn_id, client_type="s3")
         credentials = hook.get_credentials()
-        extra = {"endpoint_url": hook.conn_config.endpoint_url, "region_name": hook.conn_region_name,
-                 "aws_session_token": credentials.token}
-        return ConnectionInfo("aws", login=credentials.access_key, password=credentials.secret_key,
-                              extra={k: v for k, v in extra.items() if v})
+        extra = {
+            "endpoint_url": hook.conn_config.endpoint_url,
+            "region_name": hook.conn_region_name,
+            "aws_session_token": credentials.token,
+        }
+        return ConnectionInfo(
+            "aws",
+            login=credentials.access_key,
+            password=credentials.secret_key,
+            extra={k: v for k, v in extra.items() if v},
+        )
     try:  # the connection's URI through the one parser AIRFLOW_CONN_* values take too
         return parse_uri(conn.get_uri())
     except ConnectionConfigError as exc:
@@ -75,5 +84,10 @@ def s3_filesystem(conn_id: str) -> Any:
     from recon_operators.engine.adapters.files import s3_filesystem as arrow_s3
 
     info = connection_info(conn_id)
-    return arrow_s3(endpoint_url=info.extra.get("endpoint_url"), region=info.extra.get("region_name"),
-                    access_key=info.login, secret_key=info.password, session_token=info.extra.get("aws_session_token"))
+    return arrow_s3(
+        endpoint_url=info.extra.get("endpoint_url"),
+        region=info.extra.get("region_name"),
+        access_key=info.login,
+        secret_key=info.password,
+        session_token=info.extra.get("aws_session_token"),
+    )

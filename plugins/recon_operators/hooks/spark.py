@@ -12,8 +12,9 @@ from __future__ import annotations
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from recon_operators.engine.results import CheckResult
 from recon_operators.engine.spec import SuiteSpec
@@ -42,8 +43,9 @@ def _connection_env(suite: SuiteSpec) -> dict[str, str]:
     return env
 
 
-def submit_suite(suite: SuiteSpec, suite_path: Path, scope: Mapping[str, Any], *, conn_id: str,
-                 only: list[str] | None = None) -> list[CheckResult]:
+def submit_suite(
+    suite: SuiteSpec, suite_path: Path, scope: Mapping[str, Any], *, conn_id: str, only: list[str] | None = None
+) -> list[CheckResult]:
     """Run the suite by spark-submit on ``conn_id``'s cluster and return its results."""
     import json
 
@@ -56,10 +58,14 @@ def submit_suite(suite: SuiteSpec, suite_path: Path, scope: Mapping[str, Any], *
     try:
         results_path = folder / "results.json"
         conf = {k: v for k, v in settings().items() if k not in ("spark.master", "spark.app.name")}
-        hook = SparkSubmitHook(conn_id=conn_id, conf=conf, py_files=str(_package_zip(folder)),
-                               name=f"recon-{suite.name}", env_vars=_connection_env(suite),
-                               application_args=[str(suite_path), json.dumps(dict(scope)), str(results_path),
-                                                 *(only or [])])
+        hook = SparkSubmitHook(
+            conn_id=conn_id,
+            conf=conf,
+            py_files=str(_package_zip(folder)),
+            name=f"recon-{suite.name}",
+            env_vars=_connection_env(suite),
+            application_args=[str(suite_path), json.dumps(dict(scope)), str(results_path), *(only or [])],
+        )
         hook.submit(str(PACKAGE / "engine" / "spark" / "job.py"))
         return load_results(results_path.read_text())
     finally:

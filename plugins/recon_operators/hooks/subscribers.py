@@ -6,8 +6,9 @@ Opened only when a task (or the run listener) runs, never at DAG parse time.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from recon_operators.subscribers.config import SubscriberConfig
 from recon_operators.subscribers.jobs import JobStore

@@ -51,8 +51,9 @@ def _safely(what: str, dag_run: Any, action: Any) -> None:
         finally:
             store.close()
     except Exception as exc:  # noqa: BLE001 - a listener must never break the scheduler or the API
-        log.warning("subscriber job of %s/%s: %s failed: %s", dag_run.dag_id, dag_run.run_id, what,
-                    scrub(one_line(exc)))
+        log.warning(
+            "subscriber job of %s/%s: %s failed: %s", dag_run.dag_id, dag_run.run_id, what, scrub(one_line(exc))
+        )
 
 
 @hookimpl
@@ -66,15 +67,23 @@ def on_dag_run_running(dag_run: Any, msg: str) -> None:
     status = "PENDING" if job_type in FILE_JOBS else "QUEUED"
     # The named file is only requested (it is claimed into the job's folder by open_job): the conf,
     # input_key included, is what the job shows until then.
-    _safely("announcing", dag_run, lambda store: store.announce(
-        job_type=JOB_TYPES[job_type], job_status=status, dag_id=dag_run.dag_id, run_id=dag_run.run_id, filters=conf))
+    _safely(
+        "announcing",
+        dag_run,
+        lambda store: store.announce(
+            job_type=JOB_TYPES[job_type], job_status=status, dag_id=dag_run.dag_id, run_id=dag_run.run_id, filters=conf
+        ),
+    )
 
 
 @hookimpl
 def on_dag_run_success(dag_run: Any, msg: str) -> None:
     if job_type_of(dag_run.dag_id) is not None:
-        _safely("completing", dag_run, lambda store: store.end(dag_id=dag_run.dag_id, run_id=dag_run.run_id,
-                                                                job_status="COMPLETED"))
+        _safely(
+            "completing",
+            dag_run,
+            lambda store: store.end(dag_id=dag_run.dag_id, run_id=dag_run.run_id, job_status="COMPLETED"),
+        )
 
 
 @hookimpl
@@ -86,5 +95,8 @@ def on_dag_run_failed(dag_run: Any, msg: str) -> None:
     else:
         failed = _failed_tasks(dag_run)
         status, error = "FAILED", f"{msg or 'failed'}" + (f": {', '.join(failed)} failed" if failed else "")
-    _safely("ending", dag_run, lambda store: store.end(dag_id=dag_run.dag_id, run_id=dag_run.run_id,
-                                                       job_status=status, error=error))
+    _safely(
+        "ending",
+        dag_run,
+        lambda store: store.end(dag_id=dag_run.dag_id, run_id=dag_run.run_id, job_status=status, error=error),
+    )

@@ -9,16 +9,17 @@ the cohort's batches and added up. The cohort's report rows and the matrix table
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from recon_operators.engine.results import CheckResult
-from recon_operators.store.db import transaction
-from recon_operators.migration.layer_measure import Layers, measure
 from recon_operators.migration.landing import BatchRange
+from recon_operators.migration.layer_measure import Layers, measure
 from recon_operators.migration.report_config import MatrixEntry
-from recon_operators.sql_templates import render_sql
 from recon_operators.migration.report_sql import ReportScope, table, verdict
+from recon_operators.sql_templates import render_sql
+from recon_operators.store.db import transaction
 
 TABLE = ("recon_report", "tbl_recon_etl_stage_report")
 HOPS = ("transform", "stage", "target")
@@ -38,30 +39,44 @@ class EtlRow:
         return "Match" if len(set(self.counts.values())) == 1 else "Mismatch"
 
 
-def etl_rows(layers: Layers, matrix: Sequence[MatrixEntry], *, cohort_id: str,
-             batches: Sequence[BatchRange]) -> list[EtlRow]:
+def etl_rows(
+    layers: Layers, matrix: Sequence[MatrixEntry], *, cohort_id: str, batches: Sequence[BatchRange]
+) -> list[EtlRow]:
     rows = []
     for entry in matrix:
         if not entry.deployed:
             rows.append(EtlRow(entry, None))
             continue
-        counts = {hop: sum(measure(layers, hop, entry.sides[hop], cohort_id=cohort_id, batch=b)[None][0]
-                           for b in batches) for hop in HOPS}
+        counts = {
+            hop: sum(measure(layers, hop, entry.sides[hop], cohort_id=cohort_id, batch=b)[None][0] for b in batches)
+            for hop in HOPS
+        }
         rows.append(EtlRow(entry, counts))
     return rows
 
 
 def _matrix_params(entry: MatrixEntry) -> dict[str, Any]:
     sides = entry.sides
-    return {"service": entry.service, "table_name": entry.table,
-            "transform_table": sides["transform"].relation if sides else None,
-            "stage_store": sides["stage"].store if sides else None,
-            "stage_table": sides["stage"].relation if sides else None,
-            "target_table": sides["target"].relation if sides else None}
+    return {
+        "service": entry.service,
+        "table_name": entry.table,
+        "transform_table": sides["transform"].relation if sides else None,
+        "stage_store": sides["stage"].store if sides else None,
+        "stage_table": sides["stage"].relation if sides else None,
+        "target_table": sides["target"].relation if sides else None,
+    }
 
 
-def write_etl_stage_report(store_conn: Any, layers: Layers, matrix: Sequence[MatrixEntry], *, run_id: str,
-                           env: str, cohort_id: str, batches: Sequence[BatchRange]) -> list[EtlRow]:
+def write_etl_stage_report(
+    store_conn: Any,
+    layers: Layers,
+    matrix: Sequence[MatrixEntry],
+    *,
+    run_id: str,
+    env: str,
+    cohort_id: str,
+    batches: Sequence[BatchRange],
+) -> list[EtlRow]:
     """Count every deployed table over the cohort's batches, then replace the cohort's report rows."""
     if not batches:
         raise ValueError(f"cohort {cohort_id} has no batches to count")
@@ -72,15 +87,30 @@ def write_etl_stage_report(store_conn: Any, layers: Layers, matrix: Sequence[Mat
         for row in rows:
             counts = row.counts or {}
             cur.execute(render_sql("recon_report/upsert_table_matrix.sql"), _matrix_params(row.entry))
-            cur.execute(render_sql("recon_report/insert_etl_stage_report.sql"), {
-                **scope.params(), "service": row.entry.service, "table_name": row.entry.table,
-                "layer_pair": DEPLOYED_PAIR if row.counts is not None else NOT_DEPLOYED,
-                **{f"{hop}_count": counts.get(hop) for hop in HOPS}})
+            cur.execute(
+                render_sql("recon_report/insert_etl_stage_report.sql"),
+                {
+                    **scope.params(),
+                    "service": row.entry.service,
+                    "table_name": row.entry.table,
+                    "layer_pair": DEPLOYED_PAIR if row.counts is not None else NOT_DEPLOYED,
+                    **{f"{hop}_count": counts.get(hop) for hop in HOPS},
+                },
+            )
     return rows
 
 
 def etl_results(rows: Sequence[EtlRow]) -> list[CheckResult]:
     """Deployed tables only: transform (expected) vs target (actual), every layer in details."""
-    return [verdict(f"etl:{row.entry.service}.{row.entry.table}", "row_count", row.counts["transform"],
-                    row.counts["target"], passed=row.status == "Match", details={"counts": row.counts})
-            for row in rows if row.counts is not None]
+    return [
+        verdict(
+            f"etl:{row.entry.service}.{row.entry.table}",
+            "row_count",
+            row.counts["transform"],
+            row.counts["target"],
+            passed=row.status == "Match",
+            details={"counts": row.counts},
+        )
+        for row in rows
+        if row.counts is not None
+    ]

@@ -8,8 +8,9 @@ of its scope in place and never a half-written summary.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from psycopg2.extras import execute_values
 
@@ -91,8 +92,7 @@ def write_prefix_summary(
     of "no prefix" would match nothing and read as an empty prefix, i.e. a false Match.
     """
     _required(run_id=run_id, env=env, cohort_id=cohort_id, prefix_id=prefix_id, prefix=prefix)
-    params = {"run_id": run_id, "env": env, "cohort_id": cohort_id,
-              "prefix_id": prefix_id, "prefix": prefix}
+    params = {"run_id": run_id, "env": env, "cohort_id": cohort_id, "prefix_id": prefix_id, "prefix": prefix}
     with transaction(conn) as cur:
         # One call, several statements (lock, delete, insert): psycopg2 returns the insert's rows.
         cur.execute(read_sql("mini_recon_1/prefix_summary.sql"), params)
@@ -120,8 +120,7 @@ def write_mr2_subset_status(
     twice, is refused before anything is written: either would leave a verdict nobody measured.
     """
     _required(run_id=run_id, env=env, cohort_id=cohort_id)
-    _optional(prefix_id=prefix_id, prefix=prefix, batch_id=batch_id,
-              msisdn_start=msisdn_start, msisdn_end=msisdn_end)
+    _optional(prefix_id=prefix_id, prefix=prefix, batch_id=batch_id, msisdn_start=msisdn_start, msisdn_end=msisdn_end)
     if not counts:
         raise ValueError("no subset counts given; nothing to reconcile for this scope")
     if any(not isinstance(c, SubsetCount) for c in counts):
@@ -131,9 +130,16 @@ def write_mr2_subset_status(
     if duplicates:
         raise ValueError(f"(service, subset) given more than once: {duplicates}")
 
-    params = {"run_id": run_id, "env": env, "cohort_id": cohort_id, "prefix_id": prefix_id,
-              "prefix": prefix, "batch_id": batch_id, "msisdn_start": msisdn_start,
-              "msisdn_end": msisdn_end}
+    params = {
+        "run_id": run_id,
+        "env": env,
+        "cohort_id": cohort_id,
+        "prefix_id": prefix_id,
+        "prefix": prefix,
+        "batch_id": batch_id,
+        "msisdn_start": msisdn_start,
+        "msisdn_end": msisdn_end,
+    }
     values = [(c.service, c.subset, c.transform_count, c.stage_count) for c in counts]
     with transaction(conn) as cur:
         cur.execute(read_sql("mini_recon_2/subset_counts_temp.sql"))
@@ -188,9 +194,7 @@ def app_login_eligible_mongo(field: str = "") -> dict[str, Any]:
     Same canonical shape and cases as the SQL versions in include/sql/rules/.
     """
     parts = [validate_identifier(p) for p in field.split(".")] if field else []
-    conditions: list[dict[str, Any]] = [
-        {".".join(parts[: i + 1]): _non_array("object")} for i in range(len(parts))
-    ]
+    conditions: list[dict[str, Any]] = [{".".join(parts[: i + 1]): _non_array("object")} for i in range(len(parts))]
     base = f"{field}." if field else ""
     sso = f"{base}{SSO_KEY}"
     connected = [

@@ -23,8 +23,19 @@ import pyarrow.fs as pafs
 
 from recon_operators.errors import one_line
 
-__all__ = ["MONEY", "TIMESTAMP", "DatasetInfo", "DATASETS", "NON_MIGRATABLE", "NON_MIGRATABLE_SCHEMA", "LoadError",
-           "BatchRange", "landing_file", "read_landing", "read_landing_file"]
+__all__ = [
+    "MONEY",
+    "TIMESTAMP",
+    "DatasetInfo",
+    "DATASETS",
+    "NON_MIGRATABLE",
+    "NON_MIGRATABLE_SCHEMA",
+    "LoadError",
+    "BatchRange",
+    "landing_file",
+    "read_landing",
+    "read_landing_file",
+]
 
 MONEY = pa.decimal128(20, 4)
 TIMESTAMP = pa.timestamp("s", tz="UTC")
@@ -45,49 +56,170 @@ def _schema(*columns: tuple[str, pa.DataType]) -> pa.Schema:
 
 _S, _I64 = pa.string(), pa.int64()  # shorthand for the schemas below
 DATASETS: dict[str, DatasetInfo] = {
-    "subscribers": DatasetInfo("6D/AMDOCS", "msisdn", _schema(
-        ("msisdn", _S), ("imsi", _S), ("iccid", _S), ("cohort_id", _S), ("prefix_id", _S), ("prefix", _S),
-        ("batch_id", _S), ("source_system", _S), ("subscriber_status", _S), ("plan", _S),
-        ("activated_at", TIMESTAMP), ("migratable", pa.bool_()), ("non_migratable_reason", _S))),
-    "balances": DatasetInfo("CRM", "msisdn", _schema(
-        ("msisdn", _S), ("pulsa_balance", MONEY), ("ucoin_balance", _I64), ("currency", _S),
-        ("updated_at", TIMESTAMP))),
-    "addons": DatasetInfo("CRM", "addon_id", _schema(
-        ("addon_id", _S), ("msisdn", _S), ("addon_code", _S), ("quota_mb", _I64), ("price", MONEY),
-        ("started_at", TIMESTAMP), ("expires_at", TIMESTAMP))),
-    "payments": DatasetInfo("MW", "payment_id", _schema(
-        ("payment_id", _S), ("msisdn", _S), ("amount", MONEY), ("currency", _S), ("channel", _S),
-        ("payment_status", _S), ("paid_at", TIMESTAMP))),
-    "promotions": DatasetInfo("MW", "promotion_id", _schema(
-        ("promotion_id", _S), ("msisdn", _S), ("promo_code", _S), ("reward_type", _S),
-        ("reward_value", MONEY), ("promotion_status", _S), ("valid_until", TIMESTAMP))),
-    "app_users": DatasetInfo("MW", "user_id", _schema(
-        ("user_id", _S), ("msisdn", _S), ("contact_number", _S), ("sso_connections", _S),
-        ("registered_at", TIMESTAMP))),
-    "inventory": DatasetInfo("CRM", "iccid", _schema(
-        ("iccid", _S), ("imsi", _S), ("msisdn", _S), ("sim_type", _S), ("unit_status", _S),
-        ("warehouse_code", _S), ("issued_at", TIMESTAMP))),
-    "wallets": DatasetInfo("MW", "wallet_id", _schema(
-        ("wallet_id", _S), ("user_id", _S), ("msisdn", _S), ("wallet_status", _S), ("balance", MONEY),
-        ("currency", _S))),
-    "wallet_ledger": DatasetInfo("MW", "entry_id", _schema(
-        ("entry_id", _S), ("wallet_id", _S), ("msisdn", _S), ("entry_type", _S), ("amount", MONEY),
-        ("created_at", TIMESTAMP))),
-    "vouchers": DatasetInfo("MW", "voucher_id", _schema(
-        ("voucher_id", _S), ("msisdn", _S), ("voucher_type", _S), ("points", _I64), ("voucher_status", _S),
-        ("issued_at", TIMESTAMP), ("expires_at", TIMESTAMP))),
-    "brm_balances": DatasetInfo("BRM", "msisdn", _schema(
-        ("msisdn", _S), ("billing_account_id", _S), ("bill_cycle_day", _I64), ("balance", MONEY),
-        ("credit_limit", MONEY), ("last_invoice_amount", MONEY), ("currency", _S))),
+    "subscribers": DatasetInfo(
+        "6D/AMDOCS",
+        "msisdn",
+        _schema(
+            ("msisdn", _S),
+            ("imsi", _S),
+            ("iccid", _S),
+            ("cohort_id", _S),
+            ("prefix_id", _S),
+            ("prefix", _S),
+            ("batch_id", _S),
+            ("source_system", _S),
+            ("subscriber_status", _S),
+            ("plan", _S),
+            ("activated_at", TIMESTAMP),
+            ("migratable", pa.bool_()),
+            ("non_migratable_reason", _S),
+        ),
+    ),
+    "balances": DatasetInfo(
+        "CRM",
+        "msisdn",
+        _schema(
+            ("msisdn", _S),
+            ("pulsa_balance", MONEY),
+            ("ucoin_balance", _I64),
+            ("currency", _S),
+            ("updated_at", TIMESTAMP),
+        ),
+    ),
+    "addons": DatasetInfo(
+        "CRM",
+        "addon_id",
+        _schema(
+            ("addon_id", _S),
+            ("msisdn", _S),
+            ("addon_code", _S),
+            ("quota_mb", _I64),
+            ("price", MONEY),
+            ("started_at", TIMESTAMP),
+            ("expires_at", TIMESTAMP),
+        ),
+    ),
+    "payments": DatasetInfo(
+        "MW",
+        "payment_id",
+        _schema(
+            ("payment_id", _S),
+            ("msisdn", _S),
+            ("amount", MONEY),
+            ("currency", _S),
+            ("channel", _S),
+            ("payment_status", _S),
+            ("paid_at", TIMESTAMP),
+        ),
+    ),
+    "promotions": DatasetInfo(
+        "MW",
+        "promotion_id",
+        _schema(
+            ("promotion_id", _S),
+            ("msisdn", _S),
+            ("promo_code", _S),
+            ("reward_type", _S),
+            ("reward_value", MONEY),
+            ("promotion_status", _S),
+            ("valid_until", TIMESTAMP),
+        ),
+    ),
+    "app_users": DatasetInfo(
+        "MW",
+        "user_id",
+        _schema(
+            ("user_id", _S),
+            ("msisdn", _S),
+            ("contact_number", _S),
+            ("sso_connections", _S),
+            ("registered_at", TIMESTAMP),
+        ),
+    ),
+    "inventory": DatasetInfo(
+        "CRM",
+        "iccid",
+        _schema(
+            ("iccid", _S),
+            ("imsi", _S),
+            ("msisdn", _S),
+            ("sim_type", _S),
+            ("unit_status", _S),
+            ("warehouse_code", _S),
+            ("issued_at", TIMESTAMP),
+        ),
+    ),
+    "wallets": DatasetInfo(
+        "MW",
+        "wallet_id",
+        _schema(
+            ("wallet_id", _S),
+            ("user_id", _S),
+            ("msisdn", _S),
+            ("wallet_status", _S),
+            ("balance", MONEY),
+            ("currency", _S),
+        ),
+    ),
+    "wallet_ledger": DatasetInfo(
+        "MW",
+        "entry_id",
+        _schema(
+            ("entry_id", _S),
+            ("wallet_id", _S),
+            ("msisdn", _S),
+            ("entry_type", _S),
+            ("amount", MONEY),
+            ("created_at", TIMESTAMP),
+        ),
+    ),
+    "vouchers": DatasetInfo(
+        "MW",
+        "voucher_id",
+        _schema(
+            ("voucher_id", _S),
+            ("msisdn", _S),
+            ("voucher_type", _S),
+            ("points", _I64),
+            ("voucher_status", _S),
+            ("issued_at", TIMESTAMP),
+            ("expires_at", TIMESTAMP),
+        ),
+    ),
+    "brm_balances": DatasetInfo(
+        "BRM",
+        "msisdn",
+        _schema(
+            ("msisdn", _S),
+            ("billing_account_id", _S),
+            ("bill_cycle_day", _I64),
+            ("balance", MONEY),
+            ("credit_limit", MONEY),
+            ("last_invoice_amount", MONEY),
+            ("currency", _S),
+        ),
+    ),
 }
 
 
 # The Transformation layer's record of subscribers left behind: one row per landed subscriber
 # that is not migratable, with the landed reason (NULL when the flag itself was missing).
 NON_MIGRATABLE = "non_migratable_subscribers"
-NON_MIGRATABLE_SCHEMA = pa.schema([(name, pa.string()) for name in (
-    "msisdn", "cohort_id", "prefix_id", "prefix", "batch_id", "source_system", "subscriber_status",
-    "non_migratable_reason")])
+NON_MIGRATABLE_SCHEMA = pa.schema(
+    [
+        (name, pa.string())
+        for name in (
+            "msisdn",
+            "cohort_id",
+            "prefix_id",
+            "prefix",
+            "batch_id",
+            "source_system",
+            "subscriber_status",
+            "non_migratable_reason",
+        )
+    ]
+)
 
 
 class LoadError(RuntimeError):
@@ -103,11 +235,17 @@ class BatchRange:
     msisdn_end: str
 
     def __post_init__(self) -> None:
-        ok = (self.msisdn_start.isdigit() and self.msisdn_end.isdigit()
-              and len(self.msisdn_start) == len(self.msisdn_end) and self.msisdn_start <= self.msisdn_end)
+        ok = (
+            self.msisdn_start.isdigit()
+            and self.msisdn_end.isdigit()
+            and len(self.msisdn_start) == len(self.msisdn_end)
+            and self.msisdn_start <= self.msisdn_end
+        )
         if not ok:
-            raise ValueError(f"batch {self.batch_id}: {self.msisdn_start}..{self.msisdn_end} is not a range "
-                             "of equal-length digit strings")
+            raise ValueError(
+                f"batch {self.batch_id}: {self.msisdn_start}..{self.msisdn_end} is not a range "
+                "of equal-length digit strings"
+            )
 
     @property
     def width(self) -> int:
@@ -116,8 +254,7 @@ class BatchRange:
     def expression(self) -> ds.Expression:
         """Arrow filter: text compare is numeric only at equal length, hence the length term."""
         msisdn = ds.field("msisdn")
-        return ((msisdn >= self.msisdn_start) & (msisdn <= self.msisdn_end)
-                & (pc.utf8_length(msisdn) == self.width))
+        return (msisdn >= self.msisdn_start) & (msisdn <= self.msisdn_end) & (pc.utf8_length(msisdn) == self.width)
 
 
 def landing_file(filesystem: pafs.FileSystem, base: str, cohort_id: str, dataset: str) -> tuple[str, str]:
@@ -136,15 +273,15 @@ def landing_file(filesystem: pafs.FileSystem, base: str, cohort_id: str, dataset
     raise LoadError(f"landing file for {dataset} is missing: {tried[1]} (or {tried[0]})")
 
 
-def read_landing(filesystem: pafs.FileSystem, base: str, cohort_id: str, dataset: str,
-                 batch: BatchRange) -> pa.Table:
+def read_landing(filesystem: pafs.FileSystem, base: str, cohort_id: str, dataset: str, batch: BatchRange) -> pa.Table:
     """One dataset's batch from the landing zone, typed as ``DATASETS`` declares it."""
     path, fmt = landing_file(filesystem, base, cohort_id, dataset)
     return read_landing_file(filesystem, path, dataset, batch, fmt=fmt)
 
 
-def read_landing_file(filesystem: pafs.FileSystem, path: str, dataset: str, batch: BatchRange,
-                      fmt: str | None = None) -> pa.Table:
+def read_landing_file(
+    filesystem: pafs.FileSystem, path: str, dataset: str, batch: BatchRange, fmt: str | None = None
+) -> pa.Table:
     """The batch's rows of one landed file (CSV or Parquet, by suffix unless ``fmt``), typed as
     ``DATASETS`` declares the dataset; any read problem is one ``LoadError`` line naming the file."""
     arrow = DATASETS[dataset].schema
@@ -152,10 +289,12 @@ def read_landing_file(filesystem: pafs.FileSystem, path: str, dataset: str, batc
     fmt = fmt or path.rsplit(".", 1)[-1].lower()
     try:
         if fmt == "csv":
-            convert = pacsv.ConvertOptions(column_types=arrow, strings_can_be_null=True,
-                                           quoted_strings_can_be_null=False)
-            fmt_obj: Any = ds.CsvFileFormat(parse_options=pacsv.ParseOptions(newlines_in_values=True),
-                                            convert_options=convert)
+            convert = pacsv.ConvertOptions(
+                column_types=arrow, strings_can_be_null=True, quoted_strings_can_be_null=False
+            )
+            fmt_obj: Any = ds.CsvFileFormat(
+                parse_options=pacsv.ParseOptions(newlines_in_values=True), convert_options=convert
+            )
             source = ds.dataset(path, format=fmt_obj, filesystem=filesystem, schema=arrow)
         elif fmt == "parquet":
             source = ds.dataset(path, format="parquet", filesystem=filesystem)

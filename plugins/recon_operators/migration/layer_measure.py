@@ -18,16 +18,16 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from recon_operators.engine.identifiers import quote_ident
 from recon_operators.engine.adapters.base import AggregateRequest, Measure, SourceError
 from recon_operators.engine.adapters.mongo import MongoAdapter
+from recon_operators.engine.identifiers import quote_ident
 from recon_operators.engine.spec import SideSpec
 from recon_operators.errors import one_line
 from recon_operators.migration.formulas import app_login_eligible_mongo, app_login_eligible_sql
 from recon_operators.migration.landing import BatchRange, read_landing
-from recon_operators.sql_templates import fragment, ident, render_sql
 from recon_operators.migration.mr1_reports import app_login_eligible_json
 from recon_operators.migration.report_config import Side
+from recon_operators.sql_templates import fragment, ident, render_sql
 
 SUBSCRIBERS = "subscribers"
 Counted = dict[str | None, tuple[int, Decimal | None]]  # group value (None: ungrouped) -> (count, total)
@@ -68,8 +68,16 @@ class Layers:
         return self._landing_cache[key]
 
 
-def measure(layers: Layers, layer: str, side: Side, *, cohort_id: str, batch: BatchRange,
-            group_by: str | None = None, rule: str | None = None) -> Counted:
+def measure(
+    layers: Layers,
+    layer: str,
+    side: Side,
+    *,
+    cohort_id: str,
+    batch: BatchRange,
+    group_by: str | None = None,
+    rule: str | None = None,
+) -> Counted:
     """Count (and total) one side for one batch; errors become one-line ``MeasureError``s."""
     where = f"{layer} {side.store} {side.relation}"
     try:
@@ -85,15 +93,19 @@ def measure(layers: Layers, layer: str, side: Side, *, cohort_id: str, batch: Ba
         raise MeasureError(f"{where}: {one_line(exc)}") from None
 
 
-def _sql_measure(conn: Any, side: Side, cohort_id: str, batch: BatchRange, group_by: str | None,
-                 rule: str | None) -> Counted:
+def _sql_measure(
+    conn: Any, side: Side, cohort_id: str, batch: BatchRange, group_by: str | None, rule: str | None
+) -> Counted:
     dialect = "mariadb" if side.store == "mariadb" else "postgres"
 
     def q(name: str) -> str:
         return quote_ident(name, dialect)
 
-    params: dict[str, Any] = {"msisdn_start": batch.msisdn_start, "msisdn_end": batch.msisdn_end,
-                              "msisdn_width": batch.width}
+    params: dict[str, Any] = {
+        "msisdn_start": batch.msisdn_start,
+        "msisdn_end": batch.msisdn_end,
+        "msisdn_width": batch.width,
+    }
     conditions: list[str] = []
     if side.cohort_column:
         conditions.append(f"AND {q(side.cohort_column)} = %(cohort_id)s")
@@ -104,13 +116,17 @@ def _sql_measure(conn: Any, side: Side, cohort_id: str, batch: BatchRange, group
         conditions.append(f"AND {q(column)} IN ({', '.join(f'%({n})s' for n in names)})")
     if rule:
         conditions.append(f"AND {app_login_eligible_sql(dialect, side.json_column or '')}")
-    sql = render_sql("reports/layer_measure.sql", dialect=dialect,
-                     group=ident(group_by) if group_by else fragment("NULL"),
-                     count=fragment(f"COUNT(DISTINCT {q(side.distinct)})" if side.distinct else "COUNT(*)"),
-                     total=fragment(f"SUM({q(side.sum)})" if side.sum else "NULL"),
-                     relation=ident(side.relation), msisdn=ident(side.msisdn_column),
-                     conditions=fragment("\n   ".join(conditions)),
-                     group_by=fragment(f"GROUP BY {q(group_by)}" if group_by else ""))
+    sql = render_sql(
+        "reports/layer_measure.sql",
+        dialect=dialect,
+        group=ident(group_by) if group_by else fragment("NULL"),
+        count=fragment(f"COUNT(DISTINCT {q(side.distinct)})" if side.distinct else "COUNT(*)"),
+        total=fragment(f"SUM({q(side.sum)})" if side.sum else "NULL"),
+        relation=ident(side.relation),
+        msisdn=ident(side.msisdn_column),
+        conditions=fragment("\n   ".join(conditions)),
+        group_by=fragment(f"GROUP BY {q(group_by)}" if group_by else ""),
+    )
     cur = conn.cursor()
     try:
         cur.execute(sql, params)
@@ -139,8 +155,9 @@ def _decimal(value: Any, side: Side) -> Decimal | None:
     return Decimal(0) if value is None else Decimal(str(value))
 
 
-def _mongo_measure(database: Any, side: Side, cohort_id: str, batch: BatchRange, group_by: str | None,
-                   rule: str | None) -> Counted:
+def _mongo_measure(
+    database: Any, side: Side, cohort_id: str, batch: BatchRange, group_by: str | None, rule: str | None
+) -> Counted:
     terms: list[dict[str, Any]] = [{side.msisdn_column: {"$gte": batch.msisdn_start, "$lte": batch.msisdn_end}}]
     if side.cohort_column:
         terms.append({side.cohort_column: cohort_id})
@@ -155,16 +172,19 @@ def _mongo_measure(database: Any, side: Side, cohort_id: str, batch: BatchRange,
         rows = source.aggregate(AggregateRequest(measures=tuple(measures), group_by=(group_by,) if group_by else ()))
     except SourceError as exc:
         raise MeasureError(f"stage mongodb {side.relation}: {exc}") from None
-    return {(key[0] if key else None): (int(values["n"]), _decimal(values.get("s"), side))
-            for key, values in rows.items()}
+    return {
+        (key[0] if key else None): (int(values["n"]), _decimal(values.get("s"), side)) for key, values in rows.items()
+    }
 
 
-def _landing_measure(layers: Layers, side: Side, cohort_id: str, batch: BatchRange, group_by: str | None,
-                     rule: str | None) -> Counted:
+def _landing_measure(
+    layers: Layers, side: Side, cohort_id: str, batch: BatchRange, group_by: str | None, rule: str | None
+) -> Counted:
     """Landed rows of migratable subscribers (and their child rows) only: what should arrive downstream."""
     subscribers = layers.landing(SUBSCRIBERS, cohort_id, batch)
-    subscribers = subscribers.filter(pc.and_(pc.equal(subscribers["cohort_id"], cohort_id),
-                                             pc.fill_null(subscribers["migratable"], False)))
+    subscribers = subscribers.filter(
+        pc.and_(pc.equal(subscribers["cohort_id"], cohort_id), pc.fill_null(subscribers["migratable"], False))
+    )
     if side.relation == SUBSCRIBERS:
         table = subscribers
     else:
@@ -186,5 +206,7 @@ def _landing_measure(layers: Layers, side: Side, cohort_id: str, batch: BatchRan
         return {None: (0, _decimal(None, side))}
     grouped = table.group_by(keys).aggregate(aggregates).to_pylist()
     count_name = f"{side.distinct}_count_distinct" if side.distinct else "count_all"
-    return {(_text(row[group_by]) if group_by else None):
-            (int(row[count_name]), _decimal(row.get(f"{side.sum}_sum"), side)) for row in grouped}
+    return {
+        (_text(row[group_by]) if group_by else None): (int(row[count_name]), _decimal(row.get(f"{side.sum}_sum"), side))
+        for row in grouped
+    }

@@ -30,14 +30,16 @@ include/sql/rules/app_login_eligible_postgres.sql case for case.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from recon_operators.engine.identifiers import validate_identifier
+from recon_operators.migration import report_sql
 from recon_operators.migration.formulas import (
     EXTERNAL_OPERATOR_KEY,
     SSO_KEY,
@@ -45,13 +47,20 @@ from recon_operators.migration.formulas import (
     _required,
     app_login_eligible_sql,
 )
-from recon_operators.migration import report_sql
-from recon_operators.sql_templates import fragment, ident, render_sql
 from recon_operators.migration.landing import NON_MIGRATABLE
+from recon_operators.sql_templates import fragment, ident, render_sql
 from recon_operators.store.db import transaction
 
-__all__ = ["LANDING", "RESULT_TABLES", "Mr1Counts", "landing_counts", "transform_counts", "mr1_counts",
-           "write_mr1_batch", "app_login_eligible_json"]
+__all__ = [
+    "LANDING",
+    "RESULT_TABLES",
+    "Mr1Counts",
+    "landing_counts",
+    "transform_counts",
+    "mr1_counts",
+    "write_mr1_batch",
+    "app_login_eligible_json",
+]
 
 _DIR = "mini_recon_1"
 # Result table -> (insert SQL file, whether the file takes the {{table}} placeholder).
@@ -113,10 +122,13 @@ class Mr1Counts:
 
 # ------------------------------------------------------------------------------------ landing
 
+
 def _in_batch(table: pa.Table, msisdn_start: str, msisdn_end: str) -> pa.Table:
     msisdn = table["msisdn"]
-    keep = pc.and_(pc.and_(pc.greater_equal(msisdn, msisdn_start), pc.less_equal(msisdn, msisdn_end)),
-                   pc.equal(pc.utf8_length(msisdn), len(msisdn_start)))
+    keep = pc.and_(
+        pc.and_(pc.greater_equal(msisdn, msisdn_start), pc.less_equal(msisdn, msisdn_end)),
+        pc.equal(pc.utf8_length(msisdn), len(msisdn_start)),
+    )
     return table.filter(keep)
 
 
@@ -154,8 +166,9 @@ def app_login_eligible_json(document: str | None) -> bool:
     return isinstance(number, str) and bool(number.strip())
 
 
-def landing_counts(landing: Mapping[str, pa.Table], *, cohort_id: str, prefix: str, msisdn_start: str,
-                   msisdn_end: str) -> dict[str, Any]:
+def landing_counts(
+    landing: Mapping[str, pa.Table], *, cohort_id: str, prefix: str, msisdn_start: str, msisdn_end: str
+) -> dict[str, Any]:
     """The landing half of ``Mr1Counts`` (as keyword arguments), from the batch's landing tables.
 
     Rows outside the batch block (and subscribers of another cohort) are ignored, so the caller
@@ -204,6 +217,7 @@ def landing_counts(landing: Mapping[str, pa.Table], *, cohort_id: str, prefix: s
 
 # ----------------------------------------------------------------------------- transformation
 
+
 def _sql(name: str, **slots: Any) -> str:
     return render_sql(f"{_DIR}/{name}", **slots)
 
@@ -225,12 +239,24 @@ def _grouped(cur: Any, sql: str, params: Mapping[str, Any]) -> Groups:
     return {key: int(n) for key, n in cur.fetchall()}
 
 
-def transform_counts(transform_conn: Any, *, cohort_id: str, prefix: str, msisdn_start: str, msisdn_end: str,
-                     transform_schema: str = "transform") -> dict[str, Any]:
+def transform_counts(
+    transform_conn: Any,
+    *,
+    cohort_id: str,
+    prefix: str,
+    msisdn_start: str,
+    msisdn_end: str,
+    transform_schema: str = "transform",
+) -> dict[str, Any]:
     """The transformation half of ``Mr1Counts``: aggregate queries in one read-only snapshot."""
     validate_identifier(transform_schema)
-    params = {"cohort_id": cohort_id, "msisdn_start": msisdn_start, "msisdn_end": msisdn_end,
-              "width": len(msisdn_start), "prefix_width": len(prefix)}
+    params = {
+        "cohort_id": cohort_id,
+        "msisdn_start": msisdn_start,
+        "msisdn_end": msisdn_end,
+        "width": len(msisdn_start),
+        "prefix_width": len(prefix),
+    }
     eligible = app_login_eligible_sql("postgres", "sso_connections")
     out: dict[str, Any] = {}
     by_status: Groups = {}
@@ -241,95 +267,185 @@ def transform_counts(transform_conn: Any, *, cohort_id: str, prefix: str, msisdn
         for status, system, _migratable, _reason, n in cur.fetchall():
             by_status[status] = by_status.get(status, 0) + n
             by_system[system] = by_system.get(system, 0) + n
-        out["trgt_by_prefix"] = _grouped(cur, _sql("transform_prefix_counts.sql",
-                                                   table=_table(transform_schema, "subscribers")), params)
+        out["trgt_by_prefix"] = _grouped(
+            cur, _sql("transform_prefix_counts.sql", table=_table(transform_schema, "subscribers")), params
+        )
         for name, table, key, counted in _COUNT_BY:
-            out[name] = _grouped(cur, _sql("transform_count_by.sql", table=_table(transform_schema, table),
-                                           key=ident(key), counted=fragment(counted)), params)
+            out[name] = _grouped(
+                cur,
+                _sql(
+                    "transform_count_by.sql",
+                    table=_table(transform_schema, table),
+                    key=ident(key),
+                    counted=fragment(counted),
+                ),
+                params,
+            )
         cur.execute(_sql("transform_open_vouchers.sql", table=_table(transform_schema, "vouchers")), params)
         vouchers = cur.fetchall()
         cur.execute(_sql("transform_balance_totals.sql", table=_table(transform_schema, "balances")), params)
         pulsa, holders, ucoin = cur.fetchone()
-        cur.execute(_sql("transform_app_login_count.sql", table=_table(transform_schema, "app_users"),
-                         eligible=fragment(eligible)), params)
+        cur.execute(
+            _sql(
+                "transform_app_login_count.sql",
+                table=_table(transform_schema, "app_users"),
+                eligible=fragment(eligible),
+            ),
+            params,
+        )
         (app_login,) = cur.fetchone()
     return {
-        **out, "trgt_by_status": by_status, "trgt_by_source_system": by_system,
+        **out,
+        "trgt_by_status": by_status,
+        "trgt_by_source_system": by_system,
         "trgt_open_vouchers": {kind: int(n) for kind, n, _ in vouchers},
         "trgt_open_voucher_points": {kind: int(points) for kind, _, points in vouchers},
-        "trgt_pulsa_sum": Decimal(pulsa), "trgt_ucoin_holders": int(holders), "trgt_ucoin_sum": int(ucoin),
+        "trgt_pulsa_sum": Decimal(pulsa),
+        "trgt_ucoin_holders": int(holders),
+        "trgt_ucoin_sum": int(ucoin),
         "trgt_app_login": int(app_login),
     }
 
 
 def _check_range(msisdn_start: str, msisdn_end: str, prefix: str) -> None:
-    ok = (isinstance(msisdn_start, str) and isinstance(msisdn_end, str) and msisdn_start.isdigit()
-          and msisdn_end.isdigit() and len(msisdn_start) == len(msisdn_end) and msisdn_start <= msisdn_end)
+    ok = (
+        isinstance(msisdn_start, str)
+        and isinstance(msisdn_end, str)
+        and msisdn_start.isdigit()
+        and msisdn_end.isdigit()
+        and len(msisdn_start) == len(msisdn_end)
+        and msisdn_start <= msisdn_end
+    )
     if not ok:
         raise ValueError(f"{msisdn_start!r}..{msisdn_end!r} is not a range of equal-length digit strings")
     if not prefix.isdigit() or len(prefix) > len(msisdn_start):
         raise ValueError(f"prefix {prefix!r} must be digits, at most as long as the MSISDNs")
 
 
-def mr1_counts(transform_conn: Any, *, landing: Mapping[str, pa.Table], cohort_id: str, prefix: str,
-               msisdn_start: str, msisdn_end: str, transform_schema: str = "transform") -> Mr1Counts:
+def mr1_counts(
+    transform_conn: Any,
+    *,
+    landing: Mapping[str, pa.Table],
+    cohort_id: str,
+    prefix: str,
+    msisdn_start: str,
+    msisdn_end: str,
+    transform_schema: str = "transform",
+) -> Mr1Counts:
     """Both sides of one batch."""
     _check_range(msisdn_start, msisdn_end, prefix)
     scope = {"cohort_id": cohort_id, "prefix": prefix, "msisdn_start": msisdn_start, "msisdn_end": msisdn_end}
-    return Mr1Counts(**landing_counts(landing, **scope),
-                     **transform_counts(transform_conn, transform_schema=transform_schema, **scope))
+    return Mr1Counts(
+        **landing_counts(landing, **scope),
+        **transform_counts(transform_conn, transform_schema=transform_schema, **scope),
+    )
 
 
 # -------------------------------------------------------------------------------------- write
+
 
 def _keys(*groups: Mapping[Any, int]) -> list[Any]:
     keys = set().union(*groups)
     return sorted(keys, key=lambda k: (k is None, k or ""))
 
 
-def _subset_rows(src: Groups, trgt: Groups, source_system: str | None,
-                 extra: Callable[[Any], dict[str, Any]] = lambda key: {}) -> list[dict[str, Any]]:
+def _subset_rows(
+    src: Groups, trgt: Groups, source_system: str | None, extra: Callable[[Any], dict[str, Any]] = lambda key: {}
+) -> list[dict[str, Any]]:
     """One row per group found on either side; the subset is the group value (UNKNOWN for a NULL)."""
-    return [{"subset": key if key is not None else "UNKNOWN", "source_system": source_system,
-             "src_count": src.get(key, 0), "trgt_count": trgt.get(key, 0), **extra(key)}
-            for key in _keys(src, trgt)]
+    return [
+        {
+            "subset": key if key is not None else "UNKNOWN",
+            "source_system": source_system,
+            "src_count": src.get(key, 0),
+            "trgt_count": trgt.get(key, 0),
+            **extra(key),
+        }
+        for key in _keys(src, trgt)
+    ]
 
 
 def _report_rows(c: Mr1Counts) -> dict[str, list[dict[str, Any]]]:
     """Parameters of every result row, per table (the formulas live in the insert SQL)."""
-    status = [{"subset": "subscriber_status", "source_system": None, "subscriber_status": s,
-               "src_count": c.src_by_status.get(s, 0),
-               "non_migratable_count": c.src_non_migratable_by_status.get(s, 0),
-               "trgt_count": c.trgt_by_status.get(s, 0)}
-              for s in _keys(c.src_by_status, c.trgt_by_status)]
+    status = [
+        {
+            "subset": "subscriber_status",
+            "source_system": None,
+            "subscriber_status": s,
+            "src_count": c.src_by_status.get(s, 0),
+            "non_migratable_count": c.src_non_migratable_by_status.get(s, 0),
+            "trgt_count": c.trgt_by_status.get(s, 0),
+        }
+        for s in _keys(c.src_by_status, c.trgt_by_status)
+    ]
     return {
         "tbl_migratable_subscriber_status": status,
-        "tbl_migratable_msisdn_count": _subset_rows(c.src_migratable_by_source_system, c.trgt_by_source_system, None,
-                                                    lambda key: {"source_system": key}),
-        "tbl_msisdn_prefix_count": _subset_rows(c.src_migratable_by_prefix, c.trgt_by_prefix, None,
-                                                lambda key: {"subset": "msisdn_prefix", "msisdn_prefix": key}),
-        "tbl_non_migratable_count": _subset_rows(c.src_non_migratable_by_reason, c.trgt_non_migratable_by_reason, None,
-                                                 lambda key: {"subset": "non_migratable", "non_migratable_reason": key}),
+        "tbl_migratable_msisdn_count": _subset_rows(
+            c.src_migratable_by_source_system, c.trgt_by_source_system, None, lambda key: {"source_system": key}
+        ),
+        "tbl_msisdn_prefix_count": _subset_rows(
+            c.src_migratable_by_prefix,
+            c.trgt_by_prefix,
+            None,
+            lambda key: {"subset": "msisdn_prefix", "msisdn_prefix": key},
+        ),
+        "tbl_non_migratable_count": _subset_rows(
+            c.src_non_migratable_by_reason,
+            c.trgt_non_migratable_by_reason,
+            None,
+            lambda key: {"subset": "non_migratable", "non_migratable_reason": key},
+        ),
         "tbl_addon_count": _subset_rows(c.src_addon_subscribers, c.trgt_addon_subscribers, "CRM"),
         "tbl_payment_count": _subset_rows(c.src_payments_by_channel, c.trgt_payments_by_channel, "MW"),
         "tbl_promotion_count": _subset_rows(c.src_promotions_by_code, c.trgt_promotions_by_code, "MW"),
-        "tbl_pulsa_balance_sum": [{"subset": "pulsa_balance", "source_system": "CRM",
-                                   "src_sum": c.src_pulsa_sum, "trgt_sum": c.trgt_pulsa_sum}],
-        "tbl_ucoin_balance_count": [{"subset": "ucoin_balance", "source_system": "CRM",
-                                     "src_count": c.src_ucoin_holders, "trgt_count": c.trgt_ucoin_holders,
-                                     "src_balance": c.src_ucoin_sum, "trgt_balance": c.trgt_ucoin_sum}],
-        "tbl_user_app_login_count": [{"subset": "app_login", "source_system": "MW",
-                                      "src_count": c.src_app_login, "trgt_count": c.trgt_app_login}],
+        "tbl_pulsa_balance_sum": [
+            {
+                "subset": "pulsa_balance",
+                "source_system": "CRM",
+                "src_sum": c.src_pulsa_sum,
+                "trgt_sum": c.trgt_pulsa_sum,
+            }
+        ],
+        "tbl_ucoin_balance_count": [
+            {
+                "subset": "ucoin_balance",
+                "source_system": "CRM",
+                "src_count": c.src_ucoin_holders,
+                "trgt_count": c.trgt_ucoin_holders,
+                "src_balance": c.src_ucoin_sum,
+                "trgt_balance": c.trgt_ucoin_sum,
+            }
+        ],
+        "tbl_user_app_login_count": [
+            {"subset": "app_login", "source_system": "MW", "src_count": c.src_app_login, "trgt_count": c.trgt_app_login}
+        ],
         "tbl_report_voucher_open_loyalty": _subset_rows(
-            c.src_open_vouchers, c.trgt_open_vouchers, "MW",
-            lambda key: {"src_points": c.src_open_voucher_points.get(key, 0),
-                         "trgt_points": c.trgt_open_voucher_points.get(key, 0)}),
+            c.src_open_vouchers,
+            c.trgt_open_vouchers,
+            "MW",
+            lambda key: {
+                "src_points": c.src_open_voucher_points.get(key, 0),
+                "trgt_points": c.trgt_open_voucher_points.get(key, 0),
+            },
+        ),
     }
 
 
-def write_mr1_batch(store_conn: Any, transform_conn: Any, *, run_id: str, env: str, cohort_id: str,
-                    prefix_id: str, prefix: str, batch_id: str, msisdn_start: str, msisdn_end: str,
-                    landing: Mapping[str, pa.Table], transform_schema: str = "transform") -> dict[str, Any]:
+def write_mr1_batch(
+    store_conn: Any,
+    transform_conn: Any,
+    *,
+    run_id: str,
+    env: str,
+    cohort_id: str,
+    prefix_id: str,
+    prefix: str,
+    batch_id: str,
+    msisdn_start: str,
+    msisdn_end: str,
+    landing: Mapping[str, pa.Table],
+    transform_schema: str = "transform",
+) -> dict[str, Any]:
     """Measure one batch and replace its Mini Recon 1 rows in ONE store transaction.
 
     Deletes the batch's previous rows (env, cohort, prefix, batch) in each result table, inserts
@@ -338,12 +454,35 @@ def write_mr1_batch(store_conn: Any, transform_conn: Any, *, run_id: str, env: s
     opens, so a failed read changes nothing. Returns ``rows`` (written per table,
     ``recon_status``: 1), ``failed`` (per table, the subsets that failed) and ``active_status``.
     """
-    _required(run_id=run_id, env=env, cohort_id=cohort_id, prefix_id=prefix_id, prefix=prefix,
-              batch_id=batch_id, msisdn_start=msisdn_start, msisdn_end=msisdn_end)
-    counts = mr1_counts(transform_conn, landing=landing, cohort_id=cohort_id, prefix=prefix,
-                        msisdn_start=msisdn_start, msisdn_end=msisdn_end, transform_schema=transform_schema)
-    scope = {"run_id": run_id, "env": env, "cohort_id": cohort_id, "prefix_id": prefix_id, "prefix": prefix,
-             "batch_id": batch_id, "msisdn_start": msisdn_start, "msisdn_end": msisdn_end}
+    _required(
+        run_id=run_id,
+        env=env,
+        cohort_id=cohort_id,
+        prefix_id=prefix_id,
+        prefix=prefix,
+        batch_id=batch_id,
+        msisdn_start=msisdn_start,
+        msisdn_end=msisdn_end,
+    )
+    counts = mr1_counts(
+        transform_conn,
+        landing=landing,
+        cohort_id=cohort_id,
+        prefix=prefix,
+        msisdn_start=msisdn_start,
+        msisdn_end=msisdn_end,
+        transform_schema=transform_schema,
+    )
+    scope = {
+        "run_id": run_id,
+        "env": env,
+        "cohort_id": cohort_id,
+        "prefix_id": prefix_id,
+        "prefix": prefix,
+        "batch_id": batch_id,
+        "msisdn_start": msisdn_start,
+        "msisdn_end": msisdn_end,
+    }
     rows = _report_rows(counts)
     written: dict[str, int] = {}
     failed: dict[str, list[str]] = {}
@@ -371,8 +510,10 @@ def _result(table: str, row: Mapping[str, Any], status: str) -> dict[str, Any]:
     ``group`` names what the row speaks about (a status, reason, prefix, code; never an MSISDN);
     ``also`` carries the second measure of the two-measure tables (UCoin balance, voucher points).
     """
-    group = next((str(row[k]) for k in ("subscriber_status", "non_migratable_reason", "msisdn_prefix") if k in row),
-                 str(row["subset"]))
+    group = next(
+        (str(row[k]) for k in ("subscriber_status", "non_migratable_reason", "msisdn_prefix") if k in row),
+        str(row["subset"]),
+    )
     if table == "tbl_migratable_subscriber_status":
         expected, actual = row["src_count"] - row["non_migratable_count"], row["trgt_count"]
     elif table == "tbl_pulsa_balance_sum":

@@ -15,24 +15,37 @@ Every write measures first, then replaces its scope's rows in ONE store transact
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Sequence
+from typing import Any
 
 from recon_operators.engine.results import CheckResult
-from recon_operators.store.db import transaction
 from recon_operators.migration.layer_measure import Layers, measure
 from recon_operators.migration.report_config import BrmSpec, MatrixEntry
-from recon_operators.sql_templates import fragment, render_sql
 from recon_operators.migration.report_sql import ReportScope, replace_scope, table, verdict
+from recon_operators.sql_templates import fragment, render_sql
+from recon_operators.store.db import transaction
 
 SCHEMA = "mini_recon_3"
 # (summary table, detail table, check name, upstream count, downstream count, totals differ?)
 _SUMMARIES = {
-    False: ("tbl_prefix_summary", "tbl_data_prep", "service || '.' || table_name", "stage_count", "target_count",
-            "false"),
-    True: ("tbl_prefix_summary_brm", "tbl_data_prep_brm", "brm_file", "brm_count", "target_count",
-           "sum(brm_balance_sum) <> sum(target_balance_sum)"),
+    False: (
+        "tbl_prefix_summary",
+        "tbl_data_prep",
+        "service || '.' || table_name",
+        "stage_count",
+        "target_count",
+        "false",
+    ),
+    True: (
+        "tbl_prefix_summary_brm",
+        "tbl_data_prep_brm",
+        "brm_file",
+        "brm_count",
+        "target_count",
+        "sum(brm_balance_sum) <> sum(target_balance_sum)",
+    ),
 }
 
 
@@ -66,15 +79,23 @@ def _total(layers: Layers, layer: str, side: Any, scope: ReportScope) -> tuple[i
     return measure(layers, layer, side, cohort_id=scope.cohort_id, batch=scope.batch())[None]
 
 
-def write_data_prep(store_conn: Any, layers: Layers, matrix: Sequence[MatrixEntry],
-                    scope: ReportScope) -> list[DataPrepRow]:
+def write_data_prep(
+    store_conn: Any, layers: Layers, matrix: Sequence[MatrixEntry], scope: ReportScope
+) -> list[DataPrepRow]:
     """Count every deployed matrix table at stage and target for one batch; replace the batch's rows."""
     rows = []
     for entry in matrix:
         if entry.deployed:
             stage, target = entry.sides["stage"], entry.sides["target"]
-            rows.append(DataPrepRow(entry.service, entry.table, stage.store, _total(layers, "stage", stage, scope)[0],
-                                    _total(layers, "target", target, scope)[0]))
+            rows.append(
+                DataPrepRow(
+                    entry.service,
+                    entry.table,
+                    stage.store,
+                    _total(layers, "stage", stage, scope)[0],
+                    _total(layers, "target", target, scope)[0],
+                )
+            )
     if not rows:
         raise ValueError("the ETL matrix deploys no table; nothing to reconcile at Mini Recon 3")
     with transaction(store_conn) as cur:
@@ -84,8 +105,9 @@ def write_data_prep(store_conn: Any, layers: Layers, matrix: Sequence[MatrixEntr
     return rows
 
 
-def write_data_prep_brm(store_conn: Any, layers: Layers, extracts: Sequence[BrmSpec],
-                        scope: ReportScope) -> list[BrmRow]:
+def write_data_prep_brm(
+    store_conn: Any, layers: Layers, extracts: Sequence[BrmSpec], scope: ReportScope
+) -> list[BrmRow]:
     """Landed BRM extracts vs the target for one batch; replace the batch's BRM rows."""
     rows = []
     for spec in extracts:
@@ -105,9 +127,15 @@ def write_prefix_summary(store_conn: Any, scope: ReportScope, *, brm: bool = Fal
     """Replace one prefix's Mini Recon 3 summary row (data prep or BRM) from its batch rows."""
     scope.require_prefix()
     summary, detail, check, src, trgt, sums_differ = _SUMMARIES[brm]
-    text = render_sql("mini_recon_3/prefix_summary.sql", summary=table(SCHEMA, summary),
-                      detail=table(SCHEMA, detail), check=fragment(check), src=fragment(src), trgt=fragment(trgt),
-                      sums_differ=fragment(sums_differ))
+    text = render_sql(
+        "mini_recon_3/prefix_summary.sql",
+        summary=table(SCHEMA, summary),
+        detail=table(SCHEMA, detail),
+        check=fragment(check),
+        src=fragment(src),
+        trgt=fragment(trgt),
+        sums_differ=fragment(sums_differ),
+    )
     params = {k: v for k, v in scope.params().items() if k in ("run_id", "env", "cohort_id", "prefix_id", "prefix")}
     with transaction(store_conn) as cur:
         cur.execute(text, params)
@@ -117,25 +145,62 @@ def write_prefix_summary(store_conn: Any, scope: ReportScope, *, brm: bool = Fal
 
 
 def data_prep_results(rows: Sequence[DataPrepRow]) -> list[CheckResult]:
-    return [verdict(f"data_prep:{r.service}.{r.table_name}", "row_count", r.stage_count, r.target_count,
-                    passed=r.passed, source={"layer": "stage", "store": r.stage_store}, target={"layer": "target"})
-            for r in rows]
+    return [
+        verdict(
+            f"data_prep:{r.service}.{r.table_name}",
+            "row_count",
+            r.stage_count,
+            r.target_count,
+            passed=r.passed,
+            source={"layer": "stage", "store": r.stage_store},
+            target={"layer": "target"},
+        )
+        for r in rows
+    ]
 
 
 def brm_results(rows: Sequence[BrmRow]) -> list[CheckResult]:
     out = []
     for r in rows:
-        out.append(verdict(f"data_prep_brm:{r.brm_file}", "row_count", r.brm_count, r.target_count,
-                           passed=r.brm_count == r.target_count, source={"layer": "source"}, target={"layer": "target"}))
-        out.append(verdict(f"data_prep_brm:{r.brm_file}:balance", "sum", r.brm_balance_sum, r.target_balance_sum,
-                           passed=r.brm_balance_sum == r.target_balance_sum, source={"layer": "source"},
-                           target={"layer": "target"}))
+        out.append(
+            verdict(
+                f"data_prep_brm:{r.brm_file}",
+                "row_count",
+                r.brm_count,
+                r.target_count,
+                passed=r.brm_count == r.target_count,
+                source={"layer": "source"},
+                target={"layer": "target"},
+            )
+        )
+        out.append(
+            verdict(
+                f"data_prep_brm:{r.brm_file}:balance",
+                "sum",
+                r.brm_balance_sum,
+                r.target_balance_sum,
+                passed=r.brm_balance_sum == r.target_balance_sum,
+                source={"layer": "source"},
+                target={"layer": "target"},
+            )
+        )
     return out
 
 
 def summary_results(row: dict[str, Any], *, brm: bool) -> list[CheckResult]:
     """The prefix verdict as one ledger result (expected: no failed checks)."""
     name = "prefix_summary_brm" if brm else "prefix_summary"
-    return [verdict(name, "rule", 0, int(row["failed_checks"]), passed=row["status_match"] == "Match",
-                    details={"match_percent": str(row["match_percent"]), "total_checks": row["total_checks"],
-                             "failed_subsets": list(row["failed_subsets"])})]
+    return [
+        verdict(
+            name,
+            "rule",
+            0,
+            int(row["failed_checks"]),
+            passed=row["status_match"] == "Match",
+            details={
+                "match_percent": str(row["match_percent"]),
+                "total_checks": row["total_checks"],
+                "failed_subsets": list(row["failed_subsets"]),
+            },
+        )
+    ]

@@ -11,18 +11,19 @@ transaction, after every measure was taken. No Airflow imports.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from recon_operators.engine.results import CheckResult
-from recon_operators.store.db import transaction
-from recon_operators.migration.layer_measure import Counted, Layers, measure
 from recon_operators.migration.landing import BatchRange
+from recon_operators.migration.layer_measure import Counted, Layers, measure
 from recon_operators.migration.mr2_reports import subset_name
 from recon_operators.migration.report_config import LAYERS, MeasureSpec
-from recon_operators.sql_templates import render_sql
 from recon_operators.migration.report_sql import ReportScope, table, verdict
+from recon_operators.sql_templates import render_sql
+from recon_operators.store.db import transaction
 
 TABLE = ("recon_report", "tbl_recon_report_overall_summary")
 
@@ -59,7 +60,8 @@ def prefixes_from_scopes(scopes: Iterable[Mapping[str, Any]]) -> list[PrefixBatc
     grouped: dict[tuple[str, str], list[BatchRange]] = defaultdict(list)
     for scope in scopes:
         grouped[(str(scope["prefix_id"]), str(scope["prefix"]))].append(
-            BatchRange(str(scope["batch_id"]), str(scope["msisdn_start"]), str(scope["msisdn_end"])))
+            BatchRange(str(scope["batch_id"]), str(scope["msisdn_start"]), str(scope["msisdn_end"]))
+        )
     return [PrefixBatches(pid, prefix, tuple(batches)) for (pid, prefix), batches in grouped.items()]
 
 
@@ -71,8 +73,9 @@ def _add(total: dict[str | None, list[Any]], counted: Counted) -> None:
             slot[1] = (slot[1] or Decimal(0)) + value
 
 
-def overall_rows(layers: Layers, measures: Sequence[MeasureSpec], prefix: PrefixBatches, *,
-                 cohort_id: str) -> list[OverallRow]:
+def overall_rows(
+    layers: Layers, measures: Sequence[MeasureSpec], prefix: PrefixBatches, *, cohort_id: str
+) -> list[OverallRow]:
     rows = []
     for spec in measures:
         missing = [layer for layer in LAYERS if layer not in spec.sides]
@@ -81,21 +84,47 @@ def overall_rows(layers: Layers, measures: Sequence[MeasureSpec], prefix: Prefix
         per_layer: dict[str, dict[str | None, list[Any]]] = {layer: {} for layer in LAYERS}
         for batch in prefix.batches:
             for layer in LAYERS:
-                _add(per_layer[layer], measure(layers, layer, spec.sides[layer], cohort_id=cohort_id, batch=batch,
-                                               group_by=spec.group_by, rule=spec.rule))
+                _add(
+                    per_layer[layer],
+                    measure(
+                        layers,
+                        layer,
+                        spec.sides[layer],
+                        cohort_id=cohort_id,
+                        batch=batch,
+                        group_by=spec.group_by,
+                        rule=spec.rule,
+                    ),
+                )
         groups = sorted(set().union(*per_layer.values()), key=lambda g: (g is None, g or ""))
         if not groups and spec.group_by is None:
             groups = [None]
         for group in groups:
             cells = {layer: per_layer[layer].get(group, [0, None]) for layer in LAYERS}
             totals = {layer: (cells[layer][1] or Decimal(0)) if spec.sides[layer].sum else None for layer in LAYERS}
-            rows.append(OverallRow(prefix.prefix_id, prefix.prefix, spec.service, subset_name(spec, group),
-                                   {layer: cells[layer][0] for layer in LAYERS}, totals))
+            rows.append(
+                OverallRow(
+                    prefix.prefix_id,
+                    prefix.prefix,
+                    spec.service,
+                    subset_name(spec, group),
+                    {layer: cells[layer][0] for layer in LAYERS},
+                    totals,
+                )
+            )
     return rows
 
 
-def write_overall_summary(store_conn: Any, layers: Layers, measures: Sequence[MeasureSpec], *, run_id: str,
-                          env: str, cohort_id: str, prefixes: Sequence[PrefixBatches]) -> list[OverallRow]:
+def write_overall_summary(
+    store_conn: Any,
+    layers: Layers,
+    measures: Sequence[MeasureSpec],
+    *,
+    run_id: str,
+    env: str,
+    cohort_id: str,
+    prefixes: Sequence[PrefixBatches],
+) -> list[OverallRow]:
     """Measure every prefix of the cohort, then replace the cohort's overall-summary rows at once."""
     scope = ReportScope(run_id, env, cohort_id)
     rows = [row for prefix in prefixes for row in overall_rows(layers, measures, prefix, cohort_id=cohort_id)]
@@ -104,17 +133,35 @@ def write_overall_summary(store_conn: Any, layers: Layers, measures: Sequence[Me
     with transaction(store_conn) as cur:
         cur.execute(render_sql("reports/cohort_delete.sql", table=table(*TABLE)), scope.params())
         for row in rows:
-            cur.execute(render_sql("recon_report/insert_overall_summary.sql"), {
-                **scope.params(), "prefix_id": row.prefix_id, "prefix": row.prefix, "service": row.service,
-                "subset": row.subset, "totals_equal": row.totals_equal,
-                **{f"{layer}_count": row.counts[layer] for layer in LAYERS}})
+            cur.execute(
+                render_sql("recon_report/insert_overall_summary.sql"),
+                {
+                    **scope.params(),
+                    "prefix_id": row.prefix_id,
+                    "prefix": row.prefix,
+                    "service": row.service,
+                    "subset": row.subset,
+                    "totals_equal": row.totals_equal,
+                    **{f"{layer}_count": row.counts[layer] for layer in LAYERS},
+                },
+            )
     return rows
 
 
 def overall_results(rows: Sequence[OverallRow]) -> list[CheckResult]:
     """Per prefix and subset: source (expected) vs target (actual), with every layer in details."""
-    return [verdict(f"overall:{row.service}", "distinct_count", row.counts["source"], row.counts["target"],
-                    passed=row.passed, group=f"{row.prefix_id}/{row.subset}",
-                    details={"counts": dict(row.counts),
-                             "totals": {k: None if v is None else str(v) for k, v in row.totals.items()}})
-            for row in rows]
+    return [
+        verdict(
+            f"overall:{row.service}",
+            "distinct_count",
+            row.counts["source"],
+            row.counts["target"],
+            passed=row.passed,
+            group=f"{row.prefix_id}/{row.subset}",
+            details={
+                "counts": dict(row.counts),
+                "totals": {k: None if v is None else str(v) for k, v in row.totals.items()},
+            },
+        )
+        for row in rows
+    ]

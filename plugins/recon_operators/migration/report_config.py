@@ -9,9 +9,10 @@ SQL is built; filter values are bound parameters.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal, Mapping
+from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field
 
@@ -22,8 +23,16 @@ from recon_operators.paths import config_dir
 
 LAYERS = ("source", "transform", "stage", "target")
 STAGE_STORES = ("mariadb", "mongodb", "postgres")
-MR2_REPORTS = ("transformed_msisdn", "status_comparison", "plan_validation", "app_login", "addon_validation",
-               "pulsa_balance", "subscriber_promotion", "payment_sub_count")
+MR2_REPORTS = (
+    "transformed_msisdn",
+    "status_comparison",
+    "plan_validation",
+    "app_login",
+    "addon_validation",
+    "pulsa_balance",
+    "subscriber_promotion",
+    "payment_sub_count",
+)
 RULES = ("app_login",)
 MR2_CONFIG = "reports/mini_recon_2.yaml"
 MATRIX_CONFIG = "reports/etl_stage_matrix.yaml"
@@ -200,7 +209,9 @@ class _Problems:
             raise Located(self.found)
 
 
-def _filter(value: dict[str, Any] | None, loc: tuple[Any, ...], problems: _Problems) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+def _filter(
+    value: dict[str, Any] | None, loc: tuple[Any, ...], problems: _Problems
+) -> tuple[tuple[str, tuple[Any, ...]], ...]:
     if value is None:
         return ()
     if not value:
@@ -215,8 +226,14 @@ def _filter(value: dict[str, Any] | None, loc: tuple[Any, ...], problems: _Probl
     return tuple(out)
 
 
-def _side(layer: str, given: Location, shared: _Counted | MatrixTable | None, default_store: str,
-          loc: tuple[Any, ...], problems: _Problems) -> Side:
+def _side(
+    layer: str,
+    given: Location,
+    shared: _Counted | MatrixTable | None,
+    default_store: str,
+    loc: tuple[Any, ...],
+    problems: _Problems,
+) -> Side:
     """A side: the location's own values over the measure's (``shared``) defaults. An inherited
     value is checked once where it is written (``_check_shared``), not again on every side."""
     own = given.model_dump(exclude_none=True)
@@ -240,9 +257,13 @@ def _side(layer: str, given: Location, shared: _Counted | MatrixTable | None, de
         relation = ""
     else:
         problems.ident(relation, (*loc, name_key), dotted=store == "postgres")
-    optional = {key: (problems if key in own or key == "json_column" else silent).ident(
-                    merged[key], (*loc, key), dotted=key == "json_column" and store == "mongodb")
-                for key in ("distinct", "sum", "cohort_column", "json_column", "msisdn_column") if merged.get(key)}
+    optional = {
+        key: (problems if key in own or key == "json_column" else silent).ident(
+            merged[key], (*loc, key), dotted=key == "json_column" and store == "mongodb"
+        )
+        for key in ("distinct", "sum", "cohort_column", "json_column", "msisdn_column")
+        if merged.get(key)
+    }
     flt = _filter(merged.get("filter"), (*loc, "filter"), problems if "filter" in own else silent)
     return Side(store=store, relation=relation, filter=flt, **optional)
 
@@ -260,8 +281,11 @@ def _measures(parsed: MeasuresFile) -> list[MeasureSpec]:
     for i, item in enumerate(parsed.measures):
         loc = ("measures", i)
         _check_shared(item, loc, problems)
-        sides = {layer: _side(layer, getattr(item, layer), item, parsed.stage_store, (*loc, layer), problems)
-                 for layer in LAYERS if getattr(item, layer) is not None}
+        sides = {
+            layer: _side(layer, getattr(item, layer), item, parsed.stage_store, (*loc, layer), problems)
+            for layer in LAYERS
+            if getattr(item, layer) is not None
+        }
         if item.rule and any(s.json_column is None for s in sides.values()):
             problems.add(loc, f"rule {item.rule} needs json_column on every side")
         if item.report == "pulsa_balance" and any(s.sum is None for s in sides.values()):
@@ -299,8 +323,10 @@ def _matrix(parsed: MatrixFile) -> list[MatrixEntry]:
 def _brm(parsed: BrmFile) -> list[BrmSpec]:
     problems, out = _Problems(), []
     for i, item in enumerate(parsed.brm):
-        sides = {layer: _side(layer, getattr(item, layer), None, "mariadb", ("brm", i, layer), problems)
-                 for layer in ("source", "target")}
+        sides = {
+            layer: _side(layer, getattr(item, layer), None, "mariadb", ("brm", i, layer), problems)
+            for layer in ("source", "target")
+        }
         for layer, side in sides.items():
             if side.sum is None:
                 problems.add(("brm", i, layer, "sum"), "is required (the balance to total)")
@@ -313,17 +339,18 @@ def _brm(parsed: BrmFile) -> list[BrmSpec]:
 
 def load_measures(path: Path | None = None) -> list[MeasureSpec]:
     """The Mini Recon 2 / overall-summary measures, validated (every problem raises at once)."""
-    return load_config(MeasuresFile, path or config_dir() / MR2_CONFIG, "report config", build=_measures,
-                       error=ReportConfigError)
+    return load_config(
+        MeasuresFile, path or config_dir() / MR2_CONFIG, "report config", build=_measures, error=ReportConfigError
+    )
 
 
 def load_matrix(path: Path | None = None) -> list[MatrixEntry]:
     """The ETL stage report's service-table matrix, validated (every problem raises at once)."""
-    return load_config(MatrixFile, path or config_dir() / MATRIX_CONFIG, "report config", build=_matrix,
-                       error=ReportConfigError)
+    return load_config(
+        MatrixFile, path or config_dir() / MATRIX_CONFIG, "report config", build=_matrix, error=ReportConfigError
+    )
 
 
 def load_brm(path: Path | None = None) -> list[BrmSpec]:
     """The Mini Recon 3 BRM extracts, validated (every problem raises at once)."""
-    return load_config(BrmFile, path or config_dir() / MR3_CONFIG, "report config", build=_brm,
-                       error=ReportConfigError)
+    return load_config(BrmFile, path or config_dir() / MR3_CONFIG, "report config", build=_brm, error=ReportConfigError)

@@ -40,7 +40,7 @@ class ReportScope:
                 raise ValueError(f"{name} must be a string or None, got {value!r}")
 
     @classmethod
-    def from_mapping(cls, run_id: str, values: dict[str, Any]) -> "ReportScope":
+    def from_mapping(cls, run_id: str, values: dict[str, Any]) -> ReportScope:
         """From an operator's scope dict (params/conf); empty strings count as unset."""
         names = ("env", "cohort_id", "prefix_id", "prefix", "batch_id", "msisdn_start", "msisdn_end")
         return cls(run_id, **{n: (str(values[n]) if values.get(n) not in (None, "") else None) for n in names})
@@ -68,10 +68,28 @@ def replace_scope(cur: Any, qualified: Ident, scope: ReportScope) -> None:
     cur.execute(render_sql("reports/scope_delete.sql", table=qualified), scope.params())
 
 
-def verdict(check_name: str, kind: str, expected: int | Decimal, actual: int | Decimal, *, passed: bool,
-            group: str | None = None, source: dict[str, Any] | None = None, target: dict[str, Any] | None = None,
-            details: dict[str, Any] | None = None) -> CheckResult:
+def verdict(
+    check_name: str,
+    kind: str,
+    expected: int | Decimal,
+    actual: int | Decimal,
+    *,
+    passed: bool,
+    group: str | None = None,
+    source: dict[str, Any] | None = None,
+    target: dict[str, Any] | None = None,
+    details: dict[str, Any] | None = None,
+) -> CheckResult:
     """One report comparison as a ledger result; discrepancy = actual - expected, like the engine."""
-    return CheckResult(check_name=check_name, kind=kind, status=Status.MATCH if passed else Status.MISMATCH,
-                       expected=expected, actual=actual, discrepancy=actual - expected, group=group,
-                       source=source or {}, target=target or {}, details=details or {})
+    return CheckResult(
+        check_name=check_name,
+        kind=kind,
+        status=Status.MATCH if passed else Status.MISMATCH,
+        expected=expected,
+        actual=actual,
+        discrepancy=actual - expected,
+        group=group,
+        source=source or {},
+        target=target or {},
+        details=details or {},
+    )

@@ -9,8 +9,9 @@ connections, and an alert is the last place a subscriber number or a password ma
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from recon_operators.engine.masking import mask_value, scrub
 
@@ -22,8 +23,14 @@ SUMMARY_XCOM_KEY = "recon_summary"
 SCOPE_KEYS = ("env", "cohort_id", "prefix_id", "prefix", "batch_id", "msisdn_start", "msisdn_end", "stage")
 
 _ICONS = {"Warned": ":warning:", "Approved": ":white_check_mark:", "Passed": ":white_check_mark:"}
-_COLUMNS = (("check", "check_name", 28), ("group", "group_key", 16), ("expected", "expected", 18),
-            ("actual", "actual", 18), ("discrepancy", "discrepancy", 16), ("status", "status", 8))
+_COLUMNS = (
+    ("check", "check_name", 28),
+    ("group", "group_key", 16),
+    ("expected", "expected", 18),
+    ("actual", "actual", 18),
+    ("discrepancy", "discrepancy", 16),
+    ("status", "status", 8),
+)
 _NUMERIC = {"expected", "actual", "discrepancy"}
 
 
@@ -75,8 +82,9 @@ def _table(checks: list[dict[str, Any]], budget: int, max_rows: int) -> tuple[li
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
 
     def line(cells: list[str]) -> str:
-        return "  ".join(c.rjust(w) if title in _NUMERIC else c.ljust(w)
-                         for c, w, (title, _, _) in zip(cells, widths, _COLUMNS)).rstrip()
+        return "  ".join(
+            c.rjust(w) if title in _NUMERIC else c.ljust(w) for c, w, (title, _, _) in zip(cells, widths, _COLUMNS)
+        ).rstrip()
 
     lines = ["```", line(header)]
     used = sum(len(x) + 1 for x in lines) + 4 + 40  # closing fence and the "... N more" line
@@ -110,15 +118,19 @@ def batch_label(scope: Mapping[str, Any]) -> str | None:
 def render_text(alert: GateAlert, *, max_checks: int = 15, max_samples: int = 5, limit: int = MAX_TEXT) -> str:
     """The Slack message: headline, scope, failed checks table, masked samples, link to the run."""
     icon = _ICONS.get(alert.outcome, ":rotating_light:")
-    headline = f"{icon} *{_safe(alert.outcome, 20)}*: cohort *{_safe(alert.cohort_id or '-', 60)}*, " \
-               f"stage *{_safe(alert.stage or '-', 40)}*"
+    headline = (
+        f"{icon} *{_safe(alert.outcome, 20)}*: cohort *{_safe(alert.cohort_id or '-', 60)}*, "
+        f"stage *{_safe(alert.stage or '-', 40)}*"
+    )
     batch = batch_label(alert.scope)
     if batch:
         headline += f", batch *{_safe(batch, 60)}*"
     if alert.policy or alert.verdict_status:
         headline += f" (policy `{_safe(alert.policy or '-', 20)}`, verdict *{_safe(alert.verdict_status or '-', 20)}*)"
-    head = [headline, f"DAG `{_safe(alert.dag_id, 80)}` · run `{_safe(alert.run_id, 80)}` · "
-                      f"task `{_safe(alert.task_id or '-', 80)}`"]
+    head = [
+        headline,
+        f"DAG `{_safe(alert.dag_id, 80)}` · run `{_safe(alert.run_id, 80)}` · task `{_safe(alert.task_id or '-', 80)}`",
+    ]
     if alert.scope:
         scope = " · ".join(f"{k}={mask_value(k, v)}" for k, v in sorted(alert.scope.items()))
         head.append(f"*Scope:* {_safe(scope, 400)}")
@@ -215,8 +227,13 @@ def _error_line(exc: Any) -> str | None:
     return " ".join(text.split())[:500] or None
 
 
-def alert_from_context(context: Mapping[str, Any], *, outcome: str = "Failed", policy: str | None = None,
-                       scope: Mapping[str, Any] | None = None) -> GateAlert:
+def alert_from_context(
+    context: Mapping[str, Any],
+    *,
+    outcome: str = "Failed",
+    policy: str | None = None,
+    scope: Mapping[str, Any] | None = None,
+) -> GateAlert:
     """A ``GateAlert`` for a failed task, from its callback context and its ``recon_summary`` XCom.
 
     The scope comes from, later winning: ``scope`` (the DAG's own, e.g. env and cohort), the run's
@@ -230,8 +247,12 @@ def alert_from_context(context: Mapping[str, Any], *, outcome: str = "Failed", p
     dag_run = context.get("dag_run")
     summary = _pull_summary(ti)
     task_scope = getattr(task, "scope", None)
-    scope = _scope_from(scope, context.get("params"), getattr(dag_run, "conf", None),
-                        task_scope if isinstance(task_scope, Mapping) else None)
+    scope = _scope_from(
+        scope,
+        context.get("params"),
+        getattr(dag_run, "conf", None),
+        task_scope if isinstance(task_scope, Mapping) else None,
+    )
     if isinstance(summary.get("scope"), dict):
         scope.update({str(k): str(v) for k, v in summary["scope"].items() if v is not None})
     try:

@@ -26,8 +26,15 @@ class ReconSlackNotifier(BaseNotifier):
 
     template_fields: Sequence[str] = ("slack_webhook_conn_id",)
 
-    def __init__(self, slack_webhook_conn_id: str, *, outcome: str = "Failed", policy: str | None = None,
-                 timeout: int | None = None, scope: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        slack_webhook_conn_id: str,
+        *,
+        outcome: str = "Failed",
+        policy: str | None = None,
+        timeout: int | None = None,
+        scope: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__()
         self.slack_webhook_conn_id = slack_webhook_conn_id
         self.outcome = outcome
@@ -38,5 +45,8 @@ class ReconSlackNotifier(BaseNotifier):
     def notify(self, context: Any) -> None:
         if already_alerted(context):
             return  # a gate's stop: the gate sent its own, fuller alert
-        send_slack(alert_from_context(context, outcome=self.outcome, policy=self.policy, scope=self.scope),
-                   self.slack_webhook_conn_id, timeout=self.timeout)
+        send_slack(
+            alert_from_context(context, outcome=self.outcome, policy=self.policy, scope=self.scope),
+            self.slack_webhook_conn_id,
+            timeout=self.timeout,
+        )

@@ -28,8 +28,9 @@ def message_attributes(alert: GateAlert) -> dict[str, str]:
     return {key: scrub(str(value))[:256] for key, value in values.items() if value}
 
 
-def send_sns(alert: GateAlert, target_arn: str, aws_conn_id: str | None = "aws_default",
-             *, region_name: str | None = None) -> str:
+def send_sns(
+    alert: GateAlert, target_arn: str, aws_conn_id: str | None = "aws_default", *, region_name: str | None = None
+) -> str:
     """Publish the rendered alert to a topic (or endpoint); returns the SNS message id."""
     hook = SnsHook(aws_conn_id=aws_conn_id, region_name=region_name)
     response = hook.publish_to_target(
@@ -46,9 +47,16 @@ class ReconSnsNotifier(BaseNotifier):
 
     template_fields: Sequence[str] = ("target_arn", "aws_conn_id")
 
-    def __init__(self, target_arn: str, aws_conn_id: str | None = "aws_default", *, outcome: str = "Failed",
-                 policy: str | None = None, region_name: str | None = None,
-                 scope: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        target_arn: str,
+        aws_conn_id: str | None = "aws_default",
+        *,
+        outcome: str = "Failed",
+        policy: str | None = None,
+        region_name: str | None = None,
+        scope: Mapping[str, str] | None = None,
+    ) -> None:
         super().__init__()
         self.target_arn = target_arn
         self.aws_conn_id = aws_conn_id
@@ -60,5 +68,9 @@ class ReconSnsNotifier(BaseNotifier):
     def notify(self, context: Any) -> None:
         if already_alerted(context):
             return  # a gate's stop: the gate sent its own, fuller alert
-        send_sns(alert_from_context(context, outcome=self.outcome, policy=self.policy, scope=self.scope),
-                 self.target_arn, self.aws_conn_id, region_name=self.region_name)
+        send_sns(
+            alert_from_context(context, outcome=self.outcome, policy=self.policy, scope=self.scope),
+            self.target_arn,
+            self.aws_conn_id,
+            region_name=self.region_name,
+        )

@@ -8,8 +8,9 @@ loads never start. Who answered, and when, goes to the ledger.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
-from typing import Any, Sequence
+from typing import Any
 
 from airflow.providers.standard.operators.hitl import ApprovalOperator
 
@@ -61,17 +62,30 @@ class ReconApprovalGateOperator(GateMixin, ApprovalOperator):
     def execute(self, context: Any) -> Any:
         scope, summary = self.read_verdict()
         if summary["status"] == "Match":
-            self.log.info("gate passed without asking: %s matched %d/%d", scrub(scope.key), summary["matched"],
-                          summary["total"])
+            self.log.info(
+                "gate passed without asking: %s matched %d/%d", scrub(scope.key), summary["matched"], summary["total"]
+            )
             return self.record(context, scope, summary, "Passed")
         from recon_operators.notifiers.alerts import GateAlert, render_text
 
         self.subject = scrub(f"{self.subject} ({scope.key})")
         ti = context["ti"]
-        self.body = render_text(GateAlert(
-            dag_id=ti.dag_id, run_id=ti.run_id, task_id=ti.task_id, cohort_id=scope.cohort_id, stage=scope.stage,
-            scope=scope.as_dict(), policy="approve", outcome="AwaitingApproval", verdict_status=summary["status"],
-            failed_checks=summary["failed_checks"], samples=[], run_url=getattr(ti, "log_url", None)))
+        self.body = render_text(
+            GateAlert(
+                dag_id=ti.dag_id,
+                run_id=ti.run_id,
+                task_id=ti.task_id,
+                cohort_id=scope.cohort_id,
+                stage=scope.stage,
+                scope=scope.as_dict(),
+                policy="approve",
+                outcome="AwaitingApproval",
+                verdict_status=summary["status"],
+                failed_checks=summary["failed_checks"],
+                samples=[],
+                run_url=getattr(ti, "log_url", None),
+            )
+        )
         self.log.warning("%s; waiting for approval", failure_line(summary, "AwaitingApproval"))
         self.alert(context, summary, "AwaitingApproval")
         return super().execute(context)

@@ -7,8 +7,9 @@ The job config is re-read from its YAML file when a task runs, so the task and t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import closing
-from typing import Any, Sequence
+from typing import Any
 
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
@@ -76,15 +77,22 @@ class BatchPlanOperator(_BatchJobOperator):
 
         job = self.job()
         try:
-            source, chunks = profile(job.layout, job.source_path, chunks=job.workers,
-                                     filesystem=self.filesystem(job))
+            source, chunks = profile(job.layout, job.source_path, chunks=job.workers, filesystem=self.filesystem(job))
         except BatchSourceError as exc:
             raise _fail(f"batch job {job.job}", exc) from None
         with self.target(job) as conn:
             ensure_tables(conn, job.tables, job.layout)
             cleared = clear_run(conn, job.tables, self.batch_run_id)
-        self.log.info("batch %s run %s: %d records (%d valid, %d rejected) in %d chunks; %d rows of an earlier attempt cleared",
-                      job.job, self.batch_run_id, source.records, source.valid, source.rejected, len(chunks), cleared)
+        self.log.info(
+            "batch %s run %s: %d records (%d valid, %d rejected) in %d chunks; %d rows of an earlier attempt cleared",
+            job.job,
+            self.batch_run_id,
+            source.records,
+            source.valid,
+            source.rejected,
+            len(chunks),
+            cleared,
+        )
         context["ti"].xcom_push(key=SOURCE_XCOM_KEY, value=source.as_dict())
         return [c.as_dict() for c in chunks]
 
@@ -107,13 +115,17 @@ class BatchWorkerOperator(_BatchJobOperator):
             positions = job.layout.positions(chunk.header)
             lines = read_chunk(job.layout, job.source_path, chunk, filesystem=self.filesystem(job))
             with self.target(job) as conn:
-                metrics = load_chunk(conn, job.tables, job.layout, self.batch_run_id, chunk.worker_id, lines,
-                                     positions)
+                metrics = load_chunk(conn, job.tables, job.layout, self.batch_run_id, chunk.worker_id, lines, positions)
         except (RecordError, BatchSourceError) as exc:
             raise _fail(f"batch job {job.job} worker {chunk.worker_id}", exc) from None
-        self.log.info("worker %s: read %d, processed %d, written %d, rejected %d", chunk.worker_id,
-                      metrics.records_read, metrics.records_processed, metrics.records_written,
-                      metrics.records_rejected)
+        self.log.info(
+            "worker %s: read %d, processed %d, written %d, rejected %d",
+            chunk.worker_id,
+            metrics.records_read,
+            metrics.records_processed,
+            metrics.records_written,
+            metrics.records_rejected,
+        )
         for reason in metrics.reject_reasons:
             self.log.warning("worker %s rejected %s", chunk.worker_id, scrub(reason))
         return metrics.as_dict()
@@ -128,8 +140,9 @@ class BatchMergeOperator(_BatchJobOperator):
         job = self.job()
         with self.target(job) as conn:
             merged = merge_final(conn, job.tables, job.layout, self.batch_run_id)
-        self.log.info("batch %s run %s: MERGE upserted %d rows into %s", job.job, self.batch_run_id, merged,
-                      job.tables.final_name)
+        self.log.info(
+            "batch %s run %s: MERGE upserted %d rows into %s", job.job, self.batch_run_id, merged, job.tables.final_name
+        )
         return merged
 
 
@@ -158,11 +171,18 @@ class BatchReconcileOperator(_BatchJobOperator):
         from recon_operators.notifiers.alerts import SUMMARY_XCOM_KEY
 
         job = self.job()
-        workers = sorted((WorkerMetrics.from_dict(dict(m)) for m in self.worker_metrics or ()),
-                         key=lambda w: w.worker_id)
-        recon = Reconciliation(run_id=self.batch_run_id, layout=job.layout, tables=job.tables,
-                               source=dict(self.source), workers=workers, amount_tolerance=job.amount_tolerance,
-                               target_label=job.connections.target)
+        workers = sorted(
+            (WorkerMetrics.from_dict(dict(m)) for m in self.worker_metrics or ()), key=lambda w: w.worker_id
+        )
+        recon = Reconciliation(
+            run_id=self.batch_run_id,
+            layout=job.layout,
+            tables=job.tables,
+            source=dict(self.source),
+            workers=workers,
+            amount_tolerance=job.amount_tolerance,
+            target_label=job.connections.target,
+        )
         results = reconcile(recon, lambda: postgres_connection(job.connections.target))
         report = run_report(job.job, self.batch_run_id, recon.source, workers, results)
         hook = ResultsStoreHook(job.connections.store)
@@ -170,10 +190,16 @@ class BatchReconcileOperator(_BatchJobOperator):
             record_audit(conn, job.job, self.batch_run_id, results, workers, report)
         with hook.get_store() as store:
             report["ledger_run_id"] = record_ledger(store, job.env, job.job, self.batch_run_id, results)
-        context["ti"].xcom_push(key=SUMMARY_XCOM_KEY, value={
-            "scope": batch_scope(job.env, job.job, self.batch_run_id).as_dict(), "stage": "batch_load",
-            "policy": "fail", "verdict_status": "Match" if report["status"] == "Passed" else "Mismatch",
-            "failed_checks": report["failed_checks"]})
+        context["ti"].xcom_push(
+            key=SUMMARY_XCOM_KEY,
+            value={
+                "scope": batch_scope(job.env, job.job, self.batch_run_id).as_dict(),
+                "stage": "batch_load",
+                "policy": "fail",
+                "verdict_status": "Match" if report["status"] == "Passed" else "Mismatch",
+                "failed_checks": report["failed_checks"],
+            },
+        )
         if report["status"] != "Passed":
             message = scrub(failure_message(job.job, self.batch_run_id, results))
             self.log.error("%s", message)

@@ -8,7 +8,8 @@ msisdn_start, msisdn_end) from here.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
@@ -36,8 +37,9 @@ def select_scopes(scopes: list[dict[str, str]], prefix_ids: list[str], batch_ids
         names = {s["batch_id"] for s in chosen} | {f"{s['prefix_id']}/{s['batch_id']}" for s in chosen}
         unknown = [b for b in batch_ids if b not in names]
         if unknown:
-            raise SelectionError(f"batch_ids {unknown} are not in the selected prefixes "
-                                 f"(known: {', '.join(sorted(names))})")
+            raise SelectionError(
+                f"batch_ids {unknown} are not in the selected prefixes (known: {', '.join(sorted(names))})"
+            )
         chosen = [s for s in chosen if s["batch_id"] in batch_ids or f"{s['prefix_id']}/{s['batch_id']}" in batch_ids]
     return chosen
 
@@ -47,10 +49,17 @@ def prefixes_of(scopes: list[dict[str, str]], chosen: list[dict[str, str]]) -> l
     summary covers them all) and the batches this run recomputes (``fresh_batch_ids``)."""
     out: dict[str, dict[str, Any]] = {}
     for scope in chosen:
-        entry = out.setdefault(scope["prefix_id"], {
-            "env": scope["env"], "cohort_id": scope["cohort_id"], "prefix_id": scope["prefix_id"],
-            "prefix": scope["prefix"], "fresh_batch_ids": [],
-            "batch_ids": [s["batch_id"] for s in scopes if s["prefix_id"] == scope["prefix_id"]]})
+        entry = out.setdefault(
+            scope["prefix_id"],
+            {
+                "env": scope["env"],
+                "cohort_id": scope["cohort_id"],
+                "prefix_id": scope["prefix_id"],
+                "prefix": scope["prefix"],
+                "fresh_batch_ids": [],
+                "batch_ids": [s["batch_id"] for s in scopes if s["prefix_id"] == scope["prefix_id"]],
+            },
+        )
         entry["fresh_batch_ids"].append(scope["batch_id"])
     return list(out.values())
 
@@ -66,8 +75,15 @@ class SelectBatchesOperator(BaseOperator):
 
     template_fields: Sequence[str] = ("prefix_ids", "batch_ids")
 
-    def __init__(self, *, scopes: list[dict[str, str]], prefix_ids: Any = None, batch_ids: Any = None,
-                 per: str = "batch", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        scopes: list[dict[str, str]],
+        prefix_ids: Any = None,
+        batch_ids: Any = None,
+        per: str = "batch",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         if per not in ("batch", "prefix"):
             raise ValueError(f"{kwargs.get('task_id')}: per must be batch or prefix, not {per!r}")
@@ -81,6 +97,10 @@ class SelectBatchesOperator(BaseOperator):
             chosen = select_scopes(self.scopes, normalise_batches(self.prefix_ids), normalise_batches(self.batch_ids))
         except (SelectionError, ValueError) as exc:
             raise AirflowFailException(str(exc)) from None
-        self.log.info("this run covers %d of %d batch(es): %s", len(chosen), len(self.scopes),
-                      ", ".join(f"{s['prefix_id']}/{s['batch_id']}" for s in chosen))
+        self.log.info(
+            "this run covers %d of %d batch(es): %s",
+            len(chosen),
+            len(self.scopes),
+            ", ".join(f"{s['prefix_id']}/{s['batch_id']}" for s in chosen),
+        )
         return chosen if self.per == "batch" else prefixes_of(self.scopes, chosen)

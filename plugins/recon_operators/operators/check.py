@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from recon_operators.engine.runner import run_suite
 from recon_operators.engine.scope import Scope
@@ -23,8 +24,15 @@ class ReconCheckOperator(RecordingOperator):
     The run's log row says ``Failed`` when some checks could not be evaluated (Error results).
     """
 
-    template_fields: Sequence[str] = ("suite_path", "scope", "stage", "store_conn_id", "engine", "spark_master",
-                                      "spark_conn_id")
+    template_fields: Sequence[str] = (
+        "suite_path",
+        "scope",
+        "stage",
+        "store_conn_id",
+        "engine",
+        "spark_master",
+        "spark_conn_id",
+    )
     template_fields_renderers = {"scope": "json"}
     ui_color = "#e8f4ea"
 
@@ -65,8 +73,9 @@ class ReconCheckOperator(RecordingOperator):
         except SuiteError as exc:
             for problem in exc.problems:
                 self.say(problem, logging.ERROR)
-            with self.recording(context, self._scope(None), path.stem,
-                                process_name=self.process_name or self.stage or path.stem):
+            with self.recording(
+                context, self._scope(None), path.stem, process_name=self.process_name or self.stage or path.stem
+            ):
                 raise
 
     def _run(self, suite: SuiteSpec, scope: Scope, open_side: Any) -> list[Any]:
@@ -75,8 +84,9 @@ class ReconCheckOperator(RecordingOperator):
         if on_spark and self.spark_conn_id:
             from recon_operators.hooks.spark import submit_suite
 
-            return submit_suite(suite, resolve_suite_path(self.suite_path), scope.as_dict(),
-                                conn_id=self.spark_conn_id, only=self.only)
+            return submit_suite(
+                suite, resolve_suite_path(self.suite_path), scope.as_dict(), conn_id=self.spark_conn_id, only=self.only
+            )
         if on_spark:
             from recon_operators.engine.spark.session import configure
 
@@ -92,8 +102,11 @@ class ReconCheckOperator(RecordingOperator):
             run.record(self._run(suite, scope, open_side))
         summary = self.publish(context, run)
         for check in run.verdict.failed_checks[:MAX_LOGGED_FAILURES]:
-            self.say(f"{check['status']}: {check['check_name']}"
-                     f"{'[' + check['group_key'] + ']' if check['group_key'] else ''} "
-                     f"expected {check['expected']} actual {check['actual']} "
-                     f"discrepancy {check['discrepancy']} {check['message'] or ''}", logging.WARNING)
+            self.say(
+                f"{check['status']}: {check['check_name']}"
+                f"{'[' + check['group_key'] + ']' if check['group_key'] else ''} "
+                f"expected {check['expected']} actual {check['actual']} "
+                f"discrepancy {check['discrepancy']} {check['message'] or ''}",
+                logging.WARNING,
+            )
         return summary

@@ -8,9 +8,10 @@ the delivery; any other error fails the task after a FAILED row was logged.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
@@ -39,10 +40,13 @@ class ClaimsReconcileOperator(BaseOperator):
 
         path = Path(self.config_file)
         config = load_claims_config(path if path.is_absolute() else config_dir() / "claims" / path)
-        outcome = reconcile_day(config, date.fromisoformat(self.business_date),
-                                s3=S3Hook(aws_conn_id=config.aws_conn_id).get_conn(),
-                                stage=lambda: postgres_connection(config.stage_conn_id),
-                                store=lambda: postgres_connection(config.store_conn_id))
+        outcome = reconcile_day(
+            config,
+            date.fromisoformat(self.business_date),
+            s3=S3Hook(aws_conn_id=config.aws_conn_id).get_conn(),
+            stage=lambda: postgres_connection(config.stage_conn_id),
+            store=lambda: postgres_connection(config.store_conn_id),
+        )
         self.log.info("%s %s: %s %s", config.dataset, outcome.business_date, outcome.status, outcome.message)
         if outcome.status in (INVALID_FILE_COUNT, INVALID_FILE):
             raise AirflowFailException(f"{outcome.status}: {outcome.message}")

@@ -14,7 +14,8 @@ through (Passed, Approved) emits its cohort and hop's asset event (``assets``).
 
 from __future__ import annotations
 
-from typing import Any, NoReturn, Sequence
+from collections.abc import Sequence
+from typing import Any, NoReturn
 
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowFailException
@@ -46,8 +47,10 @@ def failure_line(summary: dict[str, Any], outcome: str) -> str:
         if check.get("status") == "Error":
             parts.append(f"{check['check_name']}{group} error: {check.get('message')}")
         else:
-            parts.append(f"{check['check_name']}{group} expected {check['expected']} actual {check['actual']}"
-                         f" discrepancy {check['discrepancy']}")
+            parts.append(
+                f"{check['check_name']}{group} expected {check['expected']} actual {check['actual']}"
+                f" discrepancy {check['discrepancy']}"
+            )
     more = len(summary["failed_checks"]) + summary.get("failed_checks_omitted", 0) - len(parts)
     tail = f"; +{more} more" if more > 0 else ""
     detail = "; ".join(parts) or "no results recorded for this scope"
@@ -90,16 +93,36 @@ class GateMixin:
             store.close()
         return scope, compact_summary(verdict, scope, self.suite)
 
-    def record(self, context: Any, scope: Scope, summary: dict[str, Any], outcome: str,
-               decided_by: str | None = None, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    def record(
+        self,
+        context: Any,
+        scope: Scope,
+        summary: dict[str, Any],
+        outcome: str,
+        decided_by: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         ti = context["ti"]
-        decision = {**summary, "outcome": outcome, "policy": self.policy, "gate_task": ti.task_id,
-                    "decided_by": decided_by, **(extra or {})}
+        decision = {
+            **summary,
+            "outcome": outcome,
+            "policy": self.policy,
+            "gate_task": ti.task_id,
+            "decided_by": decided_by,
+            **(extra or {}),
+        }
         store = ResultsStoreHook(self.store_conn_id).get_store()
         try:
-            store.record_gate_decision(scope, policy=self.policy, verdict=summary["status"], outcome=outcome,
-                                       run_id=f"{ti.dag_id}/{ti.run_id}", suite=self.suite,
-                                       decided_by=decided_by, summary=decision)
+            store.record_gate_decision(
+                scope,
+                policy=self.policy,
+                verdict=summary["status"],
+                outcome=outcome,
+                run_id=f"{ti.dag_id}/{ti.run_id}",
+                suite=self.suite,
+                decided_by=decided_by,
+                summary=decision,
+            )
         finally:
             store.close()
         ti.xcom_push(key=OUTCOME_XCOM_KEY, value=decision)
@@ -118,10 +141,17 @@ class GateMixin:
 
         ti = context["ti"]
         alert = GateAlert(
-            dag_id=ti.dag_id, run_id=ti.run_id, task_id=ti.task_id,
-            cohort_id=summary["scope"].get("cohort_id"), stage=summary["scope"].get("stage"),
-            scope=summary["scope"], policy=self.policy, outcome=outcome, verdict_status=summary["status"],
-            failed_checks=summary["failed_checks"], samples=summary.get("samples", []),
+            dag_id=ti.dag_id,
+            run_id=ti.run_id,
+            task_id=ti.task_id,
+            cohort_id=summary["scope"].get("cohort_id"),
+            stage=summary["scope"].get("stage"),
+            scope=summary["scope"],
+            policy=self.policy,
+            outcome=outcome,
+            verdict_status=summary["status"],
+            failed_checks=summary["failed_checks"],
+            samples=summary.get("samples", []),
             run_url=getattr(ti, "log_url", None),
         )
         errors: list[str] = []
@@ -137,7 +167,7 @@ class GateMixin:
                 from recon_operators.notifiers.sns import send_sns
 
                 send_sns(alert, self.sns_topic_arn, aws_conn_id=self.aws_conn_id)
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001 - every alert route is tried; failures are reported together
                 errors.append(f"sns: {one_line(exc)}")
         for error in errors:
             self.log.error("alert route failed: %s", error)
@@ -167,7 +197,9 @@ class ReconGateOperator(GateMixin, BaseOperator):
         **kwargs: Any,
     ) -> None:
         if policy not in ("stop", "fail", "warn"):
-            raise ValueError(f"policy must be stop, fail or warn here (approve: ReconApprovalGateOperator), not {policy!r}")
+            raise ValueError(
+                f"policy must be stop, fail or warn here (approve: ReconApprovalGateOperator), not {policy!r}"
+            )
         kwargs["retries"] = 0  # a verdict does not change by retrying the gate
         self.verified_outlets(kwargs, verified_asset)
         super().__init__(**kwargs)
@@ -184,7 +216,9 @@ class ReconGateOperator(GateMixin, BaseOperator):
     def execute(self, context: Any) -> dict[str, Any]:
         scope, summary = self.read_verdict()
         if summary["status"] == "Match":
-            self.log.info("gate passed: %s matched %d/%d checks", scrub(scope.key), summary["matched"], summary["total"])
+            self.log.info(
+                "gate passed: %s matched %d/%d checks", scrub(scope.key), summary["matched"], summary["total"]
+            )
             return self.record(context, scope, summary, "Passed")
         outcome = {"stop": "Blocked", "fail": "Failed", "warn": "Warned"}[self.policy]
         message = failure_line(summary, outcome)
@@ -224,18 +258,24 @@ class ReconRunOutcomeOperator(BaseOperator):
                 decisions.extend(d for d in pulled if isinstance(d, dict))
         stopped = [d for d in decisions if d.get("outcome") in STOPPING_OUTCOMES]
         states = ti.get_task_states(dag_id=ti.dag_id, run_ids=[ti.run_id]).get(ti.run_id, {})
-        failed_tasks = sorted(key for key, state in states.items()
-                              if state in ("failed", "upstream_failed") and key != ti.task_id)
+        failed_tasks = sorted(
+            key for key, state in states.items() if state in ("failed", "upstream_failed") and key != ti.task_id
+        )
         outcome = {
-            "gates": [{k: d.get(k) for k in ("gate_task", "scope_key", "outcome", "status", "policy")} for d in decisions],
+            "gates": [
+                {k: d.get(k) for k in ("gate_task", "scope_key", "outcome", "status", "policy")} for d in decisions
+            ],
             "stopped": [d.get("gate_task") for d in stopped],
             "failed_tasks": failed_tasks,
         }
         if stopped:
             first = stopped[0]
-            raise AirflowFailException(scrub(
-                f"run stopped by {len(stopped)} gate(s); first: {first.get('gate_task')} {first.get('outcome')} "
-                f"for {first.get('scope_key')} ({first.get('status')})"))
+            raise AirflowFailException(
+                scrub(
+                    f"run stopped by {len(stopped)} gate(s); first: {first.get('gate_task')} {first.get('outcome')} "
+                    f"for {first.get('scope_key')} ({first.get('status')})"
+                )
+            )
         if failed_tasks:
             raise AirflowFailException(f"run has failed tasks: {', '.join(failed_tasks)}")
         self.log.info("all %d gate(s) passed or warned", len(decisions))

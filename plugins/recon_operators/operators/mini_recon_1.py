@@ -9,9 +9,10 @@ failure; a read or database error fails the task with one line and a Failed log 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from contextlib import ExitStack, closing
-from datetime import datetime, timezone
-from typing import Any, Sequence
+from datetime import UTC, datetime
+from typing import Any
 
 from airflow.sdk.exceptions import AirflowFailException
 
@@ -46,15 +47,23 @@ def _ledger_scope(values: dict[str, str]) -> Scope:
 
 def _check_results(results: list[dict[str, Any]], started: datetime) -> list[CheckResult]:
     """The report's rows as ledger results: check = report table, group = what the row counts."""
-    return [CheckResult(check_name=r["table"].removeprefix("tbl_"),
-                        kind="sum" if r["table"] == "tbl_pulsa_balance_sum" else "row_count",
-                        status=Status.MATCH if r["status"] == "Passed" else Status.MISMATCH,
-                        expected=r["expected"], actual=r["actual"], discrepancy=r["actual"] - r["expected"],
-                        group=r["group"], details=r["also"],
-                        source={"engine": "file", "layer": "landing"},
-                        target={"engine": "postgres", "layer": "transform", "table": r["table"]},
-                        started_at=started, finished_at=datetime.now(timezone.utc))
-            for r in results]
+    return [
+        CheckResult(
+            check_name=r["table"].removeprefix("tbl_"),
+            kind="sum" if r["table"] == "tbl_pulsa_balance_sum" else "row_count",
+            status=Status.MATCH if r["status"] == "Passed" else Status.MISMATCH,
+            expected=r["expected"],
+            actual=r["actual"],
+            discrepancy=r["actual"] - r["expected"],
+            group=r["group"],
+            details=r["also"],
+            source={"engine": "file", "layer": "landing"},
+            target={"engine": "postgres", "layer": "transform", "table": r["table"]},
+            started_at=started,
+            finished_at=datetime.now(UTC),
+        )
+        for r in results
+    ]
 
 
 class MiniRecon1BatchReportOperator(RecordingOperator):
@@ -66,14 +75,30 @@ class MiniRecon1BatchReportOperator(RecordingOperator):
     the failed subsets per table and the batch status.
     """
 
-    template_fields: Sequence[str] = ("scope", "bucket", "landing_path", "store_conn_id", "transform_conn_id",
-                                      "aws_conn_id", "transform_schema")
+    template_fields: Sequence[str] = (
+        "scope",
+        "bucket",
+        "landing_path",
+        "store_conn_id",
+        "transform_conn_id",
+        "aws_conn_id",
+        "transform_schema",
+    )
     template_fields_renderers = {"scope": "json"}
     ui_color = "#e8f4ea"
 
-    def __init__(self, *, scope: dict[str, Any], bucket: str, landing_path: str = DEFAULT_LANDING_PATH,
-                 store_conn_id: str = ResultsStoreHook.default_conn_name, transform_conn_id: str = "transform_pg",
-                 aws_conn_id: str = "aws_default", transform_schema: str = "transform", **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        scope: dict[str, Any],
+        bucket: str,
+        landing_path: str = DEFAULT_LANDING_PATH,
+        store_conn_id: str = ResultsStoreHook.default_conn_name,
+        transform_conn_id: str = "transform_pg",
+        aws_conn_id: str = "aws_default",
+        transform_schema: str = "transform",
+        **kwargs: Any,
+    ) -> None:
         super().__init__(store_conn_id=store_conn_id, **kwargs)
         self.scope = scope
         self.bucket = bucket
@@ -105,16 +130,26 @@ class MiniRecon1BatchReportOperator(RecordingOperator):
         values = _scope_values(self.scope, BATCH_FIELDS)
         scope = _ledger_scope(values)
         with self.recording(context, scope, BATCH_REPORT, process_name=STAGE) as run:
-            started = datetime.now(timezone.utc)
+            started = datetime.now(UTC)
             landing = self._landing(values)
             with ExitStack() as stack:
                 store_conn = stack.enter_context(closing(ResultsStoreHook(self.store_conn_id).get_conn()))
                 transform_conn = stack.enter_context(closing(postgres_connection(self.transform_conn_id)))
-                written = write_mr1_batch(store_conn, transform_conn, run_id=run.run_id, landing=landing,
-                                          transform_schema=self.transform_schema, **values)
+                written = write_mr1_batch(
+                    store_conn,
+                    transform_conn,
+                    run_id=run.run_id,
+                    landing=landing,
+                    transform_schema=self.transform_schema,
+                    **values,
+                )
             run.record(_check_results(written["results"], started))
-        summary = {"scope": scope.as_dict(), "status": written["active_status"], "rows": written["rows"],
-                   "failed_subsets": written["failed"]}
+        summary = {
+            "scope": scope.as_dict(),
+            "status": written["active_status"],
+            "rows": written["rows"],
+            "failed_subsets": written["failed"],
+        }
         self.say(f"Mini Recon 1 batch {scope.key}: {written['active_status']}")
         for table, groups in written["failed"].items():
             self.say(f"{table} failed for {', '.join(groups)}", logging.WARNING)
@@ -134,9 +169,15 @@ class MiniRecon1PrefixSummaryOperator(RecordingOperator):
     template_fields_renderers = {"scope": "json"}
     ui_color = "#e8f4ea"
 
-    def __init__(self, *, scope: dict[str, Any], batch_ids: Sequence[str],
-                 fresh_batch_ids: Sequence[str] | None = None,
-                 store_conn_id: str = ResultsStoreHook.default_conn_name, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        scope: dict[str, Any],
+        batch_ids: Sequence[str],
+        fresh_batch_ids: Sequence[str] | None = None,
+        store_conn_id: str = ResultsStoreHook.default_conn_name,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(store_conn_id=store_conn_id, **kwargs)
         self.scope = scope
         self.batch_ids = batch_ids
@@ -154,26 +195,35 @@ class MiniRecon1PrefixSummaryOperator(RecordingOperator):
         # Batch reports of this DAG run carry run ids "<dag>/<run>/<task>[/<map index>]".
         ti = context["ti"]
         run_prefix = f"{ti.dag_id}/{ti.run_id}/"
-        with self.recording(context, scope, PREFIX_SUMMARY, process_name=STAGE) as run, \
-                closing(ResultsStoreHook(self.store_conn_id).get_conn()) as conn:
+        with (
+            self.recording(context, scope, PREFIX_SUMMARY, process_name=STAGE) as run,
+            closing(ResultsStoreHook(self.store_conn_id).get_conn()) as conn,
+        ):
             fresh = None if self.fresh_batch_ids is None else [str(b) for b in self.fresh_batch_ids]
-            missing = missing_batches(conn, batch_ids=batch_ids, run_prefix=run_prefix, fresh_batch_ids=fresh,
-                                      **values)
+            missing = missing_batches(conn, batch_ids=batch_ids, run_prefix=run_prefix, fresh_batch_ids=fresh, **values)
             if missing:
-                raise AirflowFailException(f"prefix {values['prefix_id']}: no Mini Recon 1 report for batch(es) "
-                                           f"{', '.join(missing)} (a batch this run recomputes needs this "
-                                           "run's report; run the whole prefix once)")
+                raise AirflowFailException(
+                    f"prefix {values['prefix_id']}: no Mini Recon 1 report for batch(es) "
+                    f"{', '.join(missing)} (a batch this run recomputes needs this "
+                    "run's report; run the whole prefix once)"
+                )
             mark_prefix(conn, "Started", batch_ids=batch_ids, **values)
             try:
                 rows = write_prefix_summary(conn, run_id=run.run_id, **values)
             except Exception:
                 mark_prefix(conn, "Failed", batch_ids=batch_ids, **values)
                 raise
-            matched = bool(rows) and all(r["status_match"] == "Match" and r["migratable_count_status"] == "Match"
-                                         for r in rows)
+            matched = bool(rows) and all(
+                r["status_match"] == "Match" and r["migratable_count_status"] == "Match" for r in rows
+            )
             mark_prefix(conn, "Passed" if matched else "Failed", batch_ids=batch_ids, **values)
         failed_statuses = sorted({str(r["subscriber_status"]) for r in rows if r["status_match"] != "Match"})
         status = "Match" if matched else "Mismatch"
         self.say(f"Mini Recon 1 prefix {scope.key}: {status}")
-        return {"scope": scope.as_dict(), "status": status, "failed_subsets": list(rows[0]["failed_subsets"]),
-                "failed_statuses": failed_statuses, "rows": len(rows)}
+        return {
+            "scope": scope.as_dict(),
+            "status": status,
+            "failed_subsets": list(rows[0]["failed_subsets"]),
+            "failed_statuses": failed_statuses,
+            "rows": len(rows),
+        }

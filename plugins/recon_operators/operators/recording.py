@@ -9,8 +9,9 @@ raised as the same one masked line the CLI prints, and the summary is masked bef
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Iterator
+from typing import Any
 
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException
@@ -53,13 +54,20 @@ class RecordingOperator(BaseOperator):
         self.store_conn_id = store_conn_id
 
     @contextmanager
-    def recording(self, context: Any, scope: Scope, suite: str, *, process_name: str | None = None,
-                  entity_name: str | None = None) -> Iterator[RecordedRun]:
+    def recording(
+        self, context: Any, scope: Scope, suite: str, *, process_name: str | None = None, entity_name: str | None = None
+    ) -> Iterator[RecordedRun]:
         """One ledger run for this task instance; see ``ResultsStore.run``."""
         store = ResultsStoreHook(self.store_conn_id).get_store()
         try:
-            with store.run(scope, suite, process_name=process_name or scope.stage or suite, entity_name=entity_name,
-                           run_id=airflow_run_id(context), describe=failure_line) as run:
+            with store.run(
+                scope,
+                suite,
+                process_name=process_name or scope.stage or suite,
+                entity_name=entity_name,
+                run_id=airflow_run_id(context),
+                describe=failure_line,
+            ) as run:
                 yield run
         except AirflowException:
             raise
@@ -78,8 +86,10 @@ class RecordingOperator(BaseOperator):
             raise RuntimeError("publish a run after its recording block has finished")
         summary = {**compact_summary(run.verdict, run.handle.scope, run.handle.suite), "run_id": run.run_id, **extra}
         verdict = run.verdict
-        self.say(f"{run.handle.suite} for {run.handle.scope.key}: {verdict.status} ({verdict.matched} matched, "
-                 f"{verdict.mismatched} mismatched, {verdict.errored} errors)")
+        self.say(
+            f"{run.handle.suite} for {run.handle.scope.key}: {verdict.status} ({verdict.matched} matched, "
+            f"{verdict.mismatched} mismatched, {verdict.errored} errors)"
+        )
         # The alert notifiers read this key when a later task fails (on_failure_callback).
         context["ti"].xcom_push(key=SUMMARY_XCOM_KEY, value=summary)
         return summary

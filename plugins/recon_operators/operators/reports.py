@@ -10,9 +10,10 @@ retry, with one line saying why.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import ExitStack, closing
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from airflow.sdk import BaseHook
 
@@ -33,11 +34,20 @@ class _ReportOperator(RecordingOperator):
     layers_needed: tuple[str, ...] = ()
     retry_failures = False  # a report that cannot be computed will not be fixed by a retry
 
-    def __init__(self, *, scope: dict[str, Any], store_conn_id: str = ResultsStoreHook.default_conn_name,
-                 transform_conn_id: str = "transform_pg", stage_conn_id: str = "stage_mysql",
-                 stage_mongo_conn_id: str | None = None, target_conn_id: str = "target_pg",
-                 aws_conn_id: str = "aws_default", landing_bucket: str | None = None,
-                 config_path: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        scope: dict[str, Any],
+        store_conn_id: str = ResultsStoreHook.default_conn_name,
+        transform_conn_id: str = "transform_pg",
+        stage_conn_id: str = "stage_mysql",
+        stage_mongo_conn_id: str | None = None,
+        target_conn_id: str = "target_pg",
+        aws_conn_id: str = "aws_default",
+        landing_bucket: str | None = None,
+        config_path: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         kwargs.setdefault("retries", 0)
         super().__init__(store_conn_id=store_conn_id, **kwargs)
         self.scope = scope
@@ -125,10 +135,13 @@ class MiniRecon2ReportOperator(_ReportOperator):
         from recon_operators.migration import mr2_reports
         from recon_operators.migration.report_config import load_measures
 
-        written = mr2_reports.write_mr2_batch(store_conn, layers, load_measures(self.config()),
-                                              self._report_scope(run_id))
-        return (mr2_reports.check_results(written["rows"], "transform", "stage"),
-                {"services": written["summary"], "written": written["written"]})
+        written = mr2_reports.write_mr2_batch(
+            store_conn, layers, load_measures(self.config()), self._report_scope(run_id)
+        )
+        return (
+            mr2_reports.check_results(written["rows"], "transform", "stage"),
+            {"services": written["summary"], "written": written["written"]},
+        )
 
 
 class MiniRecon3DataPrepOperator(_ReportOperator):
@@ -170,9 +183,14 @@ class MiniRecon3PrefixSummaryOperator(_ReportOperator):
         from recon_operators.migration import mr3_reports
 
         row = mr3_reports.write_prefix_summary(store_conn, self._report_scope(run_id), brm=self.brm)
-        return (mr3_reports.summary_results(row, brm=self.brm),
-                {"match_percent": str(row["match_percent"]), "status_match": row["status_match"],
-                 "failed_subsets": list(row["failed_subsets"])})
+        return (
+            mr3_reports.summary_results(row, brm=self.brm),
+            {
+                "match_percent": str(row["match_percent"]),
+                "status_match": row["status_match"],
+                "failed_subsets": list(row["failed_subsets"]),
+            },
+        )
 
 
 class _CohortReportOperator(_ReportOperator):
@@ -204,8 +222,14 @@ class OverallSummaryOperator(_CohortReportOperator):
         from recon_operators.migration.report_config import load_measures
 
         rows = overall_report.write_overall_summary(
-            store_conn, layers, load_measures(self.config()), run_id=run_id, env=self.scope["env"],
-            cohort_id=self.scope["cohort_id"], prefixes=self._prefixes())
+            store_conn,
+            layers,
+            load_measures(self.config()),
+            run_id=run_id,
+            env=self.scope["env"],
+            cohort_id=self.scope["cohort_id"],
+            prefixes=self._prefixes(),
+        )
         return overall_report.overall_results(rows), {"rows": len(rows)}
 
 
@@ -222,7 +246,15 @@ class EtlStageReportOperator(_CohortReportOperator):
 
         batches = [b for prefix in self._prefixes() for b in prefix.batches]
         rows = etl_stage_report.write_etl_stage_report(
-            store_conn, layers, load_matrix(self.config()), run_id=run_id, env=self.scope["env"],
-            cohort_id=self.scope["cohort_id"], batches=batches)
-        return (etl_stage_report.etl_results(rows),
-                {"tables": len(rows), "not_deployed": sum(1 for r in rows if r.counts is None)})
+            store_conn,
+            layers,
+            load_matrix(self.config()),
+            run_id=run_id,
+            env=self.scope["env"],
+            cohort_id=self.scope["cohort_id"],
+            batches=batches,
+        )
+        return (
+            etl_stage_report.etl_results(rows),
+            {"tables": len(rows), "not_deployed": sum(1 for r in rows if r.counts is None)},
+        )

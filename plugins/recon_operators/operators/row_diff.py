@@ -10,15 +10,16 @@ read is an ``Error`` result, never a pass); a malformed diff definition fails it
 from __future__ import annotations
 
 import logging
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from recon_operators.connections import url_secrets
+from recon_operators.engine.adapters.base import SourceError
 from recon_operators.engine.results import utcnow
 from recon_operators.engine.rowdiff import DiffSpec, run_diff
 from recon_operators.engine.rowdiff.model import DEFAULT_SAMPLE
 from recon_operators.engine.rowdiff.options import parse_tolerance, rules_from
 from recon_operators.engine.rowdiff.results import diff_check_results, diff_error_result
-from recon_operators.engine.adapters.base import SourceError
 from recon_operators.engine.scope import Scope
 from recon_operators.errors import error_line
 from recon_operators.hooks.results_store import ResultsStoreHook
@@ -35,19 +36,47 @@ class RowDiffOperator(RecordingOperator):
     masked, next to the ledger results (its path is in the ``changed_rows`` result's details).
     """
 
-    template_fields: Sequence[str] = ("source", "target", "key", "columns", "exclude", "scope", "stage",
-                                      "diff_name", "store_conn_id", "output_path", "engine", "spark_master")
+    template_fields: Sequence[str] = (
+        "source",
+        "target",
+        "key",
+        "columns",
+        "exclude",
+        "scope",
+        "stage",
+        "diff_name",
+        "store_conn_id",
+        "output_path",
+        "engine",
+        "spark_master",
+    )
     template_fields_renderers = {"scope": "json", "source": "json", "target": "json"}
     ui_color = "#e6eef8"
 
-    def __init__(self, *, source: str | Mapping[str, Any], target: str | Mapping[str, Any], key: str | list[str],
-                 scope: dict[str, Any], diff_name: str, columns: list[str] | None = None,
-                 exclude: list[str] | None = None, rules: Mapping[str, Any] | None = None,
-                 source_rules: Mapping[str, Any] | None = None, target_rules: Mapping[str, Any] | None = None,
-                 tolerances: Mapping[str, str] | None = None, sample_limit: int = DEFAULT_SAMPLE,
-                 stage: str | None = None, process_name: str | None = None, output_path: str | None = None,
-                 aws_conn_id: str = "aws_default", store_conn_id: str = ResultsStoreHook.default_conn_name,
-                 engine: str | None = None, spark_master: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        source: str | Mapping[str, Any],
+        target: str | Mapping[str, Any],
+        key: str | list[str],
+        scope: dict[str, Any],
+        diff_name: str,
+        columns: list[str] | None = None,
+        exclude: list[str] | None = None,
+        rules: Mapping[str, Any] | None = None,
+        source_rules: Mapping[str, Any] | None = None,
+        target_rules: Mapping[str, Any] | None = None,
+        tolerances: Mapping[str, str] | None = None,
+        sample_limit: int = DEFAULT_SAMPLE,
+        stage: str | None = None,
+        process_name: str | None = None,
+        output_path: str | None = None,
+        aws_conn_id: str = "aws_default",
+        store_conn_id: str = ResultsStoreHook.default_conn_name,
+        engine: str | None = None,
+        spark_master: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(store_conn_id=store_conn_id, **kwargs)
         self.engine, self.spark_master = engine, spark_master  # "spark": read and join both sides in Spark
         self.output_path, self.aws_conn_id = output_path, aws_conn_id
@@ -67,17 +96,23 @@ class RowDiffOperator(RecordingOperator):
 
         super().render_template_fields(context, jinja_env)
         for side in (self.source, self.target):
-            for value in (side.values() if isinstance(side, Mapping) else [side]):
+            for value in side.values() if isinstance(side, Mapping) else [side]:
                 for secret in url_secrets(value) if isinstance(value, str) else ():
                     mask_secret(secret)
 
     def _spec(self) -> DiffSpec:
         key = tuple(k.strip() for k in self.key.split(",")) if isinstance(self.key, str) else tuple(self.key)
-        return DiffSpec(key=key, columns=tuple(self.columns) if self.columns else None,
-                        exclude=tuple(self.exclude or ()), rules=rules_from(self.rules),
-                        source_rules=rules_from(self.source_rules), target_rules=rules_from(self.target_rules),
-                        tolerances={c: parse_tolerance(str(v)) for c, v in (self.tolerances or {}).items()},
-                        sample_limit=self.sample_limit, mask=True)
+        return DiffSpec(
+            key=key,
+            columns=tuple(self.columns) if self.columns else None,
+            exclude=tuple(self.exclude or ()),
+            rules=rules_from(self.rules),
+            source_rules=rules_from(self.source_rules),
+            target_rules=rules_from(self.target_rules),
+            tolerances={c: parse_tolerance(str(v)) for c, v in (self.tolerances or {}).items()},
+            sample_limit=self.sample_limit,
+            mask=True,
+        )
 
     def _diff(self, scope: Scope) -> Any:
         """The diff's results, or one Error result when a side cannot be read."""
@@ -115,9 +150,12 @@ class RowDiffOperator(RecordingOperator):
         if diff is None:
             self.say(f"row diff {self.diff_name} for {scope.key} could not run: {run.error}", logging.ERROR)
             return self.publish(context, run)
-        self.say(f"row diff {self.diff_name} for {scope.key}: {diff.source_rows} source rows, "
-                 f"{diff.target_rows} target rows, {diff.missing_in_target} missing, "
-                 f"{diff.extra_in_target} extra, {diff.changed_rows} changed "
-                 f"{diff.column_mismatches} in {diff.seconds:.1f}s")
-        return self.publish(context, run, diff={k: v for k, v in diff.as_dict().items()
-                                                if k not in ("samples", "source", "target")})
+        self.say(
+            f"row diff {self.diff_name} for {scope.key}: {diff.source_rows} source rows, "
+            f"{diff.target_rows} target rows, {diff.missing_in_target} missing, "
+            f"{diff.extra_in_target} extra, {diff.changed_rows} changed "
+            f"{diff.column_mismatches} in {diff.seconds:.1f}s"
+        )
+        return self.publish(
+            context, run, diff={k: v for k, v in diff.as_dict().items() if k not in ("samples", "source", "target")}
+        )

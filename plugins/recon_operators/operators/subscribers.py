@@ -18,9 +18,10 @@ attempt (retried with backoff).
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Mapping, Sequence
 from contextlib import closing
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from airflow.sdk import BaseOperator
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
@@ -29,8 +30,21 @@ from recon_operators.engine.masking import scrub
 from recon_operators.errors import error_line
 
 OPEN_TASK = "open_job"
-SUMMARY_KEYS = ("job_id", "job_type", "job_status", "mode", "input_file_key", "output_file_key", "rejects_file_key",
-                "output_url", "processed_records", "success_records", "failed_records", "filters", "details")
+SUMMARY_KEYS = (
+    "job_id",
+    "job_type",
+    "job_status",
+    "mode",
+    "input_file_key",
+    "output_file_key",
+    "rejects_file_key",
+    "output_url",
+    "processed_records",
+    "success_records",
+    "failed_records",
+    "filters",
+    "details",
+)
 
 
 def _bad_input() -> tuple[type[BaseException], ...]:
@@ -119,9 +133,12 @@ class OpenJobOperator(_SubscriberOperator):
         if self.job_type == "bulk_delete":
             return {"delete": params.get("delete") or config.jobs["bulk_delete"].delete}
         if self.job_type == "export":
-            return {"status": params.get("status") or None, "planId": params.get("planId") or None,
-                    "format": params.get("format") or config.jobs["export"].format,
-                    "unmask": bool(params.get("unmask"))}
+            return {
+                "status": params.get("status") or None,
+                "planId": params.get("planId") or None,
+                "format": params.get("format") or config.jobs["export"].format,
+                "unmask": bool(params.get("unmask")),
+            }
         return {}
 
     def run(self, context: Any) -> dict[str, Any]:
@@ -140,15 +157,21 @@ class OpenJobOperator(_SubscriberOperator):
             mode, source = resolve_mode(params.get("mode"), mode_variable(config), config.default_mode)
         filters = self.filters(config, params)
         with closing(job_store(config)) as jobs:
-            handle = jobs.open(job_type=JOB_TYPES[self.job_type], dag_id=ti.dag_id, run_id=ti.run_id,
-                               mode=None if self.job_type == "audit" else mode.value, filters=filters)
+            handle = jobs.open(
+                job_type=JOB_TYPES[self.job_type],
+                dag_id=ti.dag_id,
+                run_id=ti.run_id,
+                mode=None if self.job_type == "audit" else mode.value,
+                filters=filters,
+            )
             input_key = handle.input_file_key
             if self.job_type in FILE_JOBS and input_key is None:
                 if not self.landed:
                     raise AirflowFailException("no input file: the landing sensor found none")
                 landed = sorted(self.landed)[0]
-                input_key = files.claim(aws_client(config, "s3"), config.bucket, landed,
-                                        config.job_prefix(self.job_type, handle.job_id))
+                input_key = files.claim(
+                    aws_client(config, "s3"), config.bucket, landed, config.job_prefix(self.job_type, handle.job_id)
+                )
                 jobs.record(handle.job_id, input_file_key=input_key)
         if self.job_type in FILE_JOBS:
             if mode.legacy:
@@ -156,12 +179,26 @@ class OpenJobOperator(_SubscriberOperator):
                     ensure_schema(legacy.conn)
             if mode.cloud:
                 cloud_store(config).ensure_table()
-        self.log.info("job %s (%s) open: mode %s (%s), input %s, filters %s", handle.job_id, self.job_type,
-                      mode.value, source, input_key, filters)
+        self.log.info(
+            "job %s (%s) open: mode %s (%s), input %s, filters %s",
+            handle.job_id,
+            self.job_type,
+            mode.value,
+            source,
+            input_key,
+            filters,
+        )
         started = handle.started_at  # the job's clock: every chunk (and retry) stamps the same time
         now = canonical_timestamp(started.replace(microsecond=started.microsecond // 1000 * 1000))
-        return {"job_id": handle.job_id, "job_type": self.job_type, "mode": mode.value, "mode_source": source,
-                "now": now, "input_key": input_key, "filters": filters}
+        return {
+            "job_id": handle.job_id,
+            "job_type": self.job_type,
+            "mode": mode.value,
+            "mode_source": source,
+            "now": now,
+            "input_key": input_key,
+            "filters": filters,
+        }
 
 
 class PlanFileOperator(_SubscriberOperator):
@@ -173,16 +210,28 @@ class PlanFileOperator(_SubscriberOperator):
 
         config, job = self.config(), self.opened(context)
         settings = config.jobs[self.job_type]
-        plan = plan_file(aws_client(config, "s3"), config.bucket, job["input_key"],
-                         config.job_prefix(self.job_type, job["job_id"]), chunk_size=settings.chunk_size,
-                         kind=self.job_type)
+        plan = plan_file(
+            aws_client(config, "s3"),
+            config.bucket,
+            job["input_key"],
+            config.job_prefix(self.job_type, job["job_id"]),
+            chunk_size=settings.chunk_size,
+            kind=self.job_type,
+        )
         with closing(job_store(config)) as jobs:
-            jobs.record(job["job_id"], rejects_file_key=plan.rejects_key,
-                        details={"rows": plan.rows, "rejected": plan.rejected})
+            jobs.record(
+                job["job_id"], rejects_file_key=plan.rejects_key, details={"rows": plan.rows, "rejected": plan.rejected}
+            )
             jobs.totals(job["job_id"])
-        self.log.info("job %s: %d rows, %d valid in %d chunk(s), %d rejected%s", job["job_id"], plan.rows, plan.valid,
-                      len(plan.chunks), plan.rejected, f" (reasons in s3://{config.bucket}/{plan.rejects_key})"
-                      if plan.rejects_key else "")
+        self.log.info(
+            "job %s: %d rows, %d valid in %d chunk(s), %d rejected%s",
+            job["job_id"],
+            plan.rows,
+            plan.valid,
+            len(plan.chunks),
+            plan.rejected,
+            f" (reasons in s3://{config.bucket}/{plan.rejects_key})" if plan.rejects_key else "",
+        )
         return [c.as_dict() for c in plan.chunks]
 
 
@@ -211,19 +260,31 @@ class ProvisionChunkOperator(_SubscriberOperator):
         with stores(config, mode.cloud, mode.legacy) as (cloud, legacy), closing(job_store(config)) as jobs:
             if jobs.jobs(job_id=job["job_id"])[0]["job_status"] == "CANCELLED":
                 raise AirflowSkipException(f"job {job['job_id']} was cancelled: {chunk['chunk']} not loaded")
-            provisioner = Provisioner(mode, cloud=cloud, legacy=legacy, journal=jobs.journal(job["job_id"]),
-                                      job_id=job["job_id"])
+            provisioner = Provisioner(
+                mode, cloud=cloud, legacy=legacy, journal=jobs.journal(job["job_id"]), job_id=job["job_id"]
+            )
             outcome = provisioner.write_chunk(chunk["chunk"], list(records), planner)
             if outcome.failures:
                 columns = files.ATTRIBUTES if self.job_type == "migration" else files.DELETE_COLUMNS
-                failed = [[line, *(record.get(c) for c in columns), outcome.failures[record["uid"]]]
-                          for line, record in rows if record["uid"] in outcome.failures]
-                files.write_rejects(s3, config.bucket, chunk["key"].removesuffix(".csv") + ".failed.csv", columns,
-                                    failed)
+                failed = [
+                    [line, *(record.get(c) for c in columns), outcome.failures[record["uid"]]]
+                    for line, record in rows
+                    if record["uid"] in outcome.failures
+                ]
+                files.write_rejects(
+                    s3, config.bucket, chunk["key"].removesuffix(".csv") + ".failed.csv", columns, failed
+                )
             processed, succeeded, failed_total = jobs.record_chunk(job["job_id"], chunk["chunk"], outcome.as_dict())
         counts = outcome.as_dict()
-        self.log.info("job %s %s: %s; job so far: %d processed, %d succeeded, %d failed", job["job_id"],
-                      chunk["chunk"], counts, processed, succeeded, failed_total)
+        self.log.info(
+            "job %s %s: %s; job so far: %d processed, %d succeeded, %d failed",
+            job["job_id"],
+            chunk["chunk"],
+            counts,
+            processed,
+            succeeded,
+            failed_total,
+        )
         for uid, reason in sorted(outcome.failures.items())[:20]:
             self.log.warning("%s %s failed: %s", chunk["chunk"], uid, scrub(reason))
         return counts
@@ -247,15 +308,21 @@ class ResyncOperator(_SubscriberOperator):
         if job["mode"] != Mode.DUAL_PROV.value:
             return {"resolved": 0, "open": 0}
         with stores(config, True, True) as (cloud, legacy), closing(job_store(config)) as jobs:
-            provisioner = Provisioner(Mode.DUAL_PROV, cloud=cloud, legacy=legacy, journal=jobs.journal(job["job_id"]),
-                                      job_id=job["job_id"])
+            provisioner = Provisioner(
+                Mode.DUAL_PROV, cloud=cloud, legacy=legacy, journal=jobs.journal(job["job_id"]), job_id=job["job_id"]
+            )
             resolved, failing = jobs.resync(job["job_id"], provisioner.resync)
-        self.log.info("job %s: %d out-of-sync subscriber(s) resolved, %d still open", job["job_id"], resolved,
-                      len(failing))
+        self.log.info(
+            "job %s: %d out-of-sync subscriber(s) resolved, %d still open", job["job_id"], resolved, len(failing)
+        )
         if failing:
             first = next(iter(failing.items()))
-            raise ReconTaskError(scrub(f"{len(failing)} subscriber(s) still differ between Cloud and Legacy "
-                                         f"(first: {first[0]}: {first[1]}); listed in recon.subscriber_sync_issue"))
+            raise ReconTaskError(
+                scrub(
+                    f"{len(failing)} subscriber(s) still differ between Cloud and Legacy "
+                    f"(first: {first[0]}: {first[1]}); listed in recon.subscriber_sync_issue"
+                )
+            )
         return {"resolved": resolved, "open": 0}
 
 
@@ -279,13 +346,17 @@ class FinishJobOperator(_SubscriberOperator):
         if not failed:
             return
         key = files.rejects_key(job["input_key"])
-        previous = files.read_rejects(s3, config.bucket, key) if jobs.jobs(job_id=job["job_id"])[0]["rejects_file_key"] \
-            else []
-        rows = [list(r.values()) for r in previous] + [list(r.values()) for k in failed
-                                                       for r in files.read_rejects(s3, config.bucket, k)]
+        previous = (
+            files.read_rejects(s3, config.bucket, key) if jobs.jobs(job_id=job["job_id"])[0]["rejects_file_key"] else []
+        )
+        rows = [list(r.values()) for r in previous] + [
+            list(r.values()) for k in failed for r in files.read_rejects(s3, config.bucket, k)
+        ]
         columns = files.ATTRIBUTES if self.job_type == "migration" else files.DELETE_COLUMNS
-        jobs.record(job["job_id"], rejects_file_key=files.write_rejects(s3, config.bucket, key, columns,
-                                                                        {tuple(r): r for r in rows}.values()))
+        jobs.record(
+            job["job_id"],
+            rejects_file_key=files.write_rejects(s3, config.bucket, key, columns, {tuple(r): r for r in rows}.values()),
+        )
 
     def run(self, context: Any) -> dict[str, Any]:
         from recon_operators.hooks.subscribers import job_store
@@ -303,11 +374,19 @@ class FinishJobOperator(_SubscriberOperator):
                 jobs.totals(job["job_id"])
             (row,) = jobs.jobs(job_id=job["job_id"])
         summary = {k: (str(v) if k == "job_id" else v) for k, v in row.items() if k in SUMMARY_KEYS}
-        self.log.info("job %s %s: %s processed, %s succeeded, %s failed", summary["job_id"], self.job_type,
-                      summary["processed_records"], summary["success_records"], summary["failed_records"])
+        self.log.info(
+            "job %s %s: %s processed, %s succeeded, %s failed",
+            summary["job_id"],
+            self.job_type,
+            summary["processed_records"],
+            summary["success_records"],
+            summary["failed_records"],
+        )
         if failed:
-            raise AirflowFailException(f"job {summary['job_id']}: task(s) {', '.join(failed)} failed; "
-                                       f"{summary['success_records']} of {summary['processed_records']} records done")
+            raise AirflowFailException(
+                f"job {summary['job_id']}: task(s) {', '.join(failed)} failed; "
+                f"{summary['success_records']} of {summary['processed_records']} records done"
+            )
         return summary
 
 
@@ -323,19 +402,37 @@ class ExportOperator(_SubscriberOperator):
         filters, mode = job["filters"], Mode(job["mode"])
         fmt, settings = filters["format"], config.jobs["export"]
         selection = {k: filters[k] for k in ("status", "planId") if filters.get(k)}
-        with tempfile.TemporaryDirectory(prefix="recon-export-") as folder, \
-                stores(config, mode.cloud, mode.legacy) as (cloud, legacy):
-            result = export(cloud, legacy, selection, fmt, Path(folder) / f"subscribers.{fmt}",
-                            unmask=filters.get("unmask", False))
+        with (
+            tempfile.TemporaryDirectory(prefix="recon-export-") as folder,
+            stores(config, mode.cloud, mode.legacy) as (cloud, legacy),
+        ):
+            result = export(
+                cloud, legacy, selection, fmt, Path(folder) / f"subscribers.{fmt}", unmask=filters.get("unmask", False)
+            )
             key = config.job_prefix("export", job["job_id"]) + f"subscribers.{fmt}"
-            url = publish(aws_client(config, "s3"), config.bucket, key, result.path,
-                          int(settings.url_expiry.total_seconds()))
+            url = publish(
+                aws_client(config, "s3"), config.bucket, key, result.path, int(settings.url_expiry.total_seconds())
+            )
         with closing(job_store(config)) as jobs:
-            jobs.record(job["job_id"], output_file_key=key, output_url=url, processed=result.rows,
-                        succeeded=result.rows, failed=0, details={"by_sync_status": result.by_status})
-        self.log.info("job %s: exported %d subscriber(s) %s (%s) to s3://%s/%s; URL valid %s", job["job_id"],
-                      result.rows, result.by_status, "in clear" if filters.get("unmask") else "PII masked",
-                      config.bucket, key, settings.url_expiry)
+            jobs.record(
+                job["job_id"],
+                output_file_key=key,
+                output_url=url,
+                processed=result.rows,
+                succeeded=result.rows,
+                failed=0,
+                details={"by_sync_status": result.by_status},
+            )
+        self.log.info(
+            "job %s: exported %d subscriber(s) %s (%s) to s3://%s/%s; URL valid %s",
+            job["job_id"],
+            result.rows,
+            result.by_status,
+            "in clear" if filters.get("unmask") else "PII masked",
+            config.bucket,
+            key,
+            settings.url_expiry,
+        )
         return {"rows": result.rows, "output_file_key": key, "by_sync_status": result.by_status}
 
 
@@ -352,15 +449,22 @@ class AuditOperator(_SubscriberOperator):
         from recon_operators.engine.spec import SideSpec
         from recon_operators.hooks.databases import open_side
         from recon_operators.hooks.subscribers import aws_client, job_store
-        from recon_operators.subscribers.audit import (MISMATCH_HEADER, legacy_query, mismatch_rows, run_audit,
-                                                       sync_summary)
+        from recon_operators.subscribers.audit import (
+            MISMATCH_HEADER,
+            legacy_query,
+            mismatch_rows,
+            run_audit,
+            sync_summary,
+        )
 
         config, job = self.config(), self.opened(context)
         limit, started = config.jobs["audit"].mismatch_limit, utcnow()
         described = ({"engine": "dynamodb", "table": config.cloud_table}, {"engine": "mysql", "table": "subscribers"})
         try:
-            with open_side(SideSpec(connection=config.aws_conn_id, table=config.cloud_table), "cloud") as cloud, \
-                    open_side(SideSpec(connection=config.legacy_conn_id, query=legacy_query()), "legacy") as legacy:
+            with (
+                open_side(SideSpec(connection=config.aws_conn_id, table=config.cloud_table), "cloud") as cloud,
+                open_side(SideSpec(connection=config.legacy_conn_id, query=legacy_query()), "legacy") as legacy,
+            ):
                 cloud.segments = config.scan_segments
                 result = run_audit(cloud, legacy, mismatch_limit=limit)
         except SourceError as exc:  # a side cannot be read: an Error verdict for gates, and the attempt fails
@@ -371,13 +475,28 @@ class AuditOperator(_SubscriberOperator):
         key = config.job_prefix("audit", job["job_id"]) + "mismatches.csv"
         put_text(aws_client(config, "s3"), config.bucket, key, to_csv(MISMATCH_HEADER, mismatch_rows(result)))
         with closing(job_store(config)) as jobs:
-            jobs.record(job["job_id"], output_file_key=key, processed=summary["subscribers"],
-                        succeeded=summary["in_sync"], failed=summary["subscribers"] - summary["in_sync"],
-                        details={"sync": summary})
-        self.log.info("job %s: %d subscribers: %d in sync, %d cloud only, %d legacy only, %d with field conflicts %s "
-                      "(%.1f s); mismatch list s3://%s/%s", job["job_id"], summary["subscribers"], summary["in_sync"],
-                      summary["cloud_only"], summary["legacy_only"], summary["field_conflicts"],
-                      summary["conflicts_by_field"], result.seconds, config.bucket, key)
+            jobs.record(
+                job["job_id"],
+                output_file_key=key,
+                processed=summary["subscribers"],
+                succeeded=summary["in_sync"],
+                failed=summary["subscribers"] - summary["in_sync"],
+                details={"sync": summary},
+            )
+        self.log.info(
+            "job %s: %d subscribers: %d in sync, %d cloud only, %d legacy only, %d with field conflicts %s "
+            "(%.1f s); mismatch list s3://%s/%s",
+            job["job_id"],
+            summary["subscribers"],
+            summary["in_sync"],
+            summary["cloud_only"],
+            summary["legacy_only"],
+            summary["field_conflicts"],
+            summary["conflicts_by_field"],
+            result.seconds,
+            config.bucket,
+            key,
+        )
         return summary
 
     @staticmethod
@@ -389,8 +508,13 @@ class AuditOperator(_SubscriberOperator):
 
         store = ResultsStoreHook(config.store_conn_id).get_store()
         try:
-            with store.run(audit_scope(config.env), AUDIT_SUITE, process_name=AUDIT_SUITE,
-                           run_id=airflow_run_id(context), describe=failure_line) as run:
+            with store.run(
+                audit_scope(config.env),
+                AUDIT_SUITE,
+                process_name=AUDIT_SUITE,
+                run_id=airflow_run_id(context),
+                describe=failure_line,
+            ) as run:
                 run.record(results)
         finally:
             store.close()

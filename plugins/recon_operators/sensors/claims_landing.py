@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import date, datetime, timedelta, timezone
-from typing import Any, AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from airflow.triggers.base import TriggerEvent
@@ -67,9 +68,14 @@ class CountedLandingTrigger(LandingTrigger):
                 return
             remaining = None if self.deadline is None else self.deadline - time.time()
             if remaining is not None and remaining <= 0:
-                yield TriggerEvent({"status": TIMEOUT, "polls": 0, "message":
-                                    f"only {len(found)} of {self.min_keys} files at s3://{self.bucket}/{self.key} "
-                                    "before the deadline"})
+                yield TriggerEvent(
+                    {
+                        "status": TIMEOUT,
+                        "polls": 0,
+                        "message": f"only {len(found)} of {self.min_keys} files at s3://{self.bucket}/{self.key} "
+                        "before the deadline",
+                    }
+                )
                 return
             await asyncio.sleep(self.poll_interval if remaining is None else min(self.poll_interval, remaining))
 
@@ -79,8 +85,9 @@ class ClaimsLandingSensor(S3LandingSensor):
 
     template_fields: Sequence[str] = (*S3LandingSensor.template_fields, "processed_key")
 
-    def __init__(self, *, processed_key: str, wait_hours: float, expected_files: int = EXPECTED_FILES,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, *, processed_key: str, wait_hours: float, expected_files: int = EXPECTED_FILES, **kwargs: Any
+    ) -> None:
         kwargs.setdefault("soft_fail", True)
         kwargs.setdefault("wildcard", True)
         super().__init__(**kwargs)
@@ -91,30 +98,44 @@ class ClaimsLandingSensor(S3LandingSensor):
     def window_closes(self, context: Any) -> datetime:
         """When the business day's files stop being waited for: the day's end plus ``wait_hours``."""
         next_day = business_day(context) + timedelta(days=1)
-        return datetime.combine(next_day, datetime.min.time(), tzinfo=timezone.utc) + timedelta(hours=self.wait_hours)
+        return datetime.combine(next_day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=self.wait_hours)
 
     def execute(self, context: Any) -> Any:
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 
-        done = matching_keys(S3Hook(aws_conn_id=self.aws_conn_id).get_conn(), self.bucket, self.processed_key,
-                             self.wildcard)
+        done = matching_keys(
+            S3Hook(aws_conn_id=self.aws_conn_id).get_conn(), self.bucket, self.processed_key, self.wildcard
+        )
         if done:
             self.log.info("already processed (a rerun of the day): %s", describe(self.bucket, done))
             return done
         keys = self._look()
-        remaining = (self.window_closes(context) - datetime.now(timezone.utc)).total_seconds()
+        remaining = (self.window_closes(context) - datetime.now(UTC)).total_seconds()
         if len(keys) >= self.expected_files or (keys and remaining <= 0):
             self.log.info("landed: %s", describe(self.bucket, keys))
             return keys
         if remaining <= 0:
-            raise AirflowSkipException(f"nothing at {self._where} and its landing window closed at "
-                                       f"{self.window_closes(context):%Y-%m-%d %H:%M} UTC")
-        self.log.info("%d of %d files at %s; deferring until %s at the latest", len(keys), self.expected_files,
-                      self._where, self.window_closes(context))
+            raise AirflowSkipException(
+                f"nothing at {self._where} and its landing window closed at "
+                f"{self.window_closes(context):%Y-%m-%d %H:%M} UTC"
+            )
+        self.log.info(
+            "%d of %d files at %s; deferring until %s at the latest",
+            len(keys),
+            self.expected_files,
+            self._where,
+            self.window_closes(context),
+        )
         self.defer(
-            trigger=CountedLandingTrigger(bucket=self.bucket, key=self.key, wildcard=self.wildcard,
-                                          aws_conn_id=self.aws_conn_id, poll_interval=self.poke_interval,
-                                          deadline=time.time() + remaining, min_keys=self.expected_files),
+            trigger=CountedLandingTrigger(
+                bucket=self.bucket,
+                key=self.key,
+                wildcard=self.wildcard,
+                aws_conn_id=self.aws_conn_id,
+                poll_interval=self.poke_interval,
+                deadline=time.time() + remaining,
+                min_keys=self.expected_files,
+            ),
             method_name="execute_complete",
             timeout=timedelta(seconds=remaining) + _BACKSTOP,
         )

@@ -10,7 +10,8 @@ from __future__ import annotations
 import ast
 import json
 import re
-from typing import Any, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 PASSED = "passed"
 FAILED = "failed"
@@ -109,8 +110,9 @@ def _check_label(check: Mapping[str, Any]) -> str:
     return f"{name} {check['status']} (expected {check['expected']}, actual {check['actual']})"
 
 
-def this_run_only(rows: Iterable[Mapping[str, Any]], fresh_batches: Sequence[str],
-                  run_prefix: str) -> list[Mapping[str, Any]]:
+def this_run_only(
+    rows: Iterable[Mapping[str, Any]], fresh_batches: Sequence[str], run_prefix: str
+) -> list[Mapping[str, Any]]:
     """Drop the rows of ``fresh_batches`` that an earlier DAG run wrote.
 
     A rerun of some batches must not be judged on their previous results, still in the ledger
@@ -121,8 +123,9 @@ def this_run_only(rows: Iterable[Mapping[str, Any]], fresh_batches: Sequence[str
     return [r for r in rows if batch_of(r) not in fresh or str(r.get("run_id") or "").startswith(run_prefix)]
 
 
-def evaluate(rows: Iterable[Mapping[str, Any]], expected_batches: Sequence[str] | None,
-             require: str = REQUIRE_MATCH) -> tuple[str, dict[str, Any]]:
+def evaluate(
+    rows: Iterable[Mapping[str, Any]], expected_batches: Sequence[str] | None, require: str = REQUIRE_MATCH
+) -> tuple[str, dict[str, Any]]:
     """Decide a parent scope from its children's current result rows (one suite).
 
     With ``require="match"`` (a gate waiting for its batches):
@@ -171,9 +174,15 @@ def evaluate(rows: Iterable[Mapping[str, Any]], expected_batches: Sequence[str] 
         where = sorted(failing, key=lambda w: (w[0], _natural(w[1])))
         # Capped: the detail rides the trigger event and XCom, both stored in Airflow's database.
         detail["failed_count"] = len(where)
-        detail["failed"] = [{"batch_id": v if k == "batch" else None, "scope_key": None if k == "batch" else v,
-                             "failed_checks": len(failing[(k, v)]), "checks": failing[(k, v)][:_DETAIL_LIMIT]}
-                            for k, v in where[:_DETAIL_LIMIT]]
+        detail["failed"] = [
+            {
+                "batch_id": v if k == "batch" else None,
+                "scope_key": None if k == "batch" else v,
+                "failed_checks": len(failing[(k, v)]),
+                "checks": failing[(k, v)][:_DETAIL_LIMIT],
+            }
+            for k, v in where[:_DETAIL_LIMIT]
+        ]
         parts = [f"{k} {v}: " + _named([_check_label(c) for c in failing[(k, v)]]) for k, v in where]
         detail["message"] = f"{len(where)} batch(es) failed: {_named(parts, '; ')}"
         if require == REQUIRE_MATCH:

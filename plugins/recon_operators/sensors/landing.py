@@ -9,8 +9,9 @@ with a reconciliation that never ran.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import Any, Mapping, NoReturn, Sequence
+from typing import Any, NoReturn
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 from airflow.sdk.exceptions import AirflowFailException
@@ -30,8 +31,16 @@ class S3LandingSensor(BaseSensorOperator):
     template_fields: Sequence[str] = ("bucket", "key")
     ui_color = "#fdebd0"
 
-    def __init__(self, *, bucket: str, key: str, wildcard: bool = False, aws_conn_id: str = "aws_default",
-                 deferrable: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        bucket: str,
+        key: str,
+        wildcard: bool = False,
+        aws_conn_id: str = "aws_default",
+        deferrable: bool = True,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.bucket = bucket
         self.key = key
@@ -60,12 +69,18 @@ class S3LandingSensor(BaseSensorOperator):
         if keys:
             self.log.info("landed: %s", describe(self.bucket, keys))
             return keys
-        self.log.info("nothing at %s yet; deferring (poll every %ss, timeout %ss)", self._where,
-                      self.poke_interval, self.timeout)
+        self.log.info(
+            "nothing at %s yet; deferring (poll every %ss, timeout %ss)", self._where, self.poke_interval, self.timeout
+        )
         self.defer(
-            trigger=LandingTrigger(bucket=self.bucket, key=self.key, wildcard=self.wildcard,
-                                   aws_conn_id=self.aws_conn_id, poll_interval=self.poke_interval,
-                                   deadline=time.time() + self.timeout),
+            trigger=LandingTrigger(
+                bucket=self.bucket,
+                key=self.key,
+                wildcard=self.wildcard,
+                aws_conn_id=self.aws_conn_id,
+                poll_interval=self.poke_interval,
+                deadline=time.time() + self.timeout,
+            ),
             method_name="execute_complete",
             timeout=timedelta(seconds=self.timeout) + _BACKSTOP,
         )

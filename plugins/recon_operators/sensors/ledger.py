@@ -9,8 +9,9 @@ both processes agree.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
-from typing import Any, Mapping, NoReturn, Sequence
+from typing import Any, NoReturn
 
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 from airflow.sdk.exceptions import AirflowFailException
@@ -87,8 +88,9 @@ class LedgerSensor(BaseSensorOperator):
         rendered empty (or ``None``) would silently widen the gate to, say, the whole cohort."""
         blank = sorted(k for k, v in self.scope.items() if v is None or str(v).strip() in ("", "None"))
         if blank:
-            raise AirflowFailException(f"ledger sensor scope field(s) {', '.join(blank)} rendered empty; "
-                                       "a missing param would widen the gate")
+            raise AirflowFailException(
+                f"ledger sensor scope field(s) {', '.join(blank)} rendered empty; a missing param would widen the gate"
+            )
         try:
             return Scope.from_mapping(self.scope)
         except ScopeError as exc:
@@ -140,8 +142,9 @@ class LedgerSensor(BaseSensorOperator):
             return self._summary(detail)
         if state == FAILED:
             self._fail(f"ledger {self.suite} for {self._scope().key}: {detail['message']}")
-        self.log.info("%s; deferring (poll every %ss, timeout %ss)",
-                      detail["message"], self.poke_interval, self.timeout)
+        self.log.info(
+            "%s; deferring (poll every %ss, timeout %ss)", detail["message"], self.poke_interval, self.timeout
+        )
         self.defer(
             trigger=LedgerTrigger(
                 scope=self._scope().as_dict(),

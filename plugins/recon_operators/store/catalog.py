@@ -73,9 +73,6 @@ def qualified(schema: str, table: str) -> str:
 def missing_tables(conn: Any) -> list[str]:
     """Required tables this store lacks, as ``schema.table`` names (empty when complete)."""
     with transaction(conn) as cur:
-        cur.execute(
-            "SELECT table_schema, table_name FROM information_schema.tables "
-            "WHERE table_type = 'BASE TABLE'"
-        )
+        cur.execute("SELECT table_schema, table_name FROM information_schema.tables WHERE table_type = 'BASE TABLE'")
         present = set(cur.fetchall())
     return [qualified(s, t) for s, t in REQUIRED_TABLES if (s, t) not in present]

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 import psycopg2
 from psycopg2.extras import Json
@@ -21,8 +22,8 @@ from psycopg2.extras import Json
 from recon_operators.engine.masking import scrub, scrub_values
 from recon_operators.engine.results import CheckResult, Status
 from recon_operators.engine.scope import Scope
-from recon_operators.paths import read_sql
 from recon_operators.errors import error_line, one_line
+from recon_operators.paths import read_sql
 from recon_operators.store.db import ConnectionFactory, StoreError, connect, transaction
 
 RUN_STATUSES = ("Passed", "Failed")
@@ -83,7 +84,7 @@ class RecordedRun:
     """
 
     handle: RunHandle
-    store: "ResultsStore"
+    store: ResultsStore
     error: str | None = None
     verdict: Verdict | None = None
 
@@ -113,7 +114,7 @@ class ResultsStore:
         self._conn: Any = None
 
     @classmethod
-    def from_dsn(cls, dsn: str) -> "ResultsStore":
+    def from_dsn(cls, dsn: str) -> ResultsStore:
         return cls(lambda: connect(dsn))
 
     @property
@@ -127,7 +128,7 @@ class ResultsStore:
             self._conn.close()
         self._conn = None
 
-    def __enter__(self) -> "ResultsStore":
+    def __enter__(self) -> ResultsStore:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -166,16 +167,19 @@ class ResultsStore:
             "process_name": run.process_name,
             "entity_name": run.entity_name,
             "scope_key": scope.key,
-            **{k: fields.get(k) for k in (
-                "env", "cohort_id", "prefix_id", "prefix", "batch_id", "msisdn_start", "msisdn_end")},
+            **{
+                k: fields.get(k)
+                for k in ("env", "cohort_id", "prefix_id", "prefix", "batch_id", "msisdn_start", "msisdn_end")
+            },
         }
         with self._tx("opening the run") as cur:
             cur.execute(read_sql("store/open_run.sql"), params)
         return run
 
     @contextmanager
-    def run(self, scope: Scope, suite: str, *, describe: Callable[[BaseException], str] = error_line,
-            **opening: Any) -> Iterator[RecordedRun]:
+    def run(
+        self, scope: Scope, suite: str, *, describe: Callable[[BaseException], str] = error_line, **opening: Any
+    ) -> Iterator[RecordedRun]:
         """The one run lifecycle: open the run (``opening``: ``open_run``'s keywords), yield it to
         record into, finish it ``Passed`` (or ``Failed`` with the error the run was given) and read
         the verdict. An exception finishes the run ``Failed`` with ``describe``'s one line (masked
@@ -195,9 +199,10 @@ class ResultsStore:
         if status not in RUN_STATUSES:
             raise ValueError(f"run status must be one of {RUN_STATUSES}, not {status!r}")
         with self._tx("finishing the run") as cur:
-            cur.execute(read_sql("store/finish_run.sql"),
-                        {"run_id": run.run_id, "status": status,
-                         "error": scrub(error)[:MAX_ERROR_LENGTH] if error else error})
+            cur.execute(
+                read_sql("store/finish_run.sql"),
+                {"run_id": run.run_id, "status": status, "error": scrub(error)[:MAX_ERROR_LENGTH] if error else error},
+            )
             found = cur.fetchall()
         if not found:
             raise StoreError(f"run {run.run_id} is not in the log; open it before finishing it")
@@ -207,16 +212,20 @@ class ResultsStore:
         """Replace the run's scope+suite results with these, atomically. Returns rows written."""
         rows = [self._result_row(run, r) for r in results]
         with self._tx("recording results") as cur:
-            cur.execute(read_sql("store/supersede_scope.sql"),
-                        {"scope_key": run.scope.key, "suite": run.suite, "superseded_by": run.run_id})
+            cur.execute(
+                read_sql("store/supersede_scope.sql"),
+                {"scope_key": run.scope.key, "suite": run.suite, "superseded_by": run.run_id},
+            )
             cur.executemany(read_sql("store/insert_result.sql"), rows)
         return len(rows)
 
     def clear_scope(self, scope: Scope, suite: str | None = None, *, cleared_by: str = "manual") -> int:
         """Move a scope's current results (one suite's, or all) to history before a rerun."""
         with self._tx("clearing the scope") as cur:
-            cur.execute(read_sql("store/supersede_scope.sql"),
-                        {"scope_key": scope.key, "suite": suite, "superseded_by": cleared_by})
+            cur.execute(
+                read_sql("store/supersede_scope.sql"),
+                {"scope_key": scope.key, "suite": suite, "superseded_by": cleared_by},
+            )
             return cur.rowcount
 
     def results(self, scope: Scope, suite: str | None = None, *, with_children: bool = False) -> list[dict[str, Any]]:
@@ -244,9 +253,22 @@ class ResultsStore:
                 verdict.errored += 1
             else:
                 verdict.mismatched += 1
-            verdict.failed_checks.append({k: row[k] for k in (
-                "scope_key", "suite", "check_name", "group_key", "expected", "actual",
-                "discrepancy", "status", "message")})
+            verdict.failed_checks.append(
+                {
+                    k: row[k]
+                    for k in (
+                        "scope_key",
+                        "suite",
+                        "check_name",
+                        "group_key",
+                        "expected",
+                        "actual",
+                        "discrepancy",
+                        "status",
+                        "message",
+                    )
+                }
+            )
         verdict.run_ids = sorted({row["run_id"] for row in rows})
         if verdict.errored:
             verdict.status = Status.ERROR.value
@@ -271,11 +293,21 @@ class ResultsStore:
     ) -> None:
         """Append a gate's decision (Passed, Blocked, Failed, Warned, Approved, Rejected...)."""
         with self._tx("recording the gate decision") as cur:
-            cur.execute(read_sql("store/insert_gate_decision.sql"), {
-            "run_id": run_id, "scope_key": scope.key, "scope": _json(scope.as_dict()),
-            "stage": scope.stage, "suite": suite, "policy": policy, "verdict": verdict,
-            "outcome": outcome, "decided_by": decided_by, "summary": _json(summary or {}),
-            })
+            cur.execute(
+                read_sql("store/insert_gate_decision.sql"),
+                {
+                    "run_id": run_id,
+                    "scope_key": scope.key,
+                    "scope": _json(scope.as_dict()),
+                    "stage": scope.stage,
+                    "suite": suite,
+                    "policy": policy,
+                    "verdict": verdict,
+                    "outcome": outcome,
+                    "decided_by": decided_by,
+                    "summary": _json(summary or {}),
+                },
+            )
 
     @staticmethod
     def _result_row(run: RunHandle, result: CheckResult) -> dict[str, Any]:

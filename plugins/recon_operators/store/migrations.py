@@ -15,8 +15,8 @@ from typing import Any
 
 import psycopg2
 
-from recon_operators.paths import migrations_dir
 from recon_operators.errors import one_line
+from recon_operators.paths import migrations_dir
 from recon_operators.store.db import transaction
 
 _FILENAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")

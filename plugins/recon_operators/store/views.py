@@ -9,9 +9,10 @@ masks PII again (``engine.masking.scrub``), since stored text is never trusted t
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Mapping
+from typing import Any
 
 import psycopg2
 
@@ -53,22 +54,34 @@ def scope_counts(conn: Any, scope: Mapping[str, str], window: Window = Window())
     return _rows(conn, "scope_counts.sql", {"scope": _scope_json(scope), **window.params()})
 
 
-def gate_decisions(conn: Any, scope: Mapping[str, str], window: Window = Window(), *,
-                   latest_only: bool = False) -> list[dict[str, Any]]:
+def gate_decisions(
+    conn: Any, scope: Mapping[str, str], window: Window = Window(), *, latest_only: bool = False
+) -> list[dict[str, Any]]:
     """Gate decisions of every scope inside ``scope``, newest first (or the newest per scope)."""
-    return _rows(conn, "gate_decisions.sql",
-                 {"scope": _scope_json(scope), "latest_only": latest_only, **window.params()})
+    return _rows(
+        conn, "gate_decisions.sql", {"scope": _scope_json(scope), "latest_only": latest_only, **window.params()}
+    )
 
 
-def run_history(conn: Any, scope: Mapping[str, str], *, suite: str | None = None, check_name: str | None = None,
-                group_key: str | None = None) -> list[dict[str, Any]]:
+def run_history(
+    conn: Any,
+    scope: Mapping[str, str],
+    *,
+    suite: str | None = None,
+    check_name: str | None = None,
+    group_key: str | None = None,
+) -> list[dict[str, Any]]:
     """Per run, oldest first: results counted and discrepancy summed, replaced rows included."""
-    return _rows(conn, "run_history.sql", {"scope": _scope_json(scope), "suite": suite,
-                                           "check_name": check_name, "group_key": group_key})
+    return _rows(
+        conn,
+        "run_history.sql",
+        {"scope": _scope_json(scope), "suite": suite, "check_name": check_name, "group_key": group_key},
+    )
 
 
-def claims_days(conn: Any, window: Window = Window(), *, dataset: str | None = None,
-                run_date: date | None = None) -> list[dict[str, Any]]:
+def claims_days(
+    conn: Any, window: Window = Window(), *, dataset: str | None = None, run_date: date | None = None
+) -> list[dict[str, Any]]:
     """Daily claims runs with their totals, newest day first."""
     return _rows(conn, "claims_days.sql", {"dataset": dataset, "run_date": run_date, **window.params()})
 

@@ -22,8 +22,13 @@ from recon_operators.paths import read_sql
 from recon_operators.subscribers.model import PII_ATTRIBUTES, mask_field
 
 AUDIT_SUITE = "subscriber_audit"
-KINDS = {"changed": "CONFLICT", "missing_in_target": "CLOUD_ONLY", "extra_in_target": "LEGACY_ONLY",
-         "duplicate_in_source": "DUPLICATE_IN_CLOUD", "duplicate_in_target": "DUPLICATE_IN_LEGACY"}
+KINDS = {
+    "changed": "CONFLICT",
+    "missing_in_target": "CLOUD_ONLY",
+    "extra_in_target": "LEGACY_ONLY",
+    "duplicate_in_source": "DUPLICATE_IN_CLOUD",
+    "duplicate_in_target": "DUPLICATE_IN_LEGACY",
+}
 MISMATCH_HEADER = ("kind", "uid", "field", "cloud_value", "legacy_value")
 
 
@@ -34,8 +39,9 @@ def audit_scope(env: str) -> Scope:
 
 def legacy_query() -> str:
     """The Legacy side's SELECT (a subquery of the diff): one statement, no trailing ';'."""
-    return "\n".join(line for line in read_sql("subscribers/legacy_audit.sql").splitlines()
-                     if not line.lstrip().startswith("--")).strip()
+    return "\n".join(
+        line for line in read_sql("subscribers/legacy_audit.sql").splitlines() if not line.lstrip().startswith("--")
+    ).strip()
 
 
 def run_audit(cloud: Any, legacy: Any, *, mismatch_limit: int) -> DiffResult:
@@ -59,18 +65,27 @@ def _masked_pair(attribute: str, pair: str) -> str:
 def sync_summary(result: DiffResult, mismatch_limit: int) -> dict[str, Any]:
     in_sync = result.matched_rows - result.changed_rows
     summary = {
-        "cloud_items": result.source_rows, "legacy_rows": result.target_rows, "in_sync": in_sync,
-        "cloud_only": result.missing_in_target, "legacy_only": result.extra_in_target,
+        "cloud_items": result.source_rows,
+        "legacy_rows": result.target_rows,
+        "in_sync": in_sync,
+        "cloud_only": result.missing_in_target,
+        "legacy_only": result.extra_in_target,
         "field_conflicts": result.changed_rows,
         "conflicts_by_field": dict(sorted(result.column_mismatches.items())),
         "duplicate_uids": result.duplicate_keys_source + result.duplicate_keys_target,
         "not_compared": dict(result.incomparable),  # fields whose types have no common form
         "seconds": round(result.seconds, 3),
     }
-    summary["subscribers"] = (in_sync + summary["cloud_only"] + summary["legacy_only"] + summary["field_conflicts"]
-                              + summary["duplicate_uids"])
+    summary["subscribers"] = (
+        in_sync
+        + summary["cloud_only"]
+        + summary["legacy_only"]
+        + summary["field_conflicts"]
+        + summary["duplicate_uids"]
+    )
     summary["mismatch_list_truncated"] = any(
-        n > mismatch_limit for n in (result.changed_rows, result.missing_in_target, result.extra_in_target))
+        n > mismatch_limit for n in (result.changed_rows, result.missing_in_target, result.extra_in_target)
+    )
     return summary
 
 

@@ -10,7 +10,8 @@ Puts and deletes are idempotent, so a retried batch, or a retried chunk, lands t
 from __future__ import annotations
 
 import time
-from typing import Any, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
 from boto3.dynamodb.table import BatchWriter
 
@@ -62,12 +63,22 @@ class CloudStore:
         except client.exceptions.ResourceNotFoundException:
             pass
         attributes = [{"AttributeName": n, "AttributeType": "S"} for n in ("uid", *INDEXES)]
-        indexes = [{"IndexName": name, "KeySchema": [{"AttributeName": attr, "KeyType": "HASH"}],
-                    "Projection": {"ProjectionType": "ALL"}} for attr, name in INDEXES.items()]
+        indexes = [
+            {
+                "IndexName": name,
+                "KeySchema": [{"AttributeName": attr, "KeyType": "HASH"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for attr, name in INDEXES.items()
+        ]
         try:
-            client.create_table(TableName=self.table_name, BillingMode="PAY_PER_REQUEST",
-                                KeySchema=[{"AttributeName": "uid", "KeyType": "HASH"}],
-                                AttributeDefinitions=attributes, GlobalSecondaryIndexes=indexes)
+            client.create_table(
+                TableName=self.table_name,
+                BillingMode="PAY_PER_REQUEST",
+                KeySchema=[{"AttributeName": "uid", "KeyType": "HASH"}],
+                AttributeDefinitions=attributes,
+                GlobalSecondaryIndexes=indexes,
+            )
         except client.exceptions.ResourceInUseException:
             pass  # another task created it first
         client.get_waiter("table_exists").wait(TableName=self.table_name, WaiterConfig={"Delay": 1})
@@ -78,7 +89,7 @@ class CloudStore:
         wanted = list(dict.fromkeys(uids))
         found: dict[str, Record] = {}
         for start in range(0, len(wanted), GET_BATCH):
-            keys = [{"uid": {"S": uid}} for uid in wanted[start:start + GET_BATCH]]
+            keys = [{"uid": {"S": uid}} for uid in wanted[start : start + GET_BATCH]]
             for item in self._batch_get(keys):
                 record = record_of(plain_item(item))
                 found[str(record["uid"])] = record
@@ -89,7 +100,9 @@ class CloudStore:
         pending = {self.table_name: {"Keys": keys, "ConsistentRead": True}}
         for attempt in range(1, self.backoff.attempts + 1):
             try:
-                response = self.backoff.run(lambda: self.client.batch_get_item(RequestItems=pending), aws_throttling)
+                response = self.backoff.run(
+                    lambda pending=pending: self.client.batch_get_item(RequestItems=pending), aws_throttling
+                )
             except Exception as exc:  # noqa: BLE001 - RetriesExhausted or a refusal
                 raise self._fail("reading items failed", exc) from None
             items.extend(response.get("Responses", {}).get(self.table_name, []))
@@ -97,7 +110,9 @@ class CloudStore:
             if not pending:
                 return items
             time.sleep(self.backoff.delay(attempt))
-        raise CloudError(f"cloud table {self.table_name}: keys still unprocessed after {self.backoff.attempts} attempts")
+        raise CloudError(
+            f"cloud table {self.table_name}: keys still unprocessed after {self.backoff.attempts} attempts"
+        )
 
     def apply(self, changes: Mapping[str, Record | None]) -> None:
         """Put each record (``None``: delete the item); all or, after the retries, ``CloudError``.
@@ -143,5 +158,5 @@ class CloudStore:
                 yield [record_of(item) for item in page]
         except CloudError:
             raise
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - drivers, Arrow and DuckDB each raise their own classes: one line names the side
             raise self._fail("reading the table failed", exc) from None

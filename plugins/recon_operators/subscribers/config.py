@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import ClassVar, Literal
 
 from croniter import croniter
-
 from pydantic import Field, field_validator
 
 from recon_operators.config import ConfigError, ConfigModel, load_config
@@ -38,8 +37,11 @@ class _Job(ConfigModel):
     """What every job type's DAG takes: schedule and governance (timeout, retries with backoff)."""
 
     file_job: ClassVar[bool] = False
-    schedule: str | None = Field(None, description=f"a 5-field cron, {', '.join(SCHEDULE_PRESETS)}, "
-                                                   f"{CONTINUOUS} (file jobs) or empty for on-demand runs")
+    schedule: str | None = Field(
+        None,
+        description=f"a 5-field cron, {', '.join(SCHEDULE_PRESETS)}, "
+        f"{CONTINUOUS} (file jobs) or empty for on-demand runs",
+    )
     timeout_minutes: Positive = 60
     retries: int = Field(2, ge=0, le=10)
     retry_delay_seconds: Positive = Field(30, description="doubled at each retry")
@@ -49,8 +51,12 @@ class _Job(ConfigModel):
     def _schedule(cls, value: str | None) -> str | None:
         if value == CONTINUOUS and not cls.file_job:
             raise ValueError(f"{CONTINUOUS} suits only file jobs (their runs wait for a landed file)")
-        if value is not None and value != CONTINUOUS and value not in SCHEDULE_PRESETS and \
-                not (croniter.is_valid(value) and len(value.split()) == 5):
+        if (
+            value is not None
+            and value != CONTINUOUS
+            and value not in SCHEDULE_PRESETS
+            and not (croniter.is_valid(value) and len(value.split()) == 5)
+        ):
             raise ValueError(f"{value!r} is not a valid cron expression (5 fields, e.g. '0 2 * * *', or @daily...)")
         return value
 
@@ -97,7 +103,8 @@ class Jobs(ConfigModel):
 class Provisioning(ConfigModel):
     default_mode: Literal[tuple(m.value for m in Mode)]  # type: ignore[valid-type]
     variable: matching(r"^[A-Za-z0-9_.-]{1,250}$", "an Airflow Variable key") = Field(  # type: ignore[valid-type]
-        "subscriber_provisioning_mode", description="an Airflow Variable overriding default_mode")
+        "subscriber_provisioning_mode", description="an Airflow Variable overriding default_mode"
+    )
 
 
 class Connections(ConfigModel):
@@ -122,7 +129,8 @@ class SubscribersFile(ConfigModel):
     env: matching(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", "letters, digits, _ . - (max 64)")  # type: ignore
     owner: Text
     dag_id_prefix: matching(r"^subscriber_[a-z0-9_]*$", "subscriber_ then lower-case letters, digits, _") = (  # type: ignore
-        DAG_ID_PREFIX)
+        DAG_ID_PREFIX
+    )
     provisioning: Provisioning
     connections: Connections
     cloud: Cloud
@@ -196,18 +204,34 @@ def _settings(job_type: str, job: _Job) -> JobSettings:
         extra["landing_timeout"] = timedelta(minutes=job.landing_timeout_minutes)
     if isinstance(job, ExportJob):
         extra["url_expiry"] = timedelta(minutes=job.url_expiry_minutes)
-    return JobSettings(job_type=job_type, schedule=job.schedule, timeout=timedelta(minutes=job.timeout_minutes),
-                       retries=job.retries, retry_delay=timedelta(seconds=job.retry_delay_seconds), **extra)
+    return JobSettings(
+        job_type=job_type,
+        schedule=job.schedule,
+        timeout=timedelta(minutes=job.timeout_minutes),
+        retries=job.retries,
+        retry_delay=timedelta(seconds=job.retry_delay_seconds),
+        **extra,
+    )
 
 
 def _config(path: Path, parsed: SubscribersFile) -> SubscriberConfig:
     return SubscriberConfig(
-        env=parsed.env, owner=parsed.owner, dag_id_prefix=parsed.dag_id_prefix,
-        default_mode=parsed.provisioning.default_mode, mode_variable=parsed.provisioning.variable,
-        store_conn_id=parsed.connections.store, legacy_conn_id=parsed.connections.legacy,
-        aws_conn_id=parsed.connections.aws, cloud_table=parsed.cloud.table, scan_segments=parsed.cloud.scan_segments,
-        bucket=parsed.s3.bucket, prefix=parsed.s3.prefix, alerts=parsed.alerts, path=str(path),
-        jobs={t: _settings(t, getattr(parsed.jobs, t)) for t in JOB_TYPES})
+        env=parsed.env,
+        owner=parsed.owner,
+        dag_id_prefix=parsed.dag_id_prefix,
+        default_mode=parsed.provisioning.default_mode,
+        mode_variable=parsed.provisioning.variable,
+        store_conn_id=parsed.connections.store,
+        legacy_conn_id=parsed.connections.legacy,
+        aws_conn_id=parsed.connections.aws,
+        cloud_table=parsed.cloud.table,
+        scan_segments=parsed.cloud.scan_segments,
+        bucket=parsed.s3.bucket,
+        prefix=parsed.s3.prefix,
+        alerts=parsed.alerts,
+        path=str(path),
+        jobs={t: _settings(t, getattr(parsed.jobs, t)) for t in JOB_TYPES},
+    )
 
 
 def default_path() -> Path:
@@ -217,5 +241,6 @@ def default_path() -> Path:
 def load_subscriber_config(path: str | Path | None = None) -> SubscriberConfig:
     """Load and validate the config; raises ``SubscriberConfigError`` listing every problem."""
     path = Path(path) if path is not None else default_path()
-    return load_config(SubscribersFile, path, "subscriber job config", build=lambda p: _config(path, p),
-                       error=SubscriberConfigError)
+    return load_config(
+        SubscribersFile, path, "subscriber job config", build=lambda p: _config(path, p), error=SubscriberConfigError
+    )

@@ -10,9 +10,10 @@ LEGACY_ONLY, CONFLICT). PII is masked unless the job asks for it in clear.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from recon_operators.engine.adapters.sql import literal
 from recon_operators.subscribers.model import ATTRIBUTES, PII_ATTRIBUTES, Record, mask_field

@@ -17,8 +17,9 @@ from __future__ import annotations
 import csv
 import io
 import posixpath
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 
 from recon_operators.claims.artifacts import to_csv
 from recon_operators.claims.storage import move_all, open_stream, put_text
@@ -68,8 +69,9 @@ def rejects_key(input_key: str) -> str:
     return f"{stem}.rejects.csv"
 
 
-def _rows(s3: Any, bucket: str, key: str, columns: tuple[str, ...], required: tuple[str, ...]
-          ) -> Iterator[tuple[int, dict[str, str] | None, str | None]]:
+def _rows(
+    s3: Any, bucket: str, key: str, columns: tuple[str, ...], required: tuple[str, ...]
+) -> Iterator[tuple[int, dict[str, str] | None, str | None]]:
     """(line, row, problem) per data line; ``row`` None when the line itself is malformed."""
     text = io.TextIOWrapper(open_stream(s3, bucket, key), encoding="utf-8-sig", newline="")
     reader = csv.reader(text)
@@ -80,8 +82,10 @@ def _rows(s3: Any, bucket: str, key: str, columns: tuple[str, ...], required: tu
         if not header or unknown or missing or len(set(header)) != len(header):
             raise InputFileError(
                 f"s3://{bucket}/{key}: header must name columns of {', '.join(columns)} "
-                f"(required: {', '.join(required)})" + (f"; unknown: {', '.join(unknown)}" if unknown else "")
-                + (f"; missing: {', '.join(missing)}" if missing else ""))
+                f"(required: {', '.join(required)})"
+                + (f"; unknown: {', '.join(unknown)}" if unknown else "")
+                + (f"; missing: {', '.join(missing)}" if missing else "")
+            )
         for values in reader:
             line = reader.line_num
             if not values or values == [""]:
@@ -120,7 +124,9 @@ def plan_file(s3: Any, bucket: str, key: str, job_prefix: str, *, chunk_size: in
         if batch:
             name = f"c{len(chunks) + 1:04d}"
             chunk_key = f"{job_prefix}chunks/{name}.csv"
-            put_text(s3, bucket, chunk_key, to_csv((LINE, *columns), ([r[LINE], *(r[c] for c in columns)] for r in batch)))
+            put_text(
+                s3, bucket, chunk_key, to_csv((LINE, *columns), ([r[LINE], *(r[c] for c in columns)] for r in batch))
+            )
             chunks.append(Chunk(name, chunk_key, len(batch)))
             batch.clear()
 
@@ -151,8 +157,7 @@ def write_rejects(s3: Any, bucket: str, key: str, columns: tuple[str, ...], rows
 def read_chunk(s3: Any, bucket: str, key: str) -> list[tuple[int, Record]]:
     """A chunk file's rows: (line in the input, canonical record; '' read back as None)."""
     text = io.TextIOWrapper(open_stream(s3, bucket, key), encoding="utf-8", newline="")
-    return [(int(row.pop(LINE)), {k: (v if v != "" else None) for k, v in row.items()})
-            for row in csv.DictReader(text)]
+    return [(int(row.pop(LINE)), {k: (v if v != "" else None) for k, v in row.items()}) for row in csv.DictReader(text)]
 
 
 def read_rejects(s3: Any, bucket: str, key: str) -> list[dict[str, str]]:

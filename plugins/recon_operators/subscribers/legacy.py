@@ -11,8 +11,9 @@ are retried with backoff; anything else fails the whole batch (``LegacyError``).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 
 from recon_operators.engine.masking import scrub
 from recon_operators.errors import one_line
@@ -23,8 +24,13 @@ from recon_operators.subscribers.model import ATTRIBUTES, COLUMNS, Record, canon
 SELECT_BATCH = 1000
 FETCH_ROWS = 5000
 _TRANSIENT = (1205, 1213)  # lock wait timeout, deadlock
-_REFUSALS = {1048: "a required field is empty", 1406: "a value is too long", 1366: "a value has the wrong type",
-             4025: "a CHECK constraint failed", 3819: "a CHECK constraint failed"}
+_REFUSALS = {
+    1048: "a required field is empty",
+    1406: "a value is too long",
+    1366: "a value has the wrong type",
+    4025: "a CHECK constraint failed",
+    3819: "a CHECK constraint failed",
+}
 _UNIQUE_KEY = re.compile(r"for key '(?:subscribers\.)?([A-Za-z0-9_]+)'")
 _CONSTRAINT = re.compile(r"CONSTRAINT `([A-Za-z0-9_]+)`")
 
@@ -111,8 +117,9 @@ class LegacyStore:
         cur = self.conn.cursor()
         try:
             for start in range(0, len(wanted), SELECT_BATCH):
-                cur.execute(read_sql("subscribers/legacy_select.sql"),
-                            {"uids": tuple(wanted[start:start + SELECT_BATCH])})
+                cur.execute(
+                    read_sql("subscribers/legacy_select.sql"), {"uids": tuple(wanted[start : start + SELECT_BATCH])}
+                )
                 for row in cur.fetchall():
                     found[row[0]] = record_of(row)
             self.conn.commit()  # end the read's snapshot
@@ -131,26 +138,33 @@ class LegacyStore:
         if not changes:
             return {}
         try:
-            return self.backoff.run(lambda: self._transaction(changes, before, job_id, one_by_one=False),
-                                    lambda exc: f"legacy error {_code(exc)}" if _code(exc) in _TRANSIENT else None)
+            return self.backoff.run(
+                lambda: self._transaction(changes, before, job_id, one_by_one=False),
+                lambda exc: f"legacy error {_code(exc)}" if _code(exc) in _TRANSIENT else None,
+            )
         except _Refused:
             pass
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - drivers, Arrow and DuckDB each raise their own classes: one line names the side
             raise self._fail(f"writing {len(changes)} rows failed", exc) from None
         try:
-            return self.backoff.run(lambda: self._transaction(changes, before, job_id, one_by_one=True),
-                                    lambda exc: f"legacy error {_code(exc)}" if _code(exc) in _TRANSIENT else None)
-        except Exception as exc:  # noqa: BLE001
+            return self.backoff.run(
+                lambda: self._transaction(changes, before, job_id, one_by_one=True),
+                lambda exc: f"legacy error {_code(exc)}" if _code(exc) in _TRANSIENT else None,
+            )
+        except Exception as exc:  # noqa: BLE001 - drivers, Arrow and DuckDB each raise their own classes: one line names the side
             raise self._fail(f"writing {len(changes)} rows one by one failed", exc) from None
 
-    def _transaction(self, changes: Mapping[str, Record | None], before: Mapping[str, Record], job_id: str, *,
-                     one_by_one: bool) -> dict[str, str]:
+    def _transaction(
+        self, changes: Mapping[str, Record | None], before: Mapping[str, Record], job_id: str, *, one_by_one: bool
+    ) -> dict[str, str]:
         inserts = [(uid, r) for uid, r in changes.items() if r is not None and uid not in before]
         updates = [(uid, r) for uid, r in changes.items() if r is not None and uid in before]
         deletes = [uid for uid, r in changes.items() if r is None and uid in before]
-        statements = [(read_sql("subscribers/legacy_insert.sql"), [(uid, _params(r)) for uid, r in inserts]),
-                      (read_sql("subscribers/legacy_update.sql"), [(uid, _params(r)) for uid, r in updates]),
-                      (read_sql("subscribers/legacy_delete.sql"), [(uid, {"uid": uid}) for uid in deletes])]
+        statements = [
+            (read_sql("subscribers/legacy_insert.sql"), [(uid, _params(r)) for uid, r in inserts]),
+            (read_sql("subscribers/legacy_update.sql"), [(uid, _params(r)) for uid, r in updates]),
+            (read_sql("subscribers/legacy_delete.sql"), [(uid, {"uid": uid}) for uid in deletes]),
+        ]
         refused: dict[str, str] = {}
         cur = self.conn.cursor()
         try:
@@ -162,7 +176,7 @@ class LegacyStore:
                 if not one_by_one:
                     try:
                         cur.executemany(sql, [values for _, values in rows])
-                    except Exception as exc:  # noqa: BLE001
+                    except Exception as exc:
                         if refusal(exc) is not None:
                             raise _Refused() from None
                         raise
@@ -171,7 +185,7 @@ class LegacyStore:
                     cur.execute("SAVEPOINT recon_record")
                     try:
                         cur.execute(sql, values)
-                    except Exception as exc:  # noqa: BLE001
+                    except Exception as exc:
                         reason = refusal(exc)
                         if reason is None:
                             raise
@@ -192,14 +206,16 @@ class LegacyStore:
         filters = filters or {}
         cur = self.conn.cursor(MySQLdb.cursors.SSCursor)
         try:
-            cur.execute(read_sql("subscribers/legacy_pages.sql"),
-                        {"status": filters.get("status") or None, "plan_id": filters.get("planId") or None})
+            cur.execute(
+                read_sql("subscribers/legacy_pages.sql"),
+                {"status": filters.get("status") or None, "plan_id": filters.get("planId") or None},
+            )
             while True:
                 rows = cur.fetchmany(FETCH_ROWS)
                 if not rows:
                     break
                 yield [record_of(row) for row in rows]
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - drivers, Arrow and DuckDB each raise their own classes: one line names the side
             raise self._fail("reading the table failed", exc) from None
         finally:
             cur.close()

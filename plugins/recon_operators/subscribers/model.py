@@ -12,9 +12,10 @@ from either system compares equal to the same record read from the other.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
-from typing import Any, Callable, Mapping
+from datetime import UTC, date, datetime
+from typing import Any
 
 from recon_operators.engine.masking import MASK, mask_email, mask_imsi, mask_msisdn
 
@@ -48,6 +49,7 @@ def _pattern(regex: re.Pattern[str], rule: str) -> Callable[[str], str]:
         if not regex.match(value):
             raise RecordError(rule)
         return value
+
     return check
 
 
@@ -58,6 +60,7 @@ def _text(limit: int) -> Callable[[str], str]:
         if any(ord(c) < 32 for c in value):
             raise RecordError("holds control characters")
         return value
+
     return check
 
 
@@ -72,7 +75,7 @@ def canonical_date(value: str) -> str:
         parsed = date.fromisoformat(value)
     except ValueError:
         raise RecordError("not a date YYYY-MM-DD") from None
-    if len(value) != 10 or parsed.year < 1900 or parsed > datetime.now(timezone.utc).date():
+    if len(value) != 10 or parsed.year < 1900 or parsed > datetime.now(UTC).date():
         raise RecordError("must be YYYY-MM-DD between 1900-01-01 and today")
     return parsed.isoformat()
 
@@ -92,7 +95,7 @@ def canonical_timestamp(value: str | datetime) -> str:
     if parsed.microsecond % 1000:
         raise RecordError("more precise than a millisecond")
     if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
     return parsed.isoformat(timespec="milliseconds") + "Z"
 
 
@@ -178,6 +181,7 @@ def soft_deleted(existing: Record, now: str) -> Record:
 
 # -- PII masking -----------------------------------------------------------------------------
 
+
 def _mask_name(value: str) -> str:
     return f"{value[0]}***" if value else value
 
@@ -187,8 +191,13 @@ def _mask_date(value: str) -> str:
 
 
 _MASKS: dict[str, Callable[[str], str]] = {
-    "msisdn": mask_msisdn, "imsi": mask_imsi, "email": mask_email, "firstName": _mask_name,
-    "lastName": _mask_name, "address": lambda value: MASK, "dateOfBirth": _mask_date,
+    "msisdn": mask_msisdn,
+    "imsi": mask_imsi,
+    "email": mask_email,
+    "firstName": _mask_name,
+    "lastName": _mask_name,
+    "address": lambda value: MASK,
+    "dateOfBirth": _mask_date,
 }
 PII_ATTRIBUTES = tuple(f.attribute for f in FIELDS if f.pii)
 

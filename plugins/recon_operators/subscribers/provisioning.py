@@ -24,8 +24,9 @@ So after a chunk each record is written on both sides, or on neither, or listed 
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Protocol
+from typing import Any, Protocol
 
 from recon_operators.engine.masking import scrub
 from recon_operators.errors import one_line
@@ -103,9 +104,17 @@ class ChunkOutcome:
         return self.processed - self.failed
 
     def as_dict(self) -> dict[str, Any]:
-        return {"processed": self.processed, "succeeded": self.succeeded, "failed": self.failed,
-                "inserted": self.inserted, "updated": self.updated, "deleted": self.deleted,
-                "unchanged": self.unchanged, "compensated": self.compensated, "out_of_sync": len(self.out_of_sync)}
+        return {
+            "processed": self.processed,
+            "succeeded": self.succeeded,
+            "failed": self.failed,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "deleted": self.deleted,
+            "unchanged": self.unchanged,
+            "compensated": self.compensated,
+            "out_of_sync": len(self.out_of_sync),
+        }
 
 
 # What a subscriber should become, given its current Cloud and Legacy copies: a record, or None
@@ -115,26 +124,31 @@ Planner = Callable[[str, Record | None, Record | None], Record | None]
 
 def upsert_planner(incoming: Mapping[str, Record], now: str) -> Planner:
     """Load ``incoming`` records: timestamps kept or moved as ``model.merged`` says."""
+
     def plan(uid: str, cloud: Record | None, legacy: Record | None) -> Record | None:
         return merged(incoming[uid], cloud or legacy, now)
+
     return plan
 
 
 def delete_planner(now: str, *, soft: bool) -> Planner:
     """Delete (hard: remove; soft: status DELETED) wherever the subscriber exists."""
+
     def plan(uid: str, cloud: Record | None, legacy: Record | None) -> Record | None:
         existing = cloud or legacy
         if existing is None:
             raise ValueError("uid not found in the provisioned store(s)")
         return soft_deleted(existing, now) if soft else None
+
     return plan
 
 
 class Provisioner:
     """Writes chunks in one mode. ``cloud``/``legacy``: the stores the mode needs (else None)."""
 
-    def __init__(self, mode: Mode, *, cloud: Any = None, legacy: Any = None, journal: Journal | None = None,
-                 job_id: str):
+    def __init__(
+        self, mode: Mode, *, cloud: Any = None, legacy: Any = None, journal: Journal | None = None, job_id: str
+    ):
         if mode.cloud and cloud is None or mode.legacy and legacy is None:
             raise ValueError(f"mode {mode.value} needs {'both stores' if mode is Mode.DUAL_PROV else mode.value}")
         if mode is Mode.DUAL_PROV and journal is None:
@@ -174,8 +188,14 @@ class Provisioner:
                 setattr(outcome, kind, getattr(outcome, kind) + 1)
         return outcome
 
-    def _write(self, cloud_changes: dict[str, Record | None], legacy_changes: dict[str, Record | None],
-               cloud_before: Mapping[str, Record], legacy_before: Mapping[str, Record], outcome: ChunkOutcome) -> None:
+    def _write(
+        self,
+        cloud_changes: dict[str, Record | None],
+        legacy_changes: dict[str, Record | None],
+        cloud_before: Mapping[str, Record],
+        legacy_before: Mapping[str, Record],
+        outcome: ChunkOutcome,
+    ) -> None:
         if cloud_changes:
             try:
                 self.cloud.apply(cloud_changes)
@@ -191,8 +211,9 @@ class Provisioner:
             except Exception as exc:  # noqa: BLE001 - LegacyError: nothing of the batch committed
                 refused = dict.fromkeys(legacy_changes, scrub(one_line(exc)))
             outcome.failures.update(refused)
-            self._undo_cloud([uid for uid in refused if uid in cloud_changes], cloud_before,
-                             "legacy refused the record", outcome)
+            self._undo_cloud(
+                [uid for uid in refused if uid in cloud_changes], cloud_before, "legacy refused the record", outcome
+            )
 
     def _undo_cloud(self, uids: list[str], cloud_before: Mapping[str, Record], why: str, outcome: ChunkOutcome) -> None:
         if not uids:
@@ -211,7 +232,7 @@ class Provisioner:
         changes = {uid: legacy_now.get(uid) for uid in uids if cloud_now.get(uid) != legacy_now.get(uid)}
         try:
             self.cloud.apply(changes)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - any provisioning failure is recorded against its rows, never lost
             return dict.fromkeys(changes, scrub(one_line(exc)))
         return {}
 

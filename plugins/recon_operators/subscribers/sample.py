@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import random
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from recon_operators.subscribers.model import ATTRIBUTES, STATUSES, Record
 
@@ -14,8 +14,14 @@ PLANS = ("BASIC", "PREMIUM", "FAMILY", "BUSINESS")
 FIRST = ("Ayu", "Budi", "Citra", "Dewi", "Eko", "Fajar", "Gita", "Hadi", "Intan", "Joko")
 LAST = ("Santoso", "Wijaya", "Pratama", "Saputra", "Lestari", "Hidayat", "Nugroho", "Kusuma")
 # Bad rows: (what is broken, the field the rejects file names).
-BREAKS = (("msisdn", "msisdn"), ("imsi", "imsi"), ("status", "status"), ("email", "email"),
-          ("dateOfBirth", "dateOfBirth"), ("uid", "uid"))
+BREAKS = (
+    ("msisdn", "msisdn"),
+    ("imsi", "imsi"),
+    ("status", "status"),
+    ("email", "email"),
+    ("dateOfBirth", "dateOfBirth"),
+    ("uid", "uid"),
+)
 
 
 def subscriber(index: int, *, prefix: str = "sub", rng: random.Random | None = None) -> Record:
@@ -46,9 +52,16 @@ def subscribers(count: int, *, prefix: str = "sub", start: int = 0, seed: int = 
 def broken(record: Record, what: str) -> Record:
     """A copy of ``record`` that fails one rule (``what``: a field of ``BREAKS``)."""
     bad = dict(record)
-    bad.update({"msisdn": {"msisdn": "0812-1234"}, "imsi": {"imsi": "51010"}, "status": {"status": "ENABLED"},
-                "email": {"email": "not-an-email"}, "dateOfBirth": {"dateOfBirth": "1990-02-30"},
-                "uid": {"uid": ""}}[what])
+    bad.update(
+        {
+            "msisdn": {"msisdn": "0812-1234"},
+            "imsi": {"imsi": "51010"},
+            "status": {"status": "ENABLED"},
+            "email": {"email": "not-an-email"},
+            "dateOfBirth": {"dateOfBirth": "1990-02-30"},
+            "uid": {"uid": ""},
+        }[what]
+    )
     return bad
 
 

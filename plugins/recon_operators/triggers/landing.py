@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import fnmatch
 import time
-from typing import Any, AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
 
 from airflow.sdk import BaseHook
 from airflow.triggers.base import BaseTrigger, TriggerEvent
@@ -60,10 +61,12 @@ def s3_client_for(conn: Any) -> Any:
     from airflow.providers.amazon.aws.utils.connection_wrapper import AwsConnectionWrapper
 
     wrapped = AwsConnectionWrapper(conn)
-    session = boto3.session.Session(aws_access_key_id=wrapped.aws_access_key_id,
-                                    aws_secret_access_key=wrapped.aws_secret_access_key,
-                                    aws_session_token=wrapped.aws_session_token,
-                                    region_name=wrapped.region_name)
+    session = boto3.session.Session(
+        aws_access_key_id=wrapped.aws_access_key_id,
+        aws_secret_access_key=wrapped.aws_secret_access_key,
+        aws_session_token=wrapped.aws_session_token,
+        region_name=wrapped.region_name,
+    )
     return session.client("s3", endpoint_url=wrapped.get_service_endpoint_url("s3"))
 
 
@@ -74,8 +77,16 @@ class LandingTrigger(BaseTrigger):
     "message": "..."}``. Only the connection id is serialized, never credentials.
     """
 
-    def __init__(self, *, bucket: str, key: str, wildcard: bool = False, aws_conn_id: str = "aws_default",
-                 poll_interval: float = 60.0, deadline: float | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        bucket: str,
+        key: str,
+        wildcard: bool = False,
+        aws_conn_id: str = "aws_default",
+        poll_interval: float = 60.0,
+        deadline: float | None = None,
+    ) -> None:
         super().__init__()
         self.bucket = bucket
         self.key = key
@@ -85,9 +96,17 @@ class LandingTrigger(BaseTrigger):
         self.deadline = deadline
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
-        return (f"{type(self).__module__}.{type(self).__qualname__}",
-                {"bucket": self.bucket, "key": self.key, "wildcard": self.wildcard, "aws_conn_id": self.aws_conn_id,
-                 "poll_interval": self.poll_interval, "deadline": self.deadline})
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "bucket": self.bucket,
+                "key": self.key,
+                "wildcard": self.wildcard,
+                "aws_conn_id": self.aws_conn_id,
+                "poll_interval": self.poll_interval,
+                "deadline": self.deadline,
+            },
+        )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         conn = await BaseHook.aget_connection(self.aws_conn_id)

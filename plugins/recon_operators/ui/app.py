@@ -7,20 +7,20 @@ requests get 401, with a link to the login page when a browser asked for HTML.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import closing
 from datetime import date
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import quote, urlencode
-
-from fastapi import Depends, FastAPI, HTTPException, Request, status
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, JSONResponse
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from airflow.api_fastapi.app import API_ROOT_PATH, get_auth_manager
 from airflow.api_fastapi.common.db.common import SessionDep
 from airflow.configuration import conf
+from fastapi import Depends, FastAPI, HTTPException, Request, status
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from recon_operators.engine.scope import ScopeError
 from recon_operators.errors import one_line
@@ -34,8 +34,12 @@ URL_PREFIX = "/recon"
 STORE_CONN_ID = conf.get("recon", "store_conn_id", fallback="recon_store")
 
 app = FastAPI(title="Reconciliation view", docs_url=None, redoc_url=None, openapi_url=None)
-templates = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
-                        autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+templates = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(["html"]),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
 
 
 def store() -> Iterator[ResultsStore]:
@@ -47,6 +51,7 @@ def store() -> Iterator[ResultsStore]:
 
 
 # -- links into Airflow's own UI ------------------------------------------------------------------
+
 
 def airflow_url(*parts: str) -> str:
     return API_ROOT_PATH + "/".join(quote(str(p), safe="") for p in parts)
@@ -64,8 +69,11 @@ def task_url(ref: RunRef) -> str | None:
 
 
 def approval_url(dag_id: str | None, run_id: str | None, task_id: str | None) -> str | None:
-    return airflow_url("dags", dag_id, "runs", run_id, "tasks", task_id, "required_actions") \
-        if dag_id and run_id and task_id else None
+    return (
+        airflow_url("dags", dag_id, "runs", run_id, "tasks", task_id, "required_actions")
+        if dag_id and run_id and task_id
+        else None
+    )
 
 
 def render(request: Request, template: str, code: int = 200, **context: Any) -> HTMLResponse:
@@ -76,8 +84,15 @@ def render(request: Request, template: str, code: int = 200, **context: Any) -> 
         return f"{base}/{path.lstrip('/')}" + (f"?{urlencode(kept)}" if kept else "")
 
     html = templates.get_template(template).render(
-        page=page, airflow_url=airflow_url, run_url=run_url, task_url=task_url, approval_url=approval_url,
-        hop_labels=HOP_LABELS, quote=lambda v: quote(str(v), safe=""), **context)
+        page=page,
+        airflow_url=airflow_url,
+        run_url=run_url,
+        task_url=task_url,
+        approval_url=approval_url,
+        hop_labels=HOP_LABELS,
+        quote=lambda v: quote(str(v), safe=""),
+        **context,
+    )
     return HTMLResponse(html, status_code=code)
 
 
@@ -89,7 +104,9 @@ def _refusal(request: Request, code: int, detail: Any) -> Any:
     """JSON for scripts; for a browser a short page, with the login link when nobody is logged in."""
     if not _wants_html(request):
         return JSONResponse({"detail": detail}, status_code=code)
-    login = get_auth_manager().get_url_login(next_url=str(request.url)) if code == status.HTTP_401_UNAUTHORIZED else None
+    login = (
+        get_auth_manager().get_url_login(next_url=str(request.url)) if code == status.HTTP_401_UNAUTHORIZED else None
+    )
     return render(request, "error.html", code, title=str(code), message=detail, login=login, user=None)
 
 
@@ -119,62 +136,146 @@ StoreDep = Depends(store)
 
 # -- pages ----------------------------------------------------------------------------------------
 
+
 @app.get("/", response_class=HTMLResponse)
-def overview_page(request: Request, viewer: ViewerDep, session: SessionDep, results: ResultsStore = StoreDep,
-                  env: str | None = None, since: date | None = None, until: date | None = None) -> HTMLResponse:
+def overview_page(
+    request: Request,
+    viewer: ViewerDep,
+    session: SessionDep,
+    results: ResultsStore = StoreDep,
+    env: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> HTMLResponse:
     filters = pages.Filters(env or None, since, until)
     data = _guarded(lambda: pages.overview(results, session, viewer, load_catalog(), filters))
     return render(request, "overview.html", user=viewer.name, filters=filters, **data)
 
 
 @app.get("/overview.json")
-def overview_json(viewer: ViewerDep, session: SessionDep, results: ResultsStore = StoreDep, env: str | None = None,
-                  since: date | None = None, until: date | None = None) -> dict[str, Any]:
+def overview_json(
+    viewer: ViewerDep,
+    session: SessionDep,
+    results: ResultsStore = StoreDep,
+    env: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> dict[str, Any]:
     """The matrix for scripts: one entry per cohort with each hop's status and failed checks."""
     data = _guarded(lambda: pages.overview(results, session, viewer, load_catalog(), pages.Filters(env, since, until)))
-    return {"cohorts": [{"env": r.env, "cohort_id": r.cohort_id, "dag_id": r.dag_id, "dag_run_id": r.dag_run_id,
-                         "hops": {c.hop: {"status": c.status, "label": c.label, "failed": c.failed, "total": c.total}
-                                  for c in r.cells}} for r in data["cohorts"]],
-            "batch_jobs": [{"env": j["env"], "job": j["job"], "batch_id": j["batch_id"], "status": j["counts"].status,
-                            "failed": j["counts"].failed} for j in data["batch_jobs"]],
-            "claims": [{"dataset": d["dataset"], "run_date": d["run_date"].isoformat(), "status": d["status_class"]}
-                       for d in data["claims"]]}
+    return {
+        "cohorts": [
+            {
+                "env": r.env,
+                "cohort_id": r.cohort_id,
+                "dag_id": r.dag_id,
+                "dag_run_id": r.dag_run_id,
+                "hops": {
+                    c.hop: {"status": c.status, "label": c.label, "failed": c.failed, "total": c.total} for c in r.cells
+                },
+            }
+            for r in data["cohorts"]
+        ],
+        "batch_jobs": [
+            {
+                "env": j["env"],
+                "job": j["job"],
+                "batch_id": j["batch_id"],
+                "status": j["counts"].status,
+                "failed": j["counts"].failed,
+            }
+            for j in data["batch_jobs"]
+        ],
+        "claims": [
+            {"dataset": d["dataset"], "run_date": d["run_date"].isoformat(), "status": d["status_class"]}
+            for d in data["claims"]
+        ],
+    }
 
 
 @app.get("/cohorts/{env}/{cohort_id}", response_class=HTMLResponse)
-def cohort_page(request: Request, env: str, cohort_id: str, viewer: ViewerDep, session: SessionDep,
-                results: ResultsStore = StoreDep, since: date | None = None, until: date | None = None) -> HTMLResponse:
-    data = _guarded(lambda: pages.cohort(results, session, viewer, load_catalog(), env, cohort_id,
-                                         pages.Filters(env, since, until)))
+def cohort_page(
+    request: Request,
+    env: str,
+    cohort_id: str,
+    viewer: ViewerDep,
+    session: SessionDep,
+    results: ResultsStore = StoreDep,
+    since: date | None = None,
+    until: date | None = None,
+) -> HTMLResponse:
+    data = _guarded(
+        lambda: pages.cohort(results, session, viewer, load_catalog(), env, cohort_id, pages.Filters(env, since, until))
+    )
     return render(request, "cohort.html", user=viewer.name, env=env, cohort_id=cohort_id, **data)
 
 
 @app.get("/cohorts/{env}/{cohort_id}/hops/{stage}", response_class=HTMLResponse)
-def hop_page(request: Request, env: str, cohort_id: str, stage: str, viewer: ViewerDep, session: SessionDep,
-             results: ResultsStore = StoreDep, prefix: str | None = None, batch_id: str | None = None) -> HTMLResponse:
-    data = _guarded(lambda: pages.hop(results, session, viewer, load_catalog(), env, cohort_id, stage,
-                                      prefix or None, batch_id or None))
+def hop_page(
+    request: Request,
+    env: str,
+    cohort_id: str,
+    stage: str,
+    viewer: ViewerDep,
+    session: SessionDep,
+    results: ResultsStore = StoreDep,
+    prefix: str | None = None,
+    batch_id: str | None = None,
+) -> HTMLResponse:
+    data = _guarded(
+        lambda: pages.hop(
+            results, session, viewer, load_catalog(), env, cohort_id, stage, prefix or None, batch_id or None
+        )
+    )
     return render(request, "hop.html", user=viewer.name, env=env, cohort_id=cohort_id, **data)
 
 
 @app.get("/cohorts/{env}/{cohort_id}/trends", response_class=HTMLResponse)
-def trends_page(request: Request, env: str, cohort_id: str, viewer: ViewerDep, session: SessionDep,
-                results: ResultsStore = StoreDep, stage: str | None = None, suite: str | None = None,
-                check: str | None = None, group: str | None = None) -> HTMLResponse:
-    data = _guarded(lambda: pages.trends(results, session, viewer, load_catalog(), env, cohort_id, stage or None,
-                                         suite or None, check or None, group or None))
+def trends_page(
+    request: Request,
+    env: str,
+    cohort_id: str,
+    viewer: ViewerDep,
+    session: SessionDep,
+    results: ResultsStore = StoreDep,
+    stage: str | None = None,
+    suite: str | None = None,
+    check: str | None = None,
+    group: str | None = None,
+) -> HTMLResponse:
+    data = _guarded(
+        lambda: pages.trends(
+            results,
+            session,
+            viewer,
+            load_catalog(),
+            env,
+            cohort_id,
+            stage or None,
+            suite or None,
+            check or None,
+            group or None,
+        )
+    )
     return render(request, "trends.html", user=viewer.name, env=env, cohort_id=cohort_id, **data)
 
 
 @app.get("/batch-jobs/{env}/{job}", response_class=HTMLResponse)
-def batch_job_page(request: Request, env: str, job: str, viewer: ViewerDep, results: ResultsStore = StoreDep,
-                   batch_id: str | None = None) -> HTMLResponse:
+def batch_job_page(
+    request: Request,
+    env: str,
+    job: str,
+    viewer: ViewerDep,
+    results: ResultsStore = StoreDep,
+    batch_id: str | None = None,
+) -> HTMLResponse:
     data = _guarded(lambda: pages.batch_job(results, viewer, load_catalog(), env, job, batch_id or None))
     return render(request, "batch_job.html", user=viewer.name, **data)
 
 
 @app.get("/claims/{dataset}/{run_date}", response_class=HTMLResponse)
-def claims_page(request: Request, dataset: str, run_date: date, viewer: ViewerDep,
-                results: ResultsStore = StoreDep) -> HTMLResponse:
+def claims_page(
+    request: Request, dataset: str, run_date: date, viewer: ViewerDep, results: ResultsStore = StoreDep
+) -> HTMLResponse:
     data = _guarded(lambda: pages.claims_day(results, viewer, load_catalog(), dataset, run_date))
     return render(request, "claims_day.html", user=viewer.name, **data)

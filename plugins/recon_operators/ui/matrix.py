@@ -10,9 +10,10 @@ No Airflow imports: the api-server plugin feeds it, the unit tests drive it dire
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 # Pipeline order, as the cohort factory builds it (config.cohorts.STAGES).
 HOPS: tuple[tuple[str, str], ...] = (
@@ -47,8 +48,8 @@ def hop_of(task_id: str) -> str | None:
     if task_id == "wait_brm_extract":
         return "mini_recon_3"
     for head in ("load_", "gate_"):
-        if task_id.startswith(head) and task_id[len(head):] in HOP_LABELS:
-            return task_id[len(head):]
+        if task_id.startswith(head) and task_id[len(head) :] in HOP_LABELS:
+            return task_id[len(head) :]
     stage = task_id.split("__", 1)[0]
     return stage if "__" in task_id and stage in HOP_LABELS else None
 
@@ -63,7 +64,7 @@ class RunRef:
     map_index: int | None = None
 
     @classmethod
-    def parse(cls, run_id: str | None) -> "RunRef":
+    def parse(cls, run_id: str | None) -> RunRef:
         parts = (run_id or "").split("/")
         if len(parts) < 3:
             return cls(None, None)
@@ -71,7 +72,7 @@ class RunRef:
         return cls(parts[0], parts[1], parts[2], map_index)
 
     @classmethod
-    def of_decision(cls, run_id: str | None, gate_task: str | None) -> "RunRef":
+    def of_decision(cls, run_id: str | None, gate_task: str | None) -> RunRef:
         """Gate decisions store ``dag/run`` and name their task in the summary."""
         dag_id, _, dag_run_id = (run_id or "").partition("/")
         return cls(dag_id or None, dag_run_id or None, gate_task)
@@ -104,7 +105,7 @@ class Counts:
     def match_pct(self) -> float | None:
         return None if not self.total else 100.0 * self.matched / self.total
 
-    def add(self, row: Mapping[str, Any]) -> "Counts":
+    def add(self, row: Mapping[str, Any]) -> Counts:
         """Fold in one ``scope_counts`` row; the newest row names the run."""
         self.total += row["total"]
         self.matched += row["matched"]
@@ -118,7 +119,7 @@ class Counts:
         return self
 
     @classmethod
-    def of(cls, rows: Iterable[Mapping[str, Any]]) -> "Counts":
+    def of(cls, rows: Iterable[Mapping[str, Any]]) -> Counts:
         counts = cls()
         for row in rows:
             counts.add(row)
@@ -141,12 +142,15 @@ class Cell:
         return self.status.lower()
 
 
-def recon_cell(hop: str, counts: Counts | None, decision: Mapping[str, Any] | None = None,
-               awaiting_approval: bool = False) -> Cell:
+def recon_cell(
+    hop: str, counts: Counts | None, decision: Mapping[str, Any] | None = None, awaiting_approval: bool = False
+) -> Cell:
     """A reconciliation hop: the gate's decision if it judged these results, else the results."""
     counts = counts or Counts()
     cell = Cell(hop, counts.status, counts.status, failed=counts.failed, total=counts.total, decision=decision)
-    decided_after = decision is not None and (counts.finished_at is None or decision["decided_at"] >= counts.finished_at)
+    decided_after = decision is not None and (
+        counts.finished_at is None or decision["decided_at"] >= counts.finished_at
+    )
     if decided_after:
         assert decision is not None
         outcome = decision["outcome"]
@@ -217,10 +221,16 @@ def latest_decisions(decisions: Iterable[Mapping[str, Any]]) -> dict[tuple[str, 
     return latest
 
 
-def cohort_row(env: str, cohort_id: str, rows: list[Mapping[str, Any]],
-               decisions: Mapping[str, Mapping[str, Any]], task_states: Mapping[str, list[str]],
-               awaiting: Mapping[str, str] | None = None, dag_id: str | None = None, dag_run: Mapping[str, Any] | None = None
-               ) -> CohortRow:
+def cohort_row(
+    env: str,
+    cohort_id: str,
+    rows: list[Mapping[str, Any]],
+    decisions: Mapping[str, Mapping[str, Any]],
+    task_states: Mapping[str, list[str]],
+    awaiting: Mapping[str, str] | None = None,
+    dag_id: str | None = None,
+    dag_run: Mapping[str, Any] | None = None,
+) -> CohortRow:
     """One cohort's row: ``rows`` its scope counts, ``decisions`` the newest per stage,
     ``task_states`` the newest DAG run's task states per hop, ``awaiting`` the gate task of each
     hop waiting for a human."""
@@ -229,9 +239,15 @@ def cohort_row(env: str, cohort_id: str, rows: list[Mapping[str, Any]],
         by_stage.setdefault(row["stage"], Counts()).add(row)
     overall = Counts.of(rows)
     ref = RunRef.parse(overall.last_run_id)
-    row = CohortRow(env, cohort_id, dag_id or ref.dag_id, (dag_run or {}).get("run_id") or ref.dag_run_id,
-                    finished_at=overall.finished_at, run_state=(dag_run or {}).get("state"),
-                    awaiting_tasks=dict(awaiting or {}))
+    row = CohortRow(
+        env,
+        cohort_id,
+        dag_id or ref.dag_id,
+        (dag_run or {}).get("run_id") or ref.dag_run_id,
+        finished_at=overall.finished_at,
+        run_state=(dag_run or {}).get("state"),
+        awaiting_tasks=dict(awaiting or {}),
+    )
     for hop, _ in HOPS:
         if hop in LOAD_HOPS:
             row.cells.append(load_cell(hop, task_states.get(hop, [])))
@@ -266,8 +282,12 @@ def scope_tree(rows: Iterable[Mapping[str, Any]], newest_run: str | None = None)
     def earlier(stages: dict[str, Counts]) -> set[str]:
         if newest_run is None:
             return set()
-        return {stage for stage, counts in stages.items()
-                if (written_by := RunRef.parse(counts.last_run_id).dag_run_id) and written_by != newest_run}
+        return {
+            stage
+            for stage, counts in stages.items()
+            if (written_by := RunRef.parse(counts.last_run_id).dag_run_id) and written_by != newest_run
+        }
 
-    return [{"prefix": p, "batch_id": b, "stages": lines[(p, b)], "earlier": earlier(lines[(p, b)])}
-            for p, b in ordered]
+    return [
+        {"prefix": p, "batch_id": b, "stages": lines[(p, b)], "earlier": earlier(lines[(p, b)])} for p, b in ordered
+    ]

@@ -16,9 +16,10 @@ Adding an engine is one module with a subclass and one line in ``registry`` (doc
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from recon_operators.engine.canonical import ColumnPlan, Form, Side
 from recon_operators.engine.logical_types import LogicalType
@@ -116,9 +117,17 @@ class Adapter:
     def aggregate(self, request: AggregateRequest) -> AggregateRows:
         raise NotImplementedError
 
-    def stage(self, duck: Any, table: str, plans: list[ColumnPlan], side: str, spill_dir: Path,
-              table_budget: int = 1 << 62, progress: Progress | None = None,
-              scope: Mapping[str, Any] | None = None) -> None:
+    def stage(
+        self,
+        duck: Any,
+        table: str,
+        plans: list[ColumnPlan],
+        side: str,
+        spill_dir: Path,
+        table_budget: int = 1 << 62,
+        progress: Progress | None = None,
+        scope: Mapping[str, Any] | None = None,
+    ) -> None:
         raise NotImplementedError
 
     def local_files(self) -> list[str]:
@@ -131,7 +140,7 @@ class Adapter:
         return SourceError(f"{self.label}: {value_free(one_line(exc))}")
 
     # Adapters are context managers: ``with open_side(...) as side:``.
-    def __enter__(self) -> "Adapter":
+    def __enter__(self) -> Adapter:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -21,5 +21,7 @@ def run_client(argv: list[str], env: dict[str, str], out: Any) -> None:
     if process.returncode:
         lines = [line.strip() for line in process.stderr.decode(errors="replace").splitlines() if line.strip()]
         errors = [line for line in lines if "ERROR" in line]
-        text = first_line(errors[0] if errors else (lines[0] if lines else f"{argv[0]} exited with {process.returncode}"))
+        text = first_line(
+            errors[0] if errors else (lines[0] if lines else f"{argv[0]} exited with {process.returncode}")
+        )
         raise SourceError(_PREFIX.sub("", text).strip())

@@ -25,8 +25,9 @@ import json
 import queue
 import re
 import threading
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 from recon_operators.connections import ConnectionInfo
 from recon_operators.engine.adapters.base import SourceError, value_free
@@ -52,11 +53,14 @@ def connect(info: ConnectionInfo | None, label: str | None) -> Any:
 
     extra = info.extra if info is not None else {}
     try:
-        return boto3.client("dynamodb", endpoint_url=extra.get("endpoint_url") or None,
-                            region_name=extra.get("region_name") or "us-east-1",
-                            aws_access_key_id=(info.login if info else None) or None,
-                            aws_secret_access_key=(info.password if info else None) or None,
-                            aws_session_token=extra.get("aws_session_token") or None)
+        return boto3.client(
+            "dynamodb",
+            endpoint_url=extra.get("endpoint_url") or None,
+            region_name=extra.get("region_name") or "us-east-1",
+            aws_access_key_id=(info.login if info else None) or None,
+            aws_secret_access_key=(info.password if info else None) or None,
+            aws_session_token=extra.get("aws_session_token") or None,
+        )
     except Exception as exc:  # noqa: BLE001 - botocore configuration errors
         raise SourceError(f"dynamodb {label or ''}: cannot connect: {one_line(exc)}") from None
 
@@ -68,7 +72,7 @@ def _number(text: str) -> int | float:
 
 def _nested(value: Mapping[str, Any]) -> Any:
     """A DynamoDB value as plain JSON data (numbers as numbers, sets as sorted lists)."""
-    (kind, raw), = value.items()
+    ((kind, raw),) = value.items()
     if kind == "M":
         return {k: _nested(v) for k, v in raw.items()}
     if kind == "L":
@@ -90,7 +94,7 @@ def plain(value: Mapping[str, Any]) -> str | None:
     """A DynamoDB attribute value (``{"S": "x"}``) as text: a string as it is, a number as its
     exact digits (``10.10`` keeps them), ``true``/``false``, maps, lists and sets as compact JSON
     with sorted keys, binary as its UTF-8 text (other bytes are refused)."""
-    (kind, raw), = value.items()
+    ((kind, raw),) = value.items()
     if kind in ("S", "N"):
         return raw
     if kind == "NULL":
@@ -117,13 +121,19 @@ def tagged_item(item: Mapping[str, Mapping[str, Any]]) -> Item:
 Converter = Callable[[Mapping[str, Mapping[str, Any]]], Item]
 
 
-def read_pages(client: Any, request: Mapping[str, Any], *, operation: str = "scan", backoff: Backoff = Backoff(),
-               convert: Converter = plain_item) -> Iterator[list[Item]]:
+def read_pages(
+    client: Any,
+    request: Mapping[str, Any],
+    *,
+    operation: str = "scan",
+    backoff: Backoff = Backoff(),
+    convert: Converter = plain_item,
+) -> Iterator[list[Item]]:
     """Every page of one Scan or Query (``request``: its parameters), as lists of items."""
     call = client.scan if operation == "scan" else client.query
     params = {"Limit": PAGE_SIZE, **request}
     while True:
-        page = backoff.run(lambda: call(**params), aws_throttling)
+        page = backoff.run(lambda params=params: call(**params), aws_throttling)
         yield [convert(item) for item in page.get("Items", [])]
         start = page.get("LastEvaluatedKey")
         if not start:
@@ -131,8 +141,14 @@ def read_pages(client: Any, request: Mapping[str, Any], *, operation: str = "sca
         params = {**params, "ExclusiveStartKey": start}
 
 
-def scan_pages(client: Any, request: Mapping[str, Any], *, segments: int = 1, backoff: Backoff = Backoff(),
-               convert: Converter = plain_item) -> Iterator[list[Item]]:
+def scan_pages(
+    client: Any,
+    request: Mapping[str, Any],
+    *,
+    segments: int = 1,
+    backoff: Backoff = Backoff(),
+    convert: Converter = plain_item,
+) -> Iterator[list[Item]]:
     """A (parallel) Scan: ``segments`` threads each read one segment; pages come out as they arrive."""
     if segments <= 1:
         yield from read_pages(client, request, backoff=backoff, convert=convert)
@@ -142,8 +158,9 @@ def scan_pages(client: Any, request: Mapping[str, Any], *, segments: int = 1, ba
 
     def read(segment: int) -> None:
         try:
-            for page in read_pages(client, {**request, "Segment": segment, "TotalSegments": segments},
-                                   backoff=backoff, convert=convert):
+            for page in read_pages(
+                client, {**request, "Segment": segment, "TotalSegments": segments}, backoff=backoff, convert=convert
+            ):
                 while not stop.is_set():
                     try:
                         pages.put(page, timeout=0.5)
@@ -157,8 +174,9 @@ def scan_pages(client: Any, request: Mapping[str, Any], *, segments: int = 1, ba
         finally:
             pages.put(_DONE)
 
-    threads = [threading.Thread(target=read, args=(s,), daemon=True, name=f"dynamodb-scan-{s}")
-               for s in range(segments)]
+    threads = [
+        threading.Thread(target=read, args=(s,), daemon=True, name=f"dynamodb-scan-{s}") for s in range(segments)
+    ]
     for thread in threads:
         thread.start()
     running = segments
@@ -184,8 +202,9 @@ _NAME = re.compile(r"#([A-Za-z_][A-Za-z0-9_]*)")
 _VALUE = re.compile(r":([A-Za-z_][A-Za-z0-9_]*)")
 
 
-def scan_request(table: str, filter: str | None = None, params: Mapping[str, Any] | None = None,
-                 attributes: list[str] | None = None) -> dict[str, Any]:
+def scan_request(
+    table: str, filter: str | None = None, params: Mapping[str, Any] | None = None, attributes: list[str] | None = None
+) -> dict[str, Any]:
     """A Scan of ``table``: ``filter`` is a FilterExpression naming attributes ``#name`` and values
     ``:name`` (bound from ``params``, as strings or numbers); ``attributes`` projects."""
     request: dict[str, Any] = {"TableName": table}
@@ -229,8 +248,16 @@ class DynamoDBAdapter(FileAdapter):
     locator = "table"
     schemaless = True
 
-    def __init__(self, client: Any, side: SideSpec, *, connection_label: str | None = None,
-                 params: Mapping[str, Any] | None = None, segments: int = 4, backoff: Backoff = Backoff()):
+    def __init__(
+        self,
+        client: Any,
+        side: SideSpec,
+        *,
+        connection_label: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        segments: int = 4,
+        backoff: Backoff = Backoff(),
+    ):
         if not side.table or side.query:
             raise SourceError("a dynamodb side names a table (DynamoDB runs no SQL query)")
         self.client, self.table, self.segments, self.backoff = client, side.table, segments, backoff
@@ -249,8 +276,9 @@ class DynamoDBAdapter(FileAdapter):
             raise SourceError(f"{self.label}: {exc}") from None
 
     @classmethod
-    def from_connection(cls, side: SideSpec, info: Any, label: str | None,
-                        params: Mapping[str, Any] | None = None) -> "DynamoDBAdapter":
+    def from_connection(
+        cls, side: SideSpec, info: Any, label: str | None, params: Mapping[str, Any] | None = None
+    ) -> DynamoDBAdapter:
         return cls(connect(info, label), side, connection_label=label, params=params)
 
     @property
@@ -267,8 +295,9 @@ class DynamoDBAdapter(FileAdapter):
         tags: dict[str, set[str]] = {name: set() for name in values}
         count = 0
         try:
-            for page in scan_pages(self.client, scan_request(self.table), segments=self.segments,
-                                   backoff=self.backoff, convert=tagged_item):
+            for page in scan_pages(
+                self.client, scan_request(self.table), segments=self.segments, backoff=self.backoff, convert=tagged_item
+            ):
                 for item in page:
                     for name in item.keys() - values.keys():
                         values[name], tags[name] = [None] * count, set()
@@ -283,8 +312,10 @@ class DynamoDBAdapter(FileAdapter):
         except Exception as exc:  # noqa: BLE001 - botocore errors differ by cause
             raise self.fail(exc) from None
         self._columns = {name: _logical(tags[name], column) for name, column in values.items()}
-        return pa.table({name: pa.array(column, type=pa.string()) for name, column in values.items()}
-                        or {"_no_attribute": pa.array([], type=pa.string())})
+        return pa.table(
+            {name: pa.array(column, type=pa.string()) for name, column in values.items()}
+            or {"_no_attribute": pa.array([], type=pa.string())}
+        )
 
     def columns(self) -> dict[str, LogicalType]:
         self.sources  # noqa: B018 - the scan types the columns

@@ -12,19 +12,19 @@ from __future__ import annotations
 import glob
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
-from recon_operators.engine.adapters.base import (Adapter, AggregateRequest, AggregateRows, Progress,
-                                                  SourceError)
+from recon_operators.engine.adapters.base import Adapter, AggregateRequest, AggregateRows, Progress, SourceError
 from recon_operators.engine.adapters.sql import aggregate_select, literal, shape_rows
 from recon_operators.engine.canonical import ColumnPlan, Form, Side, finish_sql, register_duckdb
 from recon_operators.engine.dialects import DIALECTS
 from recon_operators.engine.identifiers import IdentifierError, quote_ident
+from recon_operators.engine.logical_types import LogicalType, arrow_type, infer_from_text
 from recon_operators.engine.normalise import NormaliseError
 from recon_operators.engine.spec import SQL_PARAMETER, SideSpec
 from recon_operators.engine.sqlguard import StackedStatementError, single_statement
-from recon_operators.engine.logical_types import LogicalType, arrow_type, infer_from_text
 from recon_operators.engine.workspace import lock_down
 from recon_operators.errors import one_line
 
@@ -38,9 +38,14 @@ def safe_path(path: str) -> str:
     return _SECRET_IN_URL.sub(r"\1***@", path)
 
 
-def s3_filesystem(*, endpoint_url: str | None = None, region: str | None = None,
-                  access_key: str | None = None, secret_key: str | None = None,
-                  session_token: str | None = None) -> Any:
+def s3_filesystem(
+    *,
+    endpoint_url: str | None = None,
+    region: str | None = None,
+    access_key: str | None = None,
+    secret_key: str | None = None,
+    session_token: str | None = None,
+) -> Any:
     """An Arrow S3 filesystem; ``endpoint_url`` points it at moto or another S3 emulator."""
     import pyarrow.fs as pafs
 
@@ -66,7 +71,7 @@ def _s3_source(path: str, filesystem: Any) -> Any:
 
     if filesystem is None:
         raise SourceError(f"file {safe_path(path)}: an S3 path needs a connection (e.g. aws_default)")
-    key = path[len("s3://"):]
+    key = path[len("s3://") :]
     if "*" in key:
         prefix, _, pattern = key.partition("*")
         base = prefix.rsplit("/", 1)[0]
@@ -84,8 +89,14 @@ class FileAdapter(Adapter):
     locator = "path"
     dialect = DIALECTS["duckdb"]
 
-    def __init__(self, side: SideSpec, *, filesystem: Any = None, connection_label: str | None = None,
-                 params: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        side: SideSpec,
+        *,
+        filesystem: Any = None,
+        connection_label: str | None = None,
+        params: dict[str, Any] | None = None,
+    ):
         self.side = side
         self.path = side.path or ""
         self.format = side.format or ("parquet" if self.path.lower().endswith((".parquet", ".pq")) else "csv")
@@ -104,16 +115,20 @@ class FileAdapter(Adapter):
             raise SourceError(f"{self.label}: {exc}") from None
 
     @classmethod
-    def from_connection(cls, side: SideSpec, info: Any, label: str | None,
-                        params: dict[str, Any] | None = None) -> "FileAdapter":
+    def from_connection(
+        cls, side: SideSpec, info: Any, label: str | None, params: dict[str, Any] | None = None
+    ) -> FileAdapter:
         """``info``: the AWS connection (keys, endpoint, region) for ``s3://`` paths, or None."""
         filesystem = None
         if (side.path or "").startswith("s3://"):
             extra = info.extra if info is not None else {}
-            filesystem = s3_filesystem(endpoint_url=extra.get("endpoint_url"), region=extra.get("region_name"),
-                                       access_key=info.login if info else None,
-                                       secret_key=info.password if info else None,
-                                       session_token=extra.get("aws_session_token"))
+            filesystem = s3_filesystem(
+                endpoint_url=extra.get("endpoint_url"),
+                region=extra.get("region_name"),
+                access_key=info.login if info else None,
+                secret_key=info.password if info else None,
+                session_token=extra.get("aws_session_token"),
+            )
         return cls(side, filesystem=filesystem, connection_label=label, params=params)
 
     # -- reading ----------------------------------------------------------------------------------
@@ -121,16 +136,21 @@ class FileAdapter(Adapter):
         """("native", read_csv SQL) for local UTF-8 CSV, else ("arrow", dataset)."""
         csv = self.side.csv or {}
         try:
-            if not path.startswith("s3://") and self.format == "csv" and \
-                    str(csv.get("encoding", "utf8")).lower() in ("utf8", "utf-8"):
+            if (
+                not path.startswith("s3://")
+                and self.format == "csv"
+                and str(csv.get("encoding", "utf8")).lower() in ("utf8", "utf-8")
+            ):
                 files = _local_files(path)
                 if not files:
                     raise SourceError(f"file {path}: no such file")
                 if any(os.path.getsize(f) == 0 for f in files):
                     raise SourceError(f"file {path}: the file is empty (not even a header)")
-                options = (f"header={'false' if csv.get('header') is False else 'true'}, all_varchar=true, "
-                           f"delim={literal(csv.get('delimiter', ','))}, quote='\"', escape='\"', "
-                           "allow_quoted_nulls=false")
+                options = (
+                    f"header={'false' if csv.get('header') is False else 'true'}, all_varchar=true, "
+                    f"delim={literal(csv.get('delimiter', ','))}, quote='\"', escape='\"', "
+                    "allow_quoted_nulls=false"
+                )
                 listed = ", ".join(literal(str(Path(f).resolve())) for f in files)
                 self._files = getattr(self, "_files", []) + [str(Path(f).resolve()) for f in files]
                 return "native", f"read_csv([{listed}], {options})"
@@ -154,13 +174,15 @@ class FileAdapter(Adapter):
         if self.format == "parquet":
             return ds.dataset(source, format="parquet", filesystem=fs)
         options = self.side.csv or {}
-        read = pacsv.ReadOptions(encoding=options.get("encoding", "utf8"),
-                                 autogenerate_column_names=options.get("header") is False)
+        read = pacsv.ReadOptions(
+            encoding=options.get("encoding", "utf8"), autogenerate_column_names=options.get("header") is False
+        )
         parse = pacsv.ParseOptions(delimiter=options.get("delimiter", ","), newlines_in_values=True)
         probe = ds.dataset(source, format=ds.CsvFileFormat(read_options=read, parse_options=parse), filesystem=fs)
         names = probe.schema.names
-        convert = pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=True,
-                                       quoted_strings_can_be_null=False)
+        convert = pacsv.ConvertOptions(
+            column_types={n: pa.string() for n in names}, strings_can_be_null=True, quoted_strings_can_be_null=False
+        )
         fmt = ds.CsvFileFormat(read_options=read, parse_options=parse, convert_options=convert)
         return ds.dataset(source, format=fmt, filesystem=fs, schema=pa.schema([(n, pa.string()) for n in names]))
 
@@ -187,7 +209,7 @@ class FileAdapter(Adapter):
                 for name, source in self.sources.items():
                     self._register(duck, name, source)
                 lock_down(duck, [], self.local_files())
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001 - Arrow and DuckDB errors alike: one line names the side
                 duck.close()
                 raise self.fail(exc) from None
             self._session = duck
@@ -204,9 +226,12 @@ class FileAdapter(Adapter):
                 else:
                     kind, dataset = self.sources[VIEW]
                     schema = dataset.schema if kind == "arrow" else None
-                    self._columns = {f.name: arrow_type(f.type) for f in schema} if schema is not None else \
-                        {d[0]: infer_from_text([]) for d in described}
-            except Exception as exc:  # noqa: BLE001
+                    self._columns = (
+                        {f.name: arrow_type(f.type) for f in schema}
+                        if schema is not None
+                        else {d[0]: infer_from_text([]) for d in described}
+                    )
+            except Exception as exc:  # noqa: BLE001 - drivers, Arrow and DuckDB each raise their own classes: one line names the side
                 raise self.fail(exc) from None
         return dict(self._columns)
 
@@ -232,8 +257,9 @@ class FileAdapter(Adapter):
         if inline:  # a view cannot hold prepared parameters: values become quoted literals
             text = SQL_PARAMETER.sub(lambda m: literal(str(values[m.group(1)])), self.filter)
             return f" WHERE ({text}\n)", {}
-        return f" WHERE ({SQL_PARAMETER.sub(lambda m: '$' + m.group(1), self.filter)}\n)", \
-            {n: values[n] for n in needed}
+        return f" WHERE ({SQL_PARAMETER.sub(lambda m: '$' + m.group(1), self.filter)}\n)", {
+            n: values[n] for n in needed
+        }
 
     def render(self, side: Side, form: Form) -> str:
         return self.dialect.canonical(quote_ident(side.physical), side.type, form, side.rule, self.textual)
@@ -242,9 +268,16 @@ class FileAdapter(Adapter):
         d = self.dialect
         try:
             selects, groups = aggregate_select(
-                d, request, lambda c: finish_sql(self.render(*request.column(c)), request.column(c)[1]),
-                lambda c: d.numeric(quote_ident(request.column(c)[0].physical), request.column(c)[0].type,
-                                    request.column(c)[1], self.textual))
+                d,
+                request,
+                lambda c: finish_sql(self.render(*request.column(c)), request.column(c)[1]),
+                lambda c: d.numeric(
+                    quote_ident(request.column(c)[0].physical),
+                    request.column(c)[0].type,
+                    request.column(c)[1],
+                    self.textual,
+                ),
+            )
             where, params = self._where(inline=False, scope=dict(request.params))
         except (IdentifierError, NormaliseError, StackedStatementError) as exc:
             raise SourceError(f"{self.label}: {exc}") from None
@@ -256,14 +289,25 @@ class FileAdapter(Adapter):
         except Exception as exc:  # noqa: BLE001 - DuckDB and Arrow read errors
             raise self.fail(exc) from None
 
-    def stage(self, duck: Any, table: str, plans: list[ColumnPlan], side: str, spill_dir: Path,
-              table_budget: int = 1 << 62, progress: Progress | None = None,
-              scope: Mapping[str, Any] | None = None) -> None:
+    def stage(
+        self,
+        duck: Any,
+        table: str,
+        plans: list[ColumnPlan],
+        side: str,
+        spill_dir: Path,
+        table_budget: int = 1 << 62,
+        progress: Progress | None = None,
+        scope: Mapping[str, Any] | None = None,
+    ) -> None:
         kind, value = self.sources[VIEW]
         view = f"{table}_input"
         try:
-            exprs = [f"{quote_ident(p.side(side).physical) if p.side(side).deferred else self.render(p.side(side), p.form)}"
-                     f" AS {quote_ident(p.name)}" for p in plans]
+            exprs = [
+                f"{quote_ident(p.side(side).physical) if p.side(side).deferred else self.render(p.side(side), p.form)}"
+                f" AS {quote_ident(p.name)}"
+                for p in plans
+            ]
             where, _ = self._where(inline=True, scope=dict(scope or {}))
             if kind == "native":
                 # A view: the diff's one join parses the file once, as DuckDB's own join diff
@@ -286,7 +330,7 @@ class FileAdapter(Adapter):
             if kind != "native":
                 try:
                     duck.unregister(view)
-                except Exception:  # noqa: BLE001
+                except Exception:  # noqa: BLE001 - best effort: nothing is left to undo when this fails
                     pass
 
     def close(self) -> None:

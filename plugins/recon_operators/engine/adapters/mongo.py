@@ -24,25 +24,33 @@ so the row diff renders them in Python batch by batch and appends them to DuckDB
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Context, Decimal
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any
 
 from bson.decimal128 import Decimal128
 from bson.errors import BSONError
 from pymongo.errors import OperationFailure, PyMongoError
 
 from recon_operators.connections import ConnectionInfo
-from recon_operators.engine.adapters.base import (Adapter, AggregateRequest, AggregateRows, GroupKey, Measure,
-                                                  Progress, SourceError)
+from recon_operators.engine.adapters.base import (
+    Adapter,
+    AggregateRequest,
+    AggregateRows,
+    GroupKey,
+    Measure,
+    Progress,
+    SourceError,
+)
 from recon_operators.engine.canonical import ColumnPlan, Form, Side, python_text
 from recon_operators.engine.fingerprint import fingerprint, row_hash
 from recon_operators.engine.identifiers import quote_ident
-from recon_operators.engine.spec import SideSpec
 from recon_operators.engine.logical_types import DECIMAL, FLOAT, INTEGER, TEXT, LogicalType, infer_from_values
+from recon_operators.engine.spec import SideSpec
 from recon_operators.errors import first_line
 
 PROBE_DOCUMENTS = 200
@@ -69,8 +77,12 @@ HASH_BATCH_SIZE = 10_000
 _PARAM = re.compile(r"^:([a-z_][a-z0-9_]*)$")
 _EXACT = Context(prec=80)  # Python's default 28 digits would round Decimal128 totals (34 digits)
 _WRITING_STAGES = ("$out", "$merge")
-_MERGE: dict[str, Callable[[Any, Any], Any]] = {"$sum": lambda a, b: a + b, "$count": lambda a, b: a + b,
-                                               "$min": min, "$max": max}
+_MERGE: dict[str, Callable[[Any, Any], Any]] = {
+    "$sum": lambda a, b: a + b,
+    "$count": lambda a, b: a + b,
+    "$min": min,
+    "$max": max,
+}
 
 
 def bind_filter(node: Any, params: Mapping[str, Any]) -> Any:
@@ -95,7 +107,7 @@ def _plain(value: Any) -> Any:
         return value.to_decimal()
     if isinstance(value, datetime) and value.tzinfo is not None:
         # A tz-aware client gives the same instant; the rule's zone applies to the wall clock.
-        return value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.astimezone(UTC).replace(tzinfo=None)
     return value
 
 
@@ -169,8 +181,7 @@ class _Column:
             return python_text(_plain(value), self.form, self.side.rule)
         except (ValueError, TypeError, ArithmeticError, OverflowError):
             # The value itself stays out of the message: it may be an MSISDN or an email.
-            raise SourceError(f"column {self.name}: a {type(value).__name__} value does not fit "
-                              f"{self.form}") from None
+            raise SourceError(f"column {self.name}: a {type(value).__name__} value does not fit {self.form}") from None
 
     def normalise(self, value: Any) -> Any:
         """The value as the measures compare it: a Decimal for numeric forms, else canonical text."""
@@ -200,8 +211,10 @@ def _pick(current: Any, new: Any, func: str) -> Any:
 def _accumulator_op(measure: Measure) -> str:
     expression = measure.expression
     if not (isinstance(expression, dict) and len(expression) == 1 and str(next(iter(expression))).startswith("$")):
-        raise SourceError(f"measure {measure.name}: a Mongo rule is one accumulator document, "
-                          "e.g. {'$sum': {'$cond': [{'$eq': ['$status', 'ACTIVE']}, 1, 0]}}")
+        raise SourceError(
+            f"measure {measure.name}: a Mongo rule is one accumulator document, "
+            "e.g. {'$sum': {'$cond': [{'$eq': ['$status', 'ACTIVE']}, 1, 0]}}"
+        )
     return str(next(iter(expression)))
 
 
@@ -220,8 +233,14 @@ class MongoAdapter(Adapter):
     locator = "collection"
     schemaless = True
 
-    def __init__(self, database: Any, side: SideSpec, *, connection_label: str | None = None,
-                 params: Mapping[str, Any] | None = None):
+    def __init__(
+        self,
+        database: Any,
+        side: SideSpec,
+        *,
+        connection_label: str | None = None,
+        params: Mapping[str, Any] | None = None,
+    ):
         if not side.collection:
             raise SourceError("a mongo side needs a collection")
         self.database = database
@@ -231,8 +250,9 @@ class MongoAdapter(Adapter):
         self._columns: dict[str, LogicalType] | None = None
 
     @classmethod
-    def from_connection(cls, side: SideSpec, info: ConnectionInfo, label: str,
-                        params: Mapping[str, Any] | None = None) -> "MongoAdapter":
+    def from_connection(
+        cls, side: SideSpec, info: ConnectionInfo, label: str, params: Mapping[str, Any] | None = None
+    ) -> MongoAdapter:
         return cls(connect(info, label), side, connection_label=label, params=params)
 
     @property
@@ -240,8 +260,12 @@ class MongoAdapter(Adapter):
         return f"{self.conn_id or getattr(self.database, 'name', '')}.{self.side.collection}"
 
     def describe(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"engine": "mongo", "connection": self.conn_id,
-                               "database": getattr(self.database, "name", None), "collection": self.side.collection}
+        out: dict[str, Any] = {
+            "engine": "mongo",
+            "connection": self.conn_id,
+            "database": getattr(self.database, "name", None),
+            "collection": self.side.collection,
+        }
         if self.side.filter:
             out["filter"] = self.side.filter  # placeholders, not the bound scope values
         return out
@@ -279,7 +303,9 @@ class MongoAdapter(Adapter):
         if self.side.filter:
             if not isinstance(self.side.filter, dict):
                 raise SourceError("a mongo filter is a query document, e.g. {cohort_id: ':cohort_id'}")
-            stages.append({"$match": bind_filter(self.side.filter, {**self.params, **request.params, **self.side.params})})
+            stages.append(
+                {"$match": bind_filter(self.side.filter, {**self.params, **request.params, **self.side.params})}
+            )
         for stage in self.side.pipeline:
             if not (isinstance(stage, dict) and len(stage) == 1 and str(next(iter(stage))).startswith("$")):
                 raise SourceError("each pipeline stage is a document with one $stage key")
@@ -319,8 +345,15 @@ class MongoAdapter(Adapter):
                 self._hashed(collection, prefix, keys, hashes, request, groups)
             return {key: self._finish(group, request) for key, group in groups.items()}
 
-    def _grouped(self, collection: Any, prefix: list[dict[str, Any]], keys: list[_Column],
-                 measures: list[Measure], request: AggregateRequest, groups: dict[GroupKey, _Group]) -> None:
+    def _grouped(
+        self,
+        collection: Any,
+        prefix: list[dict[str, Any]],
+        keys: list[_Column],
+        measures: list[Measure],
+        request: AggregateRequest,
+        groups: dict[GroupKey, _Group],
+    ) -> None:
         """Everything but hashes, in one $group; raw groups folded into canonical ones."""
         columns = {m.column: self._column(m.column, request) for m in measures if m.column}
         stage: dict[str, Any] = {"_id": {f"k{i}": c.group_key for i, c in enumerate(keys)} if keys else None}
@@ -361,8 +394,9 @@ class MongoAdapter(Adapter):
 
     @staticmethod
     def _uses_set(measure: Measure, column: _Column | None) -> bool:
-        return column is not None and (measure.func == "count_distinct"
-                                       or (measure.func in ("min", "max") and not column.native_extremes))
+        return column is not None and (
+            measure.func == "count_distinct" or (measure.func in ("min", "max") and not column.native_extremes)
+        )
 
     def _fold(self, group: _Group, measure: Measure, column: _Column | None, value: Any) -> None:
         """Add one raw group's value for a measure to its canonical group."""
@@ -379,21 +413,29 @@ class MongoAdapter(Adapter):
             if seen and current is not None and value is not None:
                 op = _accumulator_op(measure)
                 if op not in _MERGE:
-                    raise SourceError(f"measure {measure.name}: {op} results cannot be combined across raw values "
-                                      "that normalise to the same group key; use $sum, $count, $min or $max")
+                    raise SourceError(
+                        f"measure {measure.name}: {op} results cannot be combined across raw values "
+                        "that normalise to the same group key; use $sum, $count, $min or $max"
+                    )
                 value = _MERGE[op](current, value)
             group.values[measure.name] = current if value is None else value
 
-    def _hashed(self, collection: Any, prefix: list[dict[str, Any]], keys: list[_Column],
-                measures: list[Measure], request: AggregateRequest, groups: dict[GroupKey, _Group]) -> None:
+    def _hashed(
+        self,
+        collection: Any,
+        prefix: list[dict[str, Any]],
+        keys: list[_Column],
+        measures: list[Measure],
+        request: AggregateRequest,
+        groups: dict[GroupKey, _Group],
+    ) -> None:
         """Row hashes, computed here: stream only the needed fields of matched documents."""
         names = list(dict.fromkeys([c.name for c in keys] + [n for m in measures for n in m.columns]))
         columns = {name: self._column(name, request) for name in names}
         alias = {name: f"f{i}" for i, name in enumerate(names)}
         project = {"_id": 0, **{alias[name]: columns[name].path for name in names}}
         totals: dict[GroupKey, dict[str, list[int]]] = {}
-        cursor = collection.aggregate(prefix + [{"$project": project}], allowDiskUse=True,
-                                      batchSize=HASH_BATCH_SIZE)
+        cursor = collection.aggregate(prefix + [{"$project": project}], allowDiskUse=True, batchSize=HASH_BATCH_SIZE)
         for doc in cursor:
             texts = {name: columns[name].canonical(doc.get(alias[name])) for name in names}
             key = tuple(texts[c.name] for c in keys)
@@ -407,8 +449,9 @@ class MongoAdapter(Adapter):
                 group.values[name] = fingerprint(rows, total)
 
     def _finish(self, group: _Group, request: AggregateRequest) -> dict[str, Any]:
-        return {m.name: _final(m, group, self._column(m.column, request) if m.column else None)
-                for m in request.measures}
+        return {
+            m.name: _final(m, group, self._column(m.column, request) if m.column else None) for m in request.measures
+        }
 
     # -- types and the row diff -----------------------------------------------------------------
     def columns(self) -> dict[str, LogicalType]:
@@ -435,9 +478,17 @@ class MongoAdapter(Adapter):
             raise SourceError("a mongo filter is a query document, e.g. {cohort_id: ':cohort_id'}")
         return bind_filter(self.side.filter, self.params)
 
-    def stage(self, duck: Any, table: str, plans: list[ColumnPlan], side: str, spill_dir: Path,
-              table_budget: int = 1 << 62, progress: Progress | None = None,
-              scope: Mapping[str, Any] | None = None) -> None:
+    def stage(
+        self,
+        duck: Any,
+        table: str,
+        plans: list[ColumnPlan],
+        side: str,
+        spill_dir: Path,
+        table_budget: int = 1 << 62,
+        progress: Progress | None = None,
+        scope: Mapping[str, Any] | None = None,
+    ) -> None:
         import pyarrow as pa
 
         columns = [_Column(p.name, _field_path(p.side(side).physical), p.side(side), p.form) for p in plans]
@@ -446,9 +497,11 @@ class MongoAdapter(Adapter):
         with self._errors():
             collection = self._collection()
             projection = {"_id": 0, **{f"f{i}": c.path for i, c in enumerate(columns)}}
-            cursor = collection.aggregate(self._prefix(AggregateRequest((), params=dict(scope or {})))
-                                          + [{"$project": projection}],
-                                          allowDiskUse=True, batchSize=DIFF_BATCH)
+            cursor = collection.aggregate(
+                self._prefix(AggregateRequest((), params=dict(scope or {}))) + [{"$project": projection}],
+                allowDiskUse=True,
+                batchSize=DIFF_BATCH,
+            )
             batch: list[Any] = []
             staged = 0
             for document in cursor:

@@ -29,9 +29,15 @@ def connect(info: ConnectionInfo, label: str) -> Any:
     import MySQLdb
 
     try:
-        return MySQLdb.connect(host=info.host or "127.0.0.1", port=info.port or 3306, user=info.login or "root",
-                               passwd=info.password or "", db=info.schema or "", charset="utf8mb4",
-                               connect_timeout=10)
+        return MySQLdb.connect(
+            host=info.host or "127.0.0.1",
+            port=info.port or 3306,
+            user=info.login or "root",
+            passwd=info.password or "",
+            db=info.schema or "",
+            charset="utf8mb4",
+            connect_timeout=10,
+        )
     except MySQLdb.Error as exc:
         raise SourceError(f"mysql {label}: cannot connect: {one_line(exc)}") from None
 
@@ -62,8 +68,9 @@ class MySQLAdapter(SqlAdapter):
         """Text that may hold a tab, quote or newline goes through QUOTE()."""
         return plan.form.kind in (TEXT, JSON) or plan.side(side).type.kind == TEXT
 
-    def stream(self, exprs: list[str], plans: list[ColumnPlan], side: str, tail: str, params: dict[str, Any],
-               spill: Path) -> None:
+    def stream(
+        self, exprs: list[str], plans: list[ColumnPlan], side: str, tail: str, params: dict[str, Any], spill: Path
+    ) -> None:
         fields = [f"QUOTE({e})" if self._quoted(p, side) else e for e, p in zip(exprs, plans)]
         client = shutil.which("mariadb") or shutil.which("mysql")
         # One field per row either way: the client prints 14x fewer fields (a third of its CPU).
@@ -92,7 +99,23 @@ def _mariadb_stream(client: str, info: ConnectionInfo, select: str, out: Any) ->
     """One SELECT through the mariadb client in a read-only session: --quick streams row by row,
     --batch --raw prints tab-separated fields unescaped (QUOTE() escaped the text already)."""
     env = {"MYSQL_PWD": info.password} if info.password else {}
-    run_client([client, "--no-defaults", "--quick", "--batch", "--raw", "--skip-column-names", "--connect-timeout=10",
-                f"--host={info.host or '127.0.0.1'}", f"--port={info.port or 3306}", f"--user={info.login or 'root'}",
-                "--default-character-set=utf8mb4", info.schema or "", "-e",
-                f"{SESSION}; SET SESSION TRANSACTION READ ONLY; START TRANSACTION READ ONLY; {select}"], env, out)
+    run_client(
+        [
+            client,
+            "--no-defaults",
+            "--quick",
+            "--batch",
+            "--raw",
+            "--skip-column-names",
+            "--connect-timeout=10",
+            f"--host={info.host or '127.0.0.1'}",
+            f"--port={info.port or 3306}",
+            f"--user={info.login or 'root'}",
+            "--default-character-set=utf8mb4",
+            info.schema or "",
+            "-e",
+            f"{SESSION}; SET SESSION TRANSACTION READ ONLY; START TRANSACTION READ ONLY; {select}",
+        ],
+        env,
+        out,
+    )

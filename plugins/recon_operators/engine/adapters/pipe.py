@@ -13,9 +13,9 @@ import os
 import select
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
 
 _POLL_SECONDS = 0.02
 

@@ -53,13 +53,19 @@ class PostgresAdapter(SqlAdapter):
     def read_columns(self, cursor: Any) -> dict[str, LogicalType]:
         cursor.execute(f"SELECT * FROM {self.relation} LIMIT 0")  # the columns, whatever the filter binds
         described = cursor.description
-        cursor.execute(read_sql("engine/postgres_columns.sql"),
-                       {"types": [d.type_code for d in described], "tables": [d.table_oid for d in described],
-                        "columns": [d.table_column for d in described]})
+        cursor.execute(
+            read_sql("engine/postgres_columns.sql"),
+            {
+                "types": [d.type_code for d in described],
+                "tables": [d.table_oid for d in described],
+                "columns": [d.table_column for d in described],
+            },
+        )
         return {d.name: postgres_type(row[0] or "") for d, row in zip(described, cursor.fetchall())}
 
-    def stream(self, exprs: list[str], plans: list[ColumnPlan], side: str, tail: str, params: dict[str, Any],
-               spill: Path) -> None:
+    def stream(
+        self, exprs: list[str], plans: list[ColumnPlan], side: str, tail: str, params: dict[str, Any], spill: Path
+    ) -> None:
         def copy(cursor: Any) -> None:
             select = cursor.mogrify(f"SELECT {', '.join(exprs)}{tail}", params).decode()
             statement = f"COPY ({select}) TO STDOUT WITH (FORMAT csv)"
@@ -74,11 +80,18 @@ class PostgresAdapter(SqlAdapter):
 
 def _psql_copy(info: ConnectionInfo, copy: str, out: Any) -> None:
     """One COPY through psql, read-only, in UTC."""
-    env = {"PGTZ": "UTC", "PGDATESTYLE": "ISO, YMD", "PGCONNECT_TIMEOUT": "10",
-           "PGOPTIONS": "-c default_transaction_read_only=on -c extra_float_digits=1",
-           **({"PGPASSWORD": info.password} if info.password else {})}
+    env = {
+        "PGTZ": "UTC",
+        "PGDATESTYLE": "ISO, YMD",
+        "PGCONNECT_TIMEOUT": "10",
+        "PGOPTIONS": "-c default_transaction_read_only=on -c extra_float_digits=1",
+        **({"PGPASSWORD": info.password} if info.password else {}),
+    }
     try:
-        run_client(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", replace(info, password=None).libpq_dsn(),
-                    "-c", copy], env, out)
+        run_client(
+            ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", replace(info, password=None).libpq_dsn(), "-c", copy],
+            env,
+            out,
+        )
     except SourceError as exc:
         raise SourceError(_ECHOED_VALUE.sub("", str(exc))) from None

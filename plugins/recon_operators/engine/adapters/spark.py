@@ -15,16 +15,23 @@ CSV side's are inferred from a sample of its text, as the file adapter does.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from recon_operators.connections import ConnectionInfo
-from recon_operators.engine.adapters.base import (Adapter, AggregateRequest, AggregateRows, Progress, SourceError,
-                                                  value_free)
+from recon_operators.engine.adapters.base import (
+    Adapter,
+    AggregateRequest,
+    AggregateRows,
+    Progress,
+    SourceError,
+    value_free,
+)
 from recon_operators.engine.adapters.sql import aggregate_select, shape_rows, split_finishing
 from recon_operators.engine.canonical import ColumnPlan, Form, Side
 from recon_operators.engine.identifiers import IdentifierError
-from recon_operators.engine.logical_types import INTEGER, DECIMAL, LogicalType, infer_from_text
+from recon_operators.engine.logical_types import DECIMAL, INTEGER, LogicalType, infer_from_text
 from recon_operators.engine.normalise import NormaliseError
 from recon_operators.engine.spark import reader
 from recon_operators.engine.spark.dialect import SPARK
@@ -62,8 +69,15 @@ class SparkAdapter(Adapter):
     engine = "spark"
     locator = "table"
 
-    def __init__(self, side: SideSpec, *, info: ConnectionInfo | None = None, label: str | None = None,
-                 params: Mapping[str, Any] | None = None, catalog: Adapter | None = None):
+    def __init__(
+        self,
+        side: SideSpec,
+        *,
+        info: ConnectionInfo | None = None,
+        label: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        catalog: Adapter | None = None,
+    ):
         self.side = side
         self.info = info
         self.catalog = catalog  # the database's own adapter: its catalog types, its key bounds
@@ -83,16 +97,18 @@ class SparkAdapter(Adapter):
             raise SourceError(f"{self.label}: {exc}") from None
 
     @classmethod
-    def from_connection(cls, side: SideSpec, info: Any, label: str | None,
-                        params: Mapping[str, Any] | None = None) -> "SparkAdapter":
+    def from_connection(
+        cls, side: SideSpec, info: Any, label: str | None, params: Mapping[str, Any] | None = None
+    ) -> SparkAdapter:
         """Files (``info`` None, or the AWS connection of an S3 path: the cluster's s3a settings
         hold the credentials), or a Postgres/MySQL connection read through JDBC."""
         if side.path:
             return cls(side, label=f"spark file {reader.spark_path(side.path)}", params=params)
         if info is None or info.conn_type not in reader.DRIVERS:
             kind = getattr(info, "conn_type", "no")
-            raise SourceError(f"{label}: the spark engine reads files and postgres/mysql tables, "
-                              f"not a {kind} connection")
+            raise SourceError(
+                f"{label}: the spark engine reads files and postgres/mysql tables, not a {kind} connection"
+            )
         from recon_operators.engine.adapters.registry import adapter_class
 
         catalog = adapter_class(info.conn_type).from_connection(side, info, label, params)
@@ -156,11 +172,13 @@ class SparkAdapter(Adapter):
                     view = f"recon_input_{next(_VIEWS)}"
                     frame.createOrReplaceTempView(view)
                     self._views.append(view)
-                    frame = self.spark.sql(f"SELECT * FROM {view} WHERE ({self.filter}\n)",
-                                           args={n: values[n] for n in needed})
+                    frame = self.spark.sql(
+                        f"SELECT * FROM {view} WHERE ({self.filter}\n)", args={n: values[n] for n in needed}
+                    )
             else:
-                frame = reader.read_jdbc(self.spark, self.info, self._jdbc_relation(scope),
-                                         self._partitioning(key, scope))
+                frame = reader.read_jdbc(
+                    self.spark, self.info, self._jdbc_relation(scope), self._partitioning(key, scope)
+                )
         except SourceError:
             raise
         except Exception as exc:  # noqa: BLE001 - Spark analysis and JVM errors
@@ -177,11 +195,12 @@ class SparkAdapter(Adapter):
                 try:
                     if self.csv_text:
                         sample = frame.limit(SAMPLE_ROWS).collect()
-                        self._columns = {name: infer_from_text(row[i] for row in sample)
-                                         for i, name in enumerate(frame.columns)}
+                        self._columns = {
+                            name: infer_from_text(row[i] for row in sample) for i, name in enumerate(frame.columns)
+                        }
                     else:
                         self._columns = {f.name: reader.spark_type(f.dataType) for f in frame.schema.fields}
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:  # noqa: BLE001 - Py4J and Spark raise their own classes: one line names the side
                     raise SourceError(f"{self.label}: {spark_error(exc)}") from None
         return dict(self._columns)
 
@@ -212,15 +231,16 @@ class SparkAdapter(Adapter):
 
     def _aggregate_in_engine(self, request: AggregateRequest) -> AggregateRows:
         try:
-            selects, groups = aggregate_select(SPARK, request, lambda c: self.render(*request.column(c)),
-                                               lambda c: self.number(*request.column(c)))
+            selects, groups = aggregate_select(
+                SPARK, request, lambda c: self.render(*request.column(c)), lambda c: self.number(*request.column(c))
+            )
         except (IdentifierError, NormaliseError, StackedStatementError) as exc:
             raise SourceError(f"{self.label}: {exc}") from None
         view = self._view(request.params)
         sql = f"SELECT {', '.join(selects)} FROM {view}" + (f" GROUP BY {', '.join(groups)}" if groups else "")
         try:
             rows = [tuple(row) for row in self.spark.sql(sql).collect()]
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - Py4J and Spark raise their own classes: one line names the side
             raise SourceError(f"{self.label}: {spark_error(exc)}") from None
         finally:
             self.spark.catalog.dropTempView(view)
@@ -236,17 +256,25 @@ class SparkAdapter(Adapter):
         frame = self.dataframe(scope, keys[0] if keys and self.catalog is not None else None)
         try:
             return frame.selectExpr(*exprs)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - Py4J and Spark raise their own classes: one line names the side
             raise SourceError(f"{self.label}: {spark_error(exc)}") from None
 
-    def stage(self, duck: Any, table: str, plans: list[ColumnPlan], side: str, spill_dir: Path,
-              table_budget: int = 1 << 62, progress: Progress | None = None,
-              scope: Mapping[str, Any] | None = None) -> None:
+    def stage(
+        self,
+        duck: Any,
+        table: str,
+        plans: list[ColumnPlan],
+        side: str,
+        spill_dir: Path,
+        table_budget: int = 1 << 62,
+        progress: Progress | None = None,
+        scope: Mapping[str, Any] | None = None,
+    ) -> None:
         """The canonical columns, computed by Spark, into a DuckDB table (through Arrow)."""
         frame = self.frame(plans, side, scope)
         try:
             arrow = frame.toArrow()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - Py4J and Spark raise their own classes: one line names the side
             raise SourceError(f"{self.label}: {spark_error(exc)}") from None
         view = f"{table}_arrow"
         duck.register(view, arrow)

@@ -9,21 +9,28 @@ that is ended right after (no snapshot held open), filters are one predicate (``
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
+from recon_operators.engine.adapters.base import (
+    Adapter,
+    AggregateRequest,
+    AggregateRows,
+    Measure,
+    Progress,
+    SourceError,
+)
 from recon_operators.engine.adapters.pipe import Feed, feeding
-from recon_operators.engine.adapters.base import (Adapter, AggregateRequest, AggregateRows, Measure, Progress,
-                                                  SourceError)
 from recon_operators.engine.canonical import ColumnPlan, Form, Side, finish_sql
 from recon_operators.engine.dialects import Dialect
 from recon_operators.engine.fingerprint import fingerprint
 from recon_operators.engine.identifiers import IdentifierError
+from recon_operators.engine.logical_types import DECIMAL, FLOAT, INTEGER, text
 from recon_operators.engine.normalise import NormaliseError
 from recon_operators.engine.spec import SQL_PARAMETER, SideSpec
 from recon_operators.engine.sqlguard import StackedStatementError, single_statement
-from recon_operators.engine.logical_types import DECIMAL, FLOAT, INTEGER, text
 from recon_operators.errors import one_line
 
 _TOKEN = "\x00p:{}\x00"
@@ -36,8 +43,9 @@ def literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def aggregate_select(d: Dialect, request: AggregateRequest, canon: Callable[[str], str],
-                     number: Callable[[str], str]) -> tuple[list[str], list[str]]:
+def aggregate_select(
+    d: Dialect, request: AggregateRequest, canon: Callable[[str], str], number: Callable[[str], str]
+) -> tuple[list[str], list[str]]:
     """The SELECT list (group keys g0.., measures m0..) and GROUP BY items of a request.
     ``canon(column)``: its canonical text; ``number(column)``: its exact numeric value."""
     selects, groups = [], []
@@ -50,8 +58,9 @@ def aggregate_select(d: Dialect, request: AggregateRequest, canon: Callable[[str
     return selects, groups
 
 
-def measure_sql(d: Dialect, measure: Measure, request: AggregateRequest, canon: Callable[[str], str],
-                number: Callable[[str], str]) -> str:
+def measure_sql(
+    d: Dialect, measure: Measure, request: AggregateRequest, canon: Callable[[str], str], number: Callable[[str], str]
+) -> str:
     if measure.func == "count":
         return "COUNT(*)"
     if measure.func == "expression":
@@ -126,7 +135,7 @@ def needs_finishing(request: AggregateRequest, measure: Measure | None = None) -
     column as text: DuckDB finishes those forms."""
     if _finished(request, request.group_by):
         return True
-    for item in (request.measures if measure is None else (measure,)):
+    for item in request.measures if measure is None else (measure,):
         text_columns = set(item.as_text)
         if item.func in ("min", "max") and item.column and request.column(item.column)[1].kind == "json":
             text_columns.add(item.column)
@@ -135,8 +144,9 @@ def needs_finishing(request: AggregateRequest, measure: Measure | None = None) -
     return False
 
 
-def split_finishing(adapter: Adapter, request: AggregateRequest,
-                    in_engine: Callable[[AggregateRequest], AggregateRows]) -> AggregateRows:
+def split_finishing(
+    adapter: Adapter, request: AggregateRequest, in_engine: Callable[[AggregateRequest], AggregateRows]
+) -> AggregateRows:
     """Measures the engine renders run in it; the ones DuckDB must finish run over the staged
     columns; the two results are merged per group."""
     if not needs_finishing(request):
@@ -147,8 +157,9 @@ def split_finishing(adapter: Adapter, request: AggregateRequest,
     plain = tuple(m for m in request.measures if m not in staged)
     out = staged_aggregate(adapter, AggregateRequest(staged, request.group_by, request.columns, request.params))
     if plain:
-        for key, values in in_engine(AggregateRequest(plain, request.group_by, request.columns,
-                                                      request.params)).items():
+        for key, values in in_engine(
+            AggregateRequest(plain, request.group_by, request.columns, request.params)
+        ).items():
             out.setdefault(key, {}).update(values)
     return out
 
@@ -160,11 +171,17 @@ def staged_aggregate(adapter: Adapter, request: AggregateRequest) -> AggregateRo
     from recon_operators.engine.workspace import diff_workspace
 
     if any(m.func == "expression" for m in request.measures):
-        raise SourceError(f"{adapter.label}: a rule expression cannot share a request with a float or JSON column "
-                          "read as text; give the rule its own group_by")
-    names = list(dict.fromkeys([*request.group_by, *(c for m in request.measures for c in (m.column, *m.columns) if c)]))
-    plans = [ColumnPlan(f"c{i}", request.column(n)[0], request.column(n)[0], request.column(n)[1])
-             for i, n in enumerate(names)]
+        raise SourceError(
+            f"{adapter.label}: a rule expression cannot share a request with a float or JSON column "
+            "read as text; give the rule its own group_by"
+        )
+    names = list(
+        dict.fromkeys([*request.group_by, *(c for m in request.measures for c in (m.column, *m.columns) if c)])
+    )
+    plans = [
+        ColumnPlan(f"c{i}", request.column(n)[0], request.column(n)[0], request.column(n)[1])
+        for i, n in enumerate(names)
+    ]
     alias = {n: f'"c{i}"' for i, n in enumerate(names)}
     duck_dialect = DIALECTS["duckdb"]
 
@@ -183,8 +200,12 @@ def staged_aggregate(adapter: Adapter, request: AggregateRequest) -> AggregateRo
 
 
 # A server's error for a value a cast cannot read (Postgres, MariaDB, DuckDB wordings).
-_CAST_FAILURE = re.compile(r"invalid input syntax|out of range|Incorrect \w+ value|Truncated incorrect|"
-                           r"Could not convert|Conversion Error", re.IGNORECASE)
+_CAST_FAILURE = re.compile(
+    r"invalid input syntax|out of range|Incorrect \w+ value|Truncated incorrect|"
+    r"Could not convert|Conversion Error",
+    re.IGNORECASE,
+)
+
 
 class SqlAdapter(Adapter):
     """A table or query on a DB-API connection; subclasses supply the engine's specifics."""
@@ -192,8 +213,15 @@ class SqlAdapter(Adapter):
     dialect: Dialect
     spill_format = "csv"
 
-    def __init__(self, connection: Any, side: SideSpec, *, native: Any = None, label: str | None = None,
-                 params: Mapping[str, Any] | None = None):
+    def __init__(
+        self,
+        connection: Any,
+        side: SideSpec,
+        *,
+        native: Any = None,
+        label: str | None = None,
+        params: Mapping[str, Any] | None = None,
+    ):
         if bool(side.table) == bool(side.query):
             raise SourceError(f"{self.engine}: give a table or a query, not {'both' if side.table else 'neither'}")
         self.connection = connection
@@ -214,10 +242,17 @@ class SqlAdapter(Adapter):
         raise NotImplementedError
 
     @classmethod
-    def from_connection(cls, side: SideSpec, info: Any, label: str, params: Mapping[str, Any] | None = None) -> "SqlAdapter":
+    def from_connection(
+        cls, side: SideSpec, info: Any, label: str, params: Mapping[str, Any] | None = None
+    ) -> SqlAdapter:
         """Connect (``info``: a ConnectionInfo) and read ``side`` there; the adapter owns the connection."""
-        return cls(cls.open_connection(info, label), side, native=info, params=params,
-                   label=f"{cls.engine} {label} {side.table or 'query'}")
+        return cls(
+            cls.open_connection(info, label),
+            side,
+            native=info,
+            params=params,
+            label=f"{cls.engine} {label} {side.table or 'query'}",
+        )
 
     def describe(self) -> dict[str, Any]:
         out = {"engine": self.engine, "label": self.label, "relation": self.side.table or "query"}
@@ -246,7 +281,7 @@ class SqlAdapter(Adapter):
         finally:
             try:
                 self.connection.rollback()  # read-only: hold no snapshot open
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 - best effort: nothing is left to undo when this fails
                 pass
 
     def error_line(self, exc: BaseException) -> str:
@@ -290,8 +325,12 @@ class SqlAdapter(Adapter):
 
     def _aggregate_in_engine(self, request: AggregateRequest) -> AggregateRows:
         try:
-            selects, groups = aggregate_select(self.dialect, request, lambda c: self.render(*request.column(c)),
-                                               lambda c: self.number(*request.column(c)))
+            selects, groups = aggregate_select(
+                self.dialect,
+                request,
+                lambda c: self.render(*request.column(c)),
+                lambda c: self.number(*request.column(c)),
+            )
             tail, params = self.tail(request.params)
         except (IdentifierError, NormaliseError, StackedStatementError) as exc:
             raise SourceError(f"{self.label}: {exc}") from None
@@ -309,9 +348,17 @@ class SqlAdapter(Adapter):
         return shape_rows(rows, request)
 
     # -- row diff -------------------------------------------------------------------------------
-    def stage(self, duck: Any, table: str, plans: list[ColumnPlan], side: str, spill_dir: Path,
-              table_budget: int = 1 << 62, progress: Progress | None = None,
-              scope: Mapping[str, Any] | None = None) -> None:
+    def stage(
+        self,
+        duck: Any,
+        table: str,
+        plans: list[ColumnPlan],
+        side: str,
+        spill_dir: Path,
+        table_budget: int = 1 << 62,
+        progress: Progress | None = None,
+        scope: Mapping[str, Any] | None = None,
+    ) -> None:
         try:
             exprs = [self.render(p.side(side), p.form) for p in plans]
             tail, params = self.tail(scope)
@@ -328,7 +375,9 @@ class SqlAdapter(Adapter):
             with feeding(pipe, lambda: self.stream(exprs, plans, side, tail, params, pipe)) as fed:
                 duck.execute(f"CREATE TABLE {table} AS SELECT * FROM {reader}")
         except Exception:
-            if fed is not None and fed.writer_failed_first:  # the client's error truncated DuckDB's input: it is the cause
+            if (
+                fed is not None and fed.writer_failed_first
+            ):  # the client's error truncated DuckDB's input: it is the cause
                 raise SourceError(self.read_error(str(fed.error), ruled)) from None
             raise
         if fed.error is not None:
@@ -344,14 +393,15 @@ class SqlAdapter(Adapter):
             line += f" (a declared rule casts column {', '.join(ruled)})"
         return line
 
-    def stream(self, exprs: list[str], plans: list[ColumnPlan], side: str, tail: str, params: dict[str, Any],
-               spill: Path) -> None:
+    def stream(
+        self, exprs: list[str], plans: list[ColumnPlan], side: str, tail: str, params: dict[str, Any], spill: Path
+    ) -> None:
         raise NotImplementedError
 
     def close(self) -> None:
         try:
             self.connection.close()
-        except Exception:  # noqa: BLE001
+        except Exception:  # noqa: BLE001 - best effort: nothing is left to undo when this fails
             pass
 
 
@@ -366,5 +416,7 @@ SPILL_FORMATS = {
 def spill_reader(path: Path, names: list[str], spill_format: str = "csv") -> str:
     """DuckDB scan of a spill file: every column text, a quoted value never NULL."""
     columns = ", ".join(f"{literal(n)}: 'VARCHAR'" for n in names)
-    return (f"read_csv({literal(str(path))}, header=false, {SPILL_FORMATS[spill_format]}, "
-            f"allow_quoted_nulls=false, auto_detect=false, columns={{{columns}}})")
+    return (
+        f"read_csv({literal(str(path))}, header=false, {SPILL_FORMATS[spill_format]}, "
+        f"allow_quoted_nulls=false, auto_detect=false, columns={{{columns}}})"
+    )

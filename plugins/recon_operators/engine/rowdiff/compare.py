@@ -23,12 +23,12 @@ from typing import Any
 import duckdb
 
 from recon_operators.engine.adapters.base import Adapter, Progress, SourceError, value_free
-from recon_operators.errors import one_line
 from recon_operators.engine.canonical import ColumnPlan, finish_sql
 from recon_operators.engine.masking import mask_value
 from recon_operators.engine.rowdiff.model import DiffError, DiffResult, DiffSpec
 from recon_operators.engine.rowdiff.plan import defer, finish, plan_columns
 from recon_operators.engine.workspace import WorkspaceError, diff_workspace, lock_down, size_bytes
+from recon_operators.errors import one_line
 
 DEFAULT_MEMORY_LIMIT = "1GB"
 NULL_TEXT = "NULL"
@@ -50,7 +50,7 @@ def _differs(plan: ColumnPlan, left: str, right: str) -> str:
     if plan.tolerance is not None:
         a, b = f"TRY_CAST({left} AS DOUBLE)", f"TRY_CAST({right} AS DOUBLE)"
         gap = f"abs({a} - {b})"
-        same = (f"({gap} <= {float(plan.tolerance.abs)!r} OR {gap} <= {float(plan.tolerance.rel)!r} * abs({a}))")
+        same = f"({gap} <= {float(plan.tolerance.abs)!r} OR {gap} <= {float(plan.tolerance.rel)!r} * abs({a}))"
     elif plan.finished:
         same = f"{finish(plan, 'source', left)} IS NOT DISTINCT FROM {finish(plan, 'target', right)}"
     else:
@@ -58,11 +58,20 @@ def _differs(plan: ColumnPlan, left: str, right: str) -> str:
     return f"(CASE WHEN {left} IS NOT DISTINCT FROM {right} THEN false ELSE NOT coalesce({same}, false) END)"
 
 
-def _stage_both(duck: Any, root: Path, source: Adapter, target: Adapter, plans: list[ColumnPlan],
-                timings: dict[str, float], memory: int, progress: Progress | None = None) -> int:
+def _stage_both(
+    duck: Any,
+    root: Path,
+    source: Adapter,
+    target: Adapter,
+    plans: list[ColumnPlan],
+    timings: dict[str, float],
+    memory: int,
+    progress: Progress | None = None,
+) -> int:
     """Stage both sides (concurrently unless they share a connection); returns the bytes of
     the sides left as views over files. A side too big for the wide join gets its narrow table
     (``narrow``) in its own thread as soon as it is staged, while the other side still streams."""
+
     def stage(dataset: Adapter, table: str, side: str) -> None:
         cursor = duck.cursor()
         started = time.monotonic()
@@ -85,8 +94,9 @@ def _stage_both(duck: Any, root: Path, source: Adapter, target: Adapter, plans: 
         finally:
             cursor.close()
 
-    shared = getattr(source, "connection", None) is not None and \
-        getattr(source, "connection", None) is getattr(target, "connection", None)
+    shared = getattr(source, "connection", None) is not None and getattr(source, "connection", None) is getattr(
+        target, "connection", None
+    )
     if shared:  # one DB-API connection cannot stream two results at once
         stage(source, "src", "source")
         stage(target, "tgt", "target")
@@ -107,9 +117,17 @@ def _types(dataset: Adapter, side: str) -> dict[str, Any]:
         raise SourceError(f"{side}: {exc}") from None
 
 
-def run_diff(spec: DiffSpec, source: Adapter, target: Adapter, *, work_dir: str | None = None,
-             memory_limit: str = DEFAULT_MEMORY_LIMIT, output: str | None = None, output_filesystem: Any = None,
-             progress: Progress | None = None) -> DiffResult:
+def run_diff(
+    spec: DiffSpec,
+    source: Adapter,
+    target: Adapter,
+    *,
+    work_dir: str | None = None,
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    output: str | None = None,
+    output_filesystem: Any = None,
+    progress: Progress | None = None,
+) -> DiffResult:
     """Diff two sides by key. Raises ``SourceError`` (a side cannot be read) or ``DiffError``.
     ``output``: a .csv/.parquet path (local or s3:// with ``output_filesystem``) that receives
     every missing, extra and changed key with the changed columns' values (``rowdiff.output``)."""
@@ -121,21 +139,36 @@ def run_diff(spec: DiffSpec, source: Adapter, target: Adapter, *, work_dir: str 
     except WorkspaceError as exc:
         raise DiffError(str(exc)) from None
     local_output = check_output(output)
-    plans = defer(plan_columns(spec, _types(source, "source"), _types(target, "target")),
-                  source.textual, target.textual)
+    plans = defer(
+        plan_columns(spec, _types(source, "source"), _types(target, "target")), source.textual, target.textual
+    )
     keys = [p for p in plans if p.is_key]
     values = [p for p in plans if not p.is_key and not p.incomparable]
-    result = DiffResult(key=[p.name for p in keys], columns=[p.name for p in values],
-                        source=source.describe(), target=target.describe(),
-                        forms={p.name: p.describe() for p in plans if not p.incomparable},
-                        incomparable={p.name: p.incomparable for p in plans if p.incomparable})
+    result = DiffResult(
+        key=[p.name for p in keys],
+        columns=[p.name for p in values],
+        source=source.describe(),
+        target=target.describe(),
+        forms={p.name: p.describe() for p in plans if not p.incomparable},
+        incomparable={p.name: p.incomparable for p in plans if p.incomparable},
+    )
     try:
         with diff_workspace(work_dir, memory_limit) as (duck, root):
-            lock_down(duck, [str(root)], [*source.local_files(), *target.local_files(),
-                                          *([local_output] if local_output and not output_filesystem else [])])
+            lock_down(
+                duck,
+                [str(root)],
+                [
+                    *source.local_files(),
+                    *target.local_files(),
+                    *([local_output] if local_output and not output_filesystem else []),
+                ],
+            )
             on_spark = source.engine == "spark" and target.engine == "spark"  # the join runs in Spark
-            staged_bytes = 0 if on_spark else _stage_both(duck, root, source, target, plans, result.timings,
-                                                          _bytes(memory_limit), progress)
+            staged_bytes = (
+                0
+                if on_spark
+                else _stage_both(duck, root, source, target, plans, result.timings, _bytes(memory_limit), progress)
+            )
             compared = time.monotonic()
             if progress:
                 progress("both", "comparing", 0)
@@ -158,13 +191,22 @@ def run_diff(spec: DiffSpec, source: Adapter, target: Adapter, *, work_dir: str 
     return result
 
 
-def _compare(duck: Any, spec: DiffSpec, keys: list[ColumnPlan], values: list[ColumnPlan], result: DiffResult,
-             memory_limit: str = DEFAULT_MEMORY_LIMIT, staged_bytes: int = 0) -> None:
+def _compare(
+    duck: Any,
+    spec: DiffSpec,
+    keys: list[ColumnPlan],
+    values: list[ColumnPlan],
+    result: DiffResult,
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    staged_bytes: int = 0,
+) -> None:
     """``staged_bytes``: size of the sides DuckDB reads from files in each pass (views)."""
     key_cols = [f"k{i}" for i in range(len(keys))]
     for table in ("src", "tgt"):
         _keyed(duck, table, [*keys, *values])
-    in_tables = 0 if staged_bytes else sum(duck.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("src", "tgt"))
+    in_tables = (
+        0 if staged_bytes else sum(duck.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("src", "tgt"))
+    )
     wide = _fits(in_tables, len(keys) + len(values), memory_limit) and staged_bytes * 2 <= _bytes(memory_limit)
     sides = {"src": "src_keyed", "tgt": "tgt_keyed"}
     if not wide:
@@ -184,11 +226,14 @@ def _compare(duck: Any, spec: DiffSpec, keys: list[ColumnPlan], values: list[Col
     if result.duplicate_keys_source or result.duplicate_keys_target:
         # Rows of a duplicated key are reported, not paired arbitrarily with the other side.
         keys_list = ", ".join(key_cols)
-        duck.execute(f"CREATE TEMP TABLE dup_keys AS SELECT {keys_list} FROM src_dup UNION SELECT {keys_list} FROM tgt_dup")
+        duck.execute(
+            f"CREATE TEMP TABLE dup_keys AS SELECT {keys_list} FROM src_dup UNION SELECT {keys_list} FROM tgt_dup"
+        )
 
         def unique(relation: str) -> str:
-            duck.execute(f"CREATE TEMP VIEW {relation}_unique AS SELECT * FROM {relation} "
-                         f"ANTI JOIN dup_keys USING ({keys_list})")
+            duck.execute(
+                f"CREATE TEMP VIEW {relation}_unique AS SELECT * FROM {relation} ANTI JOIN dup_keys USING ({keys_list})"
+            )
             return f"{relation}_unique"
 
         sides = {t: unique(r) for t, r in sides.items()}
@@ -197,12 +242,23 @@ def _compare(duck: Any, spec: DiffSpec, keys: list[ColumnPlan], values: list[Col
     _count_diff(duck, spec, keys, values, key_cols, result, compared_source)
 
 
-def _count_diff(duck: Any, spec: DiffSpec, keys: list[ColumnPlan], values: list[ColumnPlan], key_cols: list[str],
-                result: DiffResult, compared_source: int) -> None:
+def _count_diff(
+    duck: Any,
+    spec: DiffSpec,
+    keys: list[ColumnPlan],
+    values: list[ColumnPlan],
+    key_cols: list[str],
+    result: DiffResult,
+    compared_source: int,
+) -> None:
     """Counts and samples from the ``diff`` table (small: the differing rows only)."""
-    column_sums = "".join(f", coalesce(sum(CAST(d{j} AS INTEGER)) FILTER (WHERE sp AND tp), 0)" for j in range(len(values)))
-    row = duck.execute("SELECT count(*) FILTER (WHERE tp IS NULL), count(*) FILTER (WHERE sp IS NULL), "
-                       f"count(*) FILTER (WHERE sp AND tp){column_sums} FROM diff").fetchone()
+    column_sums = "".join(
+        f", coalesce(sum(CAST(d{j} AS INTEGER)) FILTER (WHERE sp AND tp), 0)" for j in range(len(values))
+    )
+    row = duck.execute(
+        "SELECT count(*) FILTER (WHERE tp IS NULL), count(*) FILTER (WHERE sp IS NULL), "
+        f"count(*) FILTER (WHERE sp AND tp){column_sums} FROM diff"
+    ).fetchone()
     result.missing_in_target, result.extra_in_target, result.changed_rows = row[0], row[1], row[2]
     result.matched_rows = compared_source - result.missing_in_target
     result.column_mismatches = {p.name: int(n) for p, n in zip(values, row[3:]) if n}
@@ -213,8 +269,13 @@ def _keyed(duck: Any, table: str, plans: list[ColumnPlan]) -> str:
     """``{table}_keyed``: the side as k0.. (canonical key) and v0.. (compared values), p = true.
     Not TEMP: a stage thread's cursor (another DuckDB connection) creates it too."""
     keys, values = [p for p in plans if p.is_key], [p for p in plans if not p.is_key]
-    select = ", ".join([*(f"{_key_expr(p)} AS k{i}" for i, p in enumerate(keys)),
-                        *(f"{_q(p.name)} AS v{j}" for j, p in enumerate(values)), "true AS p"])
+    select = ", ".join(
+        [
+            *(f"{_key_expr(p)} AS k{i}" for i, p in enumerate(keys)),
+            *(f"{_q(p.name)} AS v{j}" for j, p in enumerate(values)),
+            "true AS p",
+        ]
+    )
     duck.execute(f"CREATE VIEW IF NOT EXISTS {table}_keyed AS SELECT {select} FROM {table}")
     return f"{table}_keyed"
 
@@ -223,8 +284,10 @@ def _narrow(duck: Any, table: str, plans: list[ColumnPlan]) -> str:
     """``{table}_narrow``, once: one pass over the side for (key, fingerprint, tolerance columns)."""
     keys, values = [p for p in plans if p.is_key], [p for p in plans if not p.is_key]
     tolerant = "".join(f", s.v{j}" for j, p in enumerate(values) if p.tolerance is not None)
-    duck.execute(f"CREATE TABLE IF NOT EXISTS {table}_narrow AS SELECT {', '.join(f's.k{i}' for i in range(len(keys)))}, "
-                 f"{_fingerprint(values, 's')} AS h{tolerant}, true AS p FROM {_keyed(duck, table, plans)} s")
+    duck.execute(
+        f"CREATE TABLE IF NOT EXISTS {table}_narrow AS SELECT {', '.join(f's.k{i}' for i in range(len(keys)))}, "
+        f"{_fingerprint(values, 's')} AS h{tolerant}, true AS p FROM {_keyed(duck, table, plans)} s"
+    )
     return f"{table}_narrow"
 
 
@@ -247,19 +310,27 @@ def _join_wide(duck: Any, values: list[ColumnPlan], key_cols: list[str], sides: 
     staged text is equal data, so the per-column comparisons (finishing, parsing a CSV's text,
     tolerances) run only on the rows where some text differs."""
     on = " AND ".join(f"s.{k} = t.{k}" for k in key_cols)
-    joined = ["s.p AS sp", "t.p AS tp", *(f"coalesce(s.{k}, t.{k}) AS {k}" for k in key_cols),
-              *(f"s.v{j} AS s{j}, t.v{j} AS t{j}" for j in range(len(values)))]
-    text_differs = " OR ".join(["s.p IS NULL", "t.p IS NULL",
-                                *(f"s.v{j} IS DISTINCT FROM t.v{j}" for j in range(len(values)))])
+    joined = [
+        "s.p AS sp",
+        "t.p AS tp",
+        *(f"coalesce(s.{k}, t.{k}) AS {k}" for k in key_cols),
+        *(f"s.v{j} AS s{j}, t.v{j} AS t{j}" for j in range(len(values))),
+    ]
+    text_differs = " OR ".join(
+        ["s.p IS NULL", "t.p IS NULL", *(f"s.v{j} IS DISTINCT FROM t.v{j}" for j in range(len(values)))]
+    )
     flags = [f"{_differs(p, f's{j}', f't{j}')} AS d{j}" for j, p in enumerate(values)]
     differs = " OR ".join(["sp IS NULL", "tp IS NULL", *(f"d{j}" for j in range(len(values)))])
-    duck.execute(f"CREATE TEMP TABLE diff AS SELECT * FROM (SELECT *{''.join(', ' + f for f in flags)} FROM "
-                 f"(SELECT {', '.join(joined)} FROM {sides['src']} s FULL OUTER JOIN {sides['tgt']} t ON {on} "
-                 f"WHERE {text_differs})) WHERE {differs}")
+    duck.execute(
+        f"CREATE TEMP TABLE diff AS SELECT * FROM (SELECT *{''.join(', ' + f for f in flags)} FROM "
+        f"(SELECT {', '.join(joined)} FROM {sides['src']} s FULL OUTER JOIN {sides['tgt']} t ON {on} "
+        f"WHERE {text_differs})) WHERE {differs}"
+    )
 
 
-def _join_once(duck: Any, values: list[ColumnPlan], key_cols: list[str], result: DiffResult,
-               sides: dict[str, str]) -> int | None:
+def _join_once(
+    duck: Any, values: list[ColumnPlan], key_cols: list[str], result: DiffResult, sides: dict[str, str]
+) -> int | None:
     """Row counts and the ``diff`` table from one FULL OUTER JOIN, each side read once (a file
     side is parsed once, as by DuckDB's own join diff). ``joined`` keeps every joined row narrow:
     its key, which sides it came from, and values only where some text differs. A key on more
@@ -268,18 +339,28 @@ def _join_once(duck: Any, values: list[ColumnPlan], key_cols: list[str], result:
     with a NULL in its key never pairs and is never a duplicate. Returns the source's rows."""
     keys = ", ".join(key_cols)
     on = " AND ".join(f"s.{k} = t.{k}" for k in key_cols)
-    text_differs = " OR ".join(["s.p IS NULL", "t.p IS NULL",
-                                *(f"s.v{j} IS DISTINCT FROM t.v{j}" for j in range(len(values)))])
-    joined = ["s.p AS sp", "t.p AS tp", *(f"coalesce(s.{k}, t.{k}) AS {k}" for k in key_cols), f"({text_differs}) AS td",
-              *(f"s.v{j} AS s{j}, t.v{j} AS t{j}" for j in range(len(values)))]
-    carried = "".join(f", CASE WHEN td THEN s{j} END AS s{j}, CASE WHEN td THEN t{j} END AS t{j}"
-                      for j in range(len(values)))
-    duck.execute(f"CREATE TEMP TABLE joined AS SELECT sp, tp, {keys}, td{carried} FROM "
-                 f"(SELECT {', '.join(joined)} FROM {sides['src']} s FULL OUTER JOIN {sides['tgt']} t ON {on})")
+    text_differs = " OR ".join(
+        ["s.p IS NULL", "t.p IS NULL", *(f"s.v{j} IS DISTINCT FROM t.v{j}" for j in range(len(values)))]
+    )
+    joined = [
+        "s.p AS sp",
+        "t.p AS tp",
+        *(f"coalesce(s.{k}, t.{k}) AS {k}" for k in key_cols),
+        f"({text_differs}) AS td",
+        *(f"s.v{j} AS s{j}, t.v{j} AS t{j}" for j in range(len(values))),
+    ]
+    carried = "".join(
+        f", CASE WHEN td THEN s{j} END AS s{j}, CASE WHEN td THEN t{j} END AS t{j}" for j in range(len(values))
+    )
+    duck.execute(
+        f"CREATE TEMP TABLE joined AS SELECT sp, tp, {keys}, td{carried} FROM "
+        f"(SELECT {', '.join(joined)} FROM {sides['src']} s FULL OUTER JOIN {sides['tgt']} t ON {on})"
+    )
     null_key = " OR ".join(f"{k} IS NULL" for k in key_cols)
     keyed_rows, distinct_keys, source_rows, target_rows = duck.execute(
         f"SELECT count(*) FILTER (WHERE NOT ({null_key})), (SELECT count(*) FROM (SELECT DISTINCT {keys} FROM joined "
-        f"WHERE NOT ({null_key}))), count(*) FILTER (WHERE sp), count(*) FILTER (WHERE tp) FROM joined").fetchone()
+        f"WHERE NOT ({null_key}))), count(*) FILTER (WHERE sp), count(*) FILTER (WHERE tp) FROM joined"
+    ).fetchone()
     if keyed_rows != distinct_keys:
         duck.execute("DROP TABLE joined")
         return None
@@ -290,8 +371,10 @@ def _join_once(duck: Any, values: list[ColumnPlan], key_cols: list[str], result:
     flags = "".join(f", {_differs(p, f's{j}', f't{j}')} AS d{j}" for j, p in enumerate(values))
     differs = " OR ".join(["sp IS NULL", "tp IS NULL", *(f"d{j}" for j in range(len(values)))])
     pairs = "".join(f", s{j}, t{j}" for j in range(len(values)))
-    duck.execute(f"CREATE TEMP TABLE diff AS SELECT * FROM (SELECT sp, tp, {keys}{pairs}{flags} FROM joined "
-                 f"WHERE td) WHERE {differs}")
+    duck.execute(
+        f"CREATE TEMP TABLE diff AS SELECT * FROM (SELECT sp, tp, {keys}{pairs}{flags} FROM joined "
+        f"WHERE td) WHERE {differs}"
+    )
     return source_rows
 
 
@@ -301,9 +384,11 @@ def _side_counts(duck: Any, table: str, plans: list[ColumnPlan]) -> None:
     key_cols = [f"k{i}" for i, p in enumerate(p for p in plans if p.is_key)]
     keys = ", ".join(key_cols)
     null_key = " OR ".join(f"{k} IS NULL" for k in key_cols)
-    duck.execute(f"CREATE TABLE IF NOT EXISTS {table}_counts AS SELECT {keys}, GROUPING({key_cols[0]}) AS total, "
-                 f"count(*) AS n FROM {_keyed(duck, table, plans)} GROUP BY GROUPING SETS (({keys}), ()) "
-                 f"HAVING (count(*) > 1 AND NOT ({null_key})) OR GROUPING({key_cols[0]}) = 1")
+    duck.execute(
+        f"CREATE TABLE IF NOT EXISTS {table}_counts AS SELECT {keys}, GROUPING({key_cols[0]}) AS total, "
+        f"count(*) AS n FROM {_keyed(duck, table, plans)} GROUP BY GROUPING SETS (({keys}), ()) "
+        f"HAVING (count(*) > 1 AND NOT ({null_key})) OR GROUPING({key_cols[0]}) = 1"
+    )
 
 
 def _count_rows_and_duplicates(duck: Any, plans: list[ColumnPlan], result: DiffResult) -> int:
@@ -337,15 +422,22 @@ def _group_keys(duck: Any, values: list[ColumnPlan], key_cols: list[str], result
     tolerant = [j for j, p in enumerate(values) if p.tolerance is not None]
     carried = "".join(f", v{j}" for j in tolerant)
     null_key = " OR ".join(f"{k} IS NULL" for k in key_cols)
-    both = " UNION ALL ".join(f"SELECT {keys}, h{carried}, {side} AS side FROM {table}_narrow WHERE NOT ({null_key})"
-                              for side, table in ((0, "src"), (1, "tgt")))
-    per_side = ["count(*) FILTER (WHERE side = 0) AS ns", "count(*) FILTER (WHERE side = 1) AS nt",
-                "min(h) FILTER (WHERE side = 0) AS hs", "min(h) FILTER (WHERE side = 1) AS ht",
-                *(f"min(v{j}) FILTER (WHERE side = 0) AS s{j}, min(v{j}) FILTER (WHERE side = 1) AS t{j}"
-                  for j in tolerant)]
+    both = " UNION ALL ".join(
+        f"SELECT {keys}, h{carried}, {side} AS side FROM {table}_narrow WHERE NOT ({null_key})"
+        for side, table in ((0, "src"), (1, "tgt"))
+    )
+    per_side = [
+        "count(*) FILTER (WHERE side = 0) AS ns",
+        "count(*) FILTER (WHERE side = 1) AS nt",
+        "min(h) FILTER (WHERE side = 0) AS hs",
+        "min(h) FILTER (WHERE side = 1) AS ht",
+        *(f"min(v{j}) FILTER (WHERE side = 0) AS s{j}, min(v{j}) FILTER (WHERE side = 1) AS t{j}" for j in tolerant),
+    ]
     changed = " OR ".join(["hs IS DISTINCT FROM ht", *(_differs(values[j], f"s{j}", f"t{j}") for j in tolerant)])
-    duck.execute(f"CREATE TEMP TABLE key_groups AS SELECT * FROM (SELECT {keys}, {', '.join(per_side)} FROM ({both}) "
-                 f"GROUP BY {keys}) WHERE ns <> 1 OR nt <> 1 OR {changed}")
+    duck.execute(
+        f"CREATE TEMP TABLE key_groups AS SELECT * FROM (SELECT {keys}, {', '.join(per_side)} FROM ({both}) "
+        f"GROUP BY {keys}) WHERE ns <> 1 OR nt <> 1 OR {changed}"
+    )
     for table, count in (("src", "ns"), ("tgt", "nt")):
         duck.execute(f"CREATE TEMP VIEW {table}_dup AS SELECT {keys}, {count} AS n FROM key_groups WHERE {count} > 1")
     result.source_rows = duck.execute("SELECT count(*) FROM src_narrow").fetchone()[0]
@@ -353,10 +445,12 @@ def _group_keys(duck: Any, values: list[ColumnPlan], key_cols: list[str], result
     result.duplicate_keys_source = duck.execute("SELECT count(*) FROM src_dup").fetchone()[0]
     result.duplicate_keys_target = duck.execute("SELECT count(*) FROM tgt_dup").fetchone()[0]
     duplicated = duck.execute("SELECT coalesce(sum(ns), 0) FROM key_groups WHERE ns > 1 OR nt > 1").fetchone()[0]
-    duck.execute(f"CREATE TEMP TABLE key_diff AS SELECT CASE WHEN ns = 1 THEN true END AS sp, "
-                 f"CASE WHEN nt = 1 THEN true END AS tp, {keys} FROM key_groups WHERE ns <= 1 AND nt <= 1 "
-                 f"UNION ALL SELECT true, NULL, {keys} FROM src_narrow WHERE {null_key} "
-                 f"UNION ALL SELECT NULL, true, {keys} FROM tgt_narrow WHERE {null_key}")
+    duck.execute(
+        f"CREATE TEMP TABLE key_diff AS SELECT CASE WHEN ns = 1 THEN true END AS sp, "
+        f"CASE WHEN nt = 1 THEN true END AS tp, {keys} FROM key_groups WHERE ns <= 1 AND nt <= 1 "
+        f"UNION ALL SELECT true, NULL, {keys} FROM src_narrow WHERE {null_key} "
+        f"UNION ALL SELECT NULL, true, {keys} FROM tgt_narrow WHERE {null_key}"
+    )
     return result.source_rows - int(duplicated)
 
 
@@ -368,22 +462,28 @@ def _join_by_fingerprint(duck: Any, values: list[ColumnPlan], key_cols: list[str
     on = " AND ".join(f"s.{k} = t.{k}" for k in key_cols)
     flags = [f"{_differs(p, f's.v{j}', f't.v{j}')} AS d{j}" for j, p in enumerate(values)]
     pairs = [f"s.v{j} AS s{j}, t.v{j} AS t{j}" for j in range(len(values))]
-    nulls = [f"CAST(NULL AS BOOLEAN) AS d{j}" for j in range(len(values))] + \
-            [f"CAST(NULL AS VARCHAR) AS s{j}, CAST(NULL AS VARCHAR) AS t{j}" for j in range(len(values))]
+    nulls = [f"CAST(NULL AS BOOLEAN) AS d{j}" for j in range(len(values))] + [
+        f"CAST(NULL AS VARCHAR) AS s{j}, CAST(NULL AS VARCHAR) AS t{j}" for j in range(len(values))
+    ]
     any_flag = " OR ".join(f"d{j}" for j in range(len(values))) or "false"
     # Full rows only for the changed keys: a SEMI JOIN hashes the small key table and streams
     # each side past it (a plain join may pick the big side to hash).
     duck.execute(f"CREATE TEMP TABLE changed_keys AS SELECT {keys} FROM key_diff WHERE sp AND tp")
     bits, slot = _key_filter(duck, keys)
     for table in ("src", "tgt"):
-        duck.execute(f"CREATE TEMP TABLE {table}_changed AS SELECT * FROM (SELECT * FROM {sides[table]} "
-                     f"WHERE get_bit($bits::BIT, {slot}) = 1) SEMI JOIN changed_keys USING ({keys})", {"bits": bits})
-    duck.execute(f"CREATE TEMP TABLE diff AS "
-                 f"SELECT * FROM (SELECT true AS sp, true AS tp, {', '.join(f's.{k}' for k in key_cols)}"
-                 f"{''.join(', ' + x for x in flags + pairs)} FROM src_changed s JOIN tgt_changed t ON {on}) "
-                 f"WHERE {any_flag} "
-                 f"UNION ALL SELECT sp, tp, {keys}{''.join(', ' + x for x in nulls)} FROM key_diff "
-                 f"WHERE sp IS NULL OR tp IS NULL")
+        duck.execute(
+            f"CREATE TEMP TABLE {table}_changed AS SELECT * FROM (SELECT * FROM {sides[table]} "
+            f"WHERE get_bit($bits::BIT, {slot}) = 1) SEMI JOIN changed_keys USING ({keys})",
+            {"bits": bits},
+        )
+    duck.execute(
+        f"CREATE TEMP TABLE diff AS "
+        f"SELECT * FROM (SELECT true AS sp, true AS tp, {', '.join(f's.{k}' for k in key_cols)}"
+        f"{''.join(', ' + x for x in flags + pairs)} FROM src_changed s JOIN tgt_changed t ON {on}) "
+        f"WHERE {any_flag} "
+        f"UNION ALL SELECT sp, tp, {keys}{''.join(', ' + x for x in nulls)} FROM key_diff "
+        f"WHERE sp IS NULL OR tp IS NULL"
+    )
 
 
 def _key_filter(duck: Any, keys: str) -> tuple[str, str]:
@@ -394,13 +494,15 @@ def _key_filter(duck: Any, keys: str) -> tuple[str, str]:
     changed = duck.execute("SELECT count(*) FROM changed_keys").fetchone()[0]
     size = max(FILTER_MIN_BITS, min(FILTER_MAX_BITS, 1 << (changed * FILTER_BITS_PER_KEY).bit_length()))
     slot = f"CAST(hash({keys}) % {size} AS INTEGER)"
-    bits = duck.execute(f"SELECT CAST(bitstring_agg(CAST(hash({keys}) % {size} AS BIGINT), 0, {size - 1}) AS VARCHAR) "
-                        "FROM changed_keys").fetchone()[0]
+    bits = duck.execute(
+        f"SELECT CAST(bitstring_agg(CAST(hash({keys}) % {size} AS BIGINT), 0, {size - 1}) AS VARCHAR) FROM changed_keys"
+    ).fetchone()[0]
     return bits or "0" * size, slot
 
 
-def _samples(duck: Any, spec: DiffSpec, keys: list[ColumnPlan], values: list[ColumnPlan],
-             key_cols: list[str]) -> list[dict[str, Any]]:
+def _samples(
+    duck: Any, spec: DiffSpec, keys: list[ColumnPlan], values: list[ColumnPlan], key_cols: list[str]
+) -> list[dict[str, Any]]:
     """Up to ``sample_limit`` rows of each kind, in key order (a rerun shows the same rows)."""
     limit = int(spec.sample_limit)
     if not limit:
@@ -416,14 +518,16 @@ def _samples(duck: Any, spec: DiffSpec, keys: list[ColumnPlan], values: list[Col
 
     samples: list[dict[str, Any]] = []
     width = len(key_cols)
-    flags = ", ".join(f"d{j}, {finish(p, 'source', f's{j}')}, {finish(p, 'target', f't{j}')}"
-                      for j, p in enumerate(values))
-    changed = duck.execute(f"SELECT {order}{', ' + flags if flags else ''} FROM diff WHERE sp AND tp "
-                           f"ORDER BY {order} LIMIT {limit}").fetchall()
+    flags = ", ".join(
+        f"d{j}, {finish(p, 'source', f's{j}')}, {finish(p, 'target', f't{j}')}" for j, p in enumerate(values)
+    )
+    changed = duck.execute(
+        f"SELECT {order}{', ' + flags if flags else ''} FROM diff WHERE sp AND tp ORDER BY {order} LIMIT {limit}"
+    ).fetchall()
     for row in changed:
         columns = {}
         for j, plan in enumerate(values):
-            differs, old, new = row[width + 3 * j: width + 3 * j + 3]
+            differs, old, new = row[width + 3 * j : width + 3 * j + 3]
             if differs:
                 columns[plan.name] = f"{text(plan.name, old)}~{text(plan.name, new)}"
         samples.append({"status": "changed", "key": key_of(row), "columns": columns})

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from recon_operators.engine.identifiers import validate_identifier
 from recon_operators.engine.normalise import ColumnRule
@@ -43,8 +44,13 @@ class DiffSpec:
     def __post_init__(self) -> None:
         if not self.key:
             raise DiffError("a row diff needs a key (one or more columns)")
-        names = [*self.key, *(self.columns or ()), *self.exclude, *self.tolerances,
-                 *(c for rules in (self.rules, self.source_rules, self.target_rules) for c in rules if c != "*")]
+        names = [
+            *self.key,
+            *(self.columns or ()),
+            *self.exclude,
+            *self.tolerances,
+            *(c for rules in (self.rules, self.source_rules, self.target_rules) for c in rules if c != "*"),
+        ]
         try:
             for name in names:
                 validate_identifier(name)
@@ -91,8 +97,14 @@ class DiffResult:
 
     @property
     def equal(self) -> bool:
-        return not (self.missing_in_target or self.extra_in_target or self.changed_rows
-                    or self.duplicate_keys_source or self.duplicate_keys_target or self.incomparable)
+        return not (
+            self.missing_in_target
+            or self.extra_in_target
+            or self.changed_rows
+            or self.duplicate_keys_source
+            or self.duplicate_keys_target
+            or self.incomparable
+        )
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)

@@ -9,15 +9,20 @@ Rule: comma-separated items: a type (``text``, ``decimal``, ``integer``, ``float
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from recon_operators.engine.normalise import COLUMN_TYPES, ColumnRule, NormaliseError
 from recon_operators.engine.rowdiff.model import DiffError
 from recon_operators.engine.spec import Tolerance
 
-_FLAGS = {"trim": ("trim", True), "upper": ("case", "upper"), "lower": ("case", "lower"),
-          "empty_as_null": ("empty_as_null", True)}
+_FLAGS = {
+    "trim": ("trim", True),
+    "upper": ("case", "upper"),
+    "lower": ("case", "lower"),
+    "empty_as_null": ("empty_as_null", True),
+}
 
 
 def parse_rule(text: str) -> ColumnRule:
@@ -34,8 +39,10 @@ def parse_rule(text: str) -> ColumnRule:
         elif name in ("tz", "timezone") and value:
             fields["timezone"] = value
         else:
-            raise DiffError(f"rule item {item!r} is not a type ({', '.join(COLUMN_TYPES)}), "
-                            "trim, upper, lower, empty_as_null, scale:N or tz:ZONE")
+            raise DiffError(
+                f"rule item {item!r} is not a type ({', '.join(COLUMN_TYPES)}), "
+                "trim, upper, lower, empty_as_null, scale:N or tz:ZONE"
+            )
     try:
         return ColumnRule(**fields)
     except NormaliseError as exc:

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from recon_operators.engine.canonical import ColumnPlan
-from recon_operators.engine.rowdiff.plan import finish
 from recon_operators.engine.masking import _column_kind
 from recon_operators.engine.rowdiff.model import DiffError
+from recon_operators.engine.rowdiff.plan import finish
 from recon_operators.paths import read_sql
 
 FORMATS = {".csv": "(FORMAT csv, HEADER true)", ".parquet": "(FORMAT parquet)"}
@@ -50,16 +50,16 @@ def _masked(name: str, expr: str, mask: bool) -> str:
     return f"recon_mask_{kind}({expr})" if kind else expr
 
 
-def write_output(duck: Any, root: Path, path: str, filesystem: Any, keys: list[ColumnPlan],
-                 values: list[ColumnPlan], *, mask: bool) -> None:
+def write_output(
+    duck: Any, root: Path, path: str, filesystem: Any, keys: list[ColumnPlan], values: list[ColumnPlan], *, mask: bool
+) -> None:
     duck.execute(read_sql("engine/duckdb_masks.sql"))
     status = "CASE WHEN tp IS NULL THEN 'missing_in_target' WHEN sp IS NULL THEN 'extra_in_target' ELSE 'changed' END"
-    columns = [f"{status} AS status",
-               *(f"{_masked(p.name, f'k{i}', mask)} AS \"{p.name}\"" for i, p in enumerate(keys))]
+    columns = [f"{status} AS status", *(f'{_masked(p.name, f"k{i}", mask)} AS "{p.name}"' for i, p in enumerate(keys))]
     for j, plan in enumerate(values):
         for side, prefix in (("source", "s"), ("target", "t")):
             value = _masked(plan.name, finish(plan, side, f"{prefix}{j}"), mask)
-            columns.append(f"CASE WHEN sp AND tp AND d{j} THEN {value} END AS \"{plan.name}__{side}\"")
+            columns.append(f'CASE WHEN sp AND tp AND d{j} THEN {value} END AS "{plan.name}__{side}"')
     order = ", ".join(f"k{i}" for i in range(len(keys)))
     local = str(root / f"output{Path(path).suffix.lower()}") if path.startswith("s3://") else os.path.abspath(path)
     duck.execute(f"COPY (SELECT {', '.join(columns)} FROM diff ORDER BY {order}) TO '{local}' {_format(path)}")
@@ -68,5 +68,6 @@ def write_output(duck: Any, root: Path, path: str, filesystem: Any, keys: list[C
             raise DiffError(f"--output {path}: an S3 path needs an AWS connection")
         import pyarrow.fs as pafs
 
-        pafs.copy_files(local, path[len("s3://"):], source_filesystem=pafs.LocalFileSystem(),
-                        destination_filesystem=filesystem)
+        pafs.copy_files(
+            local, path[len("s3://") :], source_filesystem=pafs.LocalFileSystem(), destination_filesystem=filesystem
+        )

@@ -11,12 +11,13 @@ from dataclasses import replace
 
 from recon_operators.engine.canonical import ColumnPlan, Form, Incomparable, Side, finish_sql, resolve
 from recon_operators.engine.dialects import DIALECTS
-from recon_operators.engine.rowdiff.model import DiffError, DiffSpec
 from recon_operators.engine.logical_types import TEXT, LogicalType
+from recon_operators.engine.rowdiff.model import DiffError, DiffSpec
 
 
-def plan_columns(spec: DiffSpec, source_types: dict[str, LogicalType],
-                 target_types: dict[str, LogicalType]) -> list[ColumnPlan]:
+def plan_columns(
+    spec: DiffSpec, source_types: dict[str, LogicalType], target_types: dict[str, LogicalType]
+) -> list[ColumnPlan]:
     """Key columns first, then the compared ones; unknown names are one clear error."""
     for side, types in (("source", source_types), ("target", target_types)):
         missing = [c for c in (*spec.key, *(spec.columns or ())) if c not in types]
@@ -30,8 +31,10 @@ def plan_columns(spec: DiffSpec, source_types: dict[str, LogicalType],
     if unknown:
         raise DiffError(f"tolerance for {', '.join(unknown)}, which is not a compared column")
     if not compared and not spec.keys_only:
-        raise DiffError("no column to compare besides the key (the sides share none): pass --columns, "
-                        "or --keys-only to compare keys alone")
+        raise DiffError(
+            "no column to compare besides the key (the sides share none): pass --columns, "
+            "or --keys-only to compare keys alone"
+        )
     plans = []
     for name in (*spec.key, *compared):
         source = Side(name, source_types[name], spec.rule(name, "source"))
@@ -43,8 +46,17 @@ def plan_columns(spec: DiffSpec, source_types: dict[str, LogicalType],
             if name in spec.key:
                 raise DiffError(f"key column {name}: {exc}") from None
             form, incomparable = Form(TEXT), f"{name}: {exc}; pass --rule {name}=text or --exclude {name}"
-        plans.append(ColumnPlan(name, source, target, form, is_key=name in spec.key,
-                                tolerance=spec.tolerances.get(name), incomparable=incomparable))
+        plans.append(
+            ColumnPlan(
+                name,
+                source,
+                target,
+                form,
+                is_key=name in spec.key,
+                tolerance=spec.tolerances.get(name),
+                incomparable=incomparable,
+            )
+        )
     return plans
 
 
@@ -52,11 +64,18 @@ def defer(plans: list[ColumnPlan], source_textual: bool, target_textual: bool) -
     """Compared columns of a CSV side travel as the file's raw text: parsing every value into its
     form costs more than the diff, while equal text is equal data. DuckDB renders the form only for
     the values whose text differs (``finish``). Keys and text forms are rendered as they are staged."""
+
     def deferred(plan: ColumnPlan, textual: bool) -> bool:
         return textual and not plan.is_key and plan.form.kind != TEXT and not plan.incomparable
 
-    return [replace(p, source=replace(p.source, deferred=deferred(p, source_textual)),
-                    target=replace(p.target, deferred=deferred(p, target_textual))) for p in plans]
+    return [
+        replace(
+            p,
+            source=replace(p.source, deferred=deferred(p, source_textual)),
+            target=replace(p.target, deferred=deferred(p, target_textual)),
+        )
+        for p in plans
+    ]
 
 
 def finish(plan: ColumnPlan, side: str, expr: str) -> str:

@@ -12,8 +12,20 @@ from __future__ import annotations
 from recon_operators.engine.canonical import Form
 from recon_operators.engine.dialects import Dialect, _boolean_words
 from recon_operators.engine.identifiers import validate_identifier
-from recon_operators.engine.logical_types import (BINARY, BOOLEAN, DATE, DECIMAL, FLOAT, INTEGER, TEXT, TIME,
-                                                  TIMESTAMP, TIMESTAMPTZ, UUID, LogicalType)
+from recon_operators.engine.logical_types import (
+    BINARY,
+    BOOLEAN,
+    DATE,
+    DECIMAL,
+    FLOAT,
+    INTEGER,
+    TEXT,
+    TIME,
+    TIMESTAMP,
+    TIMESTAMPTZ,
+    UUID,
+    LogicalType,
+)
 from recon_operators.engine.normalise import ColumnRule, offset_minutes, tzinfo_for
 
 BIG = "DECIMAL(38, 0)"
@@ -67,8 +79,10 @@ class SparkDialect(Dialect):
             if side.kind == INTEGER:
                 return self.as_text(expr)
             text = self.as_text(expr if side.kind == DECIMAL else f"CAST({expr} AS DECIMAL(38, 20))")
-            return (f"CASE WHEN {expr} = 0 THEN '0' WHEN instr({text}, '.') = 0 THEN {text} "
-                    f"ELSE regexp_replace({text}, '\\\\.?0+$', '') END")
+            return (
+                f"CASE WHEN {expr} = 0 THEN '0' WHEN instr({text}, '.') = 0 THEN {text} "
+                f"ELSE regexp_replace({text}, '\\\\.?0+$', '') END"
+            )
         if side.kind == DECIMAL and side.scale == form.scale and not form.rounds:
             return self.as_text(expr)
         return self.as_text(f"CAST({expr} AS DECIMAL(38, {min(form.scale, 38)}))")
@@ -116,8 +130,10 @@ class SparkDialect(Dialect):
         if kind == DECIMAL:
             if form.scale is None:
                 number = f"try_cast({text} AS DECIMAL(38, 20))"
-                return tried(f"CASE WHEN {number} = 0 THEN '0' "
-                             f"ELSE regexp_replace(CAST({number} AS STRING), '\\\\.?0+$', '') END")
+                return tried(
+                    f"CASE WHEN {number} = 0 THEN '0' "
+                    f"ELSE regexp_replace(CAST({number} AS STRING), '\\\\.?0+$', '') END"
+                )
             return tried(f"CAST(try_cast({text} AS DECIMAL(38, {form.scale})) AS STRING)")
         if kind == BOOLEAN:
             return _boolean_words(text)
@@ -142,7 +158,9 @@ class SparkDialect(Dialect):
             return f"CAST({value} AS DOUBLE)"
         if form.kind == INTEGER or side.kind == INTEGER:
             return f"CAST({value} AS {BIG})"
-        scale = form.scale if form.scale is not None else (side.scale if side.scale is not None and not textual else None)
+        scale = (
+            form.scale if form.scale is not None else (side.scale if side.scale is not None and not textual else None)
+        )
         scale = scale if scale is not None else (form.sum_scale if form.sum_scale is not None else 20)
         return f"CAST({value} AS DECIMAL(38, {scale}))"
 

@@ -27,8 +27,11 @@ def _frame(adapter: Any, plans: list[ColumnPlan], side: str, keys: list[ColumnPl
     from pyspark import StorageLevel
 
     frame = adapter.frame(plans, side)
-    names = [*(f"{SPARK.quote(p.name)} AS k{i}" for i, p in enumerate(keys)),
-             *(f"{SPARK.quote(p.name)} AS v{j}" for j, p in enumerate(values)), "true AS p"]
+    names = [
+        *(f"{SPARK.quote(p.name)} AS k{i}" for i, p in enumerate(keys)),
+        *(f"{SPARK.quote(p.name)} AS v{j}" for j, p in enumerate(values)),
+        "true AS p",
+    ]
     return frame.selectExpr(*names).persist(StorageLevel.DISK_ONLY)
 
 
@@ -51,8 +54,9 @@ def _to_duck(duck: Any, name: str, frame: Any, columns: dict[str, str]) -> None:
         duck.unregister(f"{name}_arrow")
 
 
-def spark_compare(duck: Any, spec: DiffSpec, source: Any, target: Any, plans: list[ColumnPlan],
-                  result: DiffResult) -> None:
+def spark_compare(
+    duck: Any, spec: DiffSpec, source: Any, target: Any, plans: list[ColumnPlan], result: DiffResult
+) -> None:
     """Fill ``result`` (counts, samples) and leave the ``diff`` table in ``duck``, as ``compare._compare`` does."""
     from recon_operators.engine.adapters.spark import spark_error
     from recon_operators.engine.rowdiff import compare
@@ -76,8 +80,12 @@ def spark_compare(duck: Any, spec: DiffSpec, source: Any, target: Any, plans: li
             count = dup.count()
             dups[name] = dup if count else None
             setattr(result, "duplicate_keys_source" if name == "src" else "duplicate_keys_target", count)
-            _to_duck(duck, f"{name}_dup", dup.orderBy(*key_cols).limit(max(spec.sample_limit, 1)),
-                     {**key_types, "n": "BIGINT"})
+            _to_duck(
+                duck,
+                f"{name}_dup",
+                dup.orderBy(*key_cols).limit(max(spec.sample_limit, 1)),
+                {**key_types, "n": "BIGINT"},
+            )
         if any(d is not None for d in dups.values()):
             # Rows of a duplicated key are reported, not paired arbitrarily with the other side.
             dup_keys = None
@@ -96,14 +104,25 @@ def spark_compare(duck: Any, spec: DiffSpec, source: Any, target: Any, plans: li
         src.createOrReplaceTempView("recon_diff_src")
         tgt.createOrReplaceTempView("recon_diff_tgt")
         on = " AND ".join(f"s.{k} = t.{k}" for k in key_cols)
-        text_differs = " OR ".join(["s.p IS NULL", "t.p IS NULL",
-                                    *(f"NOT (s.v{j} <=> t.v{j})" for j in range(len(values)))])
-        selected = ["s.p AS sp", "t.p AS tp", *(f"coalesce(s.{k}, t.{k}) AS {k}" for k in key_cols),
-                    *(f"s.v{j} AS s{j}, t.v{j} AS t{j}" for j in range(len(values)))]
-        candidates = session.sql(f"SELECT {', '.join(selected)} FROM recon_diff_src s FULL OUTER JOIN "
-                                 f"recon_diff_tgt t ON {on} WHERE {text_differs}")
-        columns = {"sp": "BOOLEAN", "tp": "BOOLEAN", **key_types,
-                   **{c: "VARCHAR" for j in range(len(values)) for c in (f"s{j}", f"t{j}")}}
+        text_differs = " OR ".join(
+            ["s.p IS NULL", "t.p IS NULL", *(f"NOT (s.v{j} <=> t.v{j})" for j in range(len(values)))]
+        )
+        selected = [
+            "s.p AS sp",
+            "t.p AS tp",
+            *(f"coalesce(s.{k}, t.{k}) AS {k}" for k in key_cols),
+            *(f"s.v{j} AS s{j}, t.v{j} AS t{j}" for j in range(len(values))),
+        ]
+        candidates = session.sql(
+            f"SELECT {', '.join(selected)} FROM recon_diff_src s FULL OUTER JOIN "
+            f"recon_diff_tgt t ON {on} WHERE {text_differs}"
+        )
+        columns = {
+            "sp": "BOOLEAN",
+            "tp": "BOOLEAN",
+            **key_types,
+            **{c: "VARCHAR" for j in range(len(values)) for c in (f"s{j}", f"t{j}")},
+        }
         _to_duck(duck, "candidates", candidates, columns)
         result.timings["spark_join_seconds"] = round(time.monotonic() - joined, 3)
     except SourceError:
@@ -116,10 +135,12 @@ def spark_compare(duck: Any, spec: DiffSpec, source: Any, target: Any, plans: li
         for view in ("recon_diff_src", "recon_diff_tgt"):
             try:
                 source.spark.catalog.dropTempView(view)
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001 - best effort: nothing is left to undo when this fails
                 pass
     flags = [f"{compare._differs(p, f's{j}', f't{j}')} AS d{j}" for j, p in enumerate(values)]
     differs = " OR ".join(["sp IS NULL", "tp IS NULL", *(f"d{j}" for j in range(len(values)))])
-    duck.execute(f"CREATE TEMP TABLE diff AS SELECT * FROM (SELECT *{''.join(', ' + f for f in flags)} "
-                 f"FROM candidates) WHERE {differs}")
+    duck.execute(
+        f"CREATE TEMP TABLE diff AS SELECT * FROM (SELECT *{''.join(', ' + f for f in flags)} "
+        f"FROM candidates) WHERE {differs}"
+    )
     compare._count_diff(duck, spec, keys, values, key_cols, result, compared_source)

@@ -47,8 +47,9 @@ def _decode(value: Any) -> Any:
 
 def dump_results(results: list[CheckResult]) -> str:
     """Results as JSON that ``load_results`` turns back into equal objects (Decimals stay exact)."""
-    return json.dumps([{f.name: _encode(getattr(r, f.name)) for f in fields(CheckResult)} for r in results],
-                      default=str)
+    return json.dumps(
+        [{f.name: _encode(getattr(r, f.name)) for f in fields(CheckResult)} for r in results], default=str
+    )
 
 
 def load_results(text: str) -> list[CheckResult]:
@@ -59,20 +60,18 @@ def main(argv: list[str]) -> int:
     if len(argv) < 3:
         print("usage: job.py SUITE SCOPE_JSON RESULTS_PATH [CHECK ...]", file=sys.stderr)
         return 2
+    import os
+
     from recon_operators.engine.opener import open_side
     from recon_operators.engine.runner import run_suite
     from recon_operators.engine.scope import Scope
-    from recon_operators.engine.spec import load_suite
-
-    import os
-
     from recon_operators.engine.spark.session import SUBMITTED
+    from recon_operators.engine.spec import load_suite
 
     os.environ[SUBMITTED] = "1"
     suite_path, scope_json, results_path, *only = argv
     suite = load_suite(suite_path)
-    results = run_suite(suite, Scope.from_mapping(json.loads(scope_json)), open_side, only=only or None,
-                        engine="spark")
+    results = run_suite(suite, Scope.from_mapping(json.loads(scope_json)), open_side, only=only or None, engine="spark")
     Path(results_path).write_text(dump_results(results))
     return 0
 

@@ -14,25 +14,40 @@ through JDBC read in partitions on the key.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from recon_operators.connections import ConnectionInfo
 from recon_operators.engine.adapters.base import SourceError
-from recon_operators.engine.logical_types import (BINARY, BOOLEAN, DATE, DECIMAL, FLOAT, INTEGER, JSON, TIME,
-                                                  TIMESTAMP, TIMESTAMPTZ, LogicalType, text)
+from recon_operators.engine.logical_types import (
+    BINARY,
+    BOOLEAN,
+    DATE,
+    DECIMAL,
+    FLOAT,
+    INTEGER,
+    JSON,
+    TIME,
+    TIMESTAMP,
+    TIMESTAMPTZ,
+    LogicalType,
+    text,
+)
 from recon_operators.engine.spec import SQL_PARAMETER
 
 DRIVERS = {"postgres": "org.postgresql.Driver", "mysql": "org.mariadb.jdbc.Driver"}
 # Read-only sessions (the default engine reads in a read-only transaction too).
-SESSION_INIT = {"postgres": "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
-                "mysql": "SET SESSION TRANSACTION READ ONLY"}
+SESSION_INIT = {
+    "postgres": "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
+    "mysql": "SET SESSION TRANSACTION READ ONLY",
+}
 FETCH_SIZE = "10000"
 
 
 def spark_path(path: str) -> str:
     """``s3://bucket/key`` -> ``s3a://bucket/key`` (Hadoop's S3 connector); local paths as they are."""
-    return "s3a://" + path[len("s3://"):] if path.startswith("s3://") else path
+    return "s3a://" + path[len("s3://") :] if path.startswith("s3://") else path
 
 
 def jdbc_url(info: ConnectionInfo) -> str:
@@ -49,8 +64,12 @@ def jdbc_url(info: ConnectionInfo) -> str:
 
 
 def jdbc_options(info: ConnectionInfo) -> dict[str, str]:
-    options = {"url": jdbc_url(info), "driver": DRIVERS[info.conn_type], "fetchsize": FETCH_SIZE,
-               "sessionInitStatement": SESSION_INIT[info.conn_type]}
+    options = {
+        "url": jdbc_url(info),
+        "driver": DRIVERS[info.conn_type],
+        "fetchsize": FETCH_SIZE,
+        "sessionInitStatement": SESSION_INIT[info.conn_type],
+    }
     if info.login:
         options["user"] = info.login
     if info.password:
@@ -95,15 +114,20 @@ def read_files(spark: Any, path: str, fmt: str, csv: Mapping[str, Any]) -> Any:
         return reader.parquet(spark_path(path))
     if str(csv.get("encoding", "utf8")).lower() not in ("utf8", "utf-8"):
         reader = reader.option("encoding", str(csv["encoding"]))
-    return (reader.option("header", "false" if csv.get("header") is False else "true")
-            .option("sep", str(csv.get("delimiter", ","))).option("quote", '"').option("escape", '"')
-            # an unquoted empty field is NULL, a quoted "" is '' (as DuckDB reads them): NUL never occurs in text
-            .option("nullValue", "\u0000")
-            # quoted values may hold newlines, so a file is read by one task; csv: {multiline: false}
-            # (no newline inside a value) lets Spark split a big file across cores
-            .option("multiLine", "false" if csv.get("multiline") is False else "true")
-            .option("inferSchema", "false").option("mode", "FAILFAST")
-            .csv(spark_path(path)))
+    return (
+        reader.option("header", "false" if csv.get("header") is False else "true")
+        .option("sep", str(csv.get("delimiter", ",")))
+        .option("quote", '"')
+        .option("escape", '"')
+        # an unquoted empty field is NULL, a quoted "" is '' (as DuckDB reads them): NUL never occurs in text
+        .option("nullValue", "\u0000")
+        # quoted values may hold newlines, so a file is read by one task; csv: {multiline: false}
+        # (no newline inside a value) lets Spark split a big file across cores
+        .option("multiLine", "false" if csv.get("multiline") is False else "true")
+        .option("inferSchema", "false")
+        .option("mode", "FAILFAST")
+        .csv(spark_path(path))
+    )
 
 
 @dataclass(frozen=True)
@@ -124,8 +148,11 @@ def jdbc_partitions(default: int) -> int:
 
 def hash_predicates(conn_type: str, quoted: str, count: int) -> tuple[str, ...]:
     """One predicate per partition on a text key; NULL keys go to the first."""
-    bucket = (f"mod(abs(hashtext(CAST({quoted} AS text))), {count})" if conn_type == "postgres"
-              else f"MOD(CRC32({quoted}), {count})")
+    bucket = (
+        f"mod(abs(hashtext(CAST({quoted} AS text))), {count})"
+        if conn_type == "postgres"
+        else f"MOD(CRC32({quoted}), {count})"
+    )
     return tuple(f"{bucket} = {i}" + (f" OR {quoted} IS NULL" if i == 0 else "") for i in range(count))
 
 
@@ -141,9 +168,13 @@ def inline_filter(filter_sql: str, values: Mapping[str, Any], literal: Any, labe
 def read_jdbc(spark: Any, info: ConnectionInfo, relation: str, partitioning: Partitioning | None) -> Any:
     reader = spark.read.format("jdbc").options(**jdbc_options(info))
     if partitioning and partitioning.column and partitioning.count > 1:
-        reader = reader.options(dbtable=relation, partitionColumn=partitioning.column,
-                                lowerBound=str(partitioning.lower), upperBound=str(partitioning.upper),
-                                numPartitions=str(partitioning.count))
+        reader = reader.options(
+            dbtable=relation,
+            partitionColumn=partitioning.column,
+            lowerBound=str(partitioning.lower),
+            upperBound=str(partitioning.upper),
+            numPartitions=str(partitioning.count),
+        )
         return reader.load()
     if partitioning and partitioning.predicates:
         options = jdbc_options(info)
