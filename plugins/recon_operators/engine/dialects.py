@@ -423,14 +423,17 @@ class DuckDBDialect(Dialect):
             return f"lower(hex(encode({text})))"
         return text
 
+    BIG_INTEGER = "HUGEINT"  # an integer beyond 64 bits, exactly
+
     def numeric(self, expr: str, side: LogicalType, form: Form, textual: bool = False) -> str:
+        """DECIMAL(38, s) engines (DuckDB, and Spark, which reuses it with its own BIG_INTEGER)."""
         value = self.blank_to_null(expr) if side.kind == TEXT or textual else expr
         if form.rounds:
             return f"CAST({value} AS DECIMAL(38, {form.scale}))"
         if side.kind == FLOAT or form.kind == FLOAT:
             return f"CAST({value} AS DOUBLE)"
         if form.kind == INTEGER or side.kind == INTEGER:
-            return f"CAST({value} AS HUGEINT)"
+            return f"CAST({value} AS {self.BIG_INTEGER})"
         scale = (
             form.scale if form.scale is not None else (side.scale if side.scale is not None and not textual else None)
         )

@@ -10,16 +10,14 @@ under a rule that declares the type a failed cast is an error, as on DuckDB.
 from __future__ import annotations
 
 from recon_operators.engine.canonical import Form
-from recon_operators.engine.dialects import Dialect, _boolean_words
+from recon_operators.engine.dialects import Dialect, DuckDBDialect, _boolean_words
 from recon_operators.engine.identifiers import validate_identifier
 from recon_operators.engine.logical_types import (
     BINARY,
     BOOLEAN,
     DATE,
     DECIMAL,
-    FLOAT,
     INTEGER,
-    TEXT,
     TIME,
     TIMESTAMP,
     TIMESTAMPTZ,
@@ -150,19 +148,8 @@ class SparkDialect(Dialect):
             return f"lower(hex(CAST({text} AS BINARY)))"
         return text  # float and json: transported, finished where compared
 
-    def numeric(self, expr: str, side: LogicalType, form: Form, textual: bool = False) -> str:
-        value = self.blank_to_null(expr) if side.kind == TEXT or textual else expr
-        if form.rounds:
-            return f"CAST({value} AS DECIMAL(38, {form.scale}))"
-        if side.kind == FLOAT or form.kind == FLOAT:
-            return f"CAST({value} AS DOUBLE)"
-        if form.kind == INTEGER or side.kind == INTEGER:
-            return f"CAST({value} AS {BIG})"
-        scale = (
-            form.scale if form.scale is not None else (side.scale if side.scale is not None and not textual else None)
-        )
-        scale = scale if scale is not None else (form.sum_scale if form.sum_scale is not None else 20)
-        return f"CAST({value} AS DECIMAL(38, {scale}))"
+    BIG_INTEGER = BIG
+    numeric = DuckDBDialect.numeric  # the same DECIMAL(38, s) forms; only BIG_INTEGER differs
 
     def row_hash(self, texts: list[str]) -> str:
         # 60 bits of the md5 as an exact decimal: a SUM over many rows would overflow a BIGINT
