@@ -25,7 +25,7 @@ from typing import Any, ClassVar, TypeVar
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError, ValidationInfo, model_validator
 
 from recon_operators.config.locate import dotted, line_at, resolve, wording
-from recon_operators.yaml_lines import LineMap, YamlFileError, duplicate_keys, plain, read_yaml
+from recon_operators.yaml_lines import LineMap, YamlFileError, duplicate_keys, parse_yaml, plain, read_text
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
@@ -207,9 +207,26 @@ def load_config(
 ) -> Any:
     """Read ``path`` and validate it as ``model`` (then ``build`` it, when given: problems it
     finds raise ``Located``); ``error`` lists every problem with its line."""
-    origin = str(path)
     try:
-        document = read_yaml(path, what)
+        text = read_text(path, what)
+    except YamlFileError as exc:
+        raise error([error.problem(str(path), exc.line, None, exc.message)]) from None
+    return parse_config(model, text, str(path), what, build=build, error=error)
+
+
+def parse_config(
+    model: type[M],
+    text: str,
+    origin: str,
+    what: str = "config file",
+    *,
+    build: Callable[[M], T] | None = None,
+    error: type[ConfigError] = ConfigError,
+) -> Any:
+    """``load_config`` for YAML text already in hand (``origin`` names it in every problem):
+    what tests and callers that generate a file's text use, through the same checks."""
+    try:
+        document = parse_yaml(text, origin)
     except YamlFileError as exc:
         raise error([error.problem(origin, exc.line, None, exc.message)]) from None
     if not isinstance(document, LineMap):

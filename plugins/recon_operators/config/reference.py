@@ -25,11 +25,13 @@ def file_models() -> list[tuple[str, type[BaseModel]]]:
     from recon_operators.config.batch_jobs import BatchJobConfig
     from recon_operators.config.cohorts import CohortConfig
     from recon_operators.config.dags import ExampleGateFile, StoreMaintenanceFile
+    from recon_operators.config.suites import SuiteFile
     from recon_operators.migration.report_config import BrmFile, MatrixFile, MeasuresFile
     from recon_operators.subscribers.config import SubscribersFile
 
     return [
         ("include/config/cohorts/*.yaml", CohortConfig),
+        ("include/config/suites/*.yaml", SuiteFile),
         ("include/config/batch_jobs/*.yaml", BatchJobConfig),
         ("include/config/claims/*.yaml", ClaimsFile),
         ("include/config/reports/mini_recon_2.yaml", MeasuresFile),
