@@ -115,7 +115,9 @@ Number = Annotated[
     Decimal, BeforeValidator(lambda v: _decimal(v, None, "a finite number")), Field(description="a finite number")
 ]
 NonNegative = Annotated[
-    Decimal, BeforeValidator(lambda v: _decimal(v, Decimal(0), "a number >= 0")), Field(description="a number >= 0")
+    Decimal,
+    BeforeValidator(lambda v: _decimal(v, Decimal(0), "a finite number >= 0")),
+    Field(description="a finite number >= 0"),
 ]
 Positive = Annotated[float, AfterValidator(_positive), Field(description="a number > 0")]
 # The gate policies (operators.gate.POLICIES imports Airflow, so the names are kept here for config).

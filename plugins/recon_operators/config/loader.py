@@ -132,7 +132,11 @@ def _problems(
     bad: set[tuple[Any, ...]] = set()  # values wrong on their own (an id there cannot name its item)
     missing: set[tuple[Any, ...]] = set()
     for error in exc.errors():
-        loc = (*base, *(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-"))))
+        # A mapping's bad key is located at the key itself (pydantic adds "[key]" after it).
+        loc = (
+            *base,
+            *(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-") or p == "[key]")),
+        )
         raised = (error.get("ctx") or {}).get("error")
         if isinstance(raised, Located):
             found += [((*loc, *sub), resolve(message, document, loc)) for sub, message in raised.problems]

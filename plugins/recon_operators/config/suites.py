@@ -4,7 +4,7 @@ Why here and not in the engine: a suite is a config file like the others, so it 
 way (unknown and duplicate keys refused, every problem at once with file, line, field and a "did
 you mean")::
 
-    suite.yaml line 14: field checks[balance_total].tolerance.abs: must be a number >= 0, got 'lots'
+    suite.yaml line 14: field checks[balance_total].tolerance.abs: must be a finite number >= 0, got 'lots'
 
 Each field's own rule sits on its type; what depends on other keys (a side's shape: one of
 table, query, collection or path; a kind that needs a column; rule-only keys) is checked in
@@ -61,8 +61,12 @@ def _zone(value: str) -> str:
 
 
 def _column_names(value: Any) -> Any:
-    """``group_by: status`` reads as ``[status]``."""
-    return (value,) if isinstance(value, str) else as_tuple(value)
+    """``group_by: status`` reads as ``[status]``; a number or a mapping is said plainly."""
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, list):
+        raise ValueError(f"must be a column name or a list of column names, got {value!r}")
+    return tuple(value)
 
 
 Qualified = Annotated[str, AfterValidator(_qualified), Field(description="[db.][schema.]name, plain identifiers")]

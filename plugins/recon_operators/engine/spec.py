@@ -2,7 +2,7 @@
 
 A suite file is validated by its model (``config.suites.SuiteFile``) on ``config.loader``, like
 every config file, so every problem is reported at once, one line each, with file, line and
-field (``suite.yaml line 14: field checks[balance_total].tolerance.abs: must be a number >= 0,
+field (``suite.yaml line 14: field checks[balance_total].tolerance.abs: must be a finite number >= 0,
 got 'lots'``) and a suite author fixes them in one pass. This module turns a valid file into
 frozen dataclasses the adapters, the runner and Spark jobs share (no pydantic beyond loading).
 """
