@@ -137,7 +137,10 @@ def _problems(
             *base,
             *(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-") or p == "[key]")),
         )
-        raised = (error.get("ctx") or {}).get("error")
+        ctx = error.get("ctx") or {}
+        if error["type"] == "too_short" and len(error.get("input") or ()) >= ctx.get("min_length", 0):
+            continue  # a tuple counts only its valid items: a bad item is already reported, not a short list
+        raised = ctx.get("error")
         if isinstance(raised, Located):
             found += [((*loc, *sub), resolve(message, document, loc)) for sub, message in raised.problems]
         else:
