@@ -25,7 +25,7 @@ from typing import Any, ClassVar, TypeVar
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError, ValidationInfo, model_validator
 
 from recon_operators.config.locate import dotted, line_at, resolve, wording
-from recon_operators.yaml_lines import LineMap, YamlFileError, duplicate_keys, parse_yaml, plain, read_text
+from recon_operators.yaml_lines import LineMap, YamlFileError, duplicate_keys, parse_yaml, plain, read_yaml
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
@@ -214,11 +214,7 @@ def load_config(
 ) -> Any:
     """Read ``path`` and validate it as ``model`` (then ``build`` it, when given: problems it
     finds raise ``Located``); ``error`` lists every problem with its line."""
-    try:
-        text = read_text(path, what)
-    except YamlFileError as exc:
-        raise error([error.problem(str(path), exc.line, None, exc.message)]) from None
-    return parse_config(model, text, str(path), what, build=build, error=error)
+    return _validated(model, lambda: read_yaml(path, what), str(path), what, build, error)
 
 
 def parse_config(
@@ -232,8 +228,20 @@ def parse_config(
 ) -> Any:
     """``load_config`` for YAML text already in hand (``origin`` names it in every problem):
     what tests and callers that generate a file's text use, through the same checks."""
+    return _validated(model, lambda: parse_yaml(text, origin), origin, what, build, error)
+
+
+def _validated(
+    model: type[M],
+    read: Callable[[], Any],
+    origin: str,
+    what: str,
+    build: Callable[[M], T] | None,
+    error: type[ConfigError],
+) -> Any:
+    """The one way from YAML to a model, for a file and for text alike."""
     try:
-        document = parse_yaml(text, origin)
+        document = read()
     except YamlFileError as exc:
         raise error([error.problem(origin, exc.line, None, exc.message)]) from None
     if not isinstance(document, LineMap):
