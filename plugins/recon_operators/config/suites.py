@@ -34,9 +34,11 @@ SUITE_ENGINES = ("default", "spark")  # engine: each side's own (default), or Sp
 LOCATORS = ("table", "query", "collection", "path")
 RULE_ONLY = ("source", "target", "expect")
 
-Name = matching(r"^[a-z][a-z0-9_]{0,62}$", "lower_snake_case (letters, digits, _; max 63)")
-# What ``:name`` in a filter can bind (spec.SQL_PARAMETER): a params key of another form is never used.
-ParamName = matching(r"^[a-z_][a-z0-9_]*$", "a :name parameter (a-z, 0-9, _)")
+NAME = r"[a-z][a-z0-9_]{0,62}"  # a suite's or check's name; a Mongo filter's ":name" value
+PARAMETER = r"[a-z_][a-z0-9_]*"  # what ":name" in a SQL filter binds (spec.SQL_PARAMETER)
+Name = matching(rf"^{NAME}$", "lower_snake_case (letters, digits, _; max 63)")
+# A params key of another form could never be bound.
+ParamName = matching(rf"^{PARAMETER}$", "a :name parameter (a-z, 0-9, _)")
 
 
 def _qualified(value: str) -> str:

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from recon_operators.config.loader import ConfigError, load_config, parse_config
-from recon_operators.config.suites import SuiteFile, SuiteSide
+from recon_operators.config.suites import NAME, PARAMETER, SuiteFile, SuiteSide
 from recon_operators.engine.normalise import ColumnRule
 
-_NAME = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+_NAME = re.compile(rf"^{NAME}$")
 # A bound parameter in SQL text (":cohort_id"), not a Postgres cast ("x::text").
-SQL_PARAMETER = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
+SQL_PARAMETER = re.compile(rf"(?<![:\w]):({PARAMETER})")
 
 
 class SuiteError(ConfigError):
