@@ -90,6 +90,18 @@ def test_filter_parameters_are_found_on_both_kinds_of_side():
             lambda s: s["checks"].append({"name": "r", "kind": "rule", "target": "SUM(x)", "expect": float("inf")}),
             ["line 7: field checks[r].expect: must be a finite number, got inf"],
         ),
+        (lambda s: s.pop("checks"), ["line 1: field checks: a suite needs a non-empty list of checks"]),
+        (
+            lambda s: s["checks"][0].update({"kind": "row_cont"}),
+            [
+                "line 2: field checks[n].kind: must be one of row_count, sum, distinct_count, min, max, hash, rule, "
+                "got 'row_cont' (did you mean 'row_count'?)"
+            ],
+        ),
+        (
+            lambda s: s["target"].update({"colection": "x"}),
+            ["line 17: field target.colection: unknown key (did you mean 'collection'?)"],
+        ),
     ],
 )
 def test_each_problem_is_located_with_its_field(mutate, expected):
