@@ -251,6 +251,11 @@ class BatchRange:
     def width(self) -> int:
         return len(self.msisdn_start)
 
+    @property
+    def size(self) -> int:
+        """How many MSISDNs the block holds (the demo generator makes each one a subscriber)."""
+        return int(self.msisdn_end) - int(self.msisdn_start) + 1
+
     def expression(self) -> ds.Expression:
         """Arrow filter: text compare is numeric only at equal length, hence the length term."""
         msisdn = ds.field("msisdn")
