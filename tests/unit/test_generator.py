@@ -294,6 +294,16 @@ def test_bad_specs_are_rejected_with_a_clear_message(batches, message):
         generate(cohort(batches=batches))
 
 
+def test_batches_are_the_domains_batch_range():
+    """One idea, one place: the generator's blocks are ``migration.landing.BatchRange``."""
+    spec = cohort()
+    assert all(type(b) is BatchRange for p in spec.prefixes for b in p.batches)
+    assert spec.size == 2000 + 1500 + 2500 == sum(b.size for p in spec.prefixes for b in p.batches)
+    for bounds in ((628110000000, 628110000099), ("628110000000", None)):
+        with pytest.raises(ValueError, match="not a range of equal-length digit strings"):
+            BatchRange("B1", *bounds)
+
+
 def test_cohort_spec_from_config_mapping():
     spec = CohortSpec.from_mapping(
         {

@@ -236,7 +236,9 @@ class BatchRange:
 
     def __post_init__(self) -> None:
         ok = (
-            self.msisdn_start.isdigit()
+            isinstance(self.msisdn_start, str)
+            and isinstance(self.msisdn_end, str)
+            and self.msisdn_start.isdigit()
             and self.msisdn_end.isdigit()
             and len(self.msisdn_start) == len(self.msisdn_end)
             and self.msisdn_start <= self.msisdn_end
