@@ -63,7 +63,7 @@ def load(scope: dict[str, Any], dsn: str, faults: list[dict[str, Any]] = ()) -> 
             landing_fs=scope["fs"],
             landing_base=f"s3://{BUCKET}/{ENV}",
             cohort_id=scope["cohort_id"],
-            batch=BatchRange(scope["batch_id"], scope["msisdn_start"], scope["msisdn_end"]),
+            batch=BatchRange.of_scope(scope),
             pg_conn=conn,
         )
     finally:

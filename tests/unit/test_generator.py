@@ -299,6 +299,14 @@ def test_batches_are_the_domains_batch_range():
     spec = cohort()
     assert all(type(b) is BatchRange for p in spec.prefixes for b in p.batches)
     assert spec.size == 2000 + 1500 + 2500 == sum(b.size for p in spec.prefixes for b in p.batches)
+    scope = {
+        "env": "dev",
+        "cohort_id": "C7",
+        "batch_id": 2,
+        "msisdn_start": "628110005000",
+        "msisdn_end": "628110006499",
+    }
+    assert BatchRange.of_scope(scope) == BatchRange("2", "628110005000", "628110006499")
     for bounds in ((628110000000, 628110000099), ("628110000000", None)):
         with pytest.raises(ValueError, match="not a range of equal-length digit strings"):
             BatchRange("B1", *bounds)

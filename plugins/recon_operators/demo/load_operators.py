@@ -114,7 +114,7 @@ class BuiltinLoadOperator(BaseOperator):
         from recon_operators.migration.landing import BatchRange
 
         scope = self.scope
-        batch = BatchRange(scope["batch_id"], scope["msisdn_start"], scope["msisdn_end"])
+        batch = BatchRange.of_scope(scope)
         try:
             faults = _faults(self.faults)
         except ValueError as exc:  # the run's conf is wrong: retrying cannot fix it

@@ -12,6 +12,7 @@ column of every dataset is its unique key. Files land as
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -248,6 +249,11 @@ class BatchRange:
                 f"batch {self.batch_id}: {self.msisdn_start}..{self.msisdn_end} is not a range "
                 "of equal-length digit strings"
             )
+
+    @classmethod
+    def of_scope(cls, scope: Mapping[str, Any]) -> BatchRange:
+        """The block of a batch scope, as the cohort DAG maps them to its batch tasks."""
+        return cls(str(scope["batch_id"]), str(scope["msisdn_start"]), str(scope["msisdn_end"]))
 
     @property
     def width(self) -> int:
