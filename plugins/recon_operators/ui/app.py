@@ -138,32 +138,39 @@ StoreDep = Depends(store)
 # -- pages ----------------------------------------------------------------------------------------
 
 
-@app.get("/", response_class=HTMLResponse)
-def overview_page(
-    request: Request,
+@dataclass(frozen=True)
+class Overview:
+    """The overview matrix for the viewer and the filters it was read with."""
+
+    filters: pages.Filters
+    data: dict[str, Any]
+
+
+def overview(
     viewer: ViewerDep,
     session: SessionDep,
     results: ResultsStore = StoreDep,
     env: str | None = None,
     since: date | None = None,
     until: date | None = None,
-) -> HTMLResponse:
+) -> Overview:
+    """One read for the page and its JSON twin, so both always show the same matrix."""
     filters = pages.Filters(env or None, since, until)
-    data = _guarded(lambda: pages.overview(results, session, viewer, load_catalog(), filters))
-    return render(request, "overview.html", user=viewer.name, filters=filters, **data)
+    return Overview(filters, _guarded(lambda: pages.overview(results, session, viewer, load_catalog(), filters)))
+
+
+OverviewDep = Annotated[Overview, Depends(overview)]
+
+
+@app.get("/", response_class=HTMLResponse)
+def overview_page(request: Request, viewer: ViewerDep, view: OverviewDep) -> HTMLResponse:
+    return render(request, "overview.html", user=viewer.name, filters=view.filters, **view.data)
 
 
 @app.get("/overview.json")
-def overview_json(
-    viewer: ViewerDep,
-    session: SessionDep,
-    results: ResultsStore = StoreDep,
-    env: str | None = None,
-    since: date | None = None,
-    until: date | None = None,
-) -> dict[str, Any]:
+def overview_json(view: OverviewDep) -> dict[str, Any]:
     """The matrix for scripts: one entry per cohort with each hop's status and failed checks."""
-    data = _guarded(lambda: pages.overview(results, session, viewer, load_catalog(), pages.Filters(env, since, until)))
+    data = view.data
     return {
         "cohorts": [
             {
