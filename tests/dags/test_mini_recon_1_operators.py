@@ -33,15 +33,15 @@ def env(airflow_db, airflow_env, store_dsn, databases, moto_server, monkeypatch)
 
 def cohort(databases: dict[str, str], moto_server: Any, faults: list[dict[str, Any]] = ()) -> list[dict[str, str]]:
     """Land a two-batch cohort and load its transformation; returns the batch scopes."""
-    from recon_operators.demo.faults import Fault
-    from recon_operators.demo.generator import BatchSpec, CohortSpec, PrefixSpec, generate, write_landing
+    from recon_operators.demo.faults import Fault, with_faults
+    from recon_operators.demo.generator import CohortSpec, PrefixSpec, generate, write_landing
     from recon_operators.demo.loaders import load_transform
     from recon_operators.engine.adapters.files import s3_filesystem
     from recon_operators.migration.landing import BatchRange
 
     cohort_id = f"R{uuid.uuid4().hex[:8]}"
     start = 628170000000 + uuid.uuid4().int % 9000 * 1000
-    batches = [BatchSpec("B001", str(start), str(start + 49)), BatchSpec("B002", str(start + 50), str(start + 99))]
+    batches = [BatchRange("B001", str(start), str(start + 49)), BatchRange("B002", str(start + 50), str(start + 99))]
     fs = s3_filesystem(endpoint_url=moto_server.endpoint_url, access_key="testing", secret_key="testing")
     write_landing(
         generate(CohortSpec(cohort_id, [PrefixSpec("P62817", "62817", batches)], seed=3, non_migratable_rate=0.1)),
@@ -52,13 +52,8 @@ def cohort(databases: dict[str, str], moto_server: Any, faults: list[dict[str, A
     conn = psycopg2.connect(pg_dsn(databases["transform"]))
     try:
         for batch in batches:
-            load_transform(
-                landing_fs=fs,
-                landing_base=f"s3://{BUCKET}/{ENV}",
-                cohort_id=cohort_id,
-                batch=BatchRange(batch.batch_id, batch.msisdn_start, batch.msisdn_end),
-                pg_conn=conn,
-                faults=Fault.from_conf([f for f in faults if batch.batch_id == "B002"]),
+            with_faults(load_transform, Fault.from_conf([f for f in faults if batch.batch_id == "B002"]))(
+                landing_fs=fs, landing_base=f"s3://{BUCKET}/{ENV}", cohort_id=cohort_id, batch=batch, pg_conn=conn
             )
     finally:
         conn.close()

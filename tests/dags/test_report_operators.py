@@ -13,8 +13,8 @@ import MySQLdb
 import psycopg2
 import pytest
 
-from recon_operators.demo.faults import Fault
-from recon_operators.demo.generator import BatchSpec, CohortSpec, PrefixSpec, generate, write_landing
+from recon_operators.demo.faults import Fault, with_faults
+from recon_operators.demo.generator import CohortSpec, PrefixSpec, generate, write_landing
 from recon_operators.demo.loaders import load_stage, load_target, load_transform
 from recon_operators.demo.services import MARIADB_HOST, MARIADB_PORT, pg_dsn
 from recon_operators.engine.adapters.files import s3_filesystem
@@ -29,9 +29,9 @@ PREFIXES = [
     PrefixSpec(
         "P899",
         "62899",
-        [BatchSpec("B1", "628990000000", "628990000059"), BatchSpec("B2", "628990000060", "628990000099")],
+        [BatchRange("B1", "628990000000", "628990000059"), BatchRange("B2", "628990000060", "628990000099")],
     ),
-    PrefixSpec("P898", "62898", [BatchSpec("B1", "628980000000", "628980000049")]),
+    PrefixSpec("P898", "62898", [BatchRange("B1", "628980000000", "628980000049")]),
 ]
 
 
@@ -59,12 +59,11 @@ def migrate(databases, moto_server, cohort_id: str, faults=()) -> None:
             for b in prefix.batches:
                 common = {
                     "cohort_id": cohort_id,
-                    "batch": BatchRange(b.batch_id, b.msisdn_start, b.msisdn_end),
-                    "faults": list(faults),
+                    "batch": b,
                 }
-                load_transform(landing_fs=fs, landing_base=base, pg_conn=transform, **common)
-                load_stage(pg_conn=transform, mysql_conn=stage, **common)
-                load_target(mysql_conn=stage, target_conn=target, **common)
+                with_faults(load_transform, faults)(landing_fs=fs, landing_base=base, pg_conn=transform, **common)
+                with_faults(load_stage, faults)(pg_conn=transform, mysql_conn=stage, **common)
+                with_faults(load_target, faults)(mysql_conn=stage, target_conn=target, **common)
 
 
 def batch_scopes(cohort_id: str) -> list[dict[str, str]]:

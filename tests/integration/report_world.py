@@ -19,8 +19,8 @@ import pyarrow.compute as pc
 import pyarrow.fs as pafs
 
 from recon_operators.demo import services
-from recon_operators.demo.faults import Fault
-from recon_operators.demo.generator import BatchSpec, CohortSpec, PrefixSpec, generate, write_landing
+from recon_operators.demo.faults import Fault, with_faults
+from recon_operators.demo.generator import CohortSpec, PrefixSpec, generate, write_landing
 from recon_operators.demo.loaders import load_stage, load_target, load_transform
 from recon_operators.migration.landing import BatchRange
 from recon_operators.migration.layer_measure import Layers
@@ -31,9 +31,9 @@ PREFIXES = [
     PrefixSpec(
         "P811",
         "62811",
-        [BatchSpec("B1", "628110000000", "628110000119"), BatchSpec("B2", "628110000120", "628110000239")],
+        [BatchRange("B1", "628110000000", "628110000119"), BatchRange("B2", "628110000120", "628110000239")],
     ),
-    PrefixSpec("P812", "62812", [BatchSpec("B1", "628120000000", "628120000099")]),
+    PrefixSpec("P812", "62812", [BatchRange("B1", "628120000000", "628120000099")]),
 ]
 
 
@@ -58,10 +58,10 @@ class World:
         }
         return Layers(**values)
 
-    def batches(self) -> list[tuple[PrefixSpec, BatchSpec]]:
+    def batches(self) -> list[tuple[PrefixSpec, BatchRange]]:
         return [(p, b) for p in PREFIXES for b in p.batches]
 
-    def scope(self, prefix: PrefixSpec, batch: BatchSpec | None = None, run_id: str | None = None) -> ReportScope:
+    def scope(self, prefix: PrefixSpec, batch: BatchRange | None = None, run_id: str | None = None) -> ReportScope:
         return ReportScope(
             run_id or f"run-{uuid.uuid4().hex[:8]}",
             ENV,
@@ -74,19 +74,18 @@ class World:
         )
 
     def load(self, faults: Sequence[Fault] = (), hops: Sequence[str] = ("transform", "stage", "target")) -> None:
-        for _, b in self.batches():
-            batch = BatchRange(b.batch_id, b.msisdn_start, b.msisdn_end)
-            common = {"cohort_id": self.cohort_id, "batch": batch, "faults": faults}
+        for _, batch in self.batches():
+            common = {"cohort_id": self.cohort_id, "batch": batch}
             if "transform" in hops:
-                load_transform(
+                with_faults(load_transform, faults)(
                     landing_fs=pafs.LocalFileSystem(), landing_base=self.landing_base, pg_conn=self.transform, **common
                 )
             if "stage" in hops:
-                load_stage(pg_conn=self.transform, mysql_conn=self.stage, **common)
+                with_faults(load_stage, faults)(pg_conn=self.transform, mysql_conn=self.stage, **common)
             if "target" in hops:
-                load_target(mysql_conn=self.stage, target_conn=self.target, **common)
+                with_faults(load_target, faults)(mysql_conn=self.stage, target_conn=self.target, **common)
 
-    def migratable(self, dataset: str, batch: BatchSpec) -> pa.Table:
+    def migratable(self, dataset: str, batch: BatchRange) -> pa.Table:
         """Landed rows of the batch that should arrive downstream (plain filter, for expectations)."""
         subs = self.tables["subscribers"].to_pylist()
         keep = {s["msisdn"] for s in subs if s["migratable"] and batch.msisdn_start <= s["msisdn"] <= batch.msisdn_end}

@@ -10,17 +10,17 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import pytest
 
-from recon_operators.demo.generator import BatchSpec, CohortSpec, PrefixSpec, drift_amounts, generate, write_landing
+from recon_operators.demo.generator import CohortSpec, PrefixSpec, drift_amounts, generate, write_landing
 from recon_operators.engine.adapters.files import s3_filesystem
-from recon_operators.migration.landing import DATASETS
+from recon_operators.migration.landing import DATASETS, BatchRange
 
 pytestmark = pytest.mark.integration
 
 COHORT = CohortSpec(
     "C42",
     [
-        PrefixSpec("P811", "62811", [BatchSpec("1", "628110000000", "628110000999")]),
-        PrefixSpec("P852", "62852", [BatchSpec("1", "628520000000", "628520000499")]),
+        PrefixSpec("P811", "62811", [BatchRange("1", "628110000000", "628110000999")]),
+        PrefixSpec("P852", "62852", [BatchRange("1", "628520000000", "628520000499")]),
     ],
     seed=42,
 )

@@ -16,31 +16,17 @@ import pyarrow.fs as pafs
 import pytest
 
 from recon_operators.demo import services
-from recon_operators.demo.faults import Fault, apply_faults
-from recon_operators.demo.generator import BatchSpec, CohortSpec, PrefixSpec, generate, write_landing
+from recon_operators.demo.faults import Fault, apply_faults, with_faults
+from recon_operators.demo.generator import CohortSpec, PrefixSpec, generate, write_landing
 from recon_operators.demo.loaders import load_stage, load_target, load_transform
 from recon_operators.engine.adapters.files import s3_filesystem
 from recon_operators.migration.landing import DATASETS, NON_MIGRATABLE, BatchRange, LoadError
 
 pytestmark = pytest.mark.integration
 
-COHORT = CohortSpec(
-    "C7",
-    [
-        PrefixSpec(
-            "P811",
-            "62811",
-            [
-                BatchSpec("1", "628110000000", "628110000199"),
-                BatchSpec("2", "628110000200", "628110000399"),
-            ],
-        )
-    ],
-    seed=7,
-    non_migratable_rate=0.1,
-)
 B1 = BatchRange("1", "628110000000", "628110000199")
 B2 = BatchRange("2", "628110000200", "628110000399")
+COHORT = CohortSpec("C7", [PrefixSpec("P811", "62811", [B1, B2])], seed=7, non_migratable_rate=0.1)
 MONEY_COLUMNS = {name: [f.name for f in info.schema if pa.types.is_decimal(f.type)] for name, info in DATASETS.items()}
 
 
@@ -266,7 +252,7 @@ def test_each_fault_changes_exactly_what_it_reports(
     fs = pafs.LocalFileSystem()
     names = ["balances", "payments", "subscribers"]
     for batch in (B1, B2):
-        load_transform(
+        with_faults(load_transform, faults, injected)(
             landing_fs=fs,
             landing_base=landing,
             cohort_id="C7",
@@ -274,28 +260,12 @@ def test_each_fault_changes_exactly_what_it_reports(
             pg_conn=pg,
             schema=schemas["transform"],
             datasets=names,
-            faults=faults,
-            injected=injected,
         )
-        load_stage(
-            pg_conn=pg,
-            mysql_conn=my,
-            cohort_id="C7",
-            batch=batch,
-            schema=schemas["transform"],
-            datasets=names,
-            faults=faults,
-            injected=injected,
+        with_faults(load_stage, faults, injected)(
+            pg_conn=pg, mysql_conn=my, cohort_id="C7", batch=batch, schema=schemas["transform"], datasets=names
         )
-        load_target(
-            mysql_conn=my,
-            target_conn=pg,
-            cohort_id="C7",
-            batch=batch,
-            schema=schemas["target"],
-            datasets=names,
-            faults=faults,
-            injected=injected,
+        with_faults(load_target, faults, injected)(
+            mysql_conn=my, target_conn=pg, cohort_id="C7", batch=batch, schema=schemas["target"], datasets=names
         )
     assert [(i["stage"], i["kind"], len(i["keys"])) for i in injected] == [
         ("transform", "drop", 3),
@@ -345,7 +315,7 @@ def test_failure_mid_load_keeps_previous_rows(
     names = ["balances", "payments"]
     drop = Fault("transform", "drop", "balances", n=5)
     fs = pafs.LocalFileSystem()
-    load_transform(
+    with_faults(load_transform, [drop])(
         landing_fs=fs,
         landing_base=landing,
         cohort_id="C7",
@@ -353,25 +323,12 @@ def test_failure_mid_load_keeps_previous_rows(
         pg_conn=pg,
         schema=schemas["transform"],
         datasets=names,
-        faults=[drop],
     )
-    load_stage(
-        pg_conn=pg,
-        mysql_conn=my,
-        cohort_id="C7",
-        batch=B1,
-        schema=schemas["transform"],
-        datasets=names,
-        faults=[Fault("stage", "drop", "balances", n=2)],
+    with_faults(load_stage, [Fault("stage", "drop", "balances", n=2)])(
+        pg_conn=pg, mysql_conn=my, cohort_id="C7", batch=B1, schema=schemas["transform"], datasets=names
     )
-    load_target(
-        mysql_conn=my,
-        target_conn=pg,
-        cohort_id="C7",
-        batch=B1,
-        schema=schemas["target"],
-        datasets=names,
-        faults=[Fault("target", "drop", "balances", n=1)],
+    with_faults(load_target, [Fault("target", "drop", "balances", n=1)])(
+        mysql_conn=my, target_conn=pg, cohort_id="C7", batch=B1, schema=schemas["target"], datasets=names
     )
     full = expected(tables, "balances", B1).num_rows
     state = (
@@ -388,7 +345,7 @@ def test_failure_mid_load_keeps_previous_rows(
         Fault("target", "drift", "payments", column="no_such", delta="1"),
     ]
     with pytest.raises(ValueError, match="no_such"):
-        load_transform(
+        with_faults(load_transform, bad)(
             landing_fs=fs,
             landing_base=landing,
             cohort_id="C7",
@@ -396,21 +353,14 @@ def test_failure_mid_load_keeps_previous_rows(
             pg_conn=pg,
             schema=schemas["transform"],
             datasets=names,
-            faults=bad,
         )
     with pytest.raises(ValueError, match="no_such"):
-        load_stage(
-            pg_conn=pg, mysql_conn=my, cohort_id="C7", batch=B1, schema=schemas["transform"], datasets=names, faults=bad
+        with_faults(load_stage, bad)(
+            pg_conn=pg, mysql_conn=my, cohort_id="C7", batch=B1, schema=schemas["transform"], datasets=names
         )
     with pytest.raises(ValueError, match="no_such"):
-        load_target(
-            mysql_conn=my,
-            target_conn=pg,
-            cohort_id="C7",
-            batch=B1,
-            schema=schemas["target"],
-            datasets=names,
-            faults=bad,
+        with_faults(load_target, bad)(
+            mysql_conn=my, target_conn=pg, cohort_id="C7", batch=B1, schema=schemas["target"], datasets=names
         )
     # A landing folder without payments: the error names the missing file, balances stay as they were.
     partial = str(tmp_path / "partial")
@@ -489,6 +439,13 @@ def test_apply_faults_only_touches_its_stage(tables: dict[str, pa.Table]) -> Non
     assert same is tables["balances"] and none == []
     fewer, report = apply_faults(tables["balances"], "balances", "stage", faults)
     assert fewer.num_rows == tables["balances"].num_rows - 2 and len(report[0]["keys"]) == 2
+
+
+def test_faults_wrap_only_the_demo_load_steps() -> None:
+    """The wrapper finds a step's stage from the step itself: anything else is a caller bug."""
+    assert with_faults(load_stage, []).__name__ == "load_stage"
+    with pytest.raises(ValueError, match="faults wrap a demo load step"):
+        with_faults(apply_faults, [])
 
 
 def test_a_prefix_fault_leaves_other_prefixes_batches_alone(tables: dict[str, pa.Table]) -> None:

@@ -22,8 +22,8 @@ import pyarrow.fs as pafs
 import pytest
 
 from recon_operators.demo import loaders
-from recon_operators.demo.faults import Fault
-from recon_operators.demo.generator import BatchSpec, CohortSpec, PrefixSpec, generate, write_landing
+from recon_operators.demo.faults import Fault, with_faults
+from recon_operators.demo.generator import CohortSpec, PrefixSpec, generate, write_landing
 from recon_operators.migration.formulas import write_prefix_summary
 from recon_operators.migration.landing import BatchRange
 from recon_operators.migration.mr1_reports import LANDING, RESULT_TABLES, app_login_eligible_json, write_mr1_batch
@@ -32,7 +32,7 @@ pytestmark = pytest.mark.integration
 
 ENV = "dev"
 PREFIX_ID, PREFIX = "P812", "62812"
-BATCHES = [BatchSpec("1", "628120000000", "628120000149"), BatchSpec("2", "628120000150", "628120000299")]
+BATCHES = [BatchRange("1", "628120000000", "628120000149"), BatchRange("2", "628120000150", "628120000299")]
 
 
 @pytest.fixture
@@ -71,29 +71,27 @@ def schema() -> str:
 # -------------------------------------------------------------------------------- helpers
 
 
-def in_batch(table: pa.Table, batch: BatchSpec) -> pa.Table:
+def in_batch(table: pa.Table, batch: BatchRange) -> pa.Table:
     m = table["msisdn"]
     return table.filter(pc.and_(pc.greater_equal(m, batch.msisdn_start), pc.less_equal(m, batch.msisdn_end)))
 
 
-def landing(tables: dict[str, pa.Table], batch: BatchSpec) -> dict[str, pa.Table]:
+def landing(tables: dict[str, pa.Table], batch: BatchRange) -> dict[str, pa.Table]:
     return {name: in_batch(tables[name], batch) for name in LANDING}
 
 
 def load(
-    conn: Any, schema: str, cohort_id: str, base: str, batch: BatchSpec, faults: list[dict[str, Any]] = ()
+    conn: Any, schema: str, cohort_id: str, base: str, batch: BatchRange, faults: list[dict[str, Any]] = ()
 ) -> list[dict[str, Any]]:
     """The batch's transformation, written by the real loader; returns the faults it injected."""
     injected: list[dict[str, Any]] = []
-    loaders.load_transform(
+    with_faults(loaders.load_transform, Fault.from_conf(faults), injected)(
         landing_fs=pafs.LocalFileSystem(),
         landing_base=base,
         cohort_id=cohort_id,
-        batch=BatchRange(batch.batch_id, batch.msisdn_start, batch.msisdn_end),
+        batch=batch,
         pg_conn=conn,
         schema=schema,
-        faults=Fault.from_conf(faults),
-        injected=injected,
     )
     return injected
 
@@ -104,7 +102,7 @@ def write(
     schema: str,
     cohort_id: str,
     tables: dict[str, pa.Table],
-    batch: BatchSpec,
+    batch: BatchRange,
     run_id: str | None = None,
 ) -> dict[str, Any]:
     return write_mr1_batch(
@@ -143,7 +141,7 @@ def failed_tables(store: Any, cohort_id: str) -> set[str]:
     return {t for t, found in statuses(store, cohort_id).items() if "Failed" in found}
 
 
-def expected(tables: dict[str, pa.Table], batch: BatchSpec) -> dict[str, Any]:
+def expected(tables: dict[str, pa.Table], batch: BatchRange) -> dict[str, Any]:
     """Plain-Python recount of the batch (rows as dicts, no pyarrow compute)."""
     subs = in_batch(tables["subscribers"], batch).to_pylist()
     migr = {s["msisdn"] for s in subs if s["migratable"] is True}

@@ -15,8 +15,8 @@ import psycopg2
 import pytest
 
 from recon_operators.demo import services
-from recon_operators.demo.faults import Fault
-from recon_operators.demo.generator import BatchSpec, CohortSpec, PrefixSpec, generate, write_landing
+from recon_operators.demo.faults import Fault, with_faults
+from recon_operators.demo.generator import CohortSpec, PrefixSpec, generate, write_landing
 from recon_operators.demo.loaders import load_transform
 from recon_operators.engine.adapters.files import s3_filesystem
 from recon_operators.engine.opener import open_side
@@ -37,7 +37,7 @@ def landed(airflow_env: dict[str, str], moto_server: services.MotoServer) -> dic
     """One cohort of one 80-MSISDN batch landed on moto S3; returns its scope."""
     cohort_id = f"M{uuid.uuid4().hex[:8]}"
     start = 628150000000 + uuid.uuid4().int % 9000 * 1000
-    batch = BatchSpec("B001", str(start), str(start + 79))
+    batch = BatchRange("B001", str(start), str(start + 79))
     spec = CohortSpec(cohort_id, [PrefixSpec("P62815", "62815", [batch])], seed=5, non_migratable_rate=0.15)
     s3 = moto_server.client("s3")
     if BUCKET not in {b["Name"] for b in s3.list_buckets()["Buckets"]}:
@@ -59,13 +59,12 @@ def landed(airflow_env: dict[str, str], moto_server: services.MotoServer) -> dic
 def load(scope: dict[str, Any], dsn: str, faults: list[dict[str, Any]] = ()) -> None:
     conn = psycopg2.connect(dsn)
     try:
-        load_transform(
+        with_faults(load_transform, Fault.from_conf(faults))(
             landing_fs=scope["fs"],
             landing_base=f"s3://{BUCKET}/{ENV}",
             cohort_id=scope["cohort_id"],
-            batch=BatchRange(scope["batch_id"], scope["msisdn_start"], scope["msisdn_end"]),
+            batch=BatchRange.of_scope(scope),
             pg_conn=conn,
-            faults=Fault.from_conf(faults),
         )
     finally:
         conn.close()

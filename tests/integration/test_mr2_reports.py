@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from recon_operators.demo.faults import Fault
-from recon_operators.demo.generator import BatchSpec
+from recon_operators.migration.landing import BatchRange
 from recon_operators.migration.mr1_reports import app_login_eligible_json
 from recon_operators.migration.mr2_reports import check_results, write_mr2_batch
 from recon_operators.migration.report_config import ReportConfigError, load_measures
@@ -224,7 +224,7 @@ def test_missing_stage_table_is_one_line_and_writes_nothing(world: World, store_
 
 def test_empty_batch_counts_zero_and_passes(world: World, store_conn: Any) -> None:
     world.load(hops=("transform", "stage"))
-    empty = BatchSpec("B9", "628119990000", "628119990009")  # inside the prefix, no subscribers
+    empty = BatchRange("B9", "628119990000", "628119990009")  # inside the prefix, no subscribers
     result = write_mr2_batch(store_conn, world.layers(), load_measures(), world.scope(P811, empty))
     assert set(result["summary"].values()) == {"Passed"}
     ungrouped = [r for r in result["rows"] if "=" not in r.subset]

@@ -42,7 +42,7 @@ def world(tmp_path: Path) -> Iterator[World]:
 
 
 def batches_of(prefix: PrefixSpec) -> tuple[BatchRange, ...]:
-    return tuple(BatchRange(b.batch_id, b.msisdn_start, b.msisdn_end) for b in prefix.batches)
+    return tuple(prefix.batches)
 
 
 def all_prefixes() -> list[PrefixBatches]:
@@ -253,7 +253,7 @@ def test_overall_summary_counts_only_migratable_source_rows(tmp_path: Path, stor
             "source",
             side,
             cohort_id=world.cohort_id,
-            batch=BatchRange(batch.batch_id, batch.msisdn_start, batch.msisdn_end),
+            batch=batch,
         )
         assert got == {None: (len(keep), None)}
         wanted = {s["msisdn"] for s in keep}
@@ -264,7 +264,7 @@ def test_overall_summary_counts_only_migratable_source_rows(tmp_path: Path, stor
             "source",
             side,
             cohort_id=world.cohort_id,
-            batch=BatchRange(batch.batch_id, batch.msisdn_start, batch.msisdn_end),
+            batch=batch,
         )
         assert got == {None: (len(payments), sum((p["amount"] for p in payments), Decimal(0)))}
 

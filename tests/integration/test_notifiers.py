@@ -158,6 +158,17 @@ def test_slack_notifier_as_failure_callback(slack_receiver: Receiver) -> None:
     _assert_no_pii(json.dumps(body))
 
 
+class _GateStopped(Exception):
+    alerted = True  # a gate's stop: the gate sent its own, fuller alert
+
+
+def test_slack_notifier_is_quiet_after_a_gates_own_alert(slack_receiver: Receiver) -> None:
+    from recon_operators.notifiers.slack import ReconSlackNotifier
+
+    ReconSlackNotifier("slack_alerts")({**_failure_context(), "exception": _GateStopped("gate Blocked")})
+    assert slack_receiver.requests == []
+
+
 @pytest.fixture
 def sns_topic_and_queue(airflow_env: dict[str, str], moto_server: Any) -> Iterator[tuple[str, str]]:
     """A topic fanned out to an SQS queue, so the test can read what subscribers get."""
@@ -204,6 +215,7 @@ def test_sns_notifier_as_failure_callback(sns_topic_and_queue: tuple[str, str], 
     from recon_operators.notifiers.sns import ReconSnsNotifier
 
     topic_arn, queue_url = sns_topic_and_queue
+    ReconSnsNotifier(topic_arn)({**_failure_context(), "exception": _GateStopped("gate Blocked")})  # sends nothing
     ReconSnsNotifier(topic_arn)(_failure_context())
 
     (envelope,) = _received(moto_server, queue_url)

@@ -25,7 +25,7 @@ import pyarrow.fs as pafs
 import pytest
 
 from recon_operators.demo import services
-from recon_operators.demo.generator import BatchSpec, CohortSpec, PrefixSpec, generate, write_landing
+from recon_operators.demo.generator import CohortSpec, PrefixSpec, generate, write_landing
 from recon_operators.demo.loaders import load_stage, load_target, load_transform
 from recon_operators.migration.landing import BatchRange
 
@@ -34,7 +34,7 @@ pytestmark = pytest.mark.integration
 BATCHES = [BatchRange(f"B{i}", str(628150000000 + i * 40), str(628150000000 + i * 40 + 39)) for i in range(4)]
 COHORT = CohortSpec(
     "CP",
-    [PrefixSpec("P815", "62815", [BatchSpec(b.batch_id, b.msisdn_start, b.msisdn_end) for b in BATCHES])],
+    [PrefixSpec("P815", "62815", list(BATCHES))],
     seed=3,
     non_migratable_rate=0.1,
 )

@@ -57,6 +57,15 @@ def test_a_logged_in_user_reads_every_route(api_server, recon_world):
         assert answer.status_code == 200, (path, answer.status_code, answer.text[:300])
 
 
+def test_an_empty_env_filter_means_no_filter_for_scripts_too(api_server, recon_world):
+    """The page and its JSON twin read the matrix one way (the JSON once took ``env=`` as an env
+    named '' and dropped the batch jobs)."""
+    auth = {"Authorization": f"Bearer {api_server.token('ops', USERS['ops'][1])}"}
+    whole = get(api_server, "/recon/overview.json", headers=auth).json()
+    assert whole["cohorts"] and whole["batch_jobs"]
+    assert get(api_server, "/recon/overview.json?env=", headers=auth).json() == whole
+
+
 def test_the_matrix_says_a_is_green_and_b_blocked_at_mini_recon_1(api_server, recon_world):
     token = api_server.token("ops", USERS["ops"][1])
     answer = get(

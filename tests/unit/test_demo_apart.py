@@ -63,3 +63,15 @@ def test_no_production_module_imports_the_demo():
         if (found := demo_imports(path.read_text(encoding="utf-8"), name))
     }
     assert offenders == {}
+
+
+def test_the_demo_loaders_carry_no_fault_code():
+    """Issue #13: faults wrap a load step (``faults.with_faults``); the loaders neither import the
+    fault system nor name a fault, so a clean load cannot be corrupted by them."""
+    module = "recon_operators.demo.loaders"
+    tree = ast.parse((PACKAGE / "demo" / "loaders.py").read_text(encoding="utf-8"))
+    names = {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+    names |= {node.arg for node in ast.walk(tree) if isinstance(node, ast.arg)}
+    names |= {node.name for node in ast.walk(tree) if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
+    assert [n for n in demo_imports(ast.unparse(tree), module) if "fault" in n] == []
+    assert sorted(n for n in names if "fault" in n.lower() or "inject" in n.lower()) == []

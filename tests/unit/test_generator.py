@@ -19,7 +19,6 @@ from recon_operators.demo.generator import (
     EXTERNAL_ONLY_RATE,
     NON_MIGRATABLE_REASONS,
     SSO_SHARES,
-    BatchSpec,
     CohortSpec,
     PrefixSpec,
     drift_amounts,
@@ -29,7 +28,7 @@ from recon_operators.demo.generator import (
     generate,
     write_landing,
 )
-from recon_operators.migration.landing import DATASETS, MONEY
+from recon_operators.migration.landing import DATASETS, MONEY, BatchRange
 
 BATCHES = {
     ("P811", "B1"): ("628110000000", "628110001999"),
@@ -43,7 +42,7 @@ def cohort(seed: int = 11, batches: dict = BATCHES, rate: float = 0.03) -> Cohor
     for (prefix_id, batch_id), (start, end) in batches.items():
         digits = "62811" if prefix_id == "P811" else "62852"
         prefix = prefixes.setdefault(prefix_id, PrefixSpec(prefix_id, digits, []))
-        prefix.batches.append(BatchSpec(batch_id, start, end))
+        prefix.batches.append(BatchRange(batch_id, start, end))
     return CohortSpec("C7", list(prefixes.values()), seed=seed, non_migratable_rate=rate)
 
 
@@ -51,7 +50,7 @@ def one_batch(n: int, seed: int = 5, rate: float = 0.03) -> CohortSpec:
     start = 628120000000
     return CohortSpec(
         "BIG",
-        [PrefixSpec("P812", "62812", [BatchSpec("1", str(start), str(start + n - 1))])],
+        [PrefixSpec("P812", "62812", [BatchRange("1", str(start), str(start + n - 1))])],
         seed=seed,
         non_migratable_rate=rate,
     )
@@ -287,12 +286,30 @@ def test_flip_status_changes_exactly_n_rows_of_the_prefix(tables):
         ),
         ({("P811", "B1"): ("628120000000", "628120000099")}, "outside prefix"),
         ({("P811", "B1"): ("628110000099", "628110000000")}, "not a range"),
-        ({("P811", "B1"): ("62811000x", "628110000099")}, "digits"),
+        ({("P811", "B1"): ("62811000x", "628110000099")}, "digit"),
     ],
 )
 def test_bad_specs_are_rejected_with_a_clear_message(batches, message):
     with pytest.raises(ValueError, match=message):
         generate(cohort(batches=batches))
+
+
+def test_batches_are_the_domains_batch_range():
+    """One idea, one place: the generator's blocks are ``migration.landing.BatchRange``."""
+    spec = cohort()
+    assert all(type(b) is BatchRange for p in spec.prefixes for b in p.batches)
+    assert spec.size == 2000 + 1500 + 2500 == sum(b.size for p in spec.prefixes for b in p.batches)
+    scope = {
+        "env": "dev",
+        "cohort_id": "C7",
+        "batch_id": 2,
+        "msisdn_start": "628110005000",
+        "msisdn_end": "628110006499",
+    }
+    assert BatchRange.of_scope(scope) == BatchRange("2", "628110005000", "628110006499")
+    for bounds in ((628110000000, 628110000099), ("628110000000", None)):
+        with pytest.raises(ValueError, match="not a range of equal-length digit strings"):
+            BatchRange("B1", *bounds)
 
 
 def test_cohort_spec_from_config_mapping():

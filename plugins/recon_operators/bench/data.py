@@ -6,12 +6,18 @@ truth is computed here without reading the data back.
 
 from __future__ import annotations
 
+import multiprocessing
+import tempfile
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from recon_operators.demo import services
 from recon_operators.paths import read_sql
 from recon_operators.sql_templates import literal, render_sql
 
@@ -101,3 +107,79 @@ def load_mariadb(connect_kwargs: dict[str, Any], csv_path: Path) -> None:
         conn.commit()
     finally:
         conn.close()
+
+
+@dataclass(frozen=True)
+class BenchData:
+    """One run's data: the CSV pair, its truth, and the same rows in a Postgres (source) and a
+    MariaDB (target) database."""
+
+    source_csv: Path
+    target_csv: Path
+    truth: Truth
+    pg_db: str
+    my_db: str
+
+    @property
+    def pg_url(self) -> str:
+        return f"{services.pg_dsn(self.pg_db)}?table=subscribers"
+
+    @property
+    def my_url(self) -> str:
+        return (
+            f"mysql://{services.MARIADB_USER}@{services.MARIADB_HOST}:{services.MARIADB_PORT}/{self.my_db}"
+            "?table=subscribers"
+        )
+
+
+@contextmanager
+def bench_databases(rows: int, prefix: str) -> Iterator[BenchData]:
+    """N rows as CSV files and as tables in fresh databases; the files and databases go at the end.
+
+    Every bench that diffs database tables sets them up here, so they all measure the same data."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as folder:
+        print(f"generating {rows:,} rows ...", flush=True)
+        # In a fresh process, so DuckDB's generation does not grow this one.
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+            source_csv, target_csv, truth = pool.submit(write_csvs, rows, Path(folder)).result()
+        data = BenchData(
+            source_csv, target_csv, truth, services.unique_name("bench_pg"), services.unique_name("bench_my")
+        )
+        services.create_pg_database(data.pg_db)
+        try:
+            services.create_mariadb_database(data.my_db)
+            try:
+                load_postgres(services.pg_dsn(data.pg_db), source_csv)
+                load_mariadb(
+                    {
+                        "host": services.MARIADB_HOST,
+                        "port": services.MARIADB_PORT,
+                        "user": services.MARIADB_USER,
+                        "passwd": "",
+                        "db": data.my_db,
+                    },
+                    target_csv,
+                )
+                yield data
+            finally:
+                services.drop_mariadb_database(data.my_db)
+        finally:
+            services.drop_pg_database(data.pg_db)
+
+
+def mariadb_scan(database: str) -> list[str]:
+    """The MariaDB floor: the client streaming ``subscribers`` out unbuffered (``--quick``)."""
+    return [
+        "mariadb",
+        "--quick",
+        "--batch",
+        "-h",
+        services.MARIADB_HOST,
+        "-P",
+        str(services.MARIADB_PORT),
+        "-u",
+        services.MARIADB_USER,
+        database,
+        "-e",
+        "SELECT * FROM subscribers",
+    ]

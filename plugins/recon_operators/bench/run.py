@@ -19,19 +19,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import platform
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from recon_operators.bench.data import load_mariadb, load_postgres, write_csvs
+from recon_operators.bench.data import bench_databases, mariadb_scan
 from recon_operators.demo import services
 from recon_operators.paths import project_root
 from recon_operators.sql_templates import literal, render_sql
@@ -129,88 +127,49 @@ def _previous(history: Path, rows: int, bench: str = "rowdiff") -> dict[str, Any
 
 def run(rows: int, history: Path) -> int:
     env = {**os.environ, "PYTHONPATH": str(project_root() / "plugins") + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    pg_db, my_db = services.unique_name("bench_pg"), services.unique_name("bench_my")
     problems: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="recon-bench-") as folder:
-        print(f"generating {rows:,} rows ...", flush=True)
-        # In a fresh process, so DuckDB's generation does not grow this one.
-        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            source_csv, target_csv, truth = pool.submit(write_csvs, rows, Path(folder)).result()
-        services.create_pg_database(pg_db)
-        services.create_mariadb_database(my_db)
-        try:
-            load_postgres(services.pg_dsn(pg_db), source_csv)
-            load_mariadb(
-                {
-                    "host": services.MARIADB_HOST,
-                    "port": services.MARIADB_PORT,
-                    "user": services.MARIADB_USER,
-                    "passwd": "",
-                    "db": my_db,
-                },
-                target_csv,
-            )
-            print("loaded Postgres (source) and MariaDB (target); measuring ...", flush=True)
-            floor_sql = render_sql(
-                "floor_duckdb_diff.sql",
-                package="recon_operators.bench",
-                source=literal(str(source_csv)),
-                target=literal(str(target_csv)),
-            )
-            copy = [
-                "psql",
-                "-X",
-                "-q",
-                "-h",
-                services.PG_HOST,
-                "-p",
-                str(services.PG_PORT),
-                "-U",
-                services.PG_USER,
-                "-d",
-                pg_db,
-                "-c",
-                "COPY subscribers TO STDOUT",
-            ]
-            quick = [
-                "mariadb",
-                "--quick",
-                "--batch",
-                "-h",
-                services.MARIADB_HOST,
-                "-P",
-                str(services.MARIADB_PORT),
-                "-u",
-                services.MARIADB_USER,
-                my_db,
-                "-e",
-                "SELECT * FROM subscribers",
-            ]
-            results = [
-                measure("floor: Postgres COPY TO STDOUT", copy),
-                measure("floor: mariadb --quick", quick),
-                measure_together("floor: both databases stream out together", [copy, quick]),
-                measure(
-                    "floor: DuckDB CSV join diff",
-                    [sys.executable, "-c", "import duckdb,sys; print(duckdb.sql(sys.argv[1]).fetchall())", floor_sql],
-                    env=env,
-                ),
-            ]
-            pg_url = f"{services.pg_dsn(pg_db)}?table=subscribers"
-            my_url = (
-                f"mysql://{services.MARIADB_USER}@{services.MARIADB_HOST}:{services.MARIADB_PORT}/{my_db}"
-                "?table=subscribers"
-            )
-            for name, source, target in (
-                ("recon diff Postgres->MariaDB", pg_url, my_url),
-                ("recon diff CSV->CSV", str(source_csv), str(target_csv)),
-            ):
-                result = measure(name, _diff_command(source, target), env=env)
-                problems += [f"{name}: {p}" for p in truth.check(json.loads(result.output))]
-                results.append(result)
-        finally:
-            services.drop_pg_database(pg_db)
-            services.drop_mariadb_database(my_db)
+    with bench_databases(rows, "recon-bench-") as data:
+        source_csv, target_csv, truth, pg_db = data.source_csv, data.target_csv, data.truth, data.pg_db
+        print("loaded Postgres (source) and MariaDB (target); measuring ...", flush=True)
+        floor_sql = render_sql(
+            "floor_duckdb_diff.sql",
+            package="recon_operators.bench",
+            source=literal(str(source_csv)),
+            target=literal(str(target_csv)),
+        )
+        copy = [
+            "psql",
+            "-X",
+            "-q",
+            "-h",
+            services.PG_HOST,
+            "-p",
+            str(services.PG_PORT),
+            "-U",
+            services.PG_USER,
+            "-d",
+            pg_db,
+            "-c",
+            "COPY subscribers TO STDOUT",
+        ]
+        quick = mariadb_scan(data.my_db)
+        results = [
+            measure("floor: Postgres COPY TO STDOUT", copy),
+            measure("floor: mariadb --quick", quick),
+            measure_together("floor: both databases stream out together", [copy, quick]),
+            measure(
+                "floor: DuckDB CSV join diff",
+                [sys.executable, "-c", "import duckdb,sys; print(duckdb.sql(sys.argv[1]).fetchall())", floor_sql],
+                env=env,
+            ),
+        ]
+        for name, source, target in (
+            ("recon diff Postgres->MariaDB", data.pg_url, data.my_url),
+            ("recon diff CSV->CSV", str(source_csv), str(target_csv)),
+        ):
+            result = measure(name, _diff_command(source, target), env=env)
+            problems += [f"{name}: {p}" for p in truth.check(json.loads(result.output))]
+            results.append(result)
     report(rows, results, history, problems)
     return 1 if problems else 0
 

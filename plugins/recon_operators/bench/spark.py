@@ -13,18 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import platform
 import sys
-import tempfile
-from concurrent.futures import ProcessPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
-from recon_operators.bench.data import load_mariadb, load_postgres, write_csvs
-from recon_operators.bench.run import HISTORY, Measure, measure
-from recon_operators.demo import services
+from recon_operators.bench.data import bench_databases
+from recon_operators.bench.run import HISTORY, Measure, _diff_command, measure
 from recon_operators.paths import project_root
 
 MASTER = "local[2]"
@@ -32,68 +28,29 @@ CORES = 2  # of local[2]
 
 
 def _diff(source: str, target: str, spark: bool) -> list[str]:
-    command = [
-        sys.executable,
-        "-m",
-        "recon_operators.cli",
-        "diff",
-        source,
-        target,
-        "--key",
-        "msisdn",
-        "--json",
-        "--sample",
-        "5",
-    ]
-    return command + (["--engine", "spark", "--spark-master", MASTER] if spark else [])
+    return _diff_command(source, target) + (["--engine", "spark", "--spark-master", MASTER] if spark else [])
 
 
 def run_rows(rows: int, env: dict[str, str]) -> tuple[list[Measure], list[str]]:
-    pg_db, my_db = services.unique_name("bench_pg"), services.unique_name("bench_my")
     results: list[Measure] = []
     problems: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="recon-bench-spark-") as folder:
-        print(f"generating {rows:,} rows ...", flush=True)
-        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            source_csv, target_csv, truth = pool.submit(write_csvs, rows, Path(folder)).result()
-        services.create_pg_database(pg_db)
-        services.create_mariadb_database(my_db)
-        try:
-            load_postgres(services.pg_dsn(pg_db), source_csv)
-            load_mariadb(
-                {
-                    "host": services.MARIADB_HOST,
-                    "port": services.MARIADB_PORT,
-                    "user": services.MARIADB_USER,
-                    "passwd": "",
-                    "db": my_db,
-                },
-                target_csv,
-            )
-            pg_url = f"{services.pg_dsn(pg_db)}?table=subscribers"
-            my_url = (
-                f"mysql://{services.MARIADB_USER}@{services.MARIADB_HOST}:{services.MARIADB_PORT}/{my_db}"
-                "?table=subscribers"
-            )
-            for label, source, target in (
-                ("CSV->CSV", str(source_csv), str(target_csv)),
-                ("Postgres->MariaDB", pg_url, my_url),
-            ):
-                for engine in ("default", "spark"):
-                    name = f"{engine} {label}"
-                    print(f"  {name} ...", flush=True)
-                    try:
-                        result = measure(name, _diff(source, target, engine == "spark"), env=env)
-                    except RuntimeError as exc:  # recorded as a problem; the other measures still run
-                        problems.append(f"{rows:,} {name}: failed: {str(exc).strip().splitlines()[-1][:300]}")
-                        continue
-                    report_json = json.loads(result.output)
-                    problems += [f"{rows:,} {name}: {p}" for p in truth.check(report_json)]
-                    result.timings = report_json.get("timings") or {}  # the diff's own phases (no JVM start)
-                    results.append(result)
-        finally:
-            services.drop_pg_database(pg_db)
-            services.drop_mariadb_database(my_db)
+    with bench_databases(rows, "recon-bench-spark-") as data:
+        for label, source, target in (
+            ("CSV->CSV", str(data.source_csv), str(data.target_csv)),
+            ("Postgres->MariaDB", data.pg_url, data.my_url),
+        ):
+            for engine in ("default", "spark"):
+                name = f"{engine} {label}"
+                print(f"  {name} ...", flush=True)
+                try:
+                    result = measure(name, _diff(source, target, engine == "spark"), env=env)
+                except RuntimeError as exc:  # recorded as a problem; the other measures still run
+                    problems.append(f"{rows:,} {name}: failed: {str(exc).strip().splitlines()[-1][:300]}")
+                    continue
+                report_json = json.loads(result.output)
+                problems += [f"{rows:,} {name}: {p}" for p in data.truth.check(report_json)]
+                result.timings = report_json.get("timings") or {}  # the diff's own phases (no JVM start)
+                results.append(result)
     return results, problems
 
 

@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from recon_operators.bench.data import mariadb_scan
 from recon_operators.bench.run import HISTORY, Measure, _previous, measure
 from recon_operators.demo import services
 from recon_operators.paths import project_root
@@ -238,23 +239,7 @@ def run(rows: int, workers: int, history: Path) -> int:
         planted = _step("plant", "plant drift", args, env)[1]
         print(f"drift planted {planted}; scanning and auditing ...", flush=True)
         scan_cloud, scanned = _step("scan-cloud", "floor: scan cloud", args, env)
-        scan_legacy = measure(
-            "floor: scan legacy",
-            [
-                "mariadb",
-                "--quick",
-                "--batch",
-                "-h",
-                services.MARIADB_HOST,
-                "-P",
-                str(services.MARIADB_PORT),
-                "-u",
-                services.MARIADB_USER,
-                legacy_db,
-                "-e",
-                "SELECT * FROM subscribers",
-            ],
-        )
+        scan_legacy = measure("floor: scan legacy", mariadb_scan(legacy_db))
         audit, summary = _step("audit", "audit cloud vs legacy", args, env)
         truth = (planted["cloud_only"], planted["legacy_only"], planted["status"] + planted["planId"])
         if (summary["cloud_only"], summary["legacy_only"], summary["field_conflicts"]) != truth:

@@ -4,8 +4,9 @@ Production code knows nothing of it. A fault is declared in a DAG run's ``faults
 and drills trigger it through the DAG, never by patching code) and applied around a step that
 ran for real:
 
-* cohort loads (demo loaders): the batch a load step hands from one layer to the next is
-  corrupted on its way (``apply_faults``: drop, drift, flip), and the keys touched are reported::
+* cohort loads (demo loaders): ``with_faults`` wraps a load step so the batch it hands from one
+  layer to the next is corrupted on its way (``apply_faults``: drop, drift, flip), inside the
+  step's own transaction; the keys touched are reported::
 
       [{"stage": "stage", "kind": "drop", "dataset": "subscribers", "n": 3}]
 
@@ -23,7 +24,8 @@ The batch load DAG takes them when built with ``BATCH_DRILL`` (its operators wra
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable, Mapping, Sequence
+import functools
+from collections.abc import Callable, Iterable, Mapping, MutableSequence, Sequence
 from dataclasses import asdict, dataclass, fields
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -193,6 +195,35 @@ def apply_faults(
             raise ValueError(f"{where}: unknown kind")
         injected.append({**asdict(fault), "keys": keys})
     return table, injected
+
+
+def with_faults(
+    step: Callable[..., dict[str, int]],
+    faults: Sequence[Fault],
+    injected: MutableSequence[dict[str, Any]] | None = None,
+) -> Callable[..., dict[str, int]]:
+    """The load step, with the faults declared for its stage applied to every batch it hands on.
+
+    The loaders know nothing of faults: the wrapper hands the step a ``through`` that corrupts each
+    dataset's rows, and each fault's report (with the keys it touched) goes to ``injected``."""
+    from recon_operators.demo import loaders
+
+    stages = {loaders.load_transform: "transform", loaders.load_stage: "stage", loaders.load_target: "target"}
+    if step not in stages:
+        raise ValueError(f"faults wrap a demo load step ({', '.join(f.__name__ for f in stages)}), not {step!r}")
+    stage = stages[step]
+
+    def through(dataset: str, table: pa.Table) -> pa.Table:
+        table, report = apply_faults(table, dataset, stage, faults)
+        if injected is not None:
+            injected.extend(report)
+        return table
+
+    @functools.wraps(step)
+    def faulted(**kwargs: Any) -> dict[str, int]:
+        return step(**kwargs, through=through)
+
+    return faulted
 
 
 # -------------------------------------------------------------------------------- batch loads

@@ -74,10 +74,9 @@ import pyarrow.csv as pacsv
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from recon_operators.migration.landing import DATASETS, MONEY, TIMESTAMP
+from recon_operators.migration.landing import DATASETS, MONEY, TIMESTAMP, BatchRange
 
 __all__ = [
-    "BatchSpec",
     "PrefixSpec",
     "CohortSpec",
     "STATUS_WEIGHTS",
@@ -159,23 +158,12 @@ def expected_app_login_share() -> float:
 
 
 @dataclass
-class BatchSpec:
-    """One allocated MSISDN block: every number from start to end (inclusive) is a subscriber."""
-
-    batch_id: str
-    msisdn_start: str
-    msisdn_end: str
-
-    @property
-    def size(self) -> int:
-        return int(self.msisdn_end) - int(self.msisdn_start) + 1
-
-
-@dataclass
 class PrefixSpec:
+    """A prefix's batches: the domain's MSISDN blocks, every number in each one a subscriber."""
+
     prefix_id: str
     prefix: str
-    batches: list[BatchSpec] = field(default_factory=list)
+    batches: list[BatchRange] = field(default_factory=list)
 
 
 @dataclass
@@ -193,7 +181,7 @@ class CohortSpec:
                 str(p["prefix_id"]),
                 str(p["prefix"]),
                 [
-                    BatchSpec(str(b["batch_id"]), str(b["msisdn_start"]), str(b["msisdn_end"]))
+                    BatchRange(str(b["batch_id"]), str(b["msisdn_start"]), str(b["msisdn_end"]))
                     for b in p.get("batches", [])
                 ],
             )
@@ -213,15 +201,14 @@ def _check_id(what: str, value: str) -> None:
         raise ValueError(f"{what} {value!r} must be 1-64 characters of A-Z a-z 0-9 _ . -")
 
 
-def _check_batch(prefix: PrefixSpec, batch: BatchSpec) -> None:
+def _check_batch(prefix: PrefixSpec, batch: BatchRange) -> None:
+    """What the demo adds to a ``BatchRange`` (itself a non-empty range of equal-length digits)."""
     where = f"batch {prefix.prefix_id}/{batch.batch_id}"
     for bound in (batch.msisdn_start, batch.msisdn_end):
-        if not isinstance(bound, str) or not _DIGITS.match(bound):
+        if not _DIGITS.match(bound):
             raise ValueError(f"{where}: MSISDN {bound!r} must be 8-15 digits in international form")
         if not bound.startswith(prefix.prefix):
             raise ValueError(f"{where}: MSISDN {bound} is outside prefix {prefix.prefix}")
-    if len(batch.msisdn_start) != len(batch.msisdn_end) or batch.size < 1:
-        raise ValueError(f"{where}: {batch.msisdn_start}..{batch.msisdn_end} is not a range of equal-length numbers")
 
 
 def validate(cohort: CohortSpec) -> None:

@@ -109,17 +109,18 @@ class BuiltinLoadOperator(BaseOperator):
 
     def execute(self, context: Any) -> dict[str, Any]:
         from recon_operators.demo import loaders
+        from recon_operators.demo.faults import with_faults
         from recon_operators.hooks.databases import mysql_connection, postgres_connection
         from recon_operators.migration.landing import BatchRange
 
         scope = self.scope
-        batch = BatchRange(scope["batch_id"], scope["msisdn_start"], scope["msisdn_end"])
+        batch = BatchRange.of_scope(scope)
         try:
             faults = _faults(self.faults)
         except ValueError as exc:  # the run's conf is wrong: retrying cannot fix it
             raise AirflowFailException(f"faults in the run's conf: {exc}") from None
         injected: list[dict[str, Any]] = []
-        common = {"cohort_id": scope["cohort_id"], "batch": batch, "faults": faults, "injected": injected}
+        common = {"cohort_id": scope["cohort_id"], "batch": batch}
         with ExitStack() as connections:
 
             def open_(factory: Any, conn_id: str) -> Any:
@@ -128,20 +129,20 @@ class BuiltinLoadOperator(BaseOperator):
             if self.hop == "transform":
                 from recon_operators.hooks.databases import s3_filesystem
 
-                written = loaders.load_transform(
+                written = with_faults(loaders.load_transform, faults, injected)(
                     landing_fs=s3_filesystem(self.aws_conn_id),
                     landing_base=f"s3://{self.bucket}/{scope['env']}",
                     pg_conn=open_(postgres_connection, self.transform_conn_id),
                     **common,
                 )
             elif self.hop == "stage":
-                written = loaders.load_stage(
+                written = with_faults(loaders.load_stage, faults, injected)(
                     pg_conn=open_(postgres_connection, self.transform_conn_id),
                     mysql_conn=open_(mysql_connection, self.stage_conn_id),
                     **common,
                 )
             else:
-                written = loaders.load_target(
+                written = with_faults(loaders.load_target, faults, injected)(
                     mysql_conn=open_(mysql_connection, self.stage_conn_id),
                     target_conn=open_(postgres_connection, self.target_conn_id),
                     **common,

@@ -1,8 +1,9 @@
 """The demo's built-in load steps: Source files -> Transformation (Postgres) -> Stage (MariaDB) -> Target (Postgres).
 
 Why it exists: the reconciliation gates need real hops to check. Each step moves one batch (an
-MSISDN block) of each dataset one layer down, optionally corrupting it with declared faults (``faults``) so a
-gate has something exact to catch. No Airflow imports: callers hand in live connections.
+MSISDN block) of each dataset one layer down. No Airflow imports: callers hand in live connections.
+The steps carry no fault code: ``demo.faults.with_faults`` wraps a step to corrupt what it hands on
+(each dataset's batch passes ``through`` a callable on its way), so a gate has something exact to catch.
 
 Only migratable subscribers migrate: the Transformation load writes subscribers whose
 ``migratable`` is true (NULL counts as not migratable) and only those subscribers' rows of every
@@ -26,7 +27,9 @@ connection may lack, so it uses batched ``executemany`` (multi-row INSERTs) and 
 from __future__ import annotations
 
 import io
-from collections.abc import Iterable, MutableSequence, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
@@ -34,7 +37,6 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.fs as pafs
 
-from recon_operators.demo.faults import Fault, apply_faults
 from recon_operators.demo.layer_tables import ensure_mariadb, ensure_postgres
 from recon_operators.engine.identifiers import quote_ident, validate_identifier
 from recon_operators.errors import one_line
@@ -48,9 +50,12 @@ from recon_operators.migration.landing import (
 )
 from recon_operators.paths import read_sql
 
-__all__ = ["load_transform", "load_stage", "load_target", "prepare_layers", "migratable_mask"]
+__all__ = ["load_transform", "load_stage", "load_target", "prepare_layers", "migratable_mask", "Through"]
 
 _CHUNK = 2_000  # rows per MariaDB round trip
+
+# What a step's ``through`` sees: (dataset, the batch's rows on their way to the next layer) -> rows written.
+Through = Callable[[str, pa.Table], pa.Table]
 
 
 def _driver_errors() -> tuple[type[BaseException], ...]:
@@ -71,6 +76,35 @@ def _driver_errors() -> tuple[type[BaseException], ...]:
 
 
 _DB_ERRORS = _driver_errors()
+
+
+@dataclass
+class _Where:
+    """What a transaction is working on, named in its error (the body narrows it as it goes)."""
+
+    name: str
+
+
+@contextmanager
+def _transaction(conn: Any, where: str) -> Iterator[_Where]:
+    """Commit the body's work at its end; on any failure roll back first (the old rows stay), and
+    turn a driver error into a one-line ``LoadError`` naming where it happened."""
+    place = _Where(where)
+    try:
+        yield place
+        conn.commit()
+    except BaseException as exc:
+        _quiet_rollback(conn)
+        if isinstance(exc, _DB_ERRORS):
+            raise LoadError(f"{place.name}: {one_line(exc)}") from None
+        raise
+
+
+def _quiet_rollback(conn: Any) -> None:
+    try:
+        conn.rollback()
+    except Exception:  # noqa: BLE001 - the connection may be the thing that broke
+        pass
 
 
 # ------------------------------------------------------------------------------------ tables
@@ -144,27 +178,13 @@ def _pg_write(
     if getattr(pg_conn, "autocommit", False):
         raise ValueError(f"{layer}: the Postgres connection must not be in autocommit mode")
     written: dict[str, int] = {}
-    target = schema
-    try:
+    with _transaction(pg_conn, f"{layer} {schema}") as where:
         ensure_postgres(pg_conn, schema, _arrow_schemas(names))
         with pg_conn.cursor() as cur:
-            for dataset, table in tables:  # tables is lazy: reading/faults also fail inside the transaction
-                target = f"{schema}.{dataset}"
+            for dataset, table in tables:  # tables is lazy: reading and ``through`` also fail inside it
+                where.name = f"{layer} {schema}.{dataset}"
                 written[dataset] = _pg_replace(cur, schema, dataset, table, batch, cohort_id)
-        pg_conn.commit()
-    except BaseException as exc:
-        _quiet_rollback(pg_conn)
-        if isinstance(exc, _DB_ERRORS):
-            raise LoadError(f"{layer} {target}: {one_line(exc)}") from None
-        raise
     return written
-
-
-def _quiet_rollback(conn: Any) -> None:
-    try:
-        conn.rollback()
-    except Exception:  # noqa: BLE001 - the connection may be the thing that broke
-        pass
 
 
 def _pg_read(pg_conn: Any, schema: str, dataset: str, batch: BatchRange, cohort_id: str) -> pa.Table:
@@ -173,15 +193,11 @@ def _pg_read(pg_conn: Any, schema: str, dataset: str, batch: BatchRange, cohort_
     where, params = _batch_where(arrow, batch, cohort_id, "postgres")
     columns = ", ".join(quote_ident(name) for name in arrow.names)
     buffer = io.BytesIO()
-    try:
+    with _transaction(pg_conn, f"read {schema}.{dataset}"):  # the commit ends the read SET LOCAL lives in
         with pg_conn.cursor() as cur:
             cur.execute("SET LOCAL TIME ZONE 'UTC'")
             select = cur.mogrify(f"SELECT {columns} FROM {_pg_table(schema, dataset)} WHERE {where}", params)
             cur.copy_expert(f"COPY ({select.decode()}) TO STDOUT WITH (FORMAT csv)", buffer)
-        pg_conn.commit()  # ends the read-only transaction SET LOCAL lives in
-    except _DB_ERRORS as exc:
-        _quiet_rollback(pg_conn)
-        raise LoadError(f"read {schema}.{dataset}: {one_line(exc)}") from None
     if not buffer.getbuffer().nbytes:
         return arrow.empty_table()
     buffer.seek(0)
@@ -227,22 +243,16 @@ def _my_write(
     """Missing tables first (DDL commits by itself), then delete + insert of every dataset in one
     READ COMMITTED transaction, which locks the batch's rows and no gaps beside them."""
     written: dict[str, int] = {}
-    dataset = ""
-    try:
+    with _transaction(mysql_conn, "stage MariaDB") as place:
         ensure_mariadb(mysql_conn, _arrow_schemas(names))
         cur = mysql_conn.cursor()
         cur.execute(read_sql("layers/mariadb_batch_isolation.sql", package="recon_operators.demo"))
         for dataset, table in tables:
+            place.name = f"stage {dataset}"
             where, params = _batch_where(table.schema, batch, cohort_id, "mariadb")
             cur.execute(f"DELETE FROM {quote_ident(dataset, 'mariadb')} WHERE {where}", params)
             _my_insert(cur, dataset, table)
             written[dataset] = table.num_rows
-        mysql_conn.commit()
-    except BaseException as exc:
-        _quiet_rollback(mysql_conn)
-        if isinstance(exc, _DB_ERRORS):
-            raise LoadError(f"stage {dataset or 'MariaDB'}: {one_line(exc)}") from None
-        raise
     return written
 
 
@@ -262,29 +272,19 @@ def _my_read(mysql_conn: Any, dataset: str, batch: BatchRange, cohort_id: str) -
     where, params = _batch_where(arrow, batch, cohort_id, "mariadb")
     columns = ", ".join(quote_ident(n, "mariadb") for n in arrow.names)
     batches: list[pa.RecordBatch] = []
-    try:
+    with _transaction(mysql_conn, f"read stage {dataset}"):  # the commit lets the next read see fresh rows
         cur = mysql_conn.cursor()
         cur.execute(f"SELECT {columns} FROM {quote_ident(dataset, 'mariadb')} WHERE {where}", params)
         while rows := cur.fetchmany(_CHUNK):
             cols = list(zip(*rows))
             batches.append(pa.record_batch([_arrow_column(c, f.type) for c, f in zip(cols, arrow)], schema=arrow))
-        mysql_conn.commit()  # end the read transaction so the next read sees fresh rows
-    except _DB_ERRORS as exc:
-        _quiet_rollback(mysql_conn)
-        raise LoadError(f"read stage {dataset}: {one_line(exc)}") from None
     return pa.Table.from_batches(batches, schema=arrow)
 
 
 # -------------------------------------------------------------------------------------- steps
 
 
-def _faulted(
-    table: pa.Table, dataset: str, stage: str, faults: Sequence[Fault], injected: MutableSequence[dict[str, Any]] | None
-) -> pa.Table:
-    """Apply faults; their reports go to the caller's ``injected`` list so a gate can be told."""
-    table, report = apply_faults(table, dataset, stage, faults)
-    if injected is not None:
-        injected.extend(report)
+def _unchanged(dataset: str, table: pa.Table) -> pa.Table:
     return table
 
 
@@ -302,15 +302,14 @@ def load_transform(
     pg_conn: Any,
     schema: str = "transform",
     datasets: Sequence[str] | None = None,
-    faults: Sequence[Fault] = (),
-    injected: MutableSequence[dict[str, Any]] | None = None,
+    through: Through = _unchanged,
 ) -> dict[str, int]:
     """Landing files -> Postgres ``{schema}.{dataset}`` for one batch, migratable subscribers only.
 
     The batch's landed subscribers decide who migrates (they are read even when ``datasets``
     leaves them out); every other dataset keeps only those subscribers' rows. With
     ``subscribers`` in ``datasets`` the excluded ones are written to ``{schema}.non_migratable_subscribers``
-    in the same transaction. Faults apply to the migratable rows. Returns rows written per table.
+    in the same transaction. ``through`` sees the migratable rows. Returns rows written per table.
     """
     names = _datasets(datasets)
 
@@ -326,7 +325,7 @@ def load_transform(
             else:
                 table = read_landing(landing_fs, landing_base, cohort_id, name, batch)
                 table = table.filter(pc.is_in(table["msisdn"], value_set=members))
-            yield name, _faulted(table, name, "transform", faults, injected)
+            yield name, through(name, table)
 
     return _pg_write(pg_conn, schema, tables(), _transform_tables(names), batch, cohort_id, "transform")
 
@@ -339,8 +338,7 @@ def load_stage(
     batch: BatchRange,
     schema: str = "transform",
     datasets: Sequence[str] | None = None,
-    faults: Sequence[Fault] = (),
-    injected: MutableSequence[dict[str, Any]] | None = None,
+    through: Through = _unchanged,
 ) -> dict[str, int]:
     """Postgres ``{schema}.{dataset}`` -> MariaDB ``{dataset}`` for one batch; returns rows written."""
     names = _datasets(datasets)
@@ -348,7 +346,7 @@ def load_stage(
 
     def tables() -> Iterable[tuple[str, pa.Table]]:
         for name in names:
-            yield name, _faulted(_pg_read(pg_conn, schema, name, batch, cohort_id), name, "stage", faults, injected)
+            yield name, through(name, _pg_read(pg_conn, schema, name, batch, cohort_id))
 
     return _my_write(mysql_conn, tables(), names, batch, cohort_id)
 
@@ -361,15 +359,14 @@ def load_target(
     batch: BatchRange,
     schema: str = "target",
     datasets: Sequence[str] | None = None,
-    faults: Sequence[Fault] = (),
-    injected: MutableSequence[dict[str, Any]] | None = None,
+    through: Through = _unchanged,
 ) -> dict[str, int]:
     """MariaDB stage ``{dataset}`` -> Postgres ``{schema}.{dataset}`` for one batch; returns rows written."""
     names = _datasets(datasets)
 
     def tables() -> Iterable[tuple[str, pa.Table]]:
         for name in names:
-            yield name, _faulted(_my_read(mysql_conn, name, batch, cohort_id), name, "target", faults, injected)
+            yield name, through(name, _my_read(mysql_conn, name, batch, cohort_id))
 
     return _pg_write(target_conn, schema, tables(), names, batch, cohort_id, "target")
 

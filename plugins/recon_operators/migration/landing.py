@@ -12,6 +12,7 @@ column of every dataset is its unique key. Files land as
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -236,7 +237,9 @@ class BatchRange:
 
     def __post_init__(self) -> None:
         ok = (
-            self.msisdn_start.isdigit()
+            isinstance(self.msisdn_start, str)
+            and isinstance(self.msisdn_end, str)
+            and self.msisdn_start.isdigit()
             and self.msisdn_end.isdigit()
             and len(self.msisdn_start) == len(self.msisdn_end)
             and self.msisdn_start <= self.msisdn_end
@@ -247,9 +250,19 @@ class BatchRange:
                 "of equal-length digit strings"
             )
 
+    @classmethod
+    def of_scope(cls, scope: Mapping[str, Any]) -> BatchRange:
+        """The block of a batch scope, as the cohort DAG maps them to its batch tasks."""
+        return cls(str(scope["batch_id"]), str(scope["msisdn_start"]), str(scope["msisdn_end"]))
+
     @property
     def width(self) -> int:
         return len(self.msisdn_start)
+
+    @property
+    def size(self) -> int:
+        """How many MSISDNs the block holds (the demo generator makes each one a subscriber)."""
+        return int(self.msisdn_end) - int(self.msisdn_start) + 1
 
     def expression(self) -> ds.Expression:
         """Arrow filter: text compare is numeric only at equal length, hence the length term."""

@@ -47,7 +47,7 @@ from recon_operators.migration.formulas import (
     _required,
     app_login_eligible_sql,
 )
-from recon_operators.migration.landing import NON_MIGRATABLE
+from recon_operators.migration.landing import NON_MIGRATABLE, BatchRange
 from recon_operators.sql_templates import fragment, ident, render_sql
 from recon_operators.store.db import transaction
 
@@ -124,12 +124,8 @@ class Mr1Counts:
 
 
 def _in_batch(table: pa.Table, msisdn_start: str, msisdn_end: str) -> pa.Table:
-    msisdn = table["msisdn"]
-    keep = pc.and_(
-        pc.and_(pc.greater_equal(msisdn, msisdn_start), pc.less_equal(msisdn, msisdn_end)),
-        pc.equal(pc.utf8_length(msisdn), len(msisdn_start)),
-    )
-    return table.filter(keep)
+    """The rows inside the block, by the domain's one batch filter (``BatchRange.expression``)."""
+    return table.filter(BatchRange("", msisdn_start, msisdn_end).expression())
 
 
 def _counts(table: pa.Table, key: str, value: str | None = None, how: str = "sum") -> Groups:
@@ -308,16 +304,8 @@ def transform_counts(
 
 
 def _check_range(msisdn_start: str, msisdn_end: str, prefix: str) -> None:
-    ok = (
-        isinstance(msisdn_start, str)
-        and isinstance(msisdn_end, str)
-        and msisdn_start.isdigit()
-        and msisdn_end.isdigit()
-        and len(msisdn_start) == len(msisdn_end)
-        and msisdn_start <= msisdn_end
-    )
-    if not ok:
-        raise ValueError(f"{msisdn_start!r}..{msisdn_end!r} is not a range of equal-length digit strings")
+    """A batch block (``BatchRange`` rejects anything but a range of equal-length digits) inside a digit prefix."""
+    BatchRange(f"in prefix {prefix}", msisdn_start, msisdn_end)
     if not prefix.isdigit() or len(prefix) > len(msisdn_start):
         raise ValueError(f"prefix {prefix!r} must be digits, at most as long as the MSISDNs")
 
@@ -454,25 +442,6 @@ def write_mr1_batch(
     opens, so a failed read changes nothing. Returns ``rows`` (written per table,
     ``recon_status``: 1), ``failed`` (per table, the subsets that failed) and ``active_status``.
     """
-    _required(
-        run_id=run_id,
-        env=env,
-        cohort_id=cohort_id,
-        prefix_id=prefix_id,
-        prefix=prefix,
-        batch_id=batch_id,
-        msisdn_start=msisdn_start,
-        msisdn_end=msisdn_end,
-    )
-    counts = mr1_counts(
-        transform_conn,
-        landing=landing,
-        cohort_id=cohort_id,
-        prefix=prefix,
-        msisdn_start=msisdn_start,
-        msisdn_end=msisdn_end,
-        transform_schema=transform_schema,
-    )
     scope = {
         "run_id": run_id,
         "env": env,
@@ -483,6 +452,16 @@ def write_mr1_batch(
         "msisdn_start": msisdn_start,
         "msisdn_end": msisdn_end,
     }
+    _required(**scope)
+    counts = mr1_counts(
+        transform_conn,
+        landing=landing,
+        cohort_id=cohort_id,
+        prefix=prefix,
+        msisdn_start=msisdn_start,
+        msisdn_end=msisdn_end,
+        transform_schema=transform_schema,
+    )
     rows = _report_rows(counts)
     written: dict[str, int] = {}
     failed: dict[str, list[str]] = {}

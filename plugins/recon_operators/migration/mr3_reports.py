@@ -98,10 +98,7 @@ def write_data_prep(
             )
     if not rows:
         raise ValueError("the ETL matrix deploys no table; nothing to reconcile at Mini Recon 3")
-    with transaction(store_conn) as cur:
-        replace_scope(cur, table(SCHEMA, "tbl_data_prep"), scope)
-        for row in rows:
-            cur.execute(render_sql("mini_recon_3/insert_data_prep.sql"), {**scope.params(), **row.__dict__})
+    _replace_rows(store_conn, "tbl_data_prep", "insert_data_prep.sql", scope, rows)
     return rows
 
 
@@ -116,11 +113,16 @@ def write_data_prep_brm(
         rows.append(BrmRow(spec.file, brm_count, target_count, brm_sum or Decimal(0), target_sum or Decimal(0)))
     if not rows:
         raise ValueError("no BRM extract configured; nothing to reconcile")
-    with transaction(store_conn) as cur:
-        replace_scope(cur, table(SCHEMA, "tbl_data_prep_brm"), scope)
-        for row in rows:
-            cur.execute(render_sql("mini_recon_3/insert_data_prep_brm.sql"), {**scope.params(), **row.__dict__})
+    _replace_rows(store_conn, "tbl_data_prep_brm", "insert_data_prep_brm.sql", scope, rows)
     return rows
+
+
+def _replace_rows(store_conn: Any, name: str, insert: str, scope: ReportScope, rows: Sequence[Any]) -> None:
+    """Replace the batch's rows of one Mini Recon 3 table in one transaction (a rerun never doubles them)."""
+    with transaction(store_conn) as cur:
+        replace_scope(cur, table(SCHEMA, name), scope)
+        for row in rows:
+            cur.execute(render_sql(f"mini_recon_3/{insert}"), {**scope.params(), **row.__dict__})
 
 
 def write_prefix_summary(store_conn: Any, scope: ReportScope, *, brm: bool = False) -> dict[str, Any]:

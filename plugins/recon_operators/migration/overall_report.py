@@ -59,9 +59,7 @@ def prefixes_from_scopes(scopes: Iterable[Mapping[str, Any]]) -> list[PrefixBatc
     """Group batch scope dicts (as the cohort DAG maps them) by prefix, in first-seen order."""
     grouped: dict[tuple[str, str], list[BatchRange]] = defaultdict(list)
     for scope in scopes:
-        grouped[(str(scope["prefix_id"]), str(scope["prefix"]))].append(
-            BatchRange(str(scope["batch_id"]), str(scope["msisdn_start"]), str(scope["msisdn_end"]))
-        )
+        grouped[(str(scope["prefix_id"]), str(scope["prefix"]))].append(BatchRange.of_scope(scope))
     return [PrefixBatches(pid, prefix, tuple(batches)) for (pid, prefix), batches in grouped.items()]
 
 

@@ -7,12 +7,11 @@ message is rendered and masked by ``alerts`` so this module only sends.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
-from airflow.sdk import BaseNotifier
 
-from recon_operators.notifiers.alerts import GateAlert, alert_from_context, already_alerted, render_text
+from recon_operators.notifiers.alerts import GateAlert, render_text
+from recon_operators.notifiers.base import GateAlertNotifier
 
 
 def send_slack(alert: GateAlert, slack_webhook_conn_id: str, *, timeout: int | None = None) -> None:
@@ -21,7 +20,7 @@ def send_slack(alert: GateAlert, slack_webhook_conn_id: str, *, timeout: int | N
     hook.send(text=render_text(alert), unfurl_links=False, unfurl_media=False)
 
 
-class ReconSlackNotifier(BaseNotifier):
+class ReconSlackNotifier(GateAlertNotifier):
     """``on_failure_callback`` that posts a masked ``GateAlert`` for the failed task to Slack."""
 
     template_fields: Sequence[str] = ("slack_webhook_conn_id",)
@@ -35,18 +34,9 @@ class ReconSlackNotifier(BaseNotifier):
         timeout: int | None = None,
         scope: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(outcome=outcome, policy=policy, scope=scope)
         self.slack_webhook_conn_id = slack_webhook_conn_id
-        self.outcome = outcome
-        self.policy = policy
         self.timeout = timeout
-        self.scope = dict(scope or {})  # the DAG's own scope (env, cohort) for tasks that carry none
 
-    def notify(self, context: Any) -> None:
-        if already_alerted(context):
-            return  # a gate's stop: the gate sent its own, fuller alert
-        send_slack(
-            alert_from_context(context, outcome=self.outcome, policy=self.policy, scope=self.scope),
-            self.slack_webhook_conn_id,
-            timeout=self.timeout,
-        )
+    def deliver(self, alert: GateAlert) -> None:
+        send_slack(alert, self.slack_webhook_conn_id, timeout=self.timeout)

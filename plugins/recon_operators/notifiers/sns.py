@@ -7,19 +7,12 @@ attributes let subscribers filter by cohort, stage and outcome without parsing t
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from airflow.providers.amazon.aws.hooks.sns import SnsHook
-from airflow.sdk import BaseNotifier
 
 from recon_operators.engine.masking import scrub
-from recon_operators.notifiers.alerts import (
-    GateAlert,
-    alert_from_context,
-    already_alerted,
-    render_subject,
-    render_text,
-)
+from recon_operators.notifiers.alerts import GateAlert, render_subject, render_text
+from recon_operators.notifiers.base import GateAlertNotifier
 
 
 def message_attributes(alert: GateAlert) -> dict[str, str]:
@@ -42,7 +35,7 @@ def send_sns(
     return str(response["MessageId"])
 
 
-class ReconSnsNotifier(BaseNotifier):
+class ReconSnsNotifier(GateAlertNotifier):
     """``on_failure_callback`` that publishes a masked ``GateAlert`` for the failed task to SNS."""
 
     template_fields: Sequence[str] = ("target_arn", "aws_conn_id")
@@ -57,20 +50,10 @@ class ReconSnsNotifier(BaseNotifier):
         region_name: str | None = None,
         scope: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(outcome=outcome, policy=policy, scope=scope)
         self.target_arn = target_arn
         self.aws_conn_id = aws_conn_id
-        self.outcome = outcome
-        self.policy = policy
         self.region_name = region_name
-        self.scope = dict(scope or {})  # the DAG's own scope (env, cohort) for tasks that carry none
 
-    def notify(self, context: Any) -> None:
-        if already_alerted(context):
-            return  # a gate's stop: the gate sent its own, fuller alert
-        send_sns(
-            alert_from_context(context, outcome=self.outcome, policy=self.policy, scope=self.scope),
-            self.target_arn,
-            self.aws_conn_id,
-            region_name=self.region_name,
-        )
+    def deliver(self, alert: GateAlert) -> None:
+        send_sns(alert, self.target_arn, self.aws_conn_id, region_name=self.region_name)

@@ -112,7 +112,7 @@ class MiniRecon1BatchReportOperator(RecordingOperator):
         from recon_operators.migration.landing import BatchRange, read_landing_file
         from recon_operators.migration.mr1_reports import LANDING
 
-        batch = BatchRange(values["batch_id"], values["msisdn_start"], values["msisdn_end"])
+        batch = BatchRange.of_scope(values)
         filesystem = s3_filesystem(self.aws_conn_id)
         tables = {}
         for dataset in LANDING:

@@ -7,11 +7,12 @@ requests get 401, with a link to the login page when a browser asked for HTML.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from airflow.api_fastapi.app import API_ROOT_PATH, get_auth_manager
@@ -28,7 +29,7 @@ from recon_operators.store import ResultsStore, StoreError
 from recon_operators.ui import pages
 from recon_operators.ui.catalog import load_catalog
 from recon_operators.ui.matrix import HOP_LABELS, RunRef
-from recon_operators.ui.security import ViewerDep
+from recon_operators.ui.security import Viewer, ViewerDep
 
 URL_PREFIX = "/recon"
 STORE_CONN_ID = conf.get("recon", "store_conn_id", fallback="recon_store")
@@ -137,32 +138,39 @@ StoreDep = Depends(store)
 # -- pages ----------------------------------------------------------------------------------------
 
 
-@app.get("/", response_class=HTMLResponse)
-def overview_page(
-    request: Request,
+@dataclass(frozen=True)
+class Overview:
+    """The overview matrix for the viewer and the filters it was read with."""
+
+    filters: pages.Filters
+    data: dict[str, Any]
+
+
+def overview(
     viewer: ViewerDep,
     session: SessionDep,
     results: ResultsStore = StoreDep,
     env: str | None = None,
     since: date | None = None,
     until: date | None = None,
-) -> HTMLResponse:
+) -> Overview:
+    """One read for the page and its JSON twin, so both always show the same matrix."""
     filters = pages.Filters(env or None, since, until)
-    data = _guarded(lambda: pages.overview(results, session, viewer, load_catalog(), filters))
-    return render(request, "overview.html", user=viewer.name, filters=filters, **data)
+    return Overview(filters, _guarded(lambda: pages.overview(results, session, viewer, load_catalog(), filters)))
+
+
+OverviewDep = Annotated[Overview, Depends(overview)]
+
+
+@app.get("/", response_class=HTMLResponse)
+def overview_page(request: Request, viewer: ViewerDep, view: OverviewDep) -> HTMLResponse:
+    return render(request, "overview.html", user=viewer.name, filters=view.filters, **view.data)
 
 
 @app.get("/overview.json")
-def overview_json(
-    viewer: ViewerDep,
-    session: SessionDep,
-    results: ResultsStore = StoreDep,
-    env: str | None = None,
-    since: date | None = None,
-    until: date | None = None,
-) -> dict[str, Any]:
+def overview_json(view: OverviewDep) -> dict[str, Any]:
     """The matrix for scripts: one entry per cohort with each hop's status and failed checks."""
-    data = _guarded(lambda: pages.overview(results, session, viewer, load_catalog(), pages.Filters(env, since, until)))
+    data = view.data
     return {
         "cohorts": [
             {
@@ -193,71 +201,53 @@ def overview_json(
     }
 
 
+@dataclass(frozen=True)
+class CohortView:
+    """What every cohort page is scoped by and renders with, resolved once per request."""
+
+    request: Request
+    env: str
+    cohort_id: str
+    viewer: Viewer
+    session: Any  # the Airflow metadata DB session
+    results: ResultsStore
+
+    def page(self, template: str, build: Callable[..., dict[str, Any]], *args: Any) -> HTMLResponse:
+        """``build(store, session, viewer, catalog, env, cohort_id, *args)`` rendered into ``template``."""
+        data = _guarded(
+            lambda: build(self.results, self.session, self.viewer, load_catalog(), self.env, self.cohort_id, *args)
+        )
+        return render(self.request, template, user=self.viewer.name, env=self.env, cohort_id=self.cohort_id, **data)
+
+
+def cohort_view(
+    request: Request, env: str, cohort_id: str, viewer: ViewerDep, session: SessionDep, results: ResultsStore = StoreDep
+) -> CohortView:
+    return CohortView(request, env, cohort_id, viewer, session, results)
+
+
+CohortDep = Annotated[CohortView, Depends(cohort_view)]
+
+
 @app.get("/cohorts/{env}/{cohort_id}", response_class=HTMLResponse)
-def cohort_page(
-    request: Request,
-    env: str,
-    cohort_id: str,
-    viewer: ViewerDep,
-    session: SessionDep,
-    results: ResultsStore = StoreDep,
-    since: date | None = None,
-    until: date | None = None,
-) -> HTMLResponse:
-    data = _guarded(
-        lambda: pages.cohort(results, session, viewer, load_catalog(), env, cohort_id, pages.Filters(env, since, until))
-    )
-    return render(request, "cohort.html", user=viewer.name, env=env, cohort_id=cohort_id, **data)
+def cohort_page(view: CohortDep, since: date | None = None, until: date | None = None) -> HTMLResponse:
+    return view.page("cohort.html", pages.cohort, pages.Filters(view.env, since, until))
 
 
 @app.get("/cohorts/{env}/{cohort_id}/hops/{stage}", response_class=HTMLResponse)
-def hop_page(
-    request: Request,
-    env: str,
-    cohort_id: str,
-    stage: str,
-    viewer: ViewerDep,
-    session: SessionDep,
-    results: ResultsStore = StoreDep,
-    prefix: str | None = None,
-    batch_id: str | None = None,
-) -> HTMLResponse:
-    data = _guarded(
-        lambda: pages.hop(
-            results, session, viewer, load_catalog(), env, cohort_id, stage, prefix or None, batch_id or None
-        )
-    )
-    return render(request, "hop.html", user=viewer.name, env=env, cohort_id=cohort_id, **data)
+def hop_page(view: CohortDep, stage: str, prefix: str | None = None, batch_id: str | None = None) -> HTMLResponse:
+    return view.page("hop.html", pages.hop, stage, prefix or None, batch_id or None)
 
 
 @app.get("/cohorts/{env}/{cohort_id}/trends", response_class=HTMLResponse)
 def trends_page(
-    request: Request,
-    env: str,
-    cohort_id: str,
-    viewer: ViewerDep,
-    session: SessionDep,
-    results: ResultsStore = StoreDep,
+    view: CohortDep,
     stage: str | None = None,
     suite: str | None = None,
     check: str | None = None,
     group: str | None = None,
 ) -> HTMLResponse:
-    data = _guarded(
-        lambda: pages.trends(
-            results,
-            session,
-            viewer,
-            load_catalog(),
-            env,
-            cohort_id,
-            stage or None,
-            suite or None,
-            check or None,
-            group or None,
-        )
-    )
-    return render(request, "trends.html", user=viewer.name, env=env, cohort_id=cohort_id, **data)
+    return view.page("trends.html", pages.trends, stage or None, suite or None, check or None, group or None)
 
 
 @app.get("/batch-jobs/{env}/{job}", response_class=HTMLResponse)
