@@ -110,7 +110,7 @@ def _validate(args: argparse.Namespace, out: Output) -> int:
         suite = _load_suite(args.suite, out)
     except SuiteError as exc:
         for problem in exc.problems:
-            out.print(problem)
+            out.print(str(problem))
         raise
     kinds = ", ".join(sorted({c.kind for c in suite.checks}))
     out.print(

@@ -214,6 +214,12 @@ class Case:
     never: tuple[str, ...] = ()
 
 
+def _located(name: str, line: int, problem: str) -> re.Pattern[str]:
+    """The one problem of suite file ``name`` (as ``files_suite`` dumps it), located as the
+    config loader says it: ``FILE line N: field PATH: message``."""
+    return re.compile(rf"/{name}\.yaml line {line}: field {re.escape(problem)}$")
+
+
 def _check(name: str, checks: list[dict[str, Any]], **sides: dict[str, Any]) -> Args:
     return lambda w: ["check", w.files_suite(name, checks, **sides)]
 
@@ -329,10 +335,13 @@ CASES: dict[str, Any] = {
     # -- suites: the loader and its validation ---------------------------------------------------
     "suite-group-by-a-number": Case(
         _check("group5", [{"name": "n", "kind": "row_count", "group_by": 5}]),
-        "check 'n': group_by must be a column name or a list of column names",
+        _located("group5", 9, "checks[n].group_by: must be a column name or a list of column names, got 5"),
     ),
     "suite-group-by-a-mapping": Case(
-        _check("groupmap", [{"name": "n", "kind": "row_count", "group_by": {"status": 1}}]), "group_by must be"
+        _check("groupmap", [{"name": "n", "kind": "row_count", "group_by": {"status": 1}}]),
+        _located(
+            "groupmap", 9, "checks[n].group_by: must be a column name or a list of column names, got {'status': 1}"
+        ),
     ),
     "suite-path-is-a-folder": Case(lambda w: ["check", str(w.suites)], "is a folder, not a suite file"),
     "suite-not-found": Case(lambda w: ["check", str(w.suites / "nope.yaml")], "suite file not found"),
@@ -343,7 +352,7 @@ CASES: dict[str, Any] = {
     "suite-second-target-key": Case(
         _duplicate_target,
         re.compile(
-            r"twice\.yaml line 4, target: given twice "
+            r"twice\.yaml line 4: field target: given twice "
             r"\(first on line 3\)"
         ),
     ),
@@ -354,23 +363,23 @@ CASES: dict[str, Any] = {
                 "checktwice",
                 (
                     f"suite: s\nsource: {{path: {w.data / 'a.csv'}}}\ntarget: {{path: {w.data / 'b.csv'}}}\n"
-                    "checks:\n  - name: n\n    kind: row_count\n    kind: sum\n"
+                    "checks:\n  - name: n\n    kind: sum\n    kind: row_count\n"
                 ),
             ),
         ],
-        "checks[0].kind: given twice",
+        "checktwice.yaml line 7: field checks[0].kind: given twice (first on line 6)",
     ),
     "suite-tolerance-abs-inf": Case(
         _check("inf", [{"name": "t", "kind": "sum", "column": "amount", "tolerance": {"abs": float("inf")}}]),
-        "must be finite numbers",
+        _located("inf", 11, "checks[t].tolerance.abs: must be a finite number >= 0, got inf"),
     ),
     "suite-tolerance-rel-nan": Case(
         _check("nan", [{"name": "t", "kind": "sum", "column": "amount", "tolerance": {"rel": float("nan")}}]),
-        "must be finite numbers",
+        _located("nan", 11, "checks[t].tolerance.rel: must be a finite number >= 0, got nan"),
     ),
     "suite-expect-inf": Case(
         _check("expect", [{"name": "r", "kind": "rule", "target": "COUNT(*)", "expect": float("inf")}]),
-        "expect must be a finite number",
+        _located("expect", 10, "checks[r].expect: must be a finite number, got inf"),
     ),
     "check-suite-with-two-problems": Case(_many_problems("check"), "(+1 more problem(s))"),
     "validate-suite-with-two-problems": Case(_many_problems("validate"), "(+1 more problem(s))"),

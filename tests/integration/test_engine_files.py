@@ -14,7 +14,7 @@ from recon_operators.demo.services import pg_dsn
 from recon_operators.engine.opener import open_side
 from recon_operators.engine.runner import run_suite
 from recon_operators.engine.scope import Scope
-from recon_operators.engine.spec import parse_suite
+from recon_operators.engine.spec import SuiteError, parse_suite
 
 from .recon_data import COLUMNS, faulted, subscribers, table_name, write_csv, write_postgres
 
@@ -186,9 +186,13 @@ def test_views_let_a_file_filter_semi_join_another_file(pg_side, tmp_path):
     assert results[("balance_total", None)].passed
     missing = run({**side, "views": {"parents": str(tmp_path / "nope.csv")}}, target, checks=checks)
     assert "nope.csv" in missing[("rows", None)].message
-    with pytest.raises(ValueError, match="views must map names to file paths, on a file side only"):
+    with pytest.raises(SuiteError) as caught:
         parse_suite(
             yaml.safe_dump(
                 {"suite": "s", "source": {**pg_side, "views": {"p": "x.csv"}}, "target": side, "checks": checks}
-            )
+            ),
+            "s.yaml",
         )
+    assert [str(p) for p in caught.value.problems] == [
+        "s.yaml line 10: field source.views: belongs to file sides (path:) only"
+    ]

@@ -108,8 +108,11 @@ def test_suite_engine_is_validated():
     text = "suite: s\nengine: {engine}\nsource: {{path: a.csv}}\ntarget: {{path: b.csv}}\nchecks: [{{name: n, kind: row_count}}]\n"
     assert parse_suite(text.format(engine="spark")).engine == "spark"
     assert parse_suite(text.format(engine="default")).engine is None
-    with pytest.raises(SuiteError, match="engine must be one of default, spark, not 'flink'"):
-        parse_suite(text.format(engine="flink"))
+    with pytest.raises(SuiteError) as caught:
+        parse_suite(text.format(engine="flink"), "s.yaml")
+    assert [str(p) for p in caught.value.problems] == [
+        "s.yaml line 2: field engine: must be one of default, spark, got 'flink'"
+    ]
 
 
 def test_recon_check_on_spark_reads_quoted_newlines_unless_multiline_is_off(tmp_path):

@@ -70,7 +70,7 @@ def test_every_problem_is_reported_at_once_with_file_line_job_and_field(tmp_path
         (lambda c: c["source"].update(format="xml"), "source.format: must be one of fixed_width, csv"),
         (lambda c: c["source"].update(encoding="utf-16"), "source.encoding: 'utf-16' is not a known encoding"),
         (lambda c: c.update(amount_field="branch"), "amount_field: branch must be a decimal or integer field"),
-        (lambda c: c.update(amount_tolerance=-1), "amount_tolerance: must be a number >= 0"),
+        (lambda c: c.update(amount_tolerance=-1), "amount_tolerance: must be a finite number >= 0, got -1"),
         (lambda c: c.update(workers=0), "field workers: must be 1..64, got 0"),
         (lambda c: c["fields"][0].update(required=False), "key field account_id must be required"),
         (lambda c: c["source"].update(path="https://example.com/a.dat"), "use a local path or s3://bucket/key"),

@@ -5,11 +5,14 @@ reference in docs generated from the same models."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import pytest
+from pydantic import BeforeValidator, Field
 
 from recon_operators.config import ConfigError, ConfigModel, load_config
 from recon_operators.config.dags import ExampleGateFile
+from recon_operators.config.fields import as_tuple
 from recon_operators.config.reference import REFERENCE_PATH, render_reference
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -119,3 +122,29 @@ def test_a_bad_field_and_a_bad_combination_are_reported_in_one_round(tmp_path: P
     with pytest.raises(ConfigError) as caught:
         load_config(_Pair, path)
     assert [p.field for p in caught.value.problems] == ["low"]
+
+
+class _Item(ConfigModel):
+    name: str
+
+
+class _Items(ConfigModel):
+    items: Annotated[tuple[_Item, ...], BeforeValidator(as_tuple)] = Field(min_length=1)
+
+
+def test_a_bad_item_of_a_list_that_must_not_be_empty_is_one_problem(tmp_path: Path) -> None:
+    """Pydantic counts a tuple's length after validation: the one bad item is the problem, not
+    a list 'shorter than 1' as well; an empty list still is one."""
+    path = tmp_path / "items.yaml"
+    path.write_text("items:\n  - name: 7\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(_Items, path)
+    assert [str(p).removeprefix(str(path)) for p in caught.value.problems] == [
+        " line 2: field items[0].name: must be a string, got 7"
+    ]
+    path.write_text("items: []\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(_Items, path)
+    assert [str(p).removeprefix(str(path)) for p in caught.value.problems] == [
+        " line 1: field items: must hold at least 1 item(s), got []"
+    ]

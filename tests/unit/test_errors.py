@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from recon_operators.engine.spec import SuiteError
 from recon_operators.errors import CommandError, error_line, mask_line, redact_values
 
@@ -13,8 +15,24 @@ def test_this_projects_errors_read_as_written_other_libraries_name_themselves():
 
 
 def test_a_config_error_shows_its_first_problem_and_how_many_more():
-    assert error_line(SuiteError(["s.yaml line 2, suite: bad"])) == "s.yaml line 2, suite: bad"
+    assert error_line(SuiteError(["s.yaml line 2: field suite: bad"])) == "s.yaml line 2: field suite: bad"
     assert error_line(SuiteError(["a", "b", "c"])) == "a (+2 more problem(s))"
+
+
+def test_a_suite_loaders_error_is_a_config_error_read_as_its_first_located_problem():
+    """Suites load through the one config loader: their error is a ``ConfigError`` like every
+    config file's, and its line is the first located problem (the CLI's exit 2 line)."""
+    from recon_operators.config import ConfigError
+    from recon_operators.engine.spec import parse_suite
+
+    with pytest.raises(SuiteError) as caught:
+        parse_suite("suite: s\nsource: {table: t}\ntarget: {table: t, connection: c}\nchecks: []\n", "s.yaml")
+    assert isinstance(caught.value, ConfigError)
+    assert error_line(caught.value) == (
+        "s.yaml line 2: field source.connection: a table, query or collection side needs a connection "
+        "(an Airflow id or a URL) (+1 more problem(s))"
+    )
+    assert str(caught.value.problems[1]) == "s.yaml line 4: field checks: must hold at least 1 item(s), got []"
 
 
 def test_the_line_hides_known_secrets_url_passwords_and_subscriber_data():

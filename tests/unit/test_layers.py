@@ -72,6 +72,7 @@ AIRFLOW_FREE = [
     "recon_operators.config.dags",
     "recon_operators.config.reference",
     "recon_operators.config.cohorts",
+    "recon_operators.config.suites",
     *(
         f"recon_operators.subscribers.{m}"
         for m in ("model", "config", "cloud", "legacy", "provisioning", "jobs", "files", "export", "audit", "sample")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import yaml
@@ -12,6 +13,7 @@ from recon_operators.engine.canonical import rule_text
 from recon_operators.engine.normalise import ColumnRule, NormaliseError
 from recon_operators.engine.spec import SuiteError, Tolerance, load_suite, parse_suite
 
+SUITES = Path(__file__).resolve().parents[2] / "include" / "config" / "suites"
 GOOD = {
     "suite": "s",
     "source": {"connection": "pg", "table": "public.subs", "filter": "cohort_id = :cohort_id AND x::text = 'a'"},
@@ -34,35 +36,182 @@ def test_filter_parameters_are_found_on_both_kinds_of_side():
 
 
 @pytest.mark.parametrize(
-    "mutate, message",
+    "mutate, expected",
     [
-        (lambda s: s["source"].update({"table": "users; drop"}), "table:"),
+        (
+            lambda s: s["source"].update({"table": "users; drop"}),
+            ["line 14: field source.table: 'users; drop' is not a valid identifier (letters, digits, _; max 63)"],
+        ),
         (
             lambda s: s["checks"].append({"name": "r", "kind": "rule", "target": "SUM(x)"}),
-            "kind rule needs target: plus source",
+            ["line 7: field checks[r].source: kind rule needs target: plus source: (or expect: N)"],
         ),
-        (lambda s: s["checks"].append({"name": "m", "kind": "min"}), "kind min needs a column"),
-        (lambda s: s["normalise"].update({"d": {"case": "title"}}), "case must be upper or lower"),
-        (lambda s: s["normalise"].update({"d": {"timezone": "Mars/Olympus"}}), "unknown time zone"),
-        (lambda s: s.update({"extra": 1}), "unknown key(s) extra"),
-        (lambda s: s["source"].update({"path": "a.txt"}), "exactly one of table, query, collection or path"),
-        (lambda s: s["checks"][0].update({"group_by": 5}), "group_by must be a column name or a list of column names"),
-        (lambda s: s["checks"][0].update({"group_by": {"status": 1}}), "group_by must be a column name or a list"),
-        (lambda s: s["checks"][1].update({"tolerance": {"abs": float("inf")}}), "must be finite numbers >= 0"),
-        (lambda s: s["checks"][1].update({"tolerance": {"rel": float("nan")}}), "must be finite numbers >= 0"),
+        (
+            lambda s: s["checks"].append({"name": "m", "kind": "min"}),
+            ["line 7: field checks[m].column: kind min needs a column"],
+        ),
+        (
+            lambda s: s["normalise"].update({"d": {"case": "title"}}),
+            ["line 12: field normalise.d.case: must be one of upper, lower, got 'title'"],
+        ),
+        (
+            lambda s: s["normalise"].update({"d": {"timezone": "Mars/Olympus"}}),
+            ["line 12: field normalise.d.timezone: unknown time zone 'Mars/Olympus' (use UTC, +HH:MM or an IANA name)"],
+        ),
+        (
+            lambda s: s.update({"extra": 1}),
+            [
+                "line 7: field extra: unknown key "
+                "(allowed here: suite, description, stage, engine, source, target, normalise, checks)"
+            ],
+        ),
+        (
+            lambda s: s["source"].update({"path": "a.txt"}),
+            [
+                "line 11: field source: needs exactly one of table, query, collection or path (has table and path)",
+                "line 14: field source.path: format must be csv or parquet (set format: for 'a.txt')",
+            ],
+        ),
+        (
+            lambda s: s["checks"][0].update({"group_by": 5}),
+            ["line 2: field checks[n].group_by: must be a column name or a list of column names, got 5"],
+        ),
+        (
+            lambda s: s["checks"][0].update({"group_by": {"status": 1}}),
+            ["line 2: field checks[n].group_by: must be a column name or a list of column names, got {'status': 1}"],
+        ),
+        (
+            lambda s: s["checks"][1].update({"tolerance": {"abs": float("inf")}}),
+            ["line 8: field checks[b].tolerance.abs: must be a finite number >= 0, got inf"],
+        ),
+        (
+            lambda s: s["checks"][1].update({"tolerance": {"rel": float("nan")}}),
+            ["line 8: field checks[b].tolerance.rel: must be a finite number >= 0, got nan"],
+        ),
         (
             lambda s: s["checks"].append({"name": "r", "kind": "rule", "target": "SUM(x)", "expect": float("inf")}),
-            "expect must be a finite number",
+            ["line 7: field checks[r].expect: must be a finite number, got inf"],
+        ),
+        (lambda s: s.pop("checks"), ["line 1: field checks: a suite needs a non-empty list of checks"]),
+        (
+            lambda s: s["checks"][0].update({"kind": "row_cont"}),
+            [
+                "line 2: field checks[n].kind: must be one of row_count, sum, distinct_count, min, max, hash, rule, "
+                "got 'row_cont' (did you mean 'row_count'?)"
+            ],
+        ),
+        (
+            lambda s: s["target"].update({"colection": "x"}),
+            ["line 17: field target.colection: unknown key (did you mean 'collection'?)"],
         ),
     ],
 )
-def test_each_problem_has_a_clear_message(mutate, message):
+def test_each_problem_is_located_with_its_field(mutate, expected):
     suite = yaml.safe_load(yaml.safe_dump(GOOD))
     mutate(suite)
+    assert _problems(yaml.safe_dump(suite)) == expected
+
+
+def _problems(text: str) -> list[str]:
+    """Every problem of a suite's text, without the file name they all start with."""
     with pytest.raises(SuiteError) as err:
-        parse_suite(yaml.safe_dump(suite), "suite.yaml")
-    assert any(message in problem for problem in err.value.problems), err.value.problems
-    assert all(problem.startswith("suite.yaml") for problem in err.value.problems)
+        parse_suite(text, "suite.yaml")
+    assert all(str(p).startswith("suite.yaml line ") for p in err.value.problems)
+    return [str(p).removeprefix("suite.yaml ") for p in err.value.problems]
+
+
+BAD = """\
+suite: s
+source:
+  connection: pg
+  table: subs
+  format: csv
+  pipeline: [{$match: {}}]
+  params: {Cohort: 1}
+  filter: {cohort: ':cohort_id'}
+target:
+  connection: mongo
+  collection: subs
+  columns: {status: profile.bad-name}
+  csv: {delimter: ';'}
+normalise:
+  status: {type: text, scale: 2}
+checks:
+  - {name: n, kind: row_count, colum: status}
+  - {name: n, kind: sum, tolerance: {abs: lots}}
+  - {name: h, kind: hash}
+  - {name: c, kind: row_count, expect: 3}
+"""
+
+
+def test_every_field_and_combination_problem_at_once_with_a_did_you_mean():
+    """A check with a bad field still has its kind's needs checked: one run lists them all."""
+    assert _problems(BAD) == [
+        "line 5: field source.format: belongs to file sides (path:) only",
+        "line 6: field source.pipeline: belongs to Mongo sides (collection:) only",
+        "line 7: field source.params.Cohort: 'Cohort' is not allowed: a :name parameter (a-z, 0-9, _)",
+        "line 8: field source.filter: must be a SQL predicate string on SQL and file sides (a document on Mongo sides)",
+        "line 12: field target.columns.status: 'bad-name' is not a valid identifier (letters, digits, _; max 63)",
+        "line 13: field target.csv.delimter: unknown key (did you mean 'delimiter'?)",
+        "line 13: field target.csv: belongs to file sides (path:) only",
+        "line 15: field normalise.status.scale: applies to decimal columns only, not type text",
+        "line 17: field checks[n].colum: unknown key (did you mean 'column'?)",
+        "line 18: field checks[n].tolerance.abs: must be a finite number >= 0, got 'lots'",
+        "line 18: field checks[n].name: 'n' is used twice in this suite (first on line 17)",
+        "line 18: field checks[n].column: kind sum needs a column",
+        "line 19: field checks[h].columns: kind hash needs columns: [col, ...]",
+        "line 20: field checks[c].expect: belongs to kind rule only",
+    ]
+
+
+def test_a_valid_file_becomes_the_engines_plain_objects(tmp_path):
+    """Local paths are anchored at the suite file, the format comes from the suffix, CSV options
+    keep only what was written, and numbers stay exact."""
+    path = tmp_path / "suites" / "files.yaml"
+    path.parent.mkdir()
+    path.write_text(
+        "suite: files\nengine: default\n"
+        "source: {path: ../data/a.csv, csv: {header: false}, filter: 'id > :low', params: {low: 1}}\n"
+        "target: {path: 's3://bucket/b/*.parquet', connection: aws_default}\n"
+        "checks:\n  - {name: total, kind: sum, column: amount, group_by: status, tolerance: {abs: '0.01'}}\n"
+    )
+    suite = load_suite(path)
+    assert (suite.name, suite.engine, suite.path) == ("files", None, str(path))
+    assert (suite.source.path, suite.source.format, suite.source.csv) == (
+        str((tmp_path / "data" / "a.csv").resolve()),
+        "csv",
+        {"header": False},
+    )
+    assert (suite.source.filter_params(), suite.source.params) == (["low"], {"low": 1})
+    assert (suite.target.path, suite.target.format) == ("s3://bucket/b/*.parquet", "parquet")
+    (check,) = suite.checks
+    assert (check.group_by, check.tolerance, check.line) == (("status",), Tolerance(abs=Decimal("0.01")), 6)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("suite: [x\n", "suite.yaml line 2: malformed YAML: expected ',' or ']', but got '<stream end>'"),
+        (
+            "- a list\n",
+            "suite.yaml: a suite file is a mapping of "
+            "suite, description, stage, engine, source, target, normalise, checks",
+        ),
+    ],
+)
+def test_text_that_is_no_suite_is_one_located_problem(text, expected):
+    """``parse_suite`` reads text through the same loader as ``load_suite`` reads files."""
+    with pytest.raises(SuiteError) as err:
+        parse_suite(text, "suite.yaml")
+    assert [str(p) for p in err.value.problems] == [expected]
+
+
+@pytest.mark.parametrize("path", sorted(SUITES.glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_suite_is_valid(path):
+    """The suites cohorts and examples run pass the model as written (it refuses what the old
+    reader let through: a side key on the wrong kind of side, a misspelt CSV option)."""
+    suite = load_suite(path)
+    assert suite.checks and suite.path == str(path)
 
 
 def test_missing_suite_file(tmp_path):

@@ -97,12 +97,12 @@ def test_a_suite_reports_every_duplicate_with_its_other_problems(tmp_path: Path)
     )
     with pytest.raises(SuiteError) as info:
         load_suite(path)
-    assert info.value.problems == [
-        f"{path} line 4, target: given twice (first on line 3); YAML would silently keep only the last",
-        f"{path} line 6, checks[0].kind: given twice (first on line 6); YAML would silently keep only the last",
-        f"{path} line 6, check 'c': kind sum needs a column",
-        f"{path} line 7, check 'd': kind must be one of row_count, sum, distinct_count, min, max, hash, rule, "
-        "not 'nope'",
+    assert [str(p) for p in info.value.problems] == [
+        f"{path} line 4: field target: given twice (first on line 3); YAML would silently keep only the last",
+        f"{path} line 6: field checks[0].kind: given twice (first on line 6); YAML would silently keep only the last",
+        f"{path} line 6: field checks[c].column: kind sum needs a column",
+        f"{path} line 7: field checks[d].kind: must be one of row_count, sum, distinct_count, min, max, hash, rule, "
+        "got 'nope'",
     ]
 
 

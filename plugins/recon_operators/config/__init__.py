@@ -6,8 +6,18 @@ from recon_operators.config.loader import (
     ConfigProblem,
     Located,
     load_config,
+    parse_config,
     validate_document,
 )
 from recon_operators.config.locate import line_of
 
-__all__ = ["ConfigError", "ConfigModel", "ConfigProblem", "Located", "line_of", "load_config", "validate_document"]
+__all__ = [
+    "ConfigError",
+    "ConfigModel",
+    "ConfigProblem",
+    "Located",
+    "line_of",
+    "load_config",
+    "parse_config",
+    "validate_document",
+]

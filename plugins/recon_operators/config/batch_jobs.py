@@ -16,7 +16,7 @@ from __future__ import annotations
 import codecs
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
@@ -27,7 +27,7 @@ from recon_operators.batchload.layout import FieldSpec, Layout
 from recon_operators.batchload.staging import Tables
 from recon_operators.config import ConfigError, ConfigModel, ConfigProblem, Located, load_config
 from recon_operators.config.dags import Alerts
-from recon_operators.config.fields import ConnId, DagId, Schedule, Text, as_tuple, between, matching
+from recon_operators.config.fields import ConnId, DagId, NonNegative, Schedule, Text, as_tuple, between, matching
 from recon_operators.config.loader import SourcedModel, load_folder
 from recon_operators.paths import config_dir
 
@@ -45,18 +45,6 @@ def _names(value: Any) -> Any:
     if not isinstance(value, list) or not value or not all(isinstance(i, str) for i in value):
         raise ValueError("must be a field name or a non-empty list of field names")
     return tuple(value)
-
-
-def _tolerance(value: Any) -> Decimal:
-    try:
-        if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
-            raise InvalidOperation
-        tolerance = Decimal(str(value))
-        if not tolerance.is_finite() or tolerance < 0:
-            raise InvalidOperation
-    except InvalidOperation:
-        raise ValueError(f"must be a number >= 0, got {value!r}") from None
-    return tolerance
 
 
 def _encoding(value: str) -> str:
@@ -183,9 +171,7 @@ class BatchJobConfig(SourcedModel):
     amount_field: Text | None = Field(None, description="a decimal or integer field summed per level")
     hash_fields: Names | None = Field(None, description="default: the key and the amount field")
     workers: between(1, MAX_WORKERS) = DEFAULT_WORKERS  # type: ignore[valid-type]
-    amount_tolerance: Annotated[Decimal, BeforeValidator(_tolerance), Field(description="a number >= 0")] = (
-        DEFAULT_AMOUNT_TOLERANCE
-    )
+    amount_tolerance: NonNegative = DEFAULT_AMOUNT_TOLERANCE
     tables_: TableNames = Field(alias="tables")
     connections: BatchConnections
     alerts: Alerts = Alerts()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
 from croniter import croniter
@@ -81,6 +82,20 @@ def _iso_date(value: Any) -> Any:
     return value
 
 
+def _decimal(value: Any, at_least: Decimal | None, rule: str) -> Decimal:
+    """An exact number from YAML (``0.01`` or ``"0.01"``), never ``.inf``/``.nan``: those would
+    make a tolerance pass everything (or nothing)."""
+    try:
+        if isinstance(value, bool) or not isinstance(value, (int, float, str, Decimal)):
+            raise InvalidOperation
+        number = Decimal(str(value))
+        if not number.is_finite() or (at_least is not None and number < at_least):
+            raise InvalidOperation
+    except InvalidOperation:
+        raise ValueError(f"must be {rule}, got {value!r}") from None
+    return number
+
+
 def _positive(value: float) -> float:
     if value <= 0:
         raise ValueError(f"must be > 0, got {value}")
@@ -96,6 +111,14 @@ Schedule = Annotated[
 ]
 Identifier = Annotated[str, AfterValidator(_identifier), Field(description="a plain SQL identifier")]
 IsoDate = Annotated[date, BeforeValidator(_iso_date), Field(description="a date YYYY-MM-DD")]
+Number = Annotated[
+    Decimal, BeforeValidator(lambda v: _decimal(v, None, "a finite number")), Field(description="a finite number")
+]
+NonNegative = Annotated[
+    Decimal,
+    BeforeValidator(lambda v: _decimal(v, Decimal(0), "a finite number >= 0")),
+    Field(description="a finite number >= 0"),
+]
 Positive = Annotated[float, AfterValidator(_positive), Field(description="a number > 0")]
 # The gate policies (operators.gate.POLICIES imports Airflow, so the names are kept here for config).
 Policy = Literal["stop", "approve", "fail", "warn"]

@@ -25,7 +25,7 @@ from typing import Any, ClassVar, TypeVar
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError, ValidationInfo, model_validator
 
 from recon_operators.config.locate import dotted, line_at, resolve, wording
-from recon_operators.yaml_lines import LineMap, YamlFileError, duplicate_keys, plain, read_yaml
+from recon_operators.yaml_lines import LineMap, YamlFileError, duplicate_keys, parse_yaml, plain, read_yaml
 
 M = TypeVar("M", bound=BaseModel)
 T = TypeVar("T")
@@ -132,8 +132,15 @@ def _problems(
     bad: set[tuple[Any, ...]] = set()  # values wrong on their own (an id there cannot name its item)
     missing: set[tuple[Any, ...]] = set()
     for error in exc.errors():
-        loc = (*base, *(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-"))))
-        raised = (error.get("ctx") or {}).get("error")
+        # A mapping's bad key is located at the key itself (pydantic adds "[key]" after it).
+        loc = (
+            *base,
+            *(p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-") or p == "[key]")),
+        )
+        ctx = error.get("ctx") or {}
+        if error["type"] == "too_short" and len(error.get("input") or ()) >= ctx.get("min_length", 0):
+            continue  # a tuple counts only its valid items: a bad item is already reported, not a short list
+        raised = ctx.get("error")
         if isinstance(raised, Located):
             found += [((*loc, *sub), resolve(message, document, loc)) for sub, message in raised.problems]
         else:
@@ -207,9 +214,34 @@ def load_config(
 ) -> Any:
     """Read ``path`` and validate it as ``model`` (then ``build`` it, when given: problems it
     finds raise ``Located``); ``error`` lists every problem with its line."""
-    origin = str(path)
+    return _validated(model, lambda: read_yaml(path, what), str(path), what, build, error)
+
+
+def parse_config(
+    model: type[M],
+    text: str,
+    origin: str,
+    what: str = "config file",
+    *,
+    build: Callable[[M], T] | None = None,
+    error: type[ConfigError] = ConfigError,
+) -> Any:
+    """``load_config`` for YAML text already in hand (``origin`` names it in every problem):
+    what tests and callers that generate a file's text use, through the same checks."""
+    return _validated(model, lambda: parse_yaml(text, origin), origin, what, build, error)
+
+
+def _validated(
+    model: type[M],
+    read: Callable[[], Any],
+    origin: str,
+    what: str,
+    build: Callable[[M], T] | None,
+    error: type[ConfigError],
+) -> Any:
+    """The one way from YAML to a model, for a file and for text alike."""
     try:
-        document = read_yaml(path, what)
+        document = read()
     except YamlFileError as exc:
         raise error([error.problem(origin, exc.line, None, exc.message)]) from None
     if not isinstance(document, LineMap):

@@ -152,6 +152,7 @@ def wording(model: type[BaseModel], document: Any, error: dict[str, Any]) -> str
         return str(extra.get("missing", "required field is missing"))
     if kind in _WORDS:
         given = plain(error.get("input"))
+        given = list(given) if isinstance(given, tuple) else given  # a YAML list read as a tuple (as_tuple)
         said = _kind(given) if kind.endswith("_type") else ""  # a wrong type: say which it was
         return _WORDS[kind].format(**(error.get("ctx") or {})) + f", got {said}{given!r}"
     message = str(error["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import types
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
@@ -25,11 +26,13 @@ def file_models() -> list[tuple[str, type[BaseModel]]]:
     from recon_operators.config.batch_jobs import BatchJobConfig
     from recon_operators.config.cohorts import CohortConfig
     from recon_operators.config.dags import ExampleGateFile, StoreMaintenanceFile
+    from recon_operators.config.suites import SuiteFile
     from recon_operators.migration.report_config import BrmFile, MatrixFile, MeasuresFile
     from recon_operators.subscribers.config import SubscribersFile
 
     return [
         ("include/config/cohorts/*.yaml", CohortConfig),
+        ("include/config/suites/*.yaml", SuiteFile),
         ("include/config/batch_jobs/*.yaml", BatchJobConfig),
         ("include/config/claims/*.yaml", ClaimsFile),
         ("include/config/reports/mini_recon_2.yaml", MeasuresFile),
@@ -62,7 +65,7 @@ def _type_name(annotation: Any) -> str:
         return f"mapping of {_type_name(args[0])} to {_type_name(args[1])}" if args else "mapping"
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return f"[{annotation.__name__}](#{annotation.__name__.lower()})"
-    names = {str: "text", int: "whole number", float: "number", bool: "true/false"}
+    names = {str: "text", int: "whole number", float: "number", Decimal: "number", bool: "true/false"}
     return names.get(annotation, getattr(annotation, "__name__", str(annotation)))
 
 
@@ -87,6 +90,8 @@ def _default(field: Any) -> str:
         return "optional"
     if isinstance(value, bool):
         return f"`{str(value).lower()}`"
+    if isinstance(value, Decimal):
+        return f"`{value}`"
     return f"`{value!r}`" if not isinstance(value, (list, dict, tuple)) or value else "empty"
 
 

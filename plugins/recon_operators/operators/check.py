@@ -72,7 +72,7 @@ class ReconCheckOperator(RecordingOperator):
             return load_suite(path)
         except SuiteError as exc:
             for problem in exc.problems:
-                self.say(problem, logging.ERROR)
+                self.say(str(problem), logging.ERROR)
             with self.recording(
                 context, self._scope(None), path.stem, process_name=self.process_name or self.stage or path.stem
             ):
