@@ -114,6 +114,9 @@ CASES = (
         time(23, 59, 59, 2),
     ),
     Case("c_text", "text", ("it's", 'tab\there, "q"', "new\nline", "", None), 0, "it`s"),
+    # What a transport's escaping must keep apart: the word NULL and NULL, a backslash before n or
+    # N (the escapes of a newline and of NULL in tab-separated text), a bare carriage return.
+    Case("c_text_escapes", "text", ("NULL", "back\\slash \\N", "cr\rhere", "\\", None), 1, "back\\slash \\n"),
     Case(
         "c_uuid",
         "uuid",

@@ -212,13 +212,13 @@ def test_unreadable_side_and_bad_spec_are_clear_errors(databases):
 
 @pytest.mark.parametrize("through_client", [False, True])
 def test_awkward_text_travels_intact_through_either_mariadb_path(databases, through_client):
-    """Quotes, backslashes, tabs, newlines, the word NULL, '' and NULL: equal on both engines,
+    """Quotes, backslashes, tabs, newlines, a bare carriage return, the word NULL, '' and NULL: equal on both engines,
     whether MariaDB streams through its client or through the driver."""
     from recon_operators.connections import ConnectionInfo
     from recon_operators.demo.services import MARIADB_HOST, MARIADB_PORT, MARIADB_USER
 
-    awkward = ["it's", "back\\slash", "tab\there", "new\nline", "NULL", "", None, 'é,"q"', "\\N"]
-    data = [dict(r, note=awkward[i % len(awkward)]) for i, r in enumerate(rows(18))]
+    awkward = ["it's", "back\\slash", "tab\there", "new\nline", "NULL", "", None, 'é,"q"', "\\N", "cr\rhere", "a\\nb"]
+    data = [dict(r, note=awkward[i % len(awkward)]) for i, r in enumerate(rows(22))]
     pg_table, my_table = table(), table()
     write_postgres(databases["transform"], pg_table, data)
     write_mariadb(databases["stage"], my_table, data)

@@ -18,13 +18,13 @@ Plain Python and pydantic only, no Airflow: the CLI, the DAG factories and tests
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError, ValidationInfo, model_validator
 
 from recon_operators.config.locate import dotted, line_at, resolve, wording
+from recon_operators.config.problems import ConfigError, ConfigProblem
 from recon_operators.yaml_lines import LineMap, YamlFileError, duplicate_keys, parse_yaml, plain, read_yaml
 
 M = TypeVar("M", bound=BaseModel)
@@ -71,42 +71,6 @@ class SourcedModel(ConfigModel):
     def line(self, *loc: Any) -> int | None:
         """The line of ``loc`` in the file this was read from."""
         return line_at(self._document, loc)
-
-
-@dataclass(frozen=True)
-class ConfigProblem:
-    """One problem of a config file, located: ``file line N: field a.b: message``."""
-
-    file: str
-    line: int | None
-    field: str | None
-    message: str
-    subject: str | None = None  # the name of what the file describes (a cohort's id), from the raw file
-    noun: ClassVar[str | None] = None  # what kind of thing that is: "cohort 'A'", "cohort <unnamed>"
-
-    def __str__(self) -> str:
-        at = f" line {self.line}" if self.line else ""
-        named = (
-            None if self.noun is None else f"{self.noun} {self.subject!r}" if self.subject else f"{self.noun} <unnamed>"
-        )
-        about = ", ".join(p for p in (named, f"field {self.field}" if self.field else None) if p)
-        return f"{self.file}{at}: {about + ': ' if about else ''}{self.message}"
-
-
-class ConfigError(ValueError):
-    """A config file is missing, malformed or holds wrong values; ``problems`` lists each, located."""
-
-    kind = "config"  # what the message says the problems are in
-    problem: type[ConfigProblem] = ConfigProblem  # the located problem this error lists
-
-    def __init__(self, problems: Iterable[object] | str):
-        self.problems = (problems,) if isinstance(problems, str) else tuple(problems)
-        lines = [str(p) for p in self.problems]
-        super().__init__(
-            lines[0]
-            if len(lines) == 1
-            else f"{len(lines)} problems in {self.kind}:\n" + "\n".join(f"  - {x}" for x in lines)
-        )
 
 
 class Located(ValueError):

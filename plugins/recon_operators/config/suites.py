@@ -26,6 +26,7 @@ from recon_operators.config.loader import ConfigModel, Located, SourcedModel
 from recon_operators.config.locate import line_of
 from recon_operators.engine.identifiers import IdentifierError, validate_identifier
 from recon_operators.engine.normalise import COLUMN_TYPES, ColumnRule, NormaliseError, tzinfo_for
+from recon_operators.engine.spec import NAME, PARAMETER
 
 CHECK_KINDS = ("row_count", "sum", "distinct_count", "min", "max", "hash", "rule")
 NEEDS_COLUMN = ("sum", "distinct_count", "min", "max")
@@ -34,8 +35,6 @@ SUITE_ENGINES = ("default", "spark")  # engine: each side's own (default), or Sp
 LOCATORS = ("table", "query", "collection", "path")
 RULE_ONLY = ("source", "target", "expect")
 
-NAME = r"[a-z][a-z0-9_]{0,62}"  # a suite's or check's name; a Mongo filter's ":name" value
-PARAMETER = r"[a-z_][a-z0-9_]*"  # what ":name" in a SQL filter binds (spec.SQL_PARAMETER)
 Name = matching(rf"^{NAME}$", "lower_snake_case (letters, digits, _; max 63)")
 # A params key of another form could never be bound.
 ParamName = matching(rf"^{PARAMETER}$", "a :name parameter (a-z, 0-9, _)")

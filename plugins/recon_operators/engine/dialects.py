@@ -345,6 +345,17 @@ class DuckDBDialect(Dialect):
 
     name = "duckdb"
 
+    def canonical(
+        self, expr: str, side: LogicalType, form: Form, rule: ColumnRule | None = None, textual: bool = False
+    ) -> str:
+        rendered = super().canonical(expr, side, form, rule, textual)
+        if form.kind == INTEGER and (side.kind == TEXT or textual):
+            # Text already in canonical integer form (no sign but '-', no leading zero, no space,
+            # under 19 digits) is its own form: a match costs a third of the parse and cast back.
+            text = self.as_text(expr)
+            return f"CASE WHEN regexp_full_match({text}, '-?[1-9][0-9]{{0,17}}|0') THEN {text} ELSE {rendered} END"
+        return rendered
+
     def typed_as_text(self, expr: str, side: LogicalType) -> str:
         if side.kind == BINARY:
             return f"lower(hex({expr}))"

@@ -13,11 +13,16 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from recon_operators.config.loader import ConfigError, load_config, parse_config
-from recon_operators.config.suites import NAME, PARAMETER, SuiteFile, SuiteSide
+from recon_operators.config.problems import ConfigError
 from recon_operators.engine.normalise import ColumnRule
+
+if TYPE_CHECKING:
+    from recon_operators.config.suites import SuiteFile, SuiteSide
+
+NAME = r"[a-z][a-z0-9_]{0,62}"  # a suite's or check's name; a Mongo filter's ":name" value
+PARAMETER = r"[a-z_][a-z0-9_]*"  # what ":name" in a SQL filter binds
 
 _NAME = re.compile(rf"^{NAME}$")
 # A bound parameter in SQL text (":cohort_id"), not a Postgres cast ("x::text").
@@ -196,11 +201,17 @@ def _spec(file: SuiteFile, origin: str, base: Path | None) -> SuiteSpec:
 
 def parse_suite(text: str, origin: str = "<suite>") -> SuiteSpec:
     """Suite YAML text as a ``SuiteSpec``; raises ``SuiteError`` listing every problem."""
+    from recon_operators.config.loader import parse_config
+    from recon_operators.config.suites import SuiteFile
+
     return parse_config(SuiteFile, text, origin, "suite file", build=lambda f: _spec(f, origin, None), error=SuiteError)
 
 
 def load_suite(path: str | Path) -> SuiteSpec:
     """A suite file as a ``SuiteSpec``; raises ``SuiteError`` listing every problem."""
+    from recon_operators.config.loader import load_config
+    from recon_operators.config.suites import SuiteFile
+
     path = Path(path)
     return load_config(
         SuiteFile, path, "suite file", build=lambda f: _spec(f, str(path), path.parent), error=SuiteError

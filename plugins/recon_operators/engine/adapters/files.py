@@ -58,6 +58,14 @@ def s3_filesystem(
     return pafs.S3FileSystem(**options)
 
 
+def _columns_given(read_csv: str, names: list[str]) -> str:
+    """A sniffed ``read_csv`` with its columns given and detection off: each bind of a detecting
+    read_csv samples the file again (about 0.05 s), and a diff binds a side's view several times
+    (the filter check, the keyed view, the join). Every column is text already."""
+    columns = ", ".join(f"{literal(n)}: 'VARCHAR'" for n in names)
+    return f"{read_csv[:-1]}, auto_detect=false, columns={{{columns}}})"
+
+
 def _local_files(path: str) -> list[str]:
     if "*" in path:
         return sorted(glob.glob(path))
@@ -86,6 +94,7 @@ class FileAdapter(Adapter):
     filter may query by name). ``filesystem``: an Arrow filesystem for ``s3://`` paths."""
 
     engine = "file"
+    _functions = False  # the canonical-form functions registered on the session (checks only)
     locator = "path"
     dialect = DIALECTS["duckdb"]
 
@@ -189,7 +198,11 @@ class FileAdapter(Adapter):
     def _register(self, duck: Any, name: str, source: tuple[str, Any]) -> None:
         kind, value = source
         if kind == "native":
-            duck.execute(f"CREATE OR REPLACE VIEW {quote_ident(name)} AS SELECT * FROM {value}")
+            # Sniffed once, then the view's read_csv is given its columns: each later bind (the
+            # sample, each check's query, the diff's view) would otherwise sample the file again.
+            names = [d[0] for d in duck.execute(f"SELECT * FROM {value} LIMIT 0").description]
+            self.sources[name] = (kind, _columns_given(value, names))
+            duck.execute(f"CREATE OR REPLACE VIEW {quote_ident(name)} AS SELECT * FROM {self.sources[name][1]}")
         else:
             duck.register(name, value)
 
@@ -205,7 +218,6 @@ class FileAdapter(Adapter):
             try:
                 duck.execute("SET TimeZone = 'UTC'")
                 duck.execute("SET enable_progress_bar = false")
-                register_duckdb(duck)
                 for name, source in self.sources.items():
                     self._register(duck, name, source)
                 lock_down(duck, [], self.local_files())
@@ -283,7 +295,11 @@ class FileAdapter(Adapter):
             raise SourceError(f"{self.label}: {exc}") from None
         sql = f"SELECT {', '.join(selects)} FROM {VIEW}{where}" + (f" GROUP BY {', '.join(groups)}" if groups else "")
         try:
-            return shape_rows(self.session().execute(sql, params).fetchall(), request)
+            duck = self.session()
+            if not self._functions:  # the canonical-form functions, for checks only (0.05 s to register)
+                register_duckdb(duck)
+                self._functions = True
+            return shape_rows(duck.execute(sql, params).fetchall(), request)
         except SourceError:
             raise
         except Exception as exc:  # noqa: BLE001 - DuckDB and Arrow read errors
@@ -314,6 +330,8 @@ class FileAdapter(Adapter):
                 # does (a table would cost a parse plus a copy); beyond the memory budget each
                 # of the narrow path's passes parses it again.
                 size = sum(os.path.getsize(f) for f in self.local_files())
+                self.session()  # the file's columns given (sniffed once)
+                value = self.sources[VIEW][1]
                 duck.execute(f"CREATE VIEW {table} AS SELECT {', '.join(exprs)} FROM {value}{where}")
                 duck.execute(f"SELECT 1 FROM {table} LIMIT 0")  # a bad filter fails here, naming this side
                 self.staged_bytes = size

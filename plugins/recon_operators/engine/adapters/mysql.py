@@ -1,8 +1,8 @@
 """MySQL/MariaDB: catalog types from information_schema, aggregates in SQL, the row diff streamed.
 
-The diff's rows leave the server as one tab-separated line per row (CONCAT_WS; text through
-QUOTE()), through the ``mariadb`` client when installed (C writes the file), else through an
-unbuffered cursor: a Python string per row, none per value.
+The diff's rows leave the server as tab-separated lines (text through QUOTE()), printed by the
+``mariadb`` client when installed (C writes the file), else built by the server (CONCAT_WS) and
+read through an unbuffered cursor: a Python string per row, none per value.
 """
 
 from __future__ import annotations
@@ -73,7 +73,16 @@ class MySQLAdapter(SqlAdapter):
     ) -> None:
         fields = [f"QUOTE({e})" if self._quoted(p, side) else e for e, p in zip(exprs, plans)]
         client = shutil.which("mariadb") or shutil.which("mysql")
-        # One field per row either way: the client prints 14x fewer fields (a third of its CPU).
+        if self.native is not None and client:
+            # One field per column: the client separates them by tabs and prints NULL as the bare
+            # word NULL. Building the line in the server instead (CONCAT_WS over IFNULLs) costs the
+            # server more CPU than it saves the client: 6.6 s against 3.7 s per 1M bench rows.
+            select = f"SELECT {', '.join(fields)}".replace("%", "%%") + tail
+            bound = select % {k: self.connection.literal(v).decode() for k, v in params.items()}
+            with open(spill, "wb", buffering=1 << 20) as out:
+                _mariadb_stream(client, self.native, bound, out)
+            return
+        # Without the client, the server builds each line (one Python string per row, none per value).
         lines = ", ".join(f"IFNULL({f}, 'NULL')" for f in fields)
         select = f"SELECT CONCAT_WS(CHAR(9), {lines})".replace("%", "%%") + tail
 
@@ -85,11 +94,6 @@ class MySQLAdapter(SqlAdapter):
                     out.write("\n".join([row[0] for row in rows]))
                     out.write("\n")
 
-        if self.native is not None and client:
-            bound = select % {k: self.connection.literal(v).decode() for k, v in params.items()}
-            with open(spill, "wb", buffering=1 << 20) as out:
-                _mariadb_stream(client, self.native, bound, out)
-            return
         import MySQLdb.cursors  # unbuffered: rows stream from the server, client memory stays flat
 
         self.run(through_cursor, MySQLdb.cursors.SSCursor)

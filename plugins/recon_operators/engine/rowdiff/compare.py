@@ -94,10 +94,7 @@ def _stage_both(
         finally:
             cursor.close()
 
-    shared = getattr(source, "connection", None) is not None and getattr(source, "connection", None) is getattr(
-        target, "connection", None
-    )
-    if shared:  # one DB-API connection cannot stream two results at once
+    if _shared(source, target):
         stage(source, "src", "source")
         stage(target, "tgt", "target")
     else:
@@ -110,11 +107,30 @@ def _stage_both(
     return source.staged_bytes + target.staged_bytes
 
 
-def _types(dataset: Adapter, side: str) -> dict[str, Any]:
-    try:
-        return dataset.columns()
-    except SourceError as exc:
-        raise SourceError(f"{side}: {exc}") from None
+def _shared(source: Adapter, target: Adapter) -> bool:
+    """Both sides on one DB-API connection, which cannot serve two reads at once."""
+    connection = getattr(source, "connection", None)
+    return connection is not None and connection is getattr(target, "connection", None)
+
+
+def _types(source: Adapter, target: Adapter) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Both sides' column types, read at once (a file side samples its rows: about 0.3 s each)."""
+
+    def read(dataset: Adapter, side: str) -> dict[str, Any]:
+        try:
+            return dataset.columns()
+        except SourceError as exc:
+            raise SourceError(f"{side}: {exc}") from None
+
+    if _shared(source, target):
+        return read(source, "source"), read(target, "target")
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="recon-types") as pool:
+        futures = [pool.submit(read, source, "source"), pool.submit(read, target, "target")]
+        errors = [f.exception() for f in futures]
+    for error in errors:  # the source's error first, as when read one after the other
+        if error is not None:
+            raise error
+    return futures[0].result(), futures[1].result()
 
 
 def run_diff(
@@ -139,9 +155,7 @@ def run_diff(
     except WorkspaceError as exc:
         raise DiffError(str(exc)) from None
     local_output = check_output(output)
-    plans = defer(
-        plan_columns(spec, _types(source, "source"), _types(target, "target")), source.textual, target.textual
-    )
+    plans = defer(plan_columns(spec, *_types(source, target)), source.textual, target.textual)
     keys = [p for p in plans if p.is_key]
     values = [p for p in plans if not p.is_key and not p.incomparable]
     result = DiffResult(
