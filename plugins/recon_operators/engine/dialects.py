@@ -282,8 +282,10 @@ class MySQLDialect(Dialect):
         return _zero_one(f"{expr} + 0", f"CAST({expr} + 0 AS CHAR)")
 
     def r_timestamp(self, expr: str, side: LogicalType, form: Form, rule: ColumnRule) -> str:
-        if side.kind in (TIMESTAMP, TIMESTAMPTZ) and not rule.timezone and (side.precision or 0) == 0:
-            return expr  # DATETIME/TIMESTAMP without fractions print as canonical text already
+        if side.kind in (TIMESTAMP, TIMESTAMPTZ) and not rule.timezone:
+            # DATETIME(p)/TIMESTAMP(p) print their p fraction digits (in the session's UTC): no
+            # cast to DATETIME(6) and back to text, 0.3 s of server CPU per 1M values
+            return _trim_fraction(expr) if side.precision else expr
         return _trim_fraction(self.as_text(self.utc(expr, side, rule)))
 
     def r_date(self, expr: str, side: LogicalType, form: Form, rule: ColumnRule) -> str:
@@ -292,8 +294,8 @@ class MySQLDialect(Dialect):
         return f"CAST(CAST({self.utc(expr, side, rule)} AS DATE) AS CHAR)"
 
     def r_time(self, expr: str, side: LogicalType, form: Form, rule: ColumnRule) -> str:
-        if side.kind == TIME and (side.precision or 0) == 0:
-            return expr
+        if side.kind == TIME:
+            return _trim_fraction(expr) if side.precision else expr  # TIME(p) prints p digits
         return _trim_fraction(f"CAST(CAST({expr} AS TIME(6)) AS CHAR)")
 
     def r_uuid(self, expr: str, side: LogicalType, form: Form, rule: ColumnRule) -> str:
