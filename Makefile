@@ -30,10 +30,12 @@ test: install services
 	@$(VENV)/bin/ruff format --check .
 	@$(PY) -m pytest
 
-# Not part of `make test`: minutes of load on the databases. `make bench N=5000000` for more rows.
+# Not part of `make test`: minutes of load on the databases. `make bench N=5000000` for more rows,
+# REPEAT=1 for one round instead of the best of three.
 N ?= 1000000
+REPEAT ?= 3
 bench: install services
-	@PYTHONPATH=plugins $(PY) -m recon_operators.bench.run --rows $(N)
+	@PYTHONPATH=plugins $(PY) -m recon_operators.bench.run --rows $(N) --repeat $(REPEAT)
 
 # The Spark engine on local[2] against the default engine, same data, exact counts checked.
 SPARK_ROWS ?= 1000000 5000000
