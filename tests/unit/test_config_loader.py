@@ -12,8 +12,8 @@ from pydantic import BeforeValidator, Field
 
 from recon_operators.config import ConfigError, ConfigModel, load_config
 from recon_operators.config.dags import ExampleGateFile
-from recon_operators.config.fields import as_tuple
-from recon_operators.config.reference import REFERENCE_PATH, render_reference
+from recon_operators.config.fields import Identifier, as_tuple
+from recon_operators.config.reference import REFERENCE_PATH, _section, render_reference
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = """\
@@ -107,6 +107,18 @@ class _Pair(ConfigModel):
     def cross_checks(cls, document, valid):
         if "low" in valid and "high" in valid and valid["low"] > valid["high"]:
             yield ("high",), f"must be >= low ({valid['low']})"
+
+
+def test_the_reference_keeps_a_types_rule_when_the_field_has_its_own_description() -> None:
+    """pydantic folds the type's ``Field(description=rule)`` into the field, where the field's own
+    description replaces it; the reference reads the annotation as written, so both are shown."""
+
+    class Model(ConfigModel):
+        table: Identifier = Field(description="the side's table")
+        column: Identifier
+
+    rows = {line.split("|")[1].strip(): line.split("|")[4].strip() for line in _section(Model, None) if "| `" in line}
+    assert rows == {"`table`": "the side's table; a plain SQL identifier", "`column`": "a plain SQL identifier"}
 
 
 def test_a_bad_field_and_a_bad_combination_are_reported_in_one_round(tmp_path: Path) -> None:

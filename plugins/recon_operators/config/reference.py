@@ -10,7 +10,7 @@ import inspect
 import types
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
@@ -75,8 +75,11 @@ def _rules(annotation: Any) -> list[str]:
     return [r for r in found if r] + [r for arg in get_args(annotation) for r in _rules(arg)]
 
 
-def _meaning(field: Any) -> str:
-    parts = [p for p in dict.fromkeys([field.description, *_rules(field.annotation)]) if p]
+def _meaning(field: Any, hint: Any) -> str:
+    """The field's own description, then its type's rules. ``hint``: the annotation as written
+    (pydantic folds a type's ``Field(description=...)`` into the field, where the field's own
+    description replaces it)."""
+    parts = [p for p in dict.fromkeys([field.description, *_rules(hint), *_rules(field.annotation)]) if p]
     return "; ".join(parts).replace("|", "\\|")
 
 
@@ -103,10 +106,10 @@ def _section(model: type[BaseModel], where: str | None) -> list[str]:
     if doc:
         lines += [doc, ""]
     lines += ["| key | type | default | meaning |", "| --- | --- | --- | --- |"]
+    hints = get_type_hints(model, include_extras=True)
     for name, field in model.model_fields.items():
-        lines.append(
-            f"| `{field.alias or name}` | {_type_name(field.annotation)} | {_default(field)} | {_meaning(field)} |"
-        )
+        meaning = _meaning(field, hints.get(name))
+        lines.append(f"| `{field.alias or name}` | {_type_name(field.annotation)} | {_default(field)} | {meaning} |")
     return lines + [""]
 
 
