@@ -17,6 +17,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "plugins"))
+# Every process a test starts (the CLI, Airflow's scheduler and api-server, Spark's Python) imports
+# this checkout's code first: the venv's editable install may point at another checkout.
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in (str(ROOT), str(ROOT / "plugins"), os.environ.get("PYTHONPATH", "")) if p
+)
 
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="recon-test-airflow-"))
 os.environ.update(

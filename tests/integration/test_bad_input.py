@@ -195,7 +195,7 @@ def recon(world: World, args: list[str], env: dict[str, str] | None = None) -> s
         text=True,
         cwd=ROOT,
         timeout=300,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "plugins"), "TMPDIR": str(world.work), **(env or {})},
+        env={**os.environ, "TMPDIR": str(world.work), **(env or {})},
     )
 
 
@@ -672,7 +672,7 @@ def test_a_stopped_diff_removes_its_private_spill_folder(world: World, stop: sig
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "plugins")},
+        env=dict(os.environ),
     )
     try:
         deadline = time.monotonic() + 120
@@ -703,7 +703,7 @@ def test_progress_on_a_terminal_and_clean_json_otherwise(world: World) -> None:
             stdout=subprocess.PIPE,
             stderr=follower,
             timeout=120,
-            env={**os.environ, "PYTHONPATH": str(ROOT / "plugins")},
+            env=dict(os.environ),
         )
         os.close(follower)
         shown = b""

@@ -113,8 +113,6 @@ def api_server(recon_world, airflow_db) -> Iterator[ApiServer]:
         {
             "AIRFLOW_CONN_RECON_STORE": recon_world.store_dsn,
             "AIRFLOW__CORE__AUTH_MANAGER": "tests.ui.restricted_auth.CohortAReaderAuthManager",
-            # This checkout's plugins before any installed copy (an editable install may point at another one).
-            "PYTHONPATH": f"{ROOT}:{ROOT / 'plugins'}",
         },
         ARTEFACTS / "api-server.log",
     ).start()
