@@ -50,6 +50,7 @@ def installed(tmp_path_factory) -> Path:
             str(root / "dist"),
         ],
         cwd=source,
+        env=_clean_env(),
     )
     assert built.returncode == 0, built.stderr
     wheel = next((root / "dist").glob("recon_operators-*.whl"))
@@ -62,6 +63,7 @@ def installed(tmp_path_factory) -> Path:
     done = _run(
         [sys.executable, "-m", "pip", "--python", str(python), "install", "--no-deps", "--no-index", "-q", str(wheel)],
         cwd=root,
+        env=_clean_env(),  # a checkout on PYTHONPATH holds recon_operators.egg-info: pip would call it installed
     )
     assert done.returncode == 0, done.stderr
     return target / "bin"
