@@ -24,7 +24,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, model_validator
 from recon_operators.config.fields import Identifier, NonNegative, Number, Text, as_tuple, between, matching
 from recon_operators.config.loader import ConfigModel, Located, SourcedModel
 from recon_operators.config.locate import line_of
-from recon_operators.engine.identifiers import IdentifierError, validate_identifier
+from recon_operators.engine.identifiers import IdentifierError, quote_qualified, validate_identifier
 from recon_operators.engine.normalise import COLUMN_TYPES, ColumnRule, NormaliseError, tzinfo_for
 from recon_operators.engine.spec import NAME, PARAMETER
 
@@ -41,15 +41,11 @@ ParamName = matching(rf"^{PARAMETER}$", "a :name parameter (a-z, 0-9, _)")
 
 
 def _qualified(value: str) -> str:
-    """``[db.][schema.]table``, each part a plain identifier (quoted part by part later)."""
-    parts = value.split(".")
-    if not 1 <= len(parts) <= 3:
-        raise ValueError(f"{value!r} is not a valid [db.][schema.]name")
-    for part in parts:
-        try:
-            validate_identifier(part)
-        except IdentifierError as exc:
-            raise ValueError(str(exc)) from None
+    """``[db.][schema.]table``, each part a plain identifier: the engine's own rule for it."""
+    try:
+        quote_qualified(value)
+    except IdentifierError as exc:
+        raise ValueError(str(exc)) from None
     return value
 
 

@@ -16,9 +16,10 @@ order, for counts and samples.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 
@@ -31,6 +32,7 @@ from recon_operators.engine.workspace import WorkspaceError, diff_workspace, loc
 from recon_operators.errors import one_line
 
 DEFAULT_MEMORY_LIMIT = "1GB"
+T = TypeVar("T")
 NULL_TEXT = "NULL"
 
 
@@ -72,7 +74,8 @@ def _stage_both(
     the sides left as views over files. A side too big for the wide join gets its narrow table
     (``narrow``) in its own thread as soon as it is staged, while the other side still streams."""
 
-    def stage(dataset: Adapter, table: str, side: str) -> None:
+    def stage(dataset: Adapter, side: str) -> None:
+        table = "src" if side == "source" else "tgt"
         cursor = duck.cursor()
         started = time.monotonic()
         try:
@@ -94,43 +97,31 @@ def _stage_both(
         finally:
             cursor.close()
 
-    if _shared(source, target):
-        stage(source, "src", "source")
-        stage(target, "tgt", "target")
-    else:
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="recon-diff") as pool:
-            futures = [pool.submit(stage, source, "src", "source"), pool.submit(stage, target, "tgt", "target")]
-            errors = [f.exception() for f in futures]
-        for error in errors:
-            if error is not None:
-                raise error
+    _on_both(source, target, stage)
     return source.staged_bytes + target.staged_bytes
 
 
-def _shared(source: Adapter, target: Adapter) -> bool:
-    """Both sides on one DB-API connection, which cannot serve two reads at once."""
+def _on_both(source: Adapter, target: Adapter, work: Callable[[Adapter, str], T]) -> tuple[T, T]:
+    """``work(dataset, side)`` for the source and the target: at once, unless both sides are on
+    one DB-API connection (which cannot serve two reads at once). The source's error wins."""
     connection = getattr(source, "connection", None)
-    return connection is not None and connection is getattr(target, "connection", None)
-
-
-def _types(source: Adapter, target: Adapter) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Both sides' column types, read at once (a file side samples its rows: about 0.3 s each)."""
-
-    def read(dataset: Adapter, side: str) -> dict[str, Any]:
-        try:
-            return dataset.columns()
-        except SourceError as exc:
-            raise SourceError(f"{side}: {exc}") from None
-
-    if _shared(source, target):
-        return read(source, "source"), read(target, "target")
-    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="recon-types") as pool:
-        futures = [pool.submit(read, source, "source"), pool.submit(read, target, "target")]
+    if connection is not None and connection is getattr(target, "connection", None):
+        return work(source, "source"), work(target, "target")
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="recon-diff") as pool:
+        futures = [pool.submit(work, source, "source"), pool.submit(work, target, "target")]
         errors = [f.exception() for f in futures]
-    for error in errors:  # the source's error first, as when read one after the other
+    for error in errors:
         if error is not None:
             raise error
     return futures[0].result(), futures[1].result()
+
+
+def _types(dataset: Adapter, side: str) -> dict[str, Any]:
+    """One side's column types (a file side samples its rows: about 0.3 s, so both run at once)."""
+    try:
+        return dataset.columns()
+    except SourceError as exc:
+        raise SourceError(f"{side}: {exc}") from None
 
 
 def run_diff(
@@ -155,7 +146,7 @@ def run_diff(
     except WorkspaceError as exc:
         raise DiffError(str(exc)) from None
     local_output = check_output(output)
-    plans = defer(plan_columns(spec, *_types(source, target)), source.textual, target.textual)
+    plans = defer(plan_columns(spec, *_on_both(source, target, _types)), source.textual, target.textual)
     keys = [p for p in plans if p.is_key]
     values = [p for p in plans if not p.is_key and not p.incomparable]
     result = DiffResult(
